@@ -1,0 +1,123 @@
+/**
+ * The `drover` CLI: the one place that wires every part together.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRootLogger } from '../coordinator/base/log.ts';
+import { startStandalone, parseZooCfg, defaultConfig, type MemberConfig } from '../coordinator/index.ts';
+
+const HELP = `drover — distributed jobs on a ZooKeeper-compatible core
+
+Usage: drover <command> [options]
+
+Commands:
+  server     run a coordination server (ZooKeeper wire protocol)
+  dev        run a local development server under ./.drover (what \`npm start\` runs)
+  help       show this help
+
+Run \`drover <command> --help\` for a command's options.
+`;
+
+const SERVER_HELP = `drover server — run a coordination server
+
+Options:
+  --config FILE      read a ZooKeeper zoo.cfg (tickTime, dataDir, clientPort, ...)
+  --port N           client port (default 2181)
+  --host ADDR        address to listen on (default 0.0.0.0)
+  --data-dir DIR     where snapshots and the transaction log live (required without --config)
+  --tick-time MS     tickTime in ms (default 2000)
+  --log-level LEVEL  pino level (default info; env DROVER_LOG_LEVEL)
+  -h, --help         show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return serverCommand(rest, false);
+    case 'dev':
+      return serverCommand(rest, true);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    case 'worker':
+    case 'dashboard':
+    case 'enqueue':
+    case 'status':
+      process.stderr.write(`drover ${command}: not available in this version yet; the framework and dashboard come next. Try \`drover server\`.\n`);
+      return 2;
+    default:
+      process.stderr.write(`drover: unknown command '${command}'.\n\n${HELP}`);
+      return 2;
+  }
+}
+
+async function serverCommand(args: string[], dev: boolean): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'tick-time': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(SERVER_HELP);
+    return 0;
+  }
+  const log = createRootLogger(values['log-level'] ? { level: values['log-level'] } : {});
+  let config: MemberConfig;
+  if (values.config) {
+    const file = path.resolve(values.config);
+    config = parseZooCfg(await readFile(file, 'utf8'));
+    for (const key of config.unknownKeys) log.warn({ key, file }, 'unknown zoo.cfg key ignored');
+  } else {
+    const dataDir = values['data-dir'] ?? (dev ? path.resolve('.drover', 'data') : undefined);
+    if (!dataDir) {
+      process.stderr.write('drover server: give --data-dir DIR (where the log and snapshots live) or --config zoo.cfg.\n');
+      return 2;
+    }
+    const tickTime = values['tick-time'] ? Number(values['tick-time']) : 2000;
+    config = defaultConfig({
+      dataDir: path.resolve(dataDir),
+      dataLogDir: path.resolve(dataDir),
+      clientPort: values.port ? Number(values.port) : 2181,
+      clientPortAddress: values.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+      tickTime,
+      minSessionTimeout: 2 * tickTime,
+      maxSessionTimeout: 20 * tickTime,
+      fourLetterWhitelist: '*',
+    });
+  }
+  if (values.port && values.config) config = { ...config, clientPort: Number(values.port) };
+  const member = await startStandalone(config, log);
+  process.stderr.write(`drover: serving ZooKeeper clients on ${member.host}:${member.port} (data in ${config.dataDir})\n`);
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    void member.stop();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await member.stopped;
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`drover: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,206 @@
+/**
+ * zoo.cfg, read the way ZooKeeper reads it. Keys ZooKeeper would turn into
+ * `zookeeper.*` system properties (superDigest, extendedTypesEnabled, ...)
+ * are honoured with or without the prefix; unknown keys are collected for
+ * the caller to log, never fatal.
+ */
+import { limits } from '../base/limits.ts';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'BAD_CONFIG';
+}
+
+export interface ServerEntry {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: 'participant' | 'observer';
+  clientHost?: string;
+  clientPort?: number;
+}
+
+export interface MemberConfig {
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+  dataDir: string;
+  dataLogDir: string;
+  clientPort: number;
+  clientPortAddress: string;
+  maxClientCnxns: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  fourLetterWhitelist: '*' | ReadonlySet<string>;
+  snapCount: number;
+  servers: readonly ServerEntry[];
+  superDigest?: string;
+  extendedTypesEnabled: boolean;
+  maxBuffer: number;
+  containerCheckIntervalMs: number;
+  forceSync: boolean;
+  unknownKeys: readonly string[];
+}
+
+const DEFAULT_TICK = 3000;
+
+export function defaultConfig(overrides: Partial<MemberConfig> = {}): MemberConfig {
+  const tickTime = overrides.tickTime ?? DEFAULT_TICK;
+  const dataDir = overrides.dataDir ?? '';
+  const config: MemberConfig = {
+    tickTime,
+    initLimit: 10,
+    syncLimit: 5,
+    dataDir,
+    dataLogDir: overrides.dataLogDir ?? dataDir,
+    clientPort: 2181,
+    clientPortAddress: '0.0.0.0',
+    maxClientCnxns: 60,
+    minSessionTimeout: 2 * tickTime,
+    maxSessionTimeout: 20 * tickTime,
+    fourLetterWhitelist: new Set(['srvr']),
+    snapCount: 100_000,
+    servers: [],
+    extendedTypesEnabled: false,
+    maxBuffer: limits.frameBytesMax,
+    containerCheckIntervalMs: 60_000,
+    forceSync: true,
+    unknownKeys: [],
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+function int(key: string, value: string, line: number, min = 0): number {
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(`zoo.cfg line ${line}: ${key}=${value} is not an integer`);
+  const n = Number(value);
+  if (n < min) throw new ConfigError(`zoo.cfg line ${line}: ${key}=${value} must be at least ${min}`);
+  return n;
+}
+
+function bool(value: string): boolean {
+  return /^(true|yes)$/i.test(value);
+}
+
+/** server.N=host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort] */
+function parseServer(key: string, value: string, line: number): ServerEntry {
+  const id = int(key, key.slice('server.'.length), line, 0);
+  const [addrPart, clientPart] = value.split(';');
+  const parts = (addrPart ?? '').split(':');
+  if (parts.length < 3 || parts.length > 4) {
+    throw new ConfigError(`zoo.cfg line ${line}: ${key}=${value} must be host:quorumPort:electionPort[:participant|observer]`);
+  }
+  const [host, quorum, election, role] = parts as [string, string, string, string | undefined];
+  if (role !== undefined && role !== 'participant' && role !== 'observer') {
+    throw new ConfigError(`zoo.cfg line ${line}: ${key} role must be participant or observer, not '${role}'`);
+  }
+  const entry: ServerEntry = {
+    id,
+    host,
+    quorumPort: int(key, quorum, line, 1),
+    electionPort: int(key, election, line, 1),
+    role: role ?? 'participant',
+  };
+  if (clientPart !== undefined && clientPart.trim() !== '') {
+    const c = clientPart.trim().split(':');
+    if (c.length === 2) {
+      entry.clientHost = c[0] as string;
+      entry.clientPort = int(key, c[1] as string, line, 1);
+    } else {
+      entry.clientPort = int(key, c[0] as string, line, 1);
+    }
+  }
+  return entry;
+}
+
+export function parseZooCfg(text: string): MemberConfig {
+  const o: Partial<MemberConfig> & { servers: ServerEntry[]; unknownKeys: string[] } = { servers: [], unknownKeys: [] };
+  let minSet = false;
+  let maxSet = false;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = (lines[i] as string).trim();
+    if (raw === '' || raw.startsWith('#')) continue;
+    const eq = raw.indexOf('=');
+    if (eq < 0) throw new ConfigError(`zoo.cfg line ${i + 1}: expected key=value, got '${raw}'`);
+    const key = raw.slice(0, eq).trim();
+    const value = raw.slice(eq + 1).trim();
+    const line = i + 1;
+    const bare = key.startsWith('zookeeper.') ? key.slice('zookeeper.'.length) : key;
+    if (key.startsWith('server.')) {
+      o.servers.push(parseServer(key, value, line));
+      continue;
+    }
+    switch (bare) {
+      case 'tickTime':
+        o.tickTime = int(key, value, line, 1);
+        break;
+      case 'initLimit':
+        o.initLimit = int(key, value, line, 1);
+        break;
+      case 'syncLimit':
+        o.syncLimit = int(key, value, line, 1);
+        break;
+      case 'dataDir':
+        o.dataDir = value;
+        break;
+      case 'dataLogDir':
+        o.dataLogDir = value;
+        break;
+      case 'clientPort':
+        o.clientPort = int(key, value, line, 0);
+        break;
+      case 'clientPortAddress':
+        o.clientPortAddress = value;
+        break;
+      case 'maxClientCnxns':
+        o.maxClientCnxns = int(key, value, line, 0);
+        break;
+      case 'minSessionTimeout':
+        o.minSessionTimeout = int(key, value, line, 0);
+        minSet = true;
+        break;
+      case 'maxSessionTimeout':
+        o.maxSessionTimeout = int(key, value, line, 0);
+        maxSet = true;
+        break;
+      case '4lw.commands.whitelist':
+        o.fourLetterWhitelist = value === '*' ? '*' : new Set(value.split(',').map((s) => s.trim()).filter(Boolean));
+        break;
+      case 'snapCount':
+        o.snapCount = int(key, value, line, 2);
+        break;
+      case 'DigestAuthenticationProvider.superDigest':
+        o.superDigest = value;
+        break;
+      case 'extendedTypesEnabled':
+        o.extendedTypesEnabled = bool(value);
+        break;
+      case 'jute.maxbuffer':
+        o.maxBuffer = int(key, value, line, 1);
+        break;
+      case 'znode.container.checkIntervalMs':
+        o.containerCheckIntervalMs = int(key, value, line, 1);
+        break;
+      case 'forceSync':
+        o.forceSync = !/^no$/i.test(value);
+        break;
+      default:
+        o.unknownKeys.push(key);
+    }
+  }
+  if (!o.dataDir) throw new ConfigError('zoo.cfg: dataDir is required');
+  const tick = o.tickTime ?? DEFAULT_TICK;
+  if (!minSet) o.minSessionTimeout = 2 * tick;
+  if (!maxSet) o.maxSessionTimeout = 20 * tick;
+  if ((o.minSessionTimeout as number) > (o.maxSessionTimeout as number)) {
+    throw new ConfigError('zoo.cfg: minSessionTimeout must not be larger than maxSessionTimeout');
+  }
+  const ids = new Set<number>();
+  for (const s of o.servers) {
+    if (ids.has(s.id)) throw new ConfigError(`zoo.cfg: server.${s.id} is defined twice`);
+    ids.add(s.id);
+  }
+  return defaultConfig({ ...o, dataLogDir: o.dataLogDir ?? o.dataDir });
+}

@@ -1,0 +1,176 @@
+/**
+ * A single-member server: the edge that wires disk, clock and sockets around
+ * the pure parts. Start-up is lock, recover (newest valid snapshot + log
+ * replay), then serve; every write is group-committed before its reply.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { MemberConfig } from '../config/zoo-cfg.ts';
+import { acquireDirLock } from '../storage/dir-lock.ts';
+import { recover } from '../storage/recovery.ts';
+import { TxnLog } from '../storage/txn-log.ts';
+import { writeSnapshot, retainSnapshots } from '../storage/snapshot.ts';
+import { decodeTxn } from '../protocol/txn-codec.ts';
+import { ReplicatedState } from '../server/replicated-state.ts';
+import { ZkServer } from '../server/zk-server.ts';
+import { ClientListener } from '../server/client-listener.ts';
+import { GroupCommitter } from './group-committer.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import { firstSessionId } from '../session/session-id.ts';
+import { collectServerStats } from '../server/server-stats.ts';
+import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
+
+export interface RunningMember {
+  readonly host: string;
+  readonly port: number;
+  readonly config: MemberConfig;
+  readonly server: ZkServer;
+  /** Resolves when the member has stopped, for whatever reason. */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Deterministic per-deployment key for session passwords; any member can recompute them. */
+const SESSION_SECRET = Buffer.from('drover-session-password-v1');
+const SNAPSHOTS_RETAINED = 3;
+
+export async function startStandalone(config: MemberConfig, log: Logger): Promise<RunningMember> {
+  const startedAt = Date.now();
+  const snapDir = path.join(config.dataDir, 'version-2');
+  const logDir = path.join(config.dataLogDir, 'version-2');
+  await mkdir(snapDir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  const lock = await acquireDirLock(config.dataDir);
+  const storageLog = log.child({ component: 'storage' });
+
+  // ---- recover
+  const recovered = await recover(snapDir === logDir ? snapDir : { snapDir, logDir }, storageLog);
+  const now = Date.now();
+  const state = recovered.snapshot ? decodeSnapshot(recovered.snapshot.bytes, config.tickTime, now) : ReplicatedState.empty(config.tickTime);
+  for (const entry of recovered.entries) {
+    const { header, txn } = decodeTxn(entry.bytes);
+    if (header.zxid <= state.lastZxid) continue;
+    state.apply(header, txn, now);
+  }
+  log.info(
+    { zxid: '0x' + state.lastZxid.toString(16), snapshotZxid: recovered.snapshot?.zxid, replayed: recovered.entries.length, ms: Date.now() - startedAt },
+    'recovered state',
+  );
+
+  const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
+  let committer: GroupCommitter | null = null;
+  const server = new ZkServer({
+    config,
+    state,
+    sink: { propose: (e) => committer?.propose(e) },
+    log: log.child({ component: 'server' }),
+    now: Date.now,
+    firstSessionId: firstSessionId(0, Date.now()),
+    sessionSecret: SESSION_SECRET,
+  });
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+
+  committer = new GroupCommitter(
+    txnLog,
+    state.lastZxid,
+    (zxid) => server.onDurable(zxid),
+    (err) => {
+      // A write we cannot make durable must never be acknowledged: stop serving.
+      log.fatal({ err }, 'transaction log write failed; stopping');
+      void stop();
+    },
+  );
+
+  const listener = new ClientListener(server, {
+    host: config.clientPortAddress,
+    port: config.clientPort,
+    maxClientCnxns: config.maxClientCnxns,
+    maxFrameBytes: config.maxBuffer,
+    log: log.child({ component: 'listener' }),
+    fourLetter: (cmd) => {
+      if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
+      if (cmd === 'crst') {
+        resetConnectionStats(server);
+        return 'Connection stats reset.\n';
+      }
+      if (cmd === 'srst') {
+        resetServerStats(server);
+        return 'Server stats reset.\n';
+      }
+      return formatFourLetter(cmd, collectServerStats(server, { mode: 'standalone', startedAt, config, serverId: 0 }));
+    },
+  });
+  const addr = await listener.listen();
+
+  // ---- housekeeping timers
+  const snapshotEvery = Math.max(1, Math.floor(config.snapCount / 2 + Math.random() * (config.snapCount / 2)));
+  let snapshotting = false;
+  const takeSnapshot = async (): Promise<void> => {
+    snapshotting = true;
+    try {
+      const zxid = server.lastZxid;
+      const bytes = encodeSnapshot(state);
+      server.txnsSinceSnapshot = 0;
+      // The snapshot may only describe durable state.
+      await committer?.idle();
+      await txnLog.roll();
+      await writeSnapshot(snapDir, { zxid, bytes });
+      const oldestKept = await retainSnapshots(snapDir, SNAPSHOTS_RETAINED);
+      if (oldestKept !== null) await txnLog.purge(oldestKept);
+      storageLog.info({ zxid: '0x' + zxid.toString(16), bytes: bytes.length }, 'snapshot written');
+    } catch (err) {
+      storageLog.error({ err }, 'snapshot failed');
+    } finally {
+      snapshotting = false;
+    }
+  };
+  const tickTimer = setInterval(() => {
+    server.expireSessions(Date.now());
+    if (!snapshotting && server.txnsSinceSnapshot >= snapshotEvery) void takeSnapshot();
+  }, Math.max(10, Math.floor(config.tickTime / 2)));
+  const reapTimer = setInterval(() => server.reapNodes(Date.now()), config.containerCheckIntervalMs);
+
+  async function stop(): Promise<void> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      clearInterval(tickTimer);
+      clearInterval(reapTimer);
+      await listener.close();
+      await committer?.idle();
+      server.stop();
+      await txnLog.close();
+      await lock.release();
+      log.info('server stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  }
+
+  log.info({ host: addr.host, port: addr.port, dataDir: config.dataDir }, 'serving clients');
+  return { host: addr.host, port: addr.port, config, server, stopped, stop };
+}
+
+function resetConnectionStats(server: ZkServer): void {
+  for (const c of server.connections) {
+    const s = c.stats;
+    s.minLatencyMs = Number.MAX_SAFE_INTEGER;
+    s.maxLatencyMs = 0;
+    s.totalLatencyMs = 0;
+    s.latencyCount = 0;
+    s.received = 0;
+    s.sent = 0;
+  }
+}
+
+function resetServerStats(server: ZkServer): void {
+  const c = server.counters;
+  c.packetsReceived = 0;
+  c.packetsSent = 0;
+  c.minLatencyMs = Number.MAX_SAFE_INTEGER;
+  c.maxLatencyMs = 0;
+  c.totalLatencyMs = 0;
+  c.latencyCount = 0;
+}

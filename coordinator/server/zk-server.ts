@@ -1,0 +1,572 @@
+/**
+ * The request pipeline of a serving member, between the sockets and the
+ * replicated state.
+ *
+ * Writes are prepared and applied at once (speculatively) so that later
+ * requests see them, then handed to the committer; every reply and watch
+ * event is queued on its connection tagged with the zxid it depends on and
+ * released only when that zxid is durable. Reads therefore never show a
+ * client anything a crash could take back, and each connection's output
+ * keeps request order.
+ */
+import type { Logger } from 'pino';
+import type { Connection } from './connection.ts';
+import type { ReplicatedState } from './replicated-state.ts';
+import type { MemberConfig } from '../config/zoo-cfg.ts';
+import type {
+  ConnectRequest,
+  Id,
+  MultiRequest,
+  MultiResult,
+  Request,
+  RequestHeader,
+  Response,
+  SetWatchesRequest,
+  Stat,
+} from '../protocol/records.ts';
+import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
+import type { ApplyResult, TxnResult } from '../tree/data-tree.ts';
+import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
+import { Op, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
+import { decodeConnectRequest, decodeRequest } from '../protocol/request-codec.ts';
+import { encodeConnectResponse, encodeNotification, encodeReply } from '../protocol/reply-codec.ts';
+import { encodeTxn } from '../protocol/txn-codec.ts';
+import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
+import { executeRead } from '../tree/read-ops.ts';
+import { validatePath } from '../tree/path.ts';
+import { parseDigestAuth } from '../acl/digest.ts';
+import { WatchTable } from '../watch/watch-table.ts';
+import { negotiateTimeout } from '../session/session-table.ts';
+import { sessionPassword } from '../session/session-id.ts';
+
+export interface TxnSink {
+  /** Persist (and, in an ensemble, replicate) a txn already applied locally. */
+  propose(entry: { zxid: number; bytes: Buffer }): void;
+}
+
+export interface ServerCounters {
+  packetsReceived: number;
+  packetsSent: number;
+  minLatencyMs: number;
+  maxLatencyMs: number;
+  totalLatencyMs: number;
+  latencyCount: number;
+}
+
+const ZERO_PASSWD = Buffer.alloc(16);
+const WRITE_OPS = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi]);
+const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v as number, k.toUpperCase()]));
+
+export interface ZkServerOptions {
+  config: MemberConfig;
+  state: ReplicatedState;
+  sink: TxnSink;
+  log: Logger;
+  /** Wall clock for ctime/mtime and session buckets. */
+  now: () => number;
+  firstSessionId: bigint;
+  sessionSecret: Buffer;
+}
+
+export class ZkServer {
+  readonly watches = new WatchTable<Connection>();
+  readonly connections = new Set<Connection>();
+  readonly counters: ServerCounters = {
+    packetsReceived: 0,
+    packetsSent: 0,
+    minLatencyMs: Number.MAX_SAFE_INTEGER,
+    maxLatencyMs: 0,
+    totalLatencyMs: 0,
+    latencyCount: 0,
+  };
+  /** Highest zxid prepared (and applied to `state`). */
+  lastZxid: number;
+  /** Highest zxid that is durable: output tagged up to it may leave. */
+  committedZxid: number;
+  /** Txns applied since the last snapshot. */
+  txnsSinceSnapshot = 0;
+  private nextSessionId: bigint;
+  private readonly owners = new Map<bigint, Connection>();
+  private readonly dirty = new Set<Connection>();
+  private flushScheduled = false;
+  private readonly log: Logger;
+  private readonly config: MemberConfig;
+  private stopped = false;
+
+  constructor(private readonly opts: ZkServerOptions) {
+    this.config = opts.config;
+    this.log = opts.log;
+    this.lastZxid = opts.state.lastZxid;
+    this.committedZxid = this.lastZxid;
+    this.nextSessionId = opts.firstSessionId;
+  }
+
+  get state(): ReplicatedState {
+    return this.opts.state;
+  }
+
+  // ------------------------------------------------------------ connections
+
+  attach(conn: Connection): void {
+    this.connections.add(conn);
+  }
+
+  detach(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    this.watches.removeWatcher(conn);
+    this.dirty.delete(conn);
+    if (conn.sessionId !== 0n && this.owners.get(conn.sessionId) === conn) this.owners.delete(conn.sessionId);
+  }
+
+  /** One complete frame from a connection. Never throws: bad input closes that connection only. */
+  onFrame(conn: Connection, body: Buffer, receivedAt: number): void {
+    if (conn.closed || this.stopped) return;
+    this.counters.packetsReceived++;
+    conn.stats.received++;
+    try {
+      if (!conn.handshakeDone) {
+        this.handleConnect(conn, decodeConnectRequest(body), receivedAt);
+        return;
+      }
+      let decoded: { header: RequestHeader; request: Request };
+      try {
+        decoded = decodeRequest(body);
+      } catch (err) {
+        if (err instanceof ZkError && err.code === ErrorCode.UNIMPLEMENTED && body.length >= 4) {
+          // Unknown opcode: ZooKeeper answers Unimplemented, then drops the connection.
+          this.reply(conn, { xid: body.readInt32BE(0), zxid: this.lastZxid, err: ErrorCode.UNIMPLEMENTED }, null, receivedAt);
+          conn.closeAfterFlush = true;
+          this.markDirty(conn);
+          return;
+        }
+        throw err;
+      }
+      this.handleRequest(conn, decoded.header, decoded.request, receivedAt);
+    } catch (err) {
+      if (err instanceof ProtocolError || err instanceof ZkError) {
+        this.log.debug({ peer: conn.remoteAddress, err: err.message }, 'malformed request; closing connection');
+        conn.destroy();
+        return;
+      }
+      // A bug, not bad input: log loudly, drop this client, keep serving the others.
+      this.log.error({ err }, 'unexpected error while handling a request');
+      conn.destroy();
+    }
+  }
+
+  /** Every packet from a client keeps its session alive. */
+  touch(conn: Connection, now: number): void {
+    if (conn.sessionId !== 0n) this.state.sessions.touch(conn.sessionId, now);
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  private handleConnect(conn: Connection, req: ConnectRequest, receivedAt: number): void {
+    conn.handshakeDone = true;
+    conn.readOnlyByte = req.readOnly === undefined ? undefined : false;
+    if (req.lastZxidSeen > this.lastZxid) {
+      // The client has seen more than we have: it must find a more current server.
+      this.log.info({ peer: conn.remoteAddress, clientZxid: req.lastZxidSeen, zxid: this.lastZxid }, 'client is ahead of this server; closing');
+      conn.destroy();
+      return;
+    }
+    const cfg = this.config;
+    const timeout = negotiateTimeout(req.timeOut, cfg.minSessionTimeout, cfg.maxSessionTimeout);
+    const sessions = this.state.sessions;
+    const now = this.opts.now();
+    if (req.sessionId === 0n) {
+      const id = this.nextSessionId++;
+      conn.sessionId = id;
+      this.owners.set(id, conn);
+      this.commit(conn, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCreateSession(timeout), null, receivedAt);
+      this.queue(
+        conn,
+        encodeConnectResponse({ protocolVersion: 0, timeOut: timeout, sessionId: id, passwd: this.password(id), readOnly: conn.readOnlyByte }),
+        receivedAt,
+      );
+      this.log.debug({ sessionId: hex(id), timeout, peer: conn.remoteAddress }, 'session created');
+      return;
+    }
+    const id = req.sessionId;
+    const valid = sessions.has(id) && !sessions.isClosing(id) && req.passwd.equals(this.password(id));
+    if (!valid) {
+      this.queue(conn, encodeConnectResponse({ protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: ZERO_PASSWD, readOnly: conn.readOnlyByte }), receivedAt);
+      conn.closeAfterFlush = true;
+      this.log.debug({ sessionId: hex(id) }, 'reconnect refused: session expired or bad password');
+      return;
+    }
+    sessions.touch(id, now);
+    const previous = this.owners.get(id);
+    if (previous && previous !== conn) previous.destroy();
+    conn.sessionId = id;
+    this.owners.set(id, conn);
+    const t = sessions.timeoutOf(id) ?? timeout;
+    this.queue(conn, encodeConnectResponse({ protocolVersion: 0, timeOut: t, sessionId: id, passwd: this.password(id), readOnly: conn.readOnlyByte }), receivedAt);
+  }
+
+  private password(id: bigint): Buffer {
+    return sessionPassword(this.opts.sessionSecret, id);
+  }
+
+  // ------------------------------------------------------------ requests
+
+  private handleRequest(conn: Connection, header: RequestHeader, req: Request, receivedAt: number): void {
+    conn.stats.lastCxid = header.xid;
+    conn.stats.lastOp = OP_NAMES.get(req.op) ?? String(req.op);
+    if (WRITE_OPS.has(req.op)) {
+      this.handleWrite(conn, header, req, receivedAt);
+      return;
+    }
+    const xid = header.xid;
+    switch (req.op) {
+      case Op.ping:
+        this.reply(conn, { xid: Xid.ping, zxid: this.lastZxid, err: 0 }, null, 0);
+        return;
+      case Op.exists:
+      case Op.getData:
+      case Op.getChildren:
+      case Op.getChildren2:
+      case Op.getACL:
+      case Op.getAllChildrenNumber:
+      case Op.getEphemerals:
+      case Op.multiRead: {
+        let response: Response;
+        try {
+          response = executeRead(req, { tree: this.state.tree, authIds: conn.authIds, sessionId: conn.sessionId });
+        } catch (err) {
+          if (!(err instanceof ZkError)) throw err;
+          // exists(watch) on a missing node still leaves a watch for its creation.
+          if (req.op === Op.exists && req.watch && err.code === ErrorCode.NO_NODE) this.watches.addData(req.path, conn);
+          this.reply(conn, { xid, zxid: this.lastZxid, err: err.code }, null, receivedAt);
+          return;
+        }
+        if ((req.op === Op.exists || req.op === Op.getData) && req.watch) this.watches.addData(req.path, conn);
+        else if ((req.op === Op.getChildren || req.op === Op.getChildren2) && req.watch) this.watches.addChild(req.path, conn);
+        this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, response, receivedAt);
+        return;
+      }
+      case Op.sync:
+        this.replyChecked(conn, xid, () => {
+          validatePath(req.path);
+          return { op: Op.sync, path: req.path };
+        }, receivedAt);
+        return;
+      case Op.auth:
+        this.handleAuth(conn, xid, req.scheme, req.auth, receivedAt);
+        return;
+      case Op.setWatches:
+      case Op.setWatches2:
+        this.handleSetWatches(conn, xid, req, receivedAt);
+        return;
+      case Op.addWatch:
+        this.replyChecked(conn, xid, () => {
+          validatePath(req.path);
+          if (req.mode === AddWatchMode.persistent) this.watches.addPersistent(req.path, conn);
+          else if (req.mode === AddWatchMode.persistentRecursive) this.watches.addRecursive(req.path, conn);
+          else throw new ZkError(ErrorCode.BAD_ARGUMENTS);
+          return { op: Op.addWatch };
+        }, receivedAt);
+        return;
+      case Op.checkWatches:
+      case Op.removeWatches:
+        this.replyChecked(conn, xid, () => {
+          validatePath(req.path);
+          const type = req.type;
+          if (type !== WatcherType.children && type !== WatcherType.data && type !== WatcherType.any) throw new ZkError(ErrorCode.BAD_ARGUMENTS);
+          const found = req.op === Op.removeWatches ? this.watches.remove(req.path, conn, type) : this.watches.has(req.path, conn, type);
+          if (!found) throw new ZkError(ErrorCode.NO_WATCHER);
+          return { op: req.op };
+        }, receivedAt);
+        return;
+      case Op.whoAmI:
+        this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.whoAmI, clientInfo: whoAmI(conn.authIds) }, receivedAt);
+        return;
+      case Op.closeSession:
+        this.handleCloseSession(conn, xid, receivedAt);
+        return;
+      case Op.reconfig:
+        this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.RECONFIG_DISABLED }, null, receivedAt);
+        return;
+      default:
+        // sasl and anything else we do not serve: as for an unknown opcode.
+        this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.UNIMPLEMENTED }, null, receivedAt);
+        conn.closeAfterFlush = true;
+        return;
+    }
+  }
+
+  private replyChecked(conn: Connection, xid: number, fn: () => Response, receivedAt: number): void {
+    let response: Response;
+    try {
+      response = fn();
+    } catch (err) {
+      if (!(err instanceof ZkError)) throw err;
+      this.reply(conn, { xid, zxid: this.lastZxid, err: err.code }, null, receivedAt);
+      return;
+    }
+    this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, response, receivedAt);
+  }
+
+  private handleWrite(conn: Connection, header: RequestHeader, req: Request, receivedAt: number): void {
+    const xid = header.xid;
+    const sessions = this.state.sessions;
+    if (!sessions.has(conn.sessionId) || sessions.isClosing(conn.sessionId)) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.SESSION_EXPIRED }, null, receivedAt);
+      return;
+    }
+    if (req.op === Op.multi && req.ops.length === 0) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: [] }, receivedAt);
+      return;
+    }
+    const txn = prepWrite(req as Parameters<typeof prepWrite>[0], {
+      tree: this.state.tree,
+      sessionId: conn.sessionId,
+      authIds: conn.authIds,
+      extendedTypesEnabled: this.config.extendedTypesEnabled,
+      maxDataBytes: this.config.maxBuffer,
+    });
+    if (txn.type === 'error') {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
+      return;
+    }
+    if (txn.type === 'multi' && txn.txns.length > 0 && txn.txns.every((t) => t.type === 'error')) {
+      // A failed multi changes nothing; its per-op results still travel in an err-0 reply.
+      const results: MultiResult[] = txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results }, receivedAt);
+      return;
+    }
+    this.commit(conn, { sessionId: conn.sessionId, cxid: xid, zxid: 0, time: this.opts.now() }, txn, req, receivedAt);
+  }
+
+  private handleCloseSession(conn: Connection, xid: number, receivedAt: number): void {
+    const id = conn.sessionId;
+    const sessions = this.state.sessions;
+    if (sessions.has(id) && !sessions.isClosing(id)) {
+      sessions.setClosing(id);
+      this.commit(conn, { sessionId: id, cxid: xid, zxid: 0, time: this.opts.now() }, prepCloseSession(this.state.tree, id), { op: Op.closeSession }, receivedAt);
+    } else {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
+    }
+    conn.closeAfterFlush = true;
+    this.markDirty(conn);
+  }
+
+  private handleAuth(conn: Connection, xid: number, scheme: string, auth: Buffer, receivedAt: number): void {
+    if (scheme === 'digest') {
+      const id = parseDigestAuth(auth);
+      if (!conn.authIds.some((a) => a.scheme === 'digest' && a.id === id.id)) conn.authIds.push(id);
+      const superDigest = this.config.superDigest;
+      if (superDigest && id.id === superDigest && !conn.authIds.some((a) => a.scheme === 'super')) {
+        conn.authIds.push({ scheme: 'super', id: '' });
+      }
+      this.reply(conn, { xid, zxid: 0, err: 0 }, null, receivedAt);
+      return;
+    }
+    if (scheme === 'ip') {
+      // The ip provider authenticates by address; the connection already holds it.
+      this.reply(conn, { xid, zxid: 0, err: 0 }, null, receivedAt);
+      return;
+    }
+    this.reply(conn, { xid, zxid: 0, err: ErrorCode.AUTH_FAILED }, null, receivedAt);
+    conn.closeAfterFlush = true;
+  }
+
+  private handleSetWatches(conn: Connection, xid: number, req: SetWatchesRequest, receivedAt: number): void {
+    const tree = this.state.tree;
+    const rel = req.relativeZxid;
+    for (const path of req.dataWatches) {
+      const node = tree.get(path);
+      if (!node) this.notify(conn, 2, path);
+      else if (node.mzxid > rel) this.notify(conn, 3, path);
+      else this.watches.addData(path, conn);
+    }
+    for (const path of req.existWatches) {
+      if (tree.get(path)) this.notify(conn, 1, path);
+      else this.watches.addData(path, conn);
+    }
+    for (const path of req.childWatches) {
+      const node = tree.get(path);
+      if (!node) this.notify(conn, 2, path);
+      else if (node.pzxid > rel) this.notify(conn, 4, path);
+      else this.watches.addChild(path, conn);
+    }
+    for (const path of req.persistentWatches) this.watches.addPersistent(path, conn);
+    for (const path of req.persistentRecursiveWatches) this.watches.addRecursive(path, conn);
+    this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
+  }
+
+  // ------------------------------------------------------------ commit path
+
+  /**
+   * Assigns the next zxid, applies the txn, fires watches, queues the reply
+   * (when `req` is given) and hands the txn to the sink. Also used for
+   * server-made txns (session expiry, container reaping) with conn = null.
+   */
+  commit(conn: Connection | null, header: TxnHeader, txn: Txn, req: Request | null, receivedAt: number): ApplyResult {
+    const zxid = ++this.lastZxid;
+    header.zxid = zxid;
+    const result = this.state.apply(header, txn, this.opts.now());
+    this.txnsSinceSnapshot++;
+    if (result.events.length > 0) this.watches.trigger(result.events, this.deliver);
+    if (conn && req) {
+      this.reply(conn, { xid: header.cxid, zxid, err: 0 }, replyBody(req, result.result, this.state), receivedAt);
+    }
+    const logged: LoggedTxn = { header, txn };
+    this.opts.sink.propose({ zxid, bytes: encodeTxn(logged) });
+    return result;
+  }
+
+  private readonly deliver = (w: Connection, type: 1 | 2 | 3 | 4, path: string): void => {
+    this.notify(w, type, path);
+  };
+
+  private notify(conn: Connection, type: 1 | 2 | 3 | 4, path: string): void {
+    if (conn.closed) return;
+    conn.enqueue(encodeNotification({ type, state: 3, path }), this.lastZxid, 0);
+    this.markDirty(conn);
+  }
+
+  private reply(conn: Connection, header: { xid: number; zxid: number; err: number }, response: Response | null, receivedAt: number): void {
+    conn.stats.lastZxid = header.zxid;
+    conn.enqueue(encodeReply(header, header.err === 0 ? response : null), this.lastZxid, receivedAt);
+    this.markDirty(conn);
+  }
+
+  private queue(conn: Connection, frame: Buffer, receivedAt: number): void {
+    conn.enqueue(frame, this.lastZxid, receivedAt);
+    this.markDirty(conn);
+  }
+
+  private markDirty(conn: Connection): void {
+    this.dirty.add(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** The sink calls this when every txn up to `zxid` is durable. */
+  onDurable(zxid: number): void {
+    if (zxid > this.committedZxid) this.committedZxid = zxid;
+    this.flush();
+  }
+
+  private readonly onLatency = (ms: number): void => {
+    const c = this.counters;
+    if (ms < c.minLatencyMs) c.minLatencyMs = ms;
+    if (ms > c.maxLatencyMs) c.maxLatencyMs = ms;
+    c.totalLatencyMs += ms;
+    c.latencyCount++;
+  };
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const now = performance.now();
+    const committed = this.committedZxid;
+    for (const conn of this.dirty) {
+      const before = conn.queued;
+      conn.release(committed, now, this.onLatency);
+      this.counters.packetsSent += before - conn.queued;
+      if (conn.queued === 0 || conn.closed) this.dirty.delete(conn);
+      if (conn.readPaused && !conn.overloaded()) {
+        conn.readPaused = false;
+        conn.socket.resume();
+      }
+    }
+  };
+
+  // ------------------------------------------------------------ housekeeping
+
+  /** Expires due sessions: each becomes a closeSession txn that removes its ephemerals. */
+  expireSessions(now: number): void {
+    for (const id of this.state.sessions.expireDue(now)) {
+      this.log.info({ sessionId: hex(id) }, 'session expired');
+      this.commit(null, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCloseSession(this.state.tree, id), null, 0);
+      const owner = this.owners.get(id);
+      if (owner) {
+        this.owners.delete(id);
+        owner.closeAfterFlush = true;
+        this.markDirty(owner);
+      }
+    }
+  }
+
+  /** Deletes empty containers and expired TTL nodes, as server-internal txns. */
+  reapNodes(now: number): void {
+    const tree = this.state.tree;
+    const doomed = [...tree.containersToDelete(), ...tree.ttlExpired(now)];
+    for (const path of doomed) {
+      const node = tree.get(path);
+      if (!node || node.children.size > 0) continue;
+      this.log.debug({ path }, 'reaping container/TTL node');
+      this.commit(null, { sessionId: 0n, cxid: 0, zxid: 0, time: now }, { type: 'delete', path }, null, 0);
+    }
+  }
+
+  /** Stop serving: used on shutdown and on a fatal storage error. */
+  stop(): void {
+    this.stopped = true;
+    for (const conn of this.connections) conn.destroy();
+    this.connections.clear();
+  }
+
+  isOwner(sessionId: bigint, conn: Connection): boolean {
+    return this.owners.get(sessionId) === conn;
+  }
+}
+
+function replyBody(req: Request, result: TxnResult, state: ReplicatedState): Response | null {
+  switch (req.op) {
+    case Op.create:
+      return { op: Op.create, path: (result as { path: string }).path };
+    case Op.create2:
+    case Op.createContainer:
+    case Op.createTTL: {
+      const r = result as { path: string; stat: Stat };
+      return { op: req.op, path: r.path, stat: r.stat };
+    }
+    case Op.setData:
+    case Op.setACL:
+      return { op: req.op, stat: (result as { stat: Stat }).stat };
+    case Op.check: {
+      const node = state.tree.get(req.path);
+      return node ? { op: Op.check, stat: state.tree.statOf(node) } : null;
+    }
+    case Op.multi:
+      return { op: Op.multi, results: multiResults(req, result) };
+    default:
+      return null;
+  }
+}
+
+function multiResults(req: MultiRequest, result: TxnResult): MultiResult[] {
+  if (result.kind !== 'multi') return [];
+  return result.results.map((r, i): MultiResult => {
+    const op = req.ops[i];
+    if (r.kind === 'error') return { type: -1, err: r.err };
+    switch (op?.op) {
+      case Op.create:
+        return { type: 1, path: (r as { path: string }).path };
+      case Op.create2:
+      case Op.createContainer:
+      case Op.createTTL:
+        return { type: 15, path: (r as { path: string }).path, stat: (r as { stat: Stat }).stat };
+      case Op.delete:
+        return { type: 2 };
+      case Op.setData:
+        return { type: 5, stat: (r as { stat: Stat }).stat };
+      default:
+        return { type: 13 };
+    }
+  });
+}
+
+function whoAmI(ids: Id[]): { authScheme: string; user: string }[] {
+  return ids
+    .filter((a) => a.scheme !== 'super')
+    .map((a) => ({ authScheme: a.scheme, user: a.scheme === 'digest' ? (a.id.split(':')[0] ?? '') : a.id }));
+}
+
+export function hex(id: bigint | number): string {
+  return '0x' + (typeof id === 'bigint' ? BigInt.asUintN(64, id) : id).toString(16);
+}

@@ -1,0 +1,174 @@
+/**
+ * The append-only transaction log: segments of CRC'd records, extended in
+ * large preallocated steps, one write + one fdatasync per appended batch
+ * (group commit). Operations are serialized internally, so `roll` or
+ * `truncateAfter` never interleave with an append.
+ */
+import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { limits } from '../base/limits.ts';
+import { encodeRecords, scanRecords, segmentHeader, segmentName, isSegmentHeader, type LogRecord } from './record-format.ts';
+import { listSegments } from './segments.ts';
+import { fsyncDir } from './fsync-dir.ts';
+import { StorageError } from './storage-error.ts';
+
+export interface TxnLogOptions {
+  fsync?: boolean;
+  preallocBytes?: number;
+  log: Logger;
+  /** The last zxid already in the log (from recovery); appends must go above it. */
+  lastZxid?: number;
+  /** Test seam: counts fdatasync calls. */
+  onSync?: () => void;
+}
+
+export class TxnLog {
+  private handle: FileHandle | null = null;
+  private position = 0;
+  private allocated = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  lastZxid: number;
+  private readonly fsync: boolean;
+  private readonly prealloc: number;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly opts: TxnLogOptions,
+  ) {
+    this.lastZxid = opts.lastZxid ?? 0;
+    this.fsync = opts.fsync ?? true;
+    this.prealloc = opts.preallocBytes ?? limits.logPreallocBytes;
+  }
+
+  /** New appends always start a fresh segment: recovery has already settled the old ones. */
+  static async open(dir: string, opts: TxnLogOptions): Promise<TxnLog> {
+    return new TxnLog(dir, opts);
+  }
+
+  private serialize<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(op, op);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  append(entries: readonly LogRecord[]): Promise<void> {
+    return this.serialize(() => this.doAppend(entries));
+  }
+
+  private async doAppend(entries: readonly LogRecord[]): Promise<void> {
+    if (entries.length === 0) return;
+    let prev = this.lastZxid;
+    for (const e of entries) {
+      if (e.zxid <= prev) throw new StorageError('LOG_ORDER', `zxid 0x${e.zxid.toString(16)} after 0x${prev.toString(16)}`);
+      prev = e.zxid;
+    }
+    const first = entries[0] as LogRecord;
+    if (this.handle === null) await this.startSegment(first.zxid);
+    const h = this.handle as unknown as FileHandle;
+    const bytes = encodeRecords(entries);
+    if (this.position + bytes.length > this.allocated) {
+      // Extend in big steps so most fdatasyncs need no size update.
+      while (this.position + bytes.length > this.allocated) this.allocated += this.prealloc;
+      await h.truncate(this.allocated);
+    }
+    let written = 0;
+    while (written < bytes.length) {
+      const { bytesWritten } = await h.write(bytes, written, bytes.length - written, this.position + written);
+      written += bytesWritten;
+    }
+    this.position += bytes.length;
+    if (this.fsync) {
+      const t0 = performance.now();
+      await h.datasync();
+      this.opts.onSync?.();
+      const ms = performance.now() - t0;
+      if (ms > 1000) this.opts.log.warn({ ms: Math.round(ms) }, 'fsync-ing the transaction log was slow');
+    }
+    this.lastZxid = prev;
+  }
+
+  private async startSegment(firstZxid: number): Promise<void> {
+    const file = path.join(this.dir, segmentName(firstZxid));
+    const h = await open(file, 'w+');
+    const header = segmentHeader();
+    await h.write(header, 0, header.length, 0);
+    this.allocated = 0;
+    this.position = header.length;
+    this.handle = h;
+    if (this.fsync) {
+      await h.sync();
+      await fsyncDir(this.dir);
+    }
+  }
+
+  /** Closes the current segment; the next append opens a new one. */
+  roll(): Promise<void> {
+    return this.serialize(async () => {
+      await this.closeHandle();
+    });
+  }
+
+  private async closeHandle(): Promise<void> {
+    const h = this.handle;
+    this.handle = null;
+    if (h) await h.close();
+  }
+
+  /** Every record with zxid > `after`, oldest first, across segments. */
+  async readFrom(after: number): Promise<LogRecord[]> {
+    await this.chain;
+    const out: LogRecord[] = [];
+    for (const seg of await listSegments(this.dir)) {
+      const buf = await readFile(seg.file);
+      if (!isSegmentHeader(buf)) continue;
+      for (const r of scanRecords(buf).records) if (r.zxid > after) out.push(r);
+    }
+    return out;
+  }
+
+  /** ZAB TRUNC: drop every record above `zxid`, durably. */
+  truncateAfter(zxid: number): Promise<void> {
+    return this.serialize(async () => {
+      await this.closeHandle();
+      for (const seg of await listSegments(this.dir)) {
+        if (seg.firstZxid > zxid) {
+          await rm(seg.file, { force: true });
+          continue;
+        }
+        const buf = await readFile(seg.file);
+        if (!isSegmentHeader(buf)) continue;
+        const scan = scanRecords(buf);
+        let keep = scan.validBytes;
+        let off = 8;
+        for (const r of scan.records) {
+          const next = off + 16 + r.bytes.length;
+          if (r.zxid > zxid) {
+            keep = off;
+            break;
+          }
+          off = next;
+        }
+        if (keep < buf.length) await truncate(seg.file, keep);
+      }
+      await fsyncDir(this.dir);
+      this.lastZxid = Math.min(this.lastZxid, zxid);
+    });
+  }
+
+  /** Deletes segments wholly older than `keepFromZxid` (the oldest retained snapshot). */
+  purge(keepFromZxid: number): Promise<void> {
+    return this.serialize(async () => {
+      const segs = await listSegments(this.dir);
+      for (let i = 0; i + 1 < segs.length; i++) {
+        const next = segs[i + 1] as { firstZxid: number };
+        // Segment i holds zxids below the next segment's first; all of them are in the snapshot.
+        if (next.firstZxid <= keepFromZxid + 1) await rm((segs[i] as { file: string }).file, { force: true });
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serialize(() => this.closeHandle());
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The data tree and its one deterministic mutation, `apply(header, txn)`.
+ *
+ * Replay during recovery may see a txn whose effect a snapshot already
+ * holds, so apply is idempotent the way ZooKeeper's is: a create of an
+ * existing path or a delete of a missing one changes nothing, versions are
+ * absolute, and the parent's cversion only moves forward.
+ */
+import type { Acl, Stat } from '../protocol/records.ts';
+import type { Txn, TxnHeader } from '../txn/txn.ts';
+import { Znode, kindOf, ttlOf } from './znode.ts';
+import { AclCache } from './acl-cache.ts';
+import { baseName, parentOf } from './path.ts';
+import { JuteWriter } from '../protocol/writer.ts';
+import { JuteReader } from '../protocol/reader.ts';
+import { Perm } from '../protocol/opcodes.ts';
+
+/** 1 NodeCreated(path), 2 NodeDeleted(path), 3 NodeDataChanged(path), 4 NodeChildrenChanged(parent). */
+export interface TreeEvent {
+  type: 1 | 2 | 3 | 4;
+  path: string;
+}
+
+export type TxnResult =
+  | { kind: 'create'; path: string; stat: Stat }
+  | { kind: 'stat'; stat: Stat }
+  | { kind: 'none' }
+  | { kind: 'error'; err: number }
+  | { kind: 'multi'; results: TxnResult[] };
+
+export interface ApplyResult {
+  events: TreeEvent[];
+  result: TxnResult;
+}
+
+const OPEN_ACL: Acl[] = [{ perms: Perm.all, id: { scheme: 'world', id: 'anyone' } }];
+const READ_ACL: Acl[] = [{ perms: Perm.read, id: { scheme: 'world', id: 'anyone' } }];
+const NONE: TxnResult = { kind: 'none' };
+const SNAPSHOT_MAGIC = 0x44545231; // "DTR1"
+
+export class DataTree {
+  private readonly nodes = new Map<string, Znode>();
+  private readonly acls = new AclCache();
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly containers = new Set<string>();
+  private readonly ttls = new Set<string>();
+  lastZxid = 0;
+  approximateDataSize = 0;
+
+  constructor(empty = false) {
+    if (empty) return;
+    this.nodes.set('/', this.systemNode(OPEN_ACL));
+    this.addSystemChild('/zookeeper', OPEN_ACL);
+    this.addSystemChild('/zookeeper/quota', OPEN_ACL);
+    this.addSystemChild('/zookeeper/config', READ_ACL);
+  }
+
+  private systemNode(acl: Acl[]): Znode {
+    return new Znode(null, this.acls.intern(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+  }
+
+  private addSystemChild(path: string, acl: Acl[]): void {
+    // ZooKeeper links the system nodes without counting them in the parent's cversion.
+    this.nodes.set(path, this.systemNode(acl));
+    this.nodes.get(parentOf(path))?.children.add(baseName(path));
+    this.approximateDataSize += path.length;
+  }
+
+  get(path: string): Znode | undefined {
+    return this.nodes.get(path);
+  }
+
+  /** As ZooKeeper counts it: its map also holds "" for the root. */
+  get nodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  statOf(node: Znode): Stat {
+    const numChildren = node.children.size;
+    return {
+      czxid: node.czxid,
+      mzxid: node.mzxid,
+      ctime: node.ctime,
+      mtime: node.mtime,
+      version: node.version,
+      // Stored: creations only. Shown: creations + deletions (ZOOKEEPER-1046).
+      cversion: node.cversion * 2 - numChildren,
+      aversion: node.aversion,
+      ephemeralOwner: node.ephemeralOwner,
+      dataLength: node.data === null ? 0 : node.data.length,
+      numChildren,
+      pzxid: node.pzxid,
+    };
+  }
+
+  children(node: Znode): string[] {
+    return [...node.children];
+  }
+
+  ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
+    return this.ephemerals.get(sessionId) ?? EMPTY_SET;
+  }
+
+  sessionsWithEphemerals(): Iterable<[bigint, ReadonlySet<string>]> {
+    return this.ephemerals.entries();
+  }
+
+  /** Every descendant of `path` (not counting it); iterative, since depth is user-controlled. */
+  allChildrenNumber(path: string): number {
+    const start = this.nodes.get(path);
+    if (!start) return 0;
+    let count = 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const p = stack.pop() as string;
+      const node = this.nodes.get(p);
+      if (!node) continue;
+      for (const name of node.children) {
+        count++;
+        stack.push(p === '/' ? '/' + name : p + '/' + name);
+      }
+    }
+    return count;
+  }
+
+  /** Empty containers that once had a child. */
+  containersToDelete(): string[] {
+    const out: string[] = [];
+    for (const p of this.containers) {
+      const n = this.nodes.get(p);
+      if (n && n.children.size === 0 && n.cversion > 0) out.push(p);
+    }
+    return out;
+  }
+
+  /** Childless TTL nodes not modified for longer than their TTL. */
+  ttlExpired(now: number): string[] {
+    const out: string[] = [];
+    for (const p of this.ttls) {
+      const n = this.nodes.get(p);
+      if (n && n.children.size === 0 && now - n.mtime > ttlOf(n.ephemeralOwner)) out.push(p);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ apply
+
+  apply(header: TxnHeader, txn: Txn): ApplyResult {
+    const events: TreeEvent[] = [];
+    const result = this.applyOne(header, txn, events);
+    if (header.zxid > this.lastZxid) this.lastZxid = header.zxid;
+    return { events, result };
+  }
+
+  private applyOne(h: TxnHeader, txn: Txn, events: TreeEvent[]): TxnResult {
+    switch (txn.type) {
+      case 'create':
+        return this.create(h, txn.path, txn.data, txn.acl, txn.ephemeralOwner, txn.parentCVersion, events);
+      case 'delete':
+        this.delete(h.zxid, txn.path, events);
+        return NONE;
+      case 'setData': {
+        const node = this.nodes.get(txn.path);
+        if (!node) return NONE;
+        this.approximateDataSize += (txn.data?.length ?? 0) - (node.data?.length ?? 0);
+        node.data = txn.data;
+        node.version = txn.version;
+        node.mzxid = h.zxid;
+        node.mtime = h.time;
+        events.push({ type: 3, path: txn.path });
+        return { kind: 'stat', stat: this.statOf(node) };
+      }
+      case 'setACL': {
+        const node = this.nodes.get(txn.path);
+        if (!node) return NONE;
+        node.acl = this.acls.intern(txn.acl);
+        node.aversion = txn.version;
+        return { kind: 'stat', stat: this.statOf(node) };
+      }
+      case 'closeSession':
+        for (const p of txn.paths) this.delete(h.zxid, p, events);
+        this.ephemerals.delete(h.sessionId);
+        return NONE;
+      case 'multi':
+        return { kind: 'multi', results: txn.txns.map((t) => this.applyOne(h, t, events)) };
+      case 'error':
+        return { kind: 'error', err: txn.err };
+      case 'check':
+      case 'createSession':
+        return NONE;
+    }
+  }
+
+  private create(
+    h: TxnHeader,
+    path: string,
+    data: Buffer | null,
+    acl: Acl[],
+    owner: bigint,
+    parentCVersion: number,
+    events: TreeEvent[],
+  ): TxnResult {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    const existing = this.nodes.get(path);
+    if (!parent || existing) {
+      return existing ? { kind: 'create', path, stat: this.statOf(existing) } : NONE;
+    }
+    const node = new Znode(data, this.acls.intern(acl), h.zxid, h.zxid, h.time, h.time, 0, 0, 0, owner, h.zxid);
+    this.nodes.set(path, node);
+    parent.children.add(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
+    if (parentCVersion > parent.cversion) {
+      parent.cversion = parentCVersion;
+      parent.pzxid = h.zxid;
+    }
+    this.approximateDataSize += path.length + (data?.length ?? 0);
+    switch (kindOf(owner)) {
+      case 'ephemeral': {
+        let set = this.ephemerals.get(owner);
+        if (!set) this.ephemerals.set(owner, (set = new Set()));
+        set.add(path);
+        break;
+      }
+      case 'container':
+        this.containers.add(path);
+        break;
+      case 'ttl':
+        this.ttls.add(path);
+        break;
+      case 'persistent':
+        break;
+    }
+    events.push({ type: 1, path }, { type: 4, path: parentPath });
+    return { kind: 'create', path, stat: this.statOf(node) };
+  }
+
+  private delete(zxid: number, path: string, events: TreeEvent[]): void {
+    const node = this.nodes.get(path);
+    if (!node) return;
+    this.nodes.delete(path);
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent) {
+      parent.children.delete(baseName(path));
+      if (zxid > parent.pzxid) parent.pzxid = zxid;
+    }
+    this.approximateDataSize -= path.length + (node.data?.length ?? 0);
+    switch (kindOf(node.ephemeralOwner)) {
+      case 'ephemeral':
+        this.ephemerals.get(node.ephemeralOwner)?.delete(path);
+        if (this.ephemerals.get(node.ephemeralOwner)?.size === 0) this.ephemerals.delete(node.ephemeralOwner);
+        break;
+      case 'container':
+        this.containers.delete(path);
+        break;
+      case 'ttl':
+        this.ttls.delete(path);
+        break;
+      case 'persistent':
+        break;
+    }
+    events.push({ type: 2, path }, { type: 4, path: parentPath });
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  /**
+   * Layout: magic int | lastZxid long | count int | then per node, parents
+   * before children (breadth-first): path ustring | data buffer | acl vector |
+   * czxid mzxid ctime mtime long | version cversion(stored) aversion int |
+   * ephemeralOwner long | pzxid long.
+   */
+  serialize(): Buffer {
+    const w = new JuteWriter(64 * 1024, false);
+    w.int(SNAPSHOT_MAGIC).long(this.lastZxid).int(this.nodes.size);
+    const queue: string[] = ['/'];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue[i] as string;
+      const n = this.nodes.get(p) as Znode;
+      w.ustring(p).buffer(n.data).aclVector(n.acl);
+      w.long(n.czxid).long(n.mzxid).long(n.ctime).long(n.mtime);
+      w.int(n.version).int(n.cversion).int(n.aversion);
+      w.longBig(n.ephemeralOwner).long(n.pzxid);
+      for (const c of n.children) queue.push(p === '/' ? '/' + c : p + '/' + c);
+    }
+    return Buffer.from(w.bytes());
+  }
+
+  static deserialize(buf: Buffer): DataTree {
+    const r = new JuteReader(buf);
+    if (r.int() !== SNAPSHOT_MAGIC) throw new RangeError('not a data tree snapshot');
+    const tree = new DataTree(true);
+    tree.lastZxid = r.long();
+    const count = r.int();
+    const events: TreeEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      const path = r.ustring();
+      const data = r.bufferCopy();
+      const acl = r.aclVector();
+      const czxid = r.long();
+      const mzxid = r.long();
+      const ctime = r.long();
+      const mtime = r.long();
+      const version = r.int();
+      const cversion = r.int();
+      const aversion = r.int();
+      const owner = r.longBig();
+      const pzxid = r.long();
+      if (path === '/') {
+        tree.nodes.set('/', new Znode(data, tree.acls.intern(acl), czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid));
+        continue;
+      }
+      if (!tree.nodes.has(parentOf(path))) throw new RangeError(`snapshot lists ${path} before its parent`);
+      // Insert through create() so every index is rebuilt, then restore the exact stat.
+      tree.create({ sessionId: 0n, cxid: 0, zxid: czxid, time: ctime }, path, data, acl, owner, -1, events);
+      const node = tree.nodes.get(path) as Znode;
+      node.mzxid = mzxid;
+      node.mtime = mtime;
+      node.version = version;
+      node.cversion = cversion;
+      node.aversion = aversion;
+      node.pzxid = pzxid;
+      events.length = 0;
+    }
+    return tree;
+  }
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set();

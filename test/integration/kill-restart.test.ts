@@ -1,0 +1,86 @@
+/**
+ * Durability with a real process: kill -9 the server in the middle of a
+ * stream of writes, restart it on the same data dir, and find every write
+ * that was acknowledged before the kill.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zookeeper from 'node-zookeeper-client';
+import { spawnDroverServer, freePort } from '../helpers/drover-target.ts';
+
+type Client = ReturnType<typeof zookeeper.createClient>;
+
+function connect(port: number): Promise<Client> {
+  const client = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 10_000, retries: 0 });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('connect timed out')), 10_000);
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve(client);
+    });
+    client.connect();
+  });
+}
+
+function exists(client: Client, p: string): Promise<boolean> {
+  return new Promise((resolve, reject) => client.exists(p, (err, stat) => (err ? reject(err) : resolve(Boolean(stat)))));
+}
+
+describe('kill -9 during writes', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('keeps every acknowledged write across a hard kill and restart', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-kill-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const first = await spawnDroverServer(dataDir, port);
+    const client = await connect(port);
+    const acked: string[] = [];
+    let sent = 0;
+    const window = 64;
+    // Keep `window` creates in flight; kill once enough have been acknowledged.
+    await new Promise<void>((resolve) => {
+      let killed = false;
+      const sendOne = (): void => {
+        if (killed) return;
+        const p = `/k${sent++}`;
+        client.create(p, Buffer.from('v'), (err) => {
+          if (killed) return;
+          if (!err) acked.push(p);
+          if (acked.length >= 1500) {
+            killed = true;
+            first.child.kill('SIGKILL');
+            resolve();
+            return;
+          }
+          sendOne();
+        });
+      };
+      for (let i = 0; i < window; i++) sendOne();
+    });
+    const ackedAtKill = acked.slice();
+    expect(await first.exited).toBe('SIGKILL');
+    client.close();
+
+    const second = await spawnDroverServer(dataDir, port);
+    try {
+      const verifier = await connect(port);
+      const missing: string[] = [];
+      await Promise.all(ackedAtKill.map(async (p) => {
+        if (!(await exists(verifier, p))) missing.push(p);
+      }));
+      expect(missing).toEqual([]);
+      // And the server takes new writes after recovery.
+      await new Promise<void>((resolve, reject) => verifier.create('/after-restart', (err) => (err ? reject(err) : resolve())));
+      verifier.close();
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+});
