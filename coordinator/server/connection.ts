@@ -99,7 +99,10 @@ export class Connection {
     let end = start;
     const n = this.outBufs.length;
     while (end < n && (this.outZxids[end] as number) <= committedZxid) end++;
-    if (end === start) return;
+    if (end === start) {
+      if (this.closeAfterFlush && this.queued === 0) this.close();
+      return;
+    }
     let frame: Buffer;
     if (end - start === 1) {
       frame = this.outBufs[start] as Buffer;

@@ -92,7 +92,8 @@ export class DataTree {
       // Stored: creations only. Shown: creations + deletions (ZOOKEEPER-1046).
       cversion: node.cversion * 2 - numChildren,
       aversion: node.aversion,
-      ephemeralOwner: node.ephemeralOwner,
+      // Clients see 0 for containers and TTL nodes; the marker stays internal.
+      ephemeralOwner: isClientVisibleOwner(node.ephemeralOwner) ? node.ephemeralOwner : 0n,
       dataLength: node.data === null ? 0 : node.data.length,
       numChildren,
       pzxid: node.pzxid,
@@ -333,3 +334,8 @@ export class DataTree {
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
+
+function isClientVisibleOwner(owner: bigint): boolean {
+  const k = kindOf(owner);
+  return k === 'ephemeral' || k === 'persistent';
+}

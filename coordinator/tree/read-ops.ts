@@ -17,7 +17,6 @@ import { Op, Perm } from '../protocol/opcodes.ts';
 import { checkPerm, maskAclForNonAdmin, requirePerm } from '../acl/check.ts';
 import type { DataTree } from './data-tree.ts';
 import type { Znode } from './znode.ts';
-import { validatePath } from './path.ts';
 
 export interface ReadContext {
   tree: DataTree;
@@ -35,9 +34,13 @@ export type ReadRequest =
   | MultiReadRequest
   | CheckVersionRequest;
 
+/** Reads do not validate paths (ZooKeeper looks them up as they are; "" is the root's alias). */
+function lookup(path: string, ctx: ReadContext): Znode | undefined {
+  return ctx.tree.get(path === '' ? '/' : path);
+}
+
 function readable(path: string, ctx: ReadContext): Znode {
-  validatePath(path);
-  const node = ctx.tree.get(path);
+  const node = lookup(path, ctx);
   if (!node) throw new ZkError(ErrorCode.NO_NODE);
   requirePerm(node.acl, Perm.read, ctx.authIds);
   return node;
@@ -64,8 +67,7 @@ export function executeRead(req: ReadRequest, ctx: ReadContext): Response {
       return { op: Op.check, stat: tree.statOf(node) };
     }
     case Op.getACL: {
-      validatePath(req.path);
-      const node = tree.get(req.path);
+      const node = lookup(req.path, ctx);
       if (!node) throw new ZkError(ErrorCode.NO_NODE);
       requirePerm(node.acl, Perm.read | Perm.admin, ctx.authIds);
       const admin = checkPerm(node.acl, Perm.admin, ctx.authIds);

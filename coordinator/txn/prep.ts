@@ -127,15 +127,14 @@ function prepCreate(req: CreateRequest | CreateTtlRequest, view: PrepView, ctx: 
   }
   if (req.op === Op.createContainer && !container) throw new ZkError(ErrorCode.BAD_ARGUMENTS, 'createContainer needs the container mode');
   let path = req.path;
-  validatePath(path, sequential);
+  // ZooKeeper only checks the shape here; the full path rules apply after the parent checks.
+  if (path.lastIndexOf('/') < 0 || path.includes('\u0000')) throw new ZkError(ErrorCode.BAD_ARGUMENTS, `invalid path '${path}'`);
   const acl = prepareAcl(req.acl, ctx.authIds);
   const parentPath = parentOf(path);
   const parent = need(view.get(parentPath));
   requirePerm(parent.acl, Perm.create, ctx.authIds);
-  if (sequential) {
-    path += sequenceSuffix(parent.cversion);
-    validatePath(path);
-  }
+  if (sequential) path += sequenceSuffix(parent.cversion);
+  validatePath(path);
   if (view.get(path)) throw new ZkError(ErrorCode.NODE_EXISTS);
   if (kindOf(parent.ephemeralOwner) === 'ephemeral') throw new ZkError(ErrorCode.NO_CHILDREN_FOR_EPHEMERALS);
   checkDataSize(req.data, ctx);
@@ -148,8 +147,10 @@ function prepCreate(req: CreateRequest | CreateTtlRequest, view: PrepView, ctx: 
 
 function prepDelete(req: DeleteRequest, view: PrepView, ctx: PrepContext): SubTxn {
   const path = req.path;
-  validatePath(path);
-  if (SYSTEM_PATHS.has(path)) throw new ZkError(ErrorCode.BAD_ARGUMENTS, `${path} cannot be deleted`);
+  // As ZooKeeper: only the shape and the system nodes are checked; a bad path simply does not exist.
+  if (path.lastIndexOf('/') < 0 || path.includes('\u0000') || SYSTEM_PATHS.has(path)) {
+    throw new ZkError(ErrorCode.BAD_ARGUMENTS, `${JSON.stringify(path)} cannot be deleted`);
+  }
   const parentPath = parentOf(path);
   const parent = need(view.get(parentPath));
   requirePerm(parent.acl, Perm.delete, ctx.authIds);
