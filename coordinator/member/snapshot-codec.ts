@@ -7,9 +7,24 @@ import { DataTree } from '../tree/data-tree.ts';
 import { SessionTable } from '../session/session-table.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
 
+/** Whole snapshot at once. */
 export function encodeSnapshot(state: ReplicatedState): Buffer {
-  const tree = state.tree.serialize();
+  return joinSnapshot(state.tree.serialize(), state.sessions.serialize());
+}
+
+/**
+ * A fuzzy snapshot written a slice per event-loop turn, so clients are not
+ * stalled behind a large tree. Sessions are taken at the start; the log
+ * after `zxid` is replayed over both.
+ */
+export async function encodeSnapshotInSlices(state: ReplicatedState, nodesPerSlice = 5000): Promise<{ zxid: number; bytes: Buffer }> {
   const sessions = state.sessions.serialize();
+  const cursor = state.tree.snapshotCursor();
+  while (!cursor.step(nodesPerSlice)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return { zxid: cursor.zxid, bytes: joinSnapshot(cursor.finish(), sessions) };
+}
+
+function joinSnapshot(tree: Buffer, sessions: Buffer): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(tree.length, 0);
   const mid = Buffer.alloc(4);

@@ -16,7 +16,7 @@ import { ReplicatedState } from '../server/replicated-state.ts';
 import { ZkServer } from '../server/zk-server.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { GroupCommitter } from './group-committer.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import { decodeSnapshot, encodeSnapshotInSlices } from './snapshot-codec.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
@@ -111,9 +111,8 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
   const takeSnapshot = async (): Promise<void> => {
     snapshotting = true;
     try {
-      const zxid = server.lastZxid;
-      const bytes = encodeSnapshot(state);
       server.txnsSinceSnapshot = 0;
+      const { zxid, bytes } = await encodeSnapshotInSlices(state);
       // The snapshot may only describe durable state.
       await committer?.idle();
       await txnLog.roll();

@@ -46,9 +46,11 @@ export async function recover(dirs: string | { snapDir: string; logDir: string }
         throw new StorageError('CORRUPT_LOG', `${seg.file}: ${scan.stop} record at byte ${scan.validBytes}, and later segments follow`);
       }
       log.warn({ file: seg.file, at: scan.validBytes, reason: scan.stop }, 'truncating a torn or corrupt log tail');
-      await truncate(seg.file, scan.validBytes);
       truncated = true;
     }
+    // New appends go to a new segment; cut the old one at its last whole record
+    // so a half-written length that happens to read as zeros leaves nothing behind.
+    if (isLast && scan.validBytes < buf.length) await truncate(seg.file, scan.validBytes);
     for (const r of scan.records) {
       if (r.zxid <= lastZxid) {
         if (r.zxid > base) throw new StorageError('CORRUPT_LOG', `${seg.file}: zxid 0x${r.zxid.toString(16)} out of order`);

@@ -211,6 +211,11 @@ export class DataTree {
     const parent = this.nodes.get(parentPath);
     const existing = this.nodes.get(path);
     if (!parent || existing) {
+      // Replaying over a fuzzy snapshot: the node is there, but the parent may predate it.
+      if (parent && parentCVersion > parent.cversion) {
+        parent.cversion = parentCVersion;
+        if (h.zxid > parent.pzxid) parent.pzxid = h.zxid;
+      }
       return existing ? { kind: 'create', path, stat: this.statOf(existing) } : NONE;
     }
     const node = new Znode(data, this.acls.intern(acl), h.zxid, h.zxid, h.time, h.time, 0, 0, 0, owner, h.zxid);
@@ -243,7 +248,12 @@ export class DataTree {
 
   private delete(zxid: number, path: string, events: TreeEvent[]): void {
     const node = this.nodes.get(path);
-    if (!node) return;
+    if (!node) {
+      // Replay of a delete a fuzzy snapshot already holds: only the parent's pzxid may lag.
+      const parent = this.nodes.get(parentOf(path));
+      if (parent && zxid > parent.pzxid) parent.pzxid = zxid;
+      return;
+    }
     this.nodes.delete(path);
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
@@ -271,26 +281,16 @@ export class DataTree {
 
   // ------------------------------------------------------------ snapshots
 
-  /**
-   * Layout: magic int | lastZxid long | count int | then per node, parents
-   * before children (breadth-first): path ustring | data buffer | acl vector |
-   * czxid mzxid ctime mtime long | version cversion(stored) aversion int |
-   * ephemeralOwner long | pzxid long.
-   */
+  /** Starts a snapshot that can be written a slice at a time while the tree keeps changing. */
+  snapshotCursor(): SnapshotCursor {
+    return new SnapshotCursor(this);
+  }
+
+  /** The whole snapshot at once (tests, small trees). */
   serialize(): Buffer {
-    const w = new JuteWriter(64 * 1024, false);
-    w.int(SNAPSHOT_MAGIC).long(this.lastZxid).int(this.nodes.size);
-    const queue: string[] = ['/'];
-    for (let i = 0; i < queue.length; i++) {
-      const p = queue[i] as string;
-      const n = this.nodes.get(p) as Znode;
-      w.ustring(p).buffer(n.data).aclVector(n.acl);
-      w.long(n.czxid).long(n.mzxid).long(n.ctime).long(n.mtime);
-      w.int(n.version).int(n.cversion).int(n.aversion);
-      w.longBig(n.ephemeralOwner).long(n.pzxid);
-      for (const c of n.children) queue.push(p === '/' ? '/' + c : p + '/' + c);
-    }
-    return Buffer.from(w.bytes());
+    const c = this.snapshotCursor();
+    while (!c.step(Number.MAX_SAFE_INTEGER));
+    return c.finish();
   }
 
   static deserialize(buf: Buffer): DataTree {
@@ -298,9 +298,8 @@ export class DataTree {
     if (r.int() !== SNAPSHOT_MAGIC) throw new RangeError('not a data tree snapshot');
     const tree = new DataTree(true);
     tree.lastZxid = r.long();
-    const count = r.int();
     const events: TreeEvent[] = [];
-    for (let i = 0; i < count; i++) {
+    while (r.bool()) {
       const path = r.ustring();
       const data = r.bufferCopy();
       const acl = r.aclVector();
@@ -338,4 +337,51 @@ const EMPTY_SET: ReadonlySet<string> = new Set();
 function isClientVisibleOwner(owner: bigint): boolean {
   const k = kindOf(owner);
   return k === 'ephemeral' || k === 'persistent';
+}
+
+/**
+ * A fuzzy snapshot in slices, as ZooKeeper takes them: nodes are written
+ * breadth-first (a parent always before its children) while writes go on;
+ * the log after the starting zxid is replayed over it, and replay is
+ * idempotent. Layout: magic int | zxid long | then per node a true bool and
+ * path ustring | data buffer | acl vector | czxid mzxid ctime mtime long |
+ * version cversion(stored) aversion int | ephemeralOwner long | pzxid long;
+ * a false bool ends it.
+ */
+export class SnapshotCursor {
+  private queue: string[] = ['/'];
+  private next = 0;
+  private readonly w = new JuteWriter(64 * 1024, false);
+  readonly zxid: number;
+
+  constructor(private readonly tree: DataTree) {
+    this.zxid = tree.lastZxid;
+    this.w.int(SNAPSHOT_MAGIC).long(this.zxid);
+  }
+
+  /** Writes up to `budget` nodes; true when every node has been visited. */
+  step(budget: number): boolean {
+    const w = this.w;
+    let n = budget;
+    while (n-- > 0 && this.next < this.queue.length) {
+      const p = this.queue[this.next++] as string;
+      const node = this.tree.get(p);
+      if (!node) continue; // deleted since it was queued; replay settles it
+      w.bool(true).ustring(p).buffer(node.data).aclVector(node.acl);
+      w.long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime);
+      w.int(node.version).int(node.cversion).int(node.aversion);
+      w.longBig(node.ephemeralOwner).long(node.pzxid);
+      for (const c of node.children) this.queue.push(p === '/' ? '/' + c : p + '/' + c);
+    }
+    if (this.next > 65536) {
+      this.queue = this.queue.slice(this.next);
+      this.next = 0;
+    }
+    return this.next >= this.queue.length;
+  }
+
+  finish(): Buffer {
+    this.w.bool(false);
+    return Buffer.from(this.w.bytes());
+  }
 }
