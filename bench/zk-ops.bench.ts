@@ -6,21 +6,21 @@
  * Drover/ZooKeeper. Absolute numbers on a shared machine are noise; the ratio
  * is the result.
  *
- * Env: BENCH_SECONDS (default 4 per workload), BENCH_ONLY=drover|zookeeper.
+ * Env: BENCH_SECONDS (default 4 per workload), BENCH_ONLY=drover|zookeeper,
+ * BENCH_WORKLOADS=create,getData (a subset, by name).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import zookeeper from 'node-zookeeper-client';
+import { Worker } from 'node:worker_threads';
 import { spawnDroverServer, freePort } from '../test/helpers/drover-target.ts';
 import { startApacheZk } from '../test/helpers/apache-zk.ts';
-
-type Client = ReturnType<typeof zookeeper.createClient>;
+import { workloads, connect, call, createKeys, type Client } from './workloads.ts';
 
 const CONNECTIONS = 4;
 const OUTSTANDING = 100;
+const THREADS = Number(process.env['BENCH_THREADS'] ?? 2);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
-const VALUE = Buffer.alloc(100, 120);
 
 interface Result {
   ops: number;
@@ -29,122 +29,46 @@ interface Result {
   p99: number;
 }
 
-type Op = (client: Client, i: number, done: (err: unknown) => void) => void;
-
-interface Workload {
-  name: string;
-  setup?: (clients: Client[], root: string) => Promise<void>;
-  op: (root: string) => Op;
-}
-
-const KEYS = 1000;
-
-const workloads: Workload[] = [
-  { name: 'create', op: (root) => (c, i, done) => c.create(`${root}/c${i}`, VALUE, (e) => done(e)) },
-  {
-    name: 'setData',
-    setup: (clients, root) => createKeys(clients[0] as Client, root),
-    op: (root) => (c, i, done) => c.setData(`${root}/k${i % KEYS}`, VALUE, -1, (e) => done(e)),
-  },
-  {
-    name: 'getData',
-    setup: (clients, root) => createKeys(clients[0] as Client, root),
-    op: (root) => (c, i, done) => c.getData(`${root}/k${i % KEYS}`, (e) => done(e)),
-  },
-  {
-    name: 'create ephemeral sequential',
-    op: (root) => (c, _i, done) => c.create(`${root}/e-`, VALUE, zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (e) => done(e)),
-  },
-  {
-    name: 'delete',
-    setup: (clients, root) => createKeys(clients[0] as Client, root, 60_000),
-    op: (root) => (c, i, done) => c.remove(`${root}/k${i}`, -1, (e) => done(e)),
-  },
-  {
-    name: '90% read / 10% write',
-    setup: (clients, root) => createKeys(clients[0] as Client, root),
-    op: (root) => (c, i, done) =>
-      i % 10 === 0 ? c.setData(`${root}/k${i % KEYS}`, VALUE, -1, (e) => done(e)) : c.getData(`${root}/k${i % KEYS}`, (e) => done(e)),
-  },
-];
-
-function connect(connectString: string): Promise<Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 30_000 });
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`connect to ${connectString} timed out`)), 15_000);
-    client.once('connected', () => {
-      clearTimeout(t);
-      resolve(client);
+/** Runs one workload from THREADS load threads sharing CONNECTIONS sessions, started together. */
+async function drive(connectString: string, workload: string, root: string): Promise<Result> {
+  const workers = Array.from({ length: THREADS }, (_, t) => {
+    const connections = Math.floor(CONNECTIONS / THREADS) + (t < CONNECTIONS % THREADS ? 1 : 0);
+    return new Worker(new URL('./load-worker.mjs', import.meta.url), {
+      workerData: { connectString, workload, root, seconds: SECONDS, connections, outstanding: OUTSTANDING, first: t, stride: THREADS },
     });
-    client.connect();
   });
-}
-
-function call(fn: (cb: (err: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
-}
-
-async function createKeys(client: Client, root: string, n = KEYS): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < n) {
-      const i = next++;
-      await call((cb) => client.create(`${root}/k${i}`, VALUE, cb));
-    }
-  };
-  await Promise.all(Array.from({ length: 200 }, worker));
-}
-
-/** Runs `op` with OUTSTANDING requests in flight per client for SECONDS; the counter i is global. */
-async function drive(clients: Client[], op: Op, limit: number): Promise<Result> {
-  const latencies: number[] = [];
-  let i = 0;
-  let failures = 0;
-  const start = performance.now();
-  const deadline = start + SECONDS * 1000;
-  await Promise.all(
-    clients.map(
-      (client) =>
-        new Promise<void>((resolve) => {
-          let inFlight = 0;
-          const issue = (): void => {
-            if (performance.now() >= deadline || i >= limit) {
-              if (inFlight === 0) resolve();
-              return;
-            }
-            const t0 = performance.now();
-            inFlight++;
-            op(client, i++, (err) => {
-              inFlight--;
-              if (err) failures++;
-              latencies.push(performance.now() - t0);
-              issue();
-            });
-          };
-          for (let k = 0; k < OUTSTANDING; k++) issue();
-        }),
-    ),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  if (failures > 0) throw new Error(`${failures} requests failed`);
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { ops: latencies.length, opsPerSec: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+  const next = (w: Worker): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  await Promise.all(workers.map(next));
+  const results = workers.map(next);
+  for (const w of workers) w.postMessage('go');
+  const done = (await Promise.all(results)) as { latencies: Float64Array; elapsedMs: number; failures: number }[];
+  await Promise.all(workers.map((w) => w.terminate()));
+  const failures = done.reduce((n, d) => n + d.failures, 0);
+  if (failures > 0) throw new Error(`${workload}: ${failures} requests failed`);
+  const all = Float64Array.from(done.flatMap((d) => Array.from(d.latencies))).sort();
+  const elapsed = Math.max(...done.map((d) => d.elapsedMs)) / 1000;
+  const pct = (p: number): number => all[Math.min(all.length - 1, Math.floor(all.length * p))] ?? 0;
+  return { ops: all.length, opsPerSec: all.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
 async function runAll(connectString: string): Promise<Map<string, Result>> {
   const results = new Map<string, Result>();
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect(connectString)));
+  const setup: Client = await connect(connectString);
   try {
+    const only = process.env['BENCH_WORKLOADS']?.split(',');
     for (const [n, w] of workloads.entries()) {
+      if (only && !only.includes(w.name)) continue;
       const root = `/bench${n}`;
-      await call((cb) => (clients[0] as Client).create(root, cb));
-      if (w.setup) await w.setup(clients, root);
-      const limit = w.name === 'delete' ? 60_000 : Number.MAX_SAFE_INTEGER;
-      results.set(w.name, await drive(clients, w.op(root), limit));
+      await call((cb) => setup.create(root, cb));
+      if (w.keys > 0) await createKeys(setup, root, w.keys);
+      results.set(w.name, await drive(connectString, w.name, root));
     }
   } finally {
-    for (const c of clients) c.close();
+    setup.close();
   }
   return results;
 }
@@ -179,7 +103,7 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`\nStandalone, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding, 100-byte values, ${SECONDS}s per workload\n`);
+  console.log(`\nStandalone, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding (from ${THREADS} load threads), 100-byte values, ${SECONDS}s per workload\n`);
   console.log(
     ['workload'.padEnd(28), 'drover ops/s', 'p50 ms', 'p99 ms', '| zookeeper ops/s', 'p50 ms', 'p99 ms', '| ratio'].join('  '),
   );

@@ -65,7 +65,9 @@ export interface DroverProcess {
 /** Runs `drover server` as a child process and waits until it serves. */
 export async function spawnDroverServer(dataDir: string, port: number, extra: string[] = []): Promise<DroverProcess> {
   const bin = path.resolve(import.meta.dirname, '../../bin/drover.mjs');
-  const child = spawn(process.execPath, [bin, 'server', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...extra], {
+  // DROVER_NODE_ARGS lets a benchmark profile the server (e.g. --cpu-prof).
+  const nodeArgs = (process.env['DROVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'server', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
