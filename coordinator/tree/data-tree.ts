@@ -62,7 +62,7 @@ export class DataTree {
   private addSystemChild(path: string, acl: Acl[]): void {
     // ZooKeeper links the system nodes without counting them in the parent's cversion.
     this.nodes.set(path, this.systemNode(acl));
-    this.nodes.get(parentOf(path))?.children.add(baseName(path));
+    this.nodes.get(parentOf(path))?.addChild(baseName(path));
     this.approximateDataSize += path.length;
   }
 
@@ -82,7 +82,7 @@ export class DataTree {
   }
 
   statOf(node: Znode): Stat {
-    const numChildren = node.children.size;
+    const numChildren = node.numChildren;
     return {
       czxid: node.czxid,
       mzxid: node.mzxid,
@@ -220,7 +220,7 @@ export class DataTree {
     }
     const node = new Znode(data, this.acls.intern(acl), h.zxid, h.zxid, h.time, h.time, 0, 0, 0, owner, h.zxid);
     this.nodes.set(path, node);
-    parent.children.add(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
+    parent.addChild(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
     if (parentCVersion > parent.cversion) {
       parent.cversion = parentCVersion;
       parent.pzxid = h.zxid;
@@ -258,7 +258,7 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (parent) {
-      parent.children.delete(baseName(path));
+      parent.removeChild(baseName(path));
       if (zxid > parent.pzxid) parent.pzxid = zxid;
     }
     this.approximateDataSize -= path.length + (node.data?.length ?? 0);

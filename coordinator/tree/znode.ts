@@ -2,8 +2,11 @@
 import type { Acl } from '../protocol/records.ts';
 import { CONTAINER_OWNER, TTL_OWNER_MASK } from '../txn/txn.ts';
 
+const NO_CHILDREN: ReadonlySet<string> = new Set();
+
 export class Znode {
-  readonly children = new Set<string>();
+  /** Most nodes are leaves: their child set is made on the first child, not up front. */
+  private kids: Set<string> | null = null;
   constructor(
     public data: Buffer | null,
     public acl: Acl[],
@@ -18,8 +21,22 @@ export class Znode {
     public pzxid: number,
   ) {}
 
+  get children(): ReadonlySet<string> {
+    return this.kids ?? NO_CHILDREN;
+  }
+
   get numChildren(): number {
-    return this.children.size;
+    return this.kids === null ? 0 : this.kids.size;
+  }
+
+  addChild(name: string): void {
+    (this.kids ??= new Set()).add(name);
+  }
+
+  removeChild(name: string): void {
+    if (this.kids === null) return;
+    this.kids.delete(name);
+    if (this.kids.size === 0) this.kids = null;
   }
 }
 

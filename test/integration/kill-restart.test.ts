@@ -84,3 +84,24 @@ describe('kill -9 during writes', () => {
     }
   });
 });
+
+describe('SIGTERM', () => {
+  it('closes cleanly: exit code 0, lock released, state kept', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-term-'));
+    const port = await freePort();
+    const first = await spawnDroverServer(dataDir, port);
+    const client = await connect(port);
+    await new Promise<void>((resolve, reject) => client.create('/kept', Buffer.from('x'), (err) => (err ? reject(err) : resolve())));
+    client.close();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // A second server can take the data dir at once: the lock was released.
+    const second = await spawnDroverServer(dataDir, port);
+    const verifier = await connect(port);
+    expect(await exists(verifier, '/kept')).toBe(true);
+    verifier.close();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+});
