@@ -52,11 +52,48 @@ export class TxnLog {
     return next;
   }
 
-  append(entries: readonly LogRecord[]): Promise<void> {
-    return this.serialize(() => this.doAppend(entries));
+  /** Write and fsync one batch: returns once it is durable. */
+  async append(entries: readonly LogRecord[]): Promise<void> {
+    await this.write(entries);
+    await this.sync();
   }
 
-  private async doAppend(entries: readonly LogRecord[]): Promise<void> {
+  /**
+   * Writes a batch without waiting for the disk. Writes are ordered; a
+   * `sync()` started after this resolves makes this batch (and every
+   * earlier one) durable. Splitting the two lets the next batch be written
+   * while the previous fsync is still running.
+   */
+  write(entries: readonly LogRecord[]): Promise<void> {
+    return this.serialize(() => this.doWrite(entries));
+  }
+
+  /** fdatasync of everything written so far. Safe to overlap with later writes. */
+  async sync(): Promise<void> {
+    if (!this.fsync) return;
+    const h = this.handle;
+    if (h === null) return;
+    this.syncing++;
+    const t0 = performance.now();
+    try {
+      await h.datasync();
+    } finally {
+      this.syncing--;
+      if (this.syncing === 0) for (const w of this.syncWaiters.splice(0)) w();
+    }
+    this.opts.onSync?.();
+    const ms = performance.now() - t0;
+    if (ms > 1000) this.opts.log.warn({ ms: Math.round(ms) }, 'fsync-ing the transaction log was slow');
+  }
+
+  private syncing = 0;
+  private readonly syncWaiters: (() => void)[] = [];
+
+  private async noSyncInFlight(): Promise<void> {
+    if (this.syncing > 0) await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  private async doWrite(entries: readonly LogRecord[]): Promise<void> {
     if (entries.length === 0) return;
     let prev = this.lastZxid;
     for (const e of entries) {
@@ -78,13 +115,6 @@ export class TxnLog {
       written += bytesWritten;
     }
     this.position += bytes.length;
-    if (this.fsync) {
-      const t0 = performance.now();
-      await h.datasync();
-      this.opts.onSync?.();
-      const ms = performance.now() - t0;
-      if (ms > 1000) this.opts.log.warn({ ms: Math.round(ms) }, 'fsync-ing the transaction log was slow');
-    }
     this.lastZxid = prev;
   }
 
@@ -110,6 +140,8 @@ export class TxnLog {
   }
 
   private async closeHandle(): Promise<void> {
+    // An fsync still running on this handle must finish before it closes.
+    await this.noSyncInFlight();
     const h = this.handle;
     this.handle = null;
     if (h) await h.close();
