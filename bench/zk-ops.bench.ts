@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   if (only !== 'zookeeper') {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'drover-bench-'));
     const port = await freePort();
-    const proc = await spawnDroverServer(dir, port, ['--tick-time', '2000']);
+    const proc = await spawnDroverServer(dir, port, ['--tick-time', '2000', ...(process.env['BENCH_SNAP_COUNT'] ? ['--snap-count', process.env['BENCH_SNAP_COUNT']] : [])]);
     try {
       drover = await runAll(`127.0.0.1:${port}`);
     } finally {

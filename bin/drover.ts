@@ -27,6 +27,7 @@ Options:
   --host ADDR        address to listen on (default 0.0.0.0)
   --data-dir DIR     where snapshots and the transaction log live (required without --config)
   --tick-time MS     tickTime in ms (default 2000)
+  --snap-count N     snapshot after about N transactions (default 100000)
   --log-level LEVEL  pino level (default info; env DROVER_LOG_LEVEL)
   -h, --help         show this help
 `;
@@ -65,6 +66,7 @@ async function serverCommand(args: string[], dev: boolean): Promise<number> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       'tick-time': { type: 'string' },
+      'snap-count': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -96,6 +98,7 @@ async function serverCommand(args: string[], dev: boolean): Promise<number> {
       minSessionTimeout: 2 * tickTime,
       maxSessionTimeout: 20 * tickTime,
       fourLetterWhitelist: '*',
+      ...(values['snap-count'] ? { snapCount: Number(values['snap-count']) } : {}),
     });
   }
   if (values.port && values.config) config = { ...config, clientPort: Number(values.port) };

@@ -1,15 +1,15 @@
 /**
- * A snapshot's payload: the serialized tree, then the session table.
- * Layout: u32 treeBytes | tree | u32 sessionBytes | sessions. The storage
- * layer adds the checksum and the zxid around it.
+ * A snapshot's payload: the tree (self-delimiting, see SnapshotCursor), then
+ * the session table. The storage layer adds the checksum and the zxid.
  */
 import { DataTree } from '../tree/data-tree.ts';
 import { SessionTable } from '../session/session-table.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
+import { JuteReader } from '../protocol/reader.ts';
 
 /** Whole snapshot at once. */
 export function encodeSnapshot(state: ReplicatedState): Buffer {
-  return joinSnapshot(state.tree.serialize(), state.sessions.serialize());
+  return Buffer.concat([state.tree.serialize(), state.sessions.serialize()]);
 }
 
 /**
@@ -17,25 +17,16 @@ export function encodeSnapshot(state: ReplicatedState): Buffer {
  * stalled behind a large tree. Sessions are taken at the start; the log
  * after `zxid` is replayed over both.
  */
-export async function encodeSnapshotInSlices(state: ReplicatedState, nodesPerSlice = 5000): Promise<{ zxid: number; bytes: Buffer }> {
+export async function encodeSnapshotInSlices(state: ReplicatedState, nodesPerSlice = 2000): Promise<{ zxid: number; chunks: Buffer[] }> {
   const sessions = state.sessions.serialize();
   const cursor = state.tree.snapshotCursor();
   while (!cursor.step(nodesPerSlice)) await new Promise<void>((resolve) => setImmediate(resolve));
-  return { zxid: cursor.zxid, bytes: joinSnapshot(cursor.finish(), sessions) };
-}
-
-function joinSnapshot(tree: Buffer, sessions: Buffer): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(tree.length, 0);
-  const mid = Buffer.alloc(4);
-  mid.writeUInt32BE(sessions.length, 0);
-  return Buffer.concat([head, tree, mid, sessions]);
+  return { zxid: cursor.zxid, chunks: [...cursor.finish(), sessions] };
 }
 
 export function decodeSnapshot(bytes: Buffer, tickMs: number, now: number): ReplicatedState {
-  const treeLen = bytes.readUInt32BE(0);
-  const tree = DataTree.deserialize(bytes.subarray(4, 4 + treeLen));
-  const sessLen = bytes.readUInt32BE(4 + treeLen);
-  const sessions = SessionTable.deserialize(bytes.subarray(8 + treeLen, 8 + treeLen + sessLen), tickMs, now);
+  const r = new JuteReader(bytes);
+  const tree = DataTree.readFrom(r);
+  const sessions = SessionTable.readFrom(r, tickMs, now);
   return new ReplicatedState(tree, sessions);
 }

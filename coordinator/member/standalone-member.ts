@@ -58,12 +58,38 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     'recovered state',
   );
 
+  // ---- snapshots: every ~snapCount txns (randomized, as ZooKeeper, so members do not snapshot together)
+  const snapshotEvery = Math.max(1, Math.floor(config.snapCount / 2 + Math.random() * (config.snapCount / 2)));
+  let snapshotting = false;
+  const takeSnapshot = async (): Promise<void> => {
+    snapshotting = true;
+    try {
+      server.txnsSinceSnapshot = 0;
+      const { zxid, chunks } = await encodeSnapshotInSlices(state);
+      // The snapshot may only describe durable state.
+      await committer?.idle();
+      await txnLog.roll();
+      await writeSnapshot(snapDir, { zxid, chunks });
+      const oldestKept = await retainSnapshots(snapDir, SNAPSHOTS_RETAINED);
+      if (oldestKept !== null) await txnLog.purge(oldestKept);
+      storageLog.info({ zxid: '0x' + zxid.toString(16), bytes: chunks.reduce((n, c) => n + c.length, 0) }, 'snapshot written');
+    } catch (err) {
+      storageLog.error({ err }, 'snapshot failed');
+    } finally {
+      snapshotting = false;
+    }
+  };
   const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
   let committer: GroupCommitter | null = null;
   const server = new ZkServer({
     config,
     state,
-    sink: { propose: (e) => committer?.propose(e) },
+    sink: {
+      propose: (e) => {
+        committer?.propose(e);
+        if (!snapshotting && server.txnsSinceSnapshot >= snapshotEvery) void takeSnapshot();
+      },
+    },
     log: log.child({ component: 'server' }),
     now: Date.now,
     firstSessionId: firstSessionId(0, Date.now()),
@@ -106,30 +132,7 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
   const addr = await listener.listen();
 
   // ---- housekeeping timers
-  const snapshotEvery = Math.max(1, Math.floor(config.snapCount / 2 + Math.random() * (config.snapCount / 2)));
-  let snapshotting = false;
-  const takeSnapshot = async (): Promise<void> => {
-    snapshotting = true;
-    try {
-      server.txnsSinceSnapshot = 0;
-      const { zxid, bytes } = await encodeSnapshotInSlices(state);
-      // The snapshot may only describe durable state.
-      await committer?.idle();
-      await txnLog.roll();
-      await writeSnapshot(snapDir, { zxid, bytes });
-      const oldestKept = await retainSnapshots(snapDir, SNAPSHOTS_RETAINED);
-      if (oldestKept !== null) await txnLog.purge(oldestKept);
-      storageLog.info({ zxid: '0x' + zxid.toString(16), bytes: bytes.length }, 'snapshot written');
-    } catch (err) {
-      storageLog.error({ err }, 'snapshot failed');
-    } finally {
-      snapshotting = false;
-    }
-  };
-  const tickTimer = setInterval(() => {
-    server.expireSessions(Date.now());
-    if (!snapshotting && server.txnsSinceSnapshot >= snapshotEvery) void takeSnapshot();
-  }, Math.max(10, Math.floor(config.tickTime / 2)));
+  const tickTimer = setInterval(() => server.expireSessions(Date.now()), Math.max(10, Math.floor(config.tickTime / 2)));
   const reapTimer = setInterval(() => server.reapNodes(Date.now()), config.containerCheckIntervalMs);
 
   async function stop(): Promise<void> {

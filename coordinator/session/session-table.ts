@@ -135,7 +135,10 @@ export class SessionTable {
 
   /** Restored sessions get a full timeout from `now`, as after a ZooKeeper restart. */
   static deserialize(buf: Buffer, tickMs: number, now: number): SessionTable {
-    const r = new JuteReader(buf);
+    return SessionTable.readFrom(new JuteReader(buf), tickMs, now);
+  }
+
+  static readFrom(r: JuteReader, tickMs: number, now: number): SessionTable {
     const t = new SessionTable(tickMs);
     const n = r.int();
     for (let i = 0; i < n; i++) t.add(r.longBig(), r.int(), now);

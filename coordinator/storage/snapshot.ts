@@ -19,6 +19,12 @@ export interface Snapshot {
   bytes: Buffer;
 }
 
+/** What is written: the payload may come in chunks (one per slice of a large tree). */
+export interface SnapshotToWrite {
+  zxid: number;
+  chunks: readonly Buffer[];
+}
+
 function fileName(zxid: number): string {
   return 'snapshot.' + zxid.toString(16).padStart(16, '0');
 }
@@ -28,19 +34,45 @@ function parseName(name: string): number | null {
   return m ? parseInt(m[1] as string, 16) : null;
 }
 
-export async function writeSnapshot(dir: string, snap: Snapshot): Promise<void> {
+/** Yields to the event loop between chunks so a large snapshot never stalls clients. */
+async function checksum(chunks: readonly Buffer[]): Promise<{ crc: number; length: number }> {
+  let crc = 0;
+  let length = 0;
+  let since = 0;
+  for (const c of chunks) {
+    crc = crc32(c, crc);
+    length += c.length;
+    since += c.length;
+    if (since > 1 << 20) {
+      since = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  return { crc, length };
+}
+
+export async function writeSnapshot(dir: string, snap: SnapshotToWrite): Promise<void> {
+  const { crc, length } = await checksum(snap.chunks);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt32BE(VERSION, 4);
   header.writeUInt32BE(Math.floor(snap.zxid / 4294967296), 8);
   header.writeUInt32BE(snap.zxid >>> 0, 12);
-  header.writeUInt32BE(snap.bytes.length, 16);
-  header.writeUInt32BE(crc32(snap.bytes), 20);
+  header.writeUInt32BE(length, 16);
+  header.writeUInt32BE(crc, 20);
   const final = path.join(dir, fileName(snap.zxid));
   const tmp = final + '.tmp';
   const h = await open(tmp, 'w');
   try {
-    await h.writev([header, snap.bytes]);
+    let pos = 0;
+    for (const part of [header, ...snap.chunks]) {
+      let done = 0;
+      while (done < part.length) {
+        const { bytesWritten } = await h.write(part, done, part.length - done, pos);
+        done += bytesWritten;
+        pos += bytesWritten;
+      }
+    }
     await h.sync();
   } finally {
     await h.close();

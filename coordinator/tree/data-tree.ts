@@ -290,11 +290,15 @@ export class DataTree {
   serialize(): Buffer {
     const c = this.snapshotCursor();
     while (!c.step(Number.MAX_SAFE_INTEGER));
-    return c.finish();
+    return Buffer.concat(c.finish());
   }
 
   static deserialize(buf: Buffer): DataTree {
-    const r = new JuteReader(buf);
+    return DataTree.readFrom(new JuteReader(buf));
+  }
+
+  /** Reads a snapshot's tree, leaving the reader just past its end marker. */
+  static readFrom(r: JuteReader): DataTree {
     if (r.int() !== SNAPSHOT_MAGIC) throw new RangeError('not a data tree snapshot');
     const tree = new DataTree(true);
     tree.lastZxid = r.long();
@@ -351,17 +355,18 @@ function isClientVisibleOwner(owner: bigint): boolean {
 export class SnapshotCursor {
   private queue: string[] = ['/'];
   private next = 0;
-  private readonly w = new JuteWriter(64 * 1024, false);
+  /** One chunk per slice: no buffer ever grows to the size of the whole tree. */
+  private readonly chunks: Buffer[] = [];
   readonly zxid: number;
 
   constructor(private readonly tree: DataTree) {
     this.zxid = tree.lastZxid;
-    this.w.int(SNAPSHOT_MAGIC).long(this.zxid);
+    this.chunks.push(new JuteWriter(16, false).int(SNAPSHOT_MAGIC).long(this.zxid).bytes());
   }
 
   /** Writes up to `budget` nodes; true when every node has been visited. */
   step(budget: number): boolean {
-    const w = this.w;
+    const w = new JuteWriter(256 * 1024, false);
     let n = budget;
     while (n-- > 0 && this.next < this.queue.length) {
       const p = this.queue[this.next++] as string;
@@ -373,6 +378,7 @@ export class SnapshotCursor {
       w.longBig(node.ephemeralOwner).long(node.pzxid);
       for (const c of node.children) this.queue.push(p === '/' ? '/' + c : p + '/' + c);
     }
+    this.chunks.push(w.bytes());
     if (this.next > 65536) {
       this.queue = this.queue.slice(this.next);
       this.next = 0;
@@ -380,8 +386,9 @@ export class SnapshotCursor {
     return this.next >= this.queue.length;
   }
 
-  finish(): Buffer {
-    this.w.bool(false);
-    return Buffer.from(this.w.bytes());
+  /** The snapshot's chunks, in order, with the end marker. */
+  finish(): Buffer[] {
+    this.chunks.push(Buffer.from([0]));
+    return this.chunks;
   }
 }

@@ -4,7 +4,7 @@
  * that was acknowledged before the kill.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zookeeper from 'node-zookeeper-client';
@@ -34,11 +34,14 @@ describe('kill -9 during writes', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('keeps every acknowledged write across a hard kill and restart', async () => {
+  it.each([
+    ['from the log alone', []],
+    ['from fuzzy snapshots plus the log', ['--snap-count', '300']],
+  ])('keeps every acknowledged write across a hard kill and restart (%s)', async (_name, extra) => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-kill-'));
     dirs.push(dataDir);
     const port = await freePort();
-    const first = await spawnDroverServer(dataDir, port);
+    const first = await spawnDroverServer(dataDir, port, extra);
     const client = await connect(port);
     const acked: string[] = [];
     let sent = 0;
@@ -67,6 +70,10 @@ describe('kill -9 during writes', () => {
     expect(await first.exited).toBe('SIGKILL');
     client.close();
 
+    if (extra.length > 0) {
+      const files = await readdir(path.join(dataDir, 'version-2'));
+      expect(files.some((f) => f.startsWith('snapshot.'))).toBe(true);
+    }
     const second = await spawnDroverServer(dataDir, port);
     try {
       const verifier = await connect(port);

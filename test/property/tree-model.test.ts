@@ -195,7 +195,7 @@ describe('data tree vs a reference model', () => {
         run(tree, model, [s], (t) => log.push(t));
       }
       while (!cursor.step(slice));
-      const restored = DataTree.deserialize(cursor.finish());
+      const restored = DataTree.deserialize(Buffer.concat(cursor.finish()));
       for (const t of log) if (t.header.zxid > cursor.zxid) restored.apply(t.header, t.txn);
       expect(summary(restored)).toEqual(summary(tree));
       void done;

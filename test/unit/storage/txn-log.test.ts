@@ -125,8 +125,8 @@ describe('snapshots and the data dir lock', () => {
   });
 
   it('loads the newest snapshot that validates, skipping a corrupt newer one', async () => {
-    await writeSnapshot(dir, { zxid: 10, bytes: Buffer.from('ten') });
-    await writeSnapshot(dir, { zxid: 20, bytes: Buffer.from('twenty') });
+    await writeSnapshot(dir, { zxid: 10, chunks: [Buffer.from('ten')] });
+    await writeSnapshot(dir, { zxid: 20, chunks: [Buffer.from('twenty')] });
     const newest = path.join(dir, 'snapshot.' + (20).toString(16).padStart(16, '0'));
     const buf = Buffer.from(await readFile(newest));
     buf[buf.length - 1] = (buf[buf.length - 1] as number) ^ 1;
@@ -140,14 +140,14 @@ describe('snapshots and the data dir lock', () => {
     const l = await TxnLog.open(dir, { log, preallocBytes: 64 });
     await l.append([rec(1), rec(2), rec(3)]);
     await l.close();
-    await writeSnapshot(dir, { zxid: 2, bytes: Buffer.from('state@2') });
+    await writeSnapshot(dir, { zxid: 2, chunks: [Buffer.from('state@2')] });
     const r = await recover(dir, log);
     expect(r.snapshot?.zxid).toBe(2);
     expect(r.entries.map((e) => e.zxid)).toEqual([3]);
   });
 
   it('keeps only the newest snapshots', async () => {
-    for (const z of [1, 2, 3, 4]) await writeSnapshot(dir, { zxid: z, bytes: Buffer.from(String(z)) });
+    for (const z of [1, 2, 3, 4]) await writeSnapshot(dir, { zxid: z, chunks: [Buffer.from(String(z))] });
     expect(await retainSnapshots(dir, 2)).toBe(3);
     expect((await readdir(dir)).filter((n) => n.startsWith('snapshot.')).length).toBe(2);
   });
