@@ -353,8 +353,12 @@ function isClientVisibleOwner(owner: bigint): boolean {
  * a false bool ends it.
  */
 export class SnapshotCursor {
-  private queue: string[] = ['/'];
-  private next = 0;
+  /** Written nodes whose children are still to visit, oldest first. */
+  private parents: string[] = [];
+  private head = 0;
+  /** The children of parents[head] being walked; kept across slices (a node may have 10^6 children). */
+  private walking: Iterator<string> | null = null;
+  private rootDone = false;
   /** One chunk per slice: no buffer ever grows to the size of the whole tree. */
   private readonly chunks: Buffer[] = [];
   readonly zxid: number;
@@ -364,26 +368,49 @@ export class SnapshotCursor {
     this.chunks.push(new JuteWriter(16, false).int(SNAPSHOT_MAGIC).long(this.zxid).bytes());
   }
 
+  private write(w: JuteWriter, p: string, node: Znode): void {
+    w.bool(true).ustring(p).buffer(node.data).aclVector(node.acl);
+    w.long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime);
+    w.int(node.version).int(node.cversion).int(node.aversion);
+    w.longBig(node.ephemeralOwner).long(node.pzxid);
+    if (node.numChildren > 0) this.parents.push(p);
+  }
+
   /** Writes up to `budget` nodes; true when every node has been visited. */
   step(budget: number): boolean {
     const w = new JuteWriter(256 * 1024, false);
     let n = budget;
-    while (n-- > 0 && this.next < this.queue.length) {
-      const p = this.queue[this.next++] as string;
+    if (!this.rootDone) {
+      this.rootDone = true;
+      const root = this.tree.get('/');
+      if (root) this.write(w, '/', root);
+      n--;
+    }
+    while (n > 0 && this.head < this.parents.length) {
+      const parent = this.parents[this.head] as string;
+      if (this.walking === null) {
+        const node = this.tree.get(parent);
+        // Deleted since it was written: its children are gone too, and replay settles it.
+        this.walking = node ? node.children[Symbol.iterator]() : [][Symbol.iterator]();
+      }
+      const next = this.walking.next();
+      if (next.done) {
+        this.walking = null;
+        this.head++;
+        continue;
+      }
+      const p = parent === '/' ? '/' + next.value : parent + '/' + next.value;
       const node = this.tree.get(p);
-      if (!node) continue; // deleted since it was queued; replay settles it
-      w.bool(true).ustring(p).buffer(node.data).aclVector(node.acl);
-      w.long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime);
-      w.int(node.version).int(node.cversion).int(node.aversion);
-      w.longBig(node.ephemeralOwner).long(node.pzxid);
-      for (const c of node.children) this.queue.push(p === '/' ? '/' + c : p + '/' + c);
+      if (!node) continue;
+      this.write(w, p, node);
+      n--;
     }
     this.chunks.push(w.bytes());
-    if (this.next > 65536) {
-      this.queue = this.queue.slice(this.next);
-      this.next = 0;
+    if (this.head > 65536) {
+      this.parents = this.parents.slice(this.head);
+      this.head = 0;
     }
-    return this.next >= this.queue.length;
+    return this.head >= this.parents.length;
   }
 
   /** The snapshot's chunks, in order, with the end marker. */
