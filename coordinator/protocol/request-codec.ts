@@ -41,24 +41,12 @@ function readCreateTtl(r: JuteReader): CreateTtlRequest {
   return { op: 21, path: r.ustring(), data: r.bufferCopy(), acl: r.aclVector(), flags: r.int(), ttl: r.long() };
 }
 
+const MULTI_WRITE_TYPES = new Set([1, 15, 19, 21, 2, 5, 13]);
+
 function readMultiWriteOp(r: JuteReader, type: number): MultiWriteOp {
-  switch (type) {
-    case 1:
-    case 15:
-    case 19:
-      return readCreate(r, type);
-    case 21:
-      return readCreateTtl(r);
-    case 2:
-      return { op: 2, path: r.ustring(), version: r.int() };
-    case 5:
-      return { op: 5, path: r.ustring(), data: r.bufferCopy(), version: r.int() };
-    case 13:
-      return { op: 13, path: r.ustring(), version: r.int() };
-    default:
-      // ZooKeeper's MultiOperationRecord rejects any other op type while deserializing.
-      throw new ProtocolError(`op type ${type} is not allowed in multi`);
-  }
+  // ZooKeeper's MultiOperationRecord rejects any other op type while deserializing.
+  if (!MULTI_WRITE_TYPES.has(type)) throw new ProtocolError(`op type ${type} is not allowed in multi`);
+  return decodeRequestBody(r, type) as MultiWriteOp;
 }
 
 function readMultiReadOp(r: JuteReader, type: number): MultiReadOp {

@@ -226,22 +226,7 @@ export class DataTree {
       parent.pzxid = h.zxid;
     }
     this.approximateDataSize += path.length + (data?.length ?? 0);
-    switch (kindOf(owner)) {
-      case 'ephemeral': {
-        let set = this.ephemerals.get(owner);
-        if (!set) this.ephemerals.set(owner, (set = new Set()));
-        set.add(path);
-        break;
-      }
-      case 'container':
-        this.containers.add(path);
-        break;
-      case 'ttl':
-        this.ttls.add(path);
-        break;
-      case 'persistent':
-        break;
-    }
+    this.indexFor(owner, true)?.add(path);
     events.push({ type: 1, path }, { type: 4, path: parentPath });
     return { kind: 'create', path, stat: this.statOf(node) };
   }
@@ -262,21 +247,27 @@ export class DataTree {
       if (zxid > parent.pzxid) parent.pzxid = zxid;
     }
     this.approximateDataSize -= path.length + (node.data?.length ?? 0);
-    switch (kindOf(node.ephemeralOwner)) {
-      case 'ephemeral':
-        this.ephemerals.get(node.ephemeralOwner)?.delete(path);
-        if (this.ephemerals.get(node.ephemeralOwner)?.size === 0) this.ephemerals.delete(node.ephemeralOwner);
-        break;
-      case 'container':
-        this.containers.delete(path);
-        break;
-      case 'ttl':
-        this.ttls.delete(path);
-        break;
-      case 'persistent':
-        break;
-    }
+    const index = this.indexFor(node.ephemeralOwner, false);
+    index?.delete(path);
+    if (index?.size === 0 && kindOf(node.ephemeralOwner) === 'ephemeral') this.ephemerals.delete(node.ephemeralOwner);
     events.push({ type: 2, path }, { type: 4, path: parentPath });
+  }
+
+  /** The set that indexes nodes of this owner kind: a session's ephemerals, containers, TTL nodes. */
+  private indexFor(owner: bigint, create: boolean): Set<string> | undefined {
+    switch (kindOf(owner)) {
+      case 'ephemeral': {
+        let set = this.ephemerals.get(owner);
+        if (!set && create) this.ephemerals.set(owner, (set = new Set()));
+        return set;
+      }
+      case 'container':
+        return this.containers;
+      case 'ttl':
+        return this.ttls;
+      case 'persistent':
+        return undefined;
+    }
   }
 
   // ------------------------------------------------------------ snapshots
