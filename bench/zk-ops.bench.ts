@@ -55,22 +55,47 @@ async function drive(connectString: string, workload: string, root: string): Pro
   return { ops: all.length, opsPerSec: all.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
-async function runAll(connectString: string): Promise<Map<string, Result>> {
-  const results = new Map<string, Result>();
-  const setup: Client = await connect(connectString);
+interface Server {
+  connectString: string;
+  stop(): Promise<void>;
+}
+
+async function startDroverServer(): Promise<Server> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'drover-bench-'));
+  const port = await freePort();
+  const snap = process.env['BENCH_SNAP_COUNT'];
+  const proc = await spawnDroverServer(dir, port, ['--tick-time', '2000', ...(snap ? ['--snap-count', snap] : [])]);
+  return {
+    connectString: `127.0.0.1:${port}`,
+    async stop() {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startZooKeeper(): Promise<Server> {
+  return startApacheZk({ tickTime: 2000 });
+}
+
+/** One workload on a fresh server: setup, then the measured run. */
+async function measure(start: () => Promise<Server>, index: number): Promise<Result> {
+  const w = workloads[index] as (typeof workloads)[number];
+  const server = await start();
   try {
-    const only = process.env['BENCH_WORKLOADS']?.split(',');
-    for (const [n, w] of workloads.entries()) {
-      if (only && !only.includes(w.name)) continue;
-      const root = `/bench${n}`;
+    const setup: Client = await connect(server.connectString);
+    const root = `/bench${index}`;
+    try {
       await call((cb) => setup.create(root, cb));
       if (w.keys > 0) await createKeys(setup, root, w.keys);
-      results.set(w.name, await drive(connectString, w.name, root));
+    } finally {
+      setup.close();
     }
+    return await drive(server.connectString, w.name, root);
   } finally {
-    setup.close();
+    await server.stop();
   }
-  return results;
 }
 
 function fmt(n: number, digits = 0): string {
@@ -78,38 +103,32 @@ function fmt(n: number, digits = 0): string {
 }
 
 async function main(): Promise<void> {
-  const only = process.env['BENCH_ONLY'];
-  let drover: Map<string, Result> | undefined;
-  let zk: Map<string, Result> | undefined;
-
-  if (only !== 'zookeeper') {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'drover-bench-'));
-    const port = await freePort();
-    const proc = await spawnDroverServer(dir, port, ['--tick-time', '2000', ...(process.env['BENCH_SNAP_COUNT'] ? ['--snap-count', process.env['BENCH_SNAP_COUNT']] : [])]);
-    try {
-      drover = await runAll(`127.0.0.1:${port}`);
-    } finally {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-  if (only !== 'drover') {
-    const target = await startApacheZk({ tickTime: 2000 });
-    try {
-      zk = await runAll(target.connectString);
-    } finally {
-      await target.stop();
+  const onlyServer = process.env['BENCH_ONLY'];
+  const onlyWorkloads = process.env['BENCH_WORKLOADS']?.split(',');
+  const drover = new Map<string, Result>();
+  const zk = new Map<string, Result>();
+  // Each workload runs on fresh servers (no state left over from the one before), and the
+  // order alternates so a noisy neighbour on this shared machine does not favour one side.
+  for (const [i, w] of workloads.entries()) {
+    if (onlyWorkloads && !onlyWorkloads.includes(w.name)) continue;
+    const runs: [Map<string, Result>, () => Promise<Server>, string][] = [];
+    if (onlyServer !== 'zookeeper') runs.push([drover, startDroverServer, 'drover']);
+    if (onlyServer !== 'drover') runs.push([zk, startZooKeeper, 'zookeeper']);
+    if (i % 2 === 1) runs.reverse();
+    for (const [into, start, name] of runs) {
+      const r = await measure(start, i);
+      into.set(w.name, r);
+      process.stderr.write(`  ${w.name} on ${name}: ${fmt(r.opsPerSec)} ops/s\n`);
     }
   }
 
-  console.log(`\nStandalone, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding (from ${THREADS} load threads), 100-byte values, ${SECONDS}s per workload\n`);
+  console.log(`\nStandalone, fresh servers per workload, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding (from ${THREADS} load threads), 100-byte values, ${SECONDS}s per workload\n`);
   console.log(
     ['workload'.padEnd(28), 'drover ops/s', 'p50 ms', 'p99 ms', '| zookeeper ops/s', 'p50 ms', 'p99 ms', '| ratio'].join('  '),
   );
   for (const w of workloads) {
-    const d = drover?.get(w.name);
-    const z = zk?.get(w.name);
+    const d = drover.get(w.name);
+    const z = zk.get(w.name);
     const cells = [
       w.name.padEnd(28),
       (d ? fmt(d.opsPerSec) : '-').padStart(12),
