@@ -571,6 +571,11 @@ export function conformanceSuite(start: StartTarget): void {
       second.close();
     });
 
+    it('a client that has seen a later zxid than the server is turned away', async () => {
+      await expect(raw({ lastZxidSeen: 2 ** 40 })).rejects.toThrow(/closed during handshake/);
+      expect(await zk.exists('/')).not.toBeNull();
+    });
+
     it('answers the readOnly byte only when the client sent it', async () => {
       const with45 = await raw({ readOnly: false });
       expect(with45.session.readOnly).toBe(false);

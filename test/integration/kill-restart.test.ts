@@ -112,3 +112,40 @@ describe('SIGTERM', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 });
+
+describe('sessions across a restart', () => {
+  it('an ephemeral outlives the server restart and goes when its session times out', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-eph-'));
+    const port = await freePort();
+    const first = await spawnDroverServer(dataDir, port, ['--tick-time', '100']);
+    const owner = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 1000, retries: 0 });
+    await new Promise<void>((resolve) => {
+      owner.once('connected', () => resolve());
+      owner.connect();
+    });
+    await new Promise<void>((resolve, reject) =>
+      owner.create('/eph', Buffer.from('x'), zookeeper.CreateMode.EPHEMERAL, (err) => (err ? reject(err) : resolve())),
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    owner.close();
+    const second = await spawnDroverServer(dataDir, port, ['--tick-time', '100']);
+    try {
+      const watcher = await connect(port);
+      // Still there: its session is restored with a fresh timeout.
+      const deleted = new Promise<string>((resolve, reject) =>
+        watcher.exists('/eph', (e) => resolve(e.getName()), (err, stat) => {
+          if (err) reject(err);
+          else if (!stat) reject(new Error('the ephemeral was gone right after the restart'));
+        }),
+      );
+      expect(await deleted).toBe('NODE_DELETED');
+      expect(await exists(watcher, '/eph')).toBe(false);
+      watcher.close();
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
