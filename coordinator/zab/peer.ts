@@ -1,0 +1,647 @@
+/**
+ * ZAB as a pure state machine: ticks and messages in; durable work,
+ * messages and committed entries out (`ready()`), acknowledged with
+ * `advance()` once the host has persisted the work and sent the messages.
+ * No sockets, timers or disk: the same code runs under the seeded simulator.
+ *
+ * Phases (zk-protocol.md §12):
+ *  - election: fast leader election by (epoch, zxid, id), in rounds;
+ *  - discovery: FOLLOWERINFO -> LEADERINFO(newEpoch = max accepted + 1) -> ACKEPOCH;
+ *  - synchronization: TRUNC/DIFF and NEWLEADER in one `sync` message; the
+ *    follower persists it and its new currentEpoch before acking; a quorum of
+ *    acks establishes the leader, which then commits its whole log;
+ *  - broadcast: PROPOSAL -> ACK (after fsync) -> COMMIT strictly in zxid order.
+ *
+ * Simplifications for now, stated so nobody relies on them: the whole log is
+ * kept in memory (no SNAP sync), and observers are not modelled.
+ */
+import type { Entry, PeerState, PersistWork, PersistedState, Ready, Vote, ZabMessage } from './messages.ts';
+import { quorumSize } from './quorum.ts';
+import { COUNTER_MAX, epochOf, makeZxid } from './zxid.ts';
+
+export interface ZabConfig {
+  id: number;
+  /** Voting members, including this one. */
+  members: readonly number[];
+  /** Ticks a follower may take to sync with a new leader. */
+  initLimit: number;
+  /** Ticks without hearing the other side before giving up on it. */
+  syncLimit: number;
+  /** Ticks to wait for a better vote once a quorum agrees (ZooKeeper waits 200 ms). */
+  finalizeWait?: number;
+}
+
+export class ZabInvariantError extends Error {
+  override readonly name = 'ZabInvariantError';
+}
+
+function better(a: Vote, b: Vote): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
+
+function sameVote(a: Vote, b: Vote): boolean {
+  return a.leader === b.leader && a.zxid === b.zxid && a.epoch === b.epoch;
+}
+
+interface LearnerView {
+  acceptedEpoch: number;
+  lastZxid: number;
+  /** Sync sent: proposals and commits now flow to it. */
+  synced: boolean;
+  lastHeard: number;
+}
+
+export class ZabPeer {
+  readonly id: number;
+  private readonly members: readonly number[];
+  private readonly quorum: number;
+  private readonly cfg: Required<ZabConfig>;
+
+  // durable state (mirrors what the host has persisted, plus what it is about to)
+  private acceptedEpoch: number;
+  private currentEpoch: number;
+  private log: Entry[];
+
+  // volatile
+  private now = 0;
+  state: PeerState = 'looking';
+  private committedZxid = 0;
+  private leaderId = -1;
+  private leaderEpoch = -1;
+
+  // election
+  private round = 0;
+  private vote: Vote;
+  private readonly votes = new Map<number, Vote>();
+  private readonly outOfElection = new Map<number, { vote: Vote; state: PeerState }>();
+  private finalizeAt = -1;
+  private lastVoteBroadcast = -1;
+
+  // leader
+  private readonly learners = new Map<number, LearnerView>();
+  private newEpoch = -1;
+  private readonly ackedNewLeader = new Set<number>();
+  private readonly ackedEpoch = new Set<number>();
+  established = false;
+  private leadingSince = 0;
+  private counter = 0;
+  private readonly acks = new Map<number, Set<number>>();
+  /** Highest zxid this member has durably logged (its own ack as leader). */
+  private durableZxid = 0;
+
+  // follower
+  private lastHeardLeader = 0;
+  private followerPhase: 'discovery' | 'sync' | 'broadcast' = 'discovery';
+  serving = false;
+
+  // output
+  private out: ZabMessage[] = [];
+  private persist: PersistWork = emptyPersist();
+  private committedOut: Entry[] = [];
+  private inFlight: Ready | null = null;
+
+  constructor(cfg: ZabConfig, persisted: PersistedState) {
+    this.id = cfg.id;
+    this.members = cfg.members;
+    this.quorum = quorumSize(cfg.members.length);
+    this.cfg = { finalizeWait: 2, ...cfg };
+    this.acceptedEpoch = persisted.acceptedEpoch;
+    this.currentEpoch = persisted.currentEpoch;
+    this.log = persisted.log.slice();
+    this.durableZxid = this.lastZxid;
+    this.vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
+    this.startElection();
+  }
+
+  get lastZxid(): number {
+    const last = this.log[this.log.length - 1];
+    return last ? last.zxid : 0;
+  }
+
+  get committed(): number {
+    return this.committedZxid;
+  }
+
+  get leader(): number {
+    return this.leaderId;
+  }
+
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** A leader or follower that may serve clients. */
+  get isServing(): boolean {
+    return this.state === 'leading' ? this.established : this.state === 'following' && this.serving;
+  }
+
+  // ------------------------------------------------------------ host interface
+
+  hasReady(): boolean {
+    if (this.inFlight) return false;
+    const p = this.persist;
+    return this.out.length > 0 || this.committedOut.length > 0 || p.entries.length > 0 || p.truncateTo !== null || p.acceptedEpoch !== null || p.currentEpoch !== null;
+  }
+
+  ready(): Ready {
+    if (this.inFlight) throw new ZabInvariantError('ready() before advance() of the previous Ready');
+    const r: Ready = { persist: this.persist, messages: this.out, committed: this.committedOut };
+    this.persist = emptyPersist();
+    this.out = [];
+    this.committedOut = [];
+    this.inFlight = r;
+    return r;
+  }
+
+  /** The host has made `r.persist` durable and sent `r.messages`. */
+  advance(r: Ready): void {
+    if (r !== this.inFlight) throw new ZabInvariantError('advance() of a Ready that was not handed out');
+    this.inFlight = null;
+    const last = r.persist.entries[r.persist.entries.length - 1];
+    if (r.persist.truncateTo !== null) this.durableZxid = Math.min(this.durableZxid, r.persist.truncateTo);
+    if (last) this.durableZxid = Math.max(this.durableZxid, last.zxid);
+    if (this.state === 'leading') {
+      if (last) this.recordAck(this.id, last.zxid);
+      this.maybeEstablish();
+    }
+    if (this.state === 'following' && last && this.followerPhase === 'broadcast' && epochOf(last.zxid) === this.leaderEpoch) {
+      // Acks go out only for what is on disk; one ack covers every earlier entry.
+      this.send({ kind: 'ack', from: this.id, to: this.leaderId, epoch: this.leaderEpoch, zxid: last.zxid });
+    }
+  }
+
+  tick(): void {
+    this.now++;
+    switch (this.state) {
+      case 'looking':
+        if (this.finalizeAt >= 0 && this.now >= this.finalizeAt) this.finalizeElection();
+        else if (this.now - this.lastVoteBroadcast >= 2) this.broadcastVote(); // votes may be lost: resend
+        return;
+      case 'leading':
+        this.leaderTick();
+        return;
+      case 'following': {
+        const limit = this.followerPhase === 'broadcast' ? this.cfg.syncLimit : this.cfg.initLimit;
+        if (this.now - this.lastHeardLeader > limit) this.goLooking();
+        else if (this.followerPhase === 'discovery') this.sendFollowerInfo(); // the leader may not have been listening yet
+        return;
+      }
+    }
+  }
+
+  /** Leader only: a client write. Returns its zxid, or null when this member cannot propose. */
+  propose(data: Buffer): number | null {
+    if (this.state !== 'leading' || !this.established) return null;
+    if (this.counter >= COUNTER_MAX) {
+      // ZOOKEEPER-1277: a new epoch before the counter wraps.
+      this.goLooking();
+      return null;
+    }
+    const entry: Entry = { zxid: makeZxid(this.currentEpoch, ++this.counter), data };
+    this.appendLocal(entry);
+    for (const [id, l] of this.learners) {
+      if (l.synced) this.send({ kind: 'proposal', from: this.id, to: id, epoch: this.currentEpoch, entry });
+    }
+    return entry.zxid;
+  }
+
+  step(m: ZabMessage): void {
+    if (m.to !== this.id || m.from === this.id) return;
+    if (m.kind === 'vote') {
+      this.onVote(m);
+      return;
+    }
+    if (m.kind === 'disconnected') {
+      if (this.state === 'following' && m.from === this.leaderId) this.goLooking();
+      else if (this.state === 'leading') this.learners.delete(m.from);
+      return;
+    }
+    if (this.state === 'leading') this.onLeaderMessage(m);
+    else if (this.state === 'following') this.onFollowerMessage(m);
+  }
+
+  // ------------------------------------------------------------ election
+
+  private startElection(): void {
+    this.state = 'looking';
+    this.round++;
+    this.vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
+    this.votes.clear();
+    this.outOfElection.clear();
+    this.votes.set(this.id, this.vote);
+    this.finalizeAt = -1;
+    this.broadcastVote();
+  }
+
+  private broadcastVote(): void {
+    this.lastVoteBroadcast = this.now;
+    for (const p of this.members) {
+      if (p !== this.id) this.send({ kind: 'vote', from: this.id, to: p, round: this.round, vote: this.vote, state: this.state });
+    }
+  }
+
+  private currentVote(): Vote {
+    if (this.state === 'looking') return this.vote;
+    return { leader: this.leaderId, zxid: this.lastZxid, epoch: this.currentEpoch };
+  }
+
+  private onVote(m: Extract<ZabMessage, { kind: 'vote' }>): void {
+    if (this.state !== 'looking') {
+      // Tell a looking member who leads, so it can join without a new election.
+      if (m.state === 'looking') {
+        this.send({ kind: 'vote', from: this.id, to: m.from, round: this.round, vote: this.currentVote(), state: this.state });
+      }
+      return;
+    }
+    if (m.state === 'looking') {
+      if (m.round > this.round) {
+        this.round = m.round;
+        this.votes.clear();
+        const mine: Vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
+        this.vote = better(m.vote, mine) ? m.vote : mine;
+        this.votes.set(this.id, this.vote);
+        this.broadcastVote();
+      } else if (m.round < this.round) {
+        this.send({ kind: 'vote', from: this.id, to: m.from, round: this.round, vote: this.vote, state: this.state });
+        return;
+      } else if (better(m.vote, this.vote)) {
+        this.vote = m.vote;
+        this.votes.set(this.id, this.vote);
+        this.broadcastVote();
+      }
+      this.votes.set(m.from, m.vote);
+      this.checkQuorum();
+      return;
+    }
+    // From a member that is following or leading: join an established leadership.
+    this.outOfElection.set(m.from, { vote: m.vote, state: m.state });
+    const leader = m.vote.leader;
+    let agree = 1; // this member, if it follows too
+    let leaderConfirms = leader === this.id;
+    for (const [from, o] of this.outOfElection) {
+      if (o.vote.leader !== leader || o.vote.epoch !== m.vote.epoch) continue;
+      agree++;
+      if (from === leader && o.state === 'leading') leaderConfirms = true;
+    }
+    if (agree >= this.quorum && leaderConfirms && leader !== this.id) this.becomeFollower(leader);
+  }
+
+  private checkQuorum(): void {
+    let n = 0;
+    for (const v of this.votes.values()) if (sameVote(v, this.vote)) n++;
+    if (n >= this.quorum) {
+      if (this.finalizeAt < 0) this.finalizeAt = this.now + this.cfg.finalizeWait;
+    } else {
+      this.finalizeAt = -1;
+    }
+  }
+
+  private finalizeElection(): void {
+    this.finalizeAt = -1;
+    let n = 0;
+    for (const v of this.votes.values()) if (sameVote(v, this.vote)) n++;
+    if (n < this.quorum) return;
+    if (this.vote.leader === this.id) this.becomeLeader();
+    else this.becomeFollower(this.vote.leader);
+  }
+
+  private goLooking(): void {
+    this.learners.clear();
+    this.ackedNewLeader.clear();
+    this.ackedEpoch.clear();
+    this.acks.clear();
+    this.established = false;
+    this.serving = false;
+    this.leaderId = -1;
+    this.leaderEpoch = -1;
+    this.newEpoch = -1;
+    this.startElection();
+  }
+
+  // ------------------------------------------------------------ leader
+
+  private becomeLeader(): void {
+    this.state = 'leading';
+    this.leaderId = this.id;
+    this.established = false;
+    this.leadingSince = this.now;
+    this.learners.clear();
+    this.ackedNewLeader.clear();
+    this.ackedEpoch.clear();
+    this.acks.clear();
+    this.newEpoch = -1;
+    // Its own FOLLOWERINFO, in effect.
+    this.learners.set(this.id, { acceptedEpoch: this.acceptedEpoch, lastZxid: this.lastZxid, synced: true, lastHeard: this.now });
+  }
+
+  private leaderTick(): void {
+    if (!this.established) {
+      if (this.now - this.leadingSince > this.cfg.initLimit) this.goLooking();
+      return;
+    }
+    let heard = 1;
+    for (const [id, l] of this.learners) {
+      if (id === this.id || !l.synced) continue;
+      if (this.now - l.lastHeard <= this.cfg.syncLimit) heard++;
+      this.send({ kind: 'ping', from: this.id, to: id, epoch: this.currentEpoch, commitZxid: this.committedZxid });
+    }
+    // A leader that cannot hear a quorum steps down (syncLimit).
+    if (heard < this.quorum) this.goLooking();
+  }
+
+  private onLeaderMessage(m: ZabMessage): void {
+    const l = this.learners.get(m.from);
+    if (l) l.lastHeard = this.now;
+    switch (m.kind) {
+      case 'followerInfo': {
+        // Links are FIFO, so a FOLLOWERINFO after this learner's ACKEPOCH means it started over.
+        if (this.newEpoch >= 0 && m.acceptedEpoch >= this.newEpoch) {
+          // It promised a later epoch and will never follow this one: only a new
+          // election (which proposes max(accepted) + 1) can bring it back.
+          this.goLooking();
+          return;
+        }
+        this.learners.set(m.from, { acceptedEpoch: m.acceptedEpoch, lastZxid: m.lastZxid, synced: false, lastHeard: this.now });
+        this.ackedEpoch.delete(m.from);
+        this.ackedNewLeader.delete(m.from);
+        if (this.newEpoch >= 0) {
+          this.send({ kind: 'leaderInfo', from: this.id, to: m.from, epoch: this.newEpoch });
+          return;
+        }
+        if (this.learners.size >= this.quorum) {
+          let max = 0;
+          for (const v of this.learners.values()) max = Math.max(max, v.acceptedEpoch);
+          this.newEpoch = max + 1;
+          this.acceptedEpoch = this.newEpoch;
+          this.persist.acceptedEpoch = this.newEpoch;
+          for (const id of this.learners.keys()) {
+            if (id !== this.id) this.send({ kind: 'leaderInfo', from: this.id, to: id, epoch: this.newEpoch });
+          }
+        }
+        return;
+      }
+      case 'ackEpoch': {
+        if (m.epoch !== this.newEpoch || !l) return;
+        if (m.currentEpoch > this.currentEpoch || (m.currentEpoch === this.currentEpoch && m.lastZxid > this.lastZxid)) {
+          // A follower knows more than this leader: election picked wrong; start over.
+          this.goLooking();
+          return;
+        }
+        l.lastZxid = m.lastZxid;
+        this.ackedEpoch.add(m.from);
+        if (this.currentEpoch === this.newEpoch) {
+          this.sendSync(m.from, m.lastZxid);
+          l.synced = true;
+          return;
+        }
+        // Only once a quorum confirmed that no one knows more does this history
+        // become the new epoch's: a failed attempt must not inflate the epoch of a stale log.
+        if (this.ackedEpoch.size + 1 >= this.quorum) {
+          this.currentEpoch = this.newEpoch;
+          this.persist.currentEpoch = this.newEpoch;
+          this.counter = 0;
+          for (const id of this.ackedEpoch) {
+            const learner = this.learners.get(id);
+            if (!learner) continue;
+            this.sendSync(id, learner.lastZxid);
+            learner.synced = true;
+          }
+        }
+        return;
+      }
+      case 'ackNewLeader': {
+        if (m.epoch !== this.currentEpoch) return;
+        this.ackedNewLeader.add(m.from);
+        if (!this.established) {
+          this.maybeEstablish();
+        } else {
+          this.send({ kind: 'upToDate', from: this.id, to: m.from, epoch: this.currentEpoch, commitZxid: this.committedZxid });
+        }
+        return;
+      }
+      case 'ack':
+        if (m.epoch === this.currentEpoch) this.recordAck(m.from, m.zxid);
+        return;
+      case 'pong':
+      case 'vote':
+      case 'leaderInfo':
+      case 'sync':
+      case 'upToDate':
+      case 'proposal':
+      case 'commit':
+      case 'ping':
+      case 'disconnected':
+        return;
+    }
+  }
+
+  /** DIFF from the follower's last zxid, after a TRUNC if it holds what this leader does not. */
+  private sendSync(to: number, followerLast: number): void {
+    let truncateTo: number | null = null;
+    let from = 0;
+    if (followerLast > this.lastZxid) {
+      truncateTo = this.lastZxid;
+      from = this.log.length;
+    } else {
+      const i = this.indexOf(followerLast);
+      if (followerLast === 0 || i >= 0) {
+        from = followerLast === 0 ? 0 : i + 1;
+      } else {
+        // Not in this log: cut back to the last zxid both can share, then send the rest.
+        let j = this.log.length - 1;
+        while (j >= 0 && (this.log[j] as Entry).zxid > followerLast) j--;
+        truncateTo = j >= 0 ? (this.log[j] as Entry).zxid : 0;
+        from = j + 1;
+      }
+    }
+    this.send({ kind: 'sync', from: this.id, to, epoch: this.currentEpoch, truncateTo, entries: this.log.slice(from), commitZxid: this.committedZxid });
+  }
+
+  private indexOf(zxid: number): number {
+    let lo = 0;
+    let hi = this.log.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const z = (this.log[mid] as Entry).zxid;
+      if (z === zxid) return mid;
+      if (z < zxid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** A quorum acked NEWLEADER and the leader's own log is on its disk. */
+  private maybeEstablish(): void {
+    if (this.established || this.newEpoch < 0 || this.currentEpoch !== this.newEpoch) return;
+    if (this.ackedNewLeader.size + 1 < this.quorum || this.durableZxid < this.lastZxid || this.inFlightPersistsEpoch()) return;
+    this.establish();
+  }
+
+  /** The new currentEpoch is still on its way to disk. */
+  private inFlightPersistsEpoch(): boolean {
+    return this.persist.currentEpoch !== null || (this.inFlight?.persist.currentEpoch ?? null) !== null;
+  }
+
+  private establish(): void {
+    this.established = true;
+    // Every entry in the leader's log is on a quorum now: commit them all.
+    this.commitUpTo(this.lastZxid);
+    for (const id of this.ackedNewLeader) {
+      this.send({ kind: 'upToDate', from: this.id, to: id, epoch: this.currentEpoch, commitZxid: this.committedZxid });
+    }
+  }
+
+  private recordAck(from: number, zxid: number): void {
+    if (!this.established || epochOf(zxid) !== this.currentEpoch) return;
+    // An ack covers every earlier entry of this epoch too (followers log in order).
+    for (let i = this.log.length - 1; i >= 0; i--) {
+      const e = this.log[i] as Entry;
+      if (e.zxid <= this.committedZxid) break;
+      if (e.zxid > zxid) continue;
+      let s = this.acks.get(e.zxid);
+      if (!s) this.acks.set(e.zxid, (s = new Set()));
+      s.add(from);
+    }
+    // Commit strictly in order: stop at the first entry without a quorum.
+    let upTo = this.committedZxid;
+    for (let i = this.indexAfter(this.committedZxid); i < this.log.length; i++) {
+      const e = this.log[i] as Entry;
+      const s = this.acks.get(e.zxid);
+      if (!s || s.size < this.quorum) break;
+      upTo = e.zxid;
+    }
+    if (upTo > this.committedZxid) {
+      this.commitUpTo(upTo);
+      for (const [id, l] of this.learners) {
+        if (id !== this.id && l.synced) this.send({ kind: 'commit', from: this.id, to: id, epoch: this.currentEpoch, zxid: upTo });
+      }
+    }
+  }
+
+  private indexAfter(zxid: number): number {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.log[mid] as Entry).zxid <= zxid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // ------------------------------------------------------------ follower
+
+  private becomeFollower(leader: number): void {
+    this.state = 'following';
+    this.leaderId = leader;
+    this.leaderEpoch = -1;
+    this.followerPhase = 'discovery';
+    this.serving = false;
+    this.lastHeardLeader = this.now;
+    this.sendFollowerInfo();
+  }
+
+  private sendFollowerInfo(): void {
+    this.send({ kind: 'followerInfo', from: this.id, to: this.leaderId, acceptedEpoch: this.acceptedEpoch, lastZxid: this.lastZxid });
+  }
+
+  private onFollowerMessage(m: ZabMessage): void {
+    if (m.from !== this.leaderId) return;
+    // Only a leader's messages prove it leads (two followers must not keep each other alive).
+    if (LEADER_KINDS.has(m.kind)) this.lastHeardLeader = this.now;
+    switch (m.kind) {
+      case 'leaderInfo':
+        if (this.followerPhase !== 'discovery') return;
+        if (m.epoch < this.acceptedEpoch) {
+          this.goLooking();
+          return;
+        }
+        if (m.epoch > this.acceptedEpoch) {
+          this.acceptedEpoch = m.epoch;
+          this.persist.acceptedEpoch = m.epoch;
+        }
+        this.leaderEpoch = m.epoch;
+        this.followerPhase = 'sync';
+        this.send({ kind: 'ackEpoch', from: this.id, to: this.leaderId, epoch: m.epoch, currentEpoch: this.currentEpoch, lastZxid: this.lastZxid });
+        return;
+      case 'sync': {
+        if (this.followerPhase !== 'sync' || m.epoch !== this.leaderEpoch) return;
+        if (m.truncateTo !== null) {
+          if (m.truncateTo < this.committedZxid) throw new ZabInvariantError(`TRUNC to ${m.truncateTo} below committed ${this.committedZxid}`);
+          this.log = this.log.filter((e) => e.zxid <= (m.truncateTo as number));
+          this.persist.truncateTo = m.truncateTo;
+          this.persist.entries = this.persist.entries.filter((e) => e.zxid <= (m.truncateTo as number));
+        }
+        for (const e of m.entries) this.appendLocal(e);
+        // Entries first, then the epoch, then the ack: the host persists in that order.
+        this.currentEpoch = m.epoch;
+        this.persist.currentEpoch = m.epoch;
+        this.followerPhase = 'broadcast';
+        this.commitUpTo(Math.min(m.commitZxid, this.lastZxid));
+        this.send({ kind: 'ackNewLeader', from: this.id, to: this.leaderId, epoch: m.epoch });
+        return;
+      }
+      case 'upToDate':
+        if (m.epoch !== this.leaderEpoch) return;
+        this.commitUpTo(Math.min(m.commitZxid, this.lastZxid));
+        this.serving = true;
+        return;
+      case 'proposal':
+        if (m.epoch !== this.leaderEpoch || this.followerPhase !== 'broadcast') return;
+        if (m.entry.zxid <= this.lastZxid) return;
+        // Proposals of one epoch arrive gap-free over a FIFO link; a gap means a lost message.
+        if (epochOf(this.lastZxid) === m.epoch && m.entry.zxid !== this.lastZxid + 1) {
+          throw new ZabInvariantError(`member ${this.id}: proposal ${m.entry.zxid} after ${this.lastZxid}`);
+        }
+        this.appendLocal(m.entry);
+        return;
+      case 'commit':
+        if (m.epoch !== this.leaderEpoch) return;
+        this.commitUpTo(Math.min(m.zxid, this.lastZxid));
+        return;
+      case 'ping':
+        if (m.epoch !== this.leaderEpoch) return;
+        this.send({ kind: 'pong', from: this.id, to: this.leaderId, epoch: m.epoch });
+        return;
+      case 'vote':
+      case 'followerInfo':
+      case 'ackEpoch':
+      case 'ackNewLeader':
+      case 'ack':
+      case 'pong':
+      case 'disconnected':
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------ shared
+
+  private appendLocal(e: Entry): void {
+    if (e.zxid <= this.lastZxid) throw new ZabInvariantError(`append of ${e.zxid} after ${this.lastZxid}`);
+    this.log.push(e);
+    this.persist.entries.push(e);
+  }
+
+  private commitUpTo(zxid: number): void {
+    if (zxid <= this.committedZxid) return;
+    for (let i = this.indexAfter(this.committedZxid); i < this.log.length; i++) {
+      const e = this.log[i] as Entry;
+      if (e.zxid > zxid) break;
+      this.committedOut.push(e);
+      this.acks.delete(e.zxid);
+    }
+    this.committedZxid = zxid;
+  }
+
+  private send(m: ZabMessage): void {
+    this.out.push(m);
+  }
+}
+
+const LEADER_KINDS: ReadonlySet<ZabMessage['kind']> = new Set(['leaderInfo', 'sync', 'upToDate', 'proposal', 'commit', 'ping']);
+
+function emptyPersist(): PersistWork {
+  return { truncateTo: null, entries: [], acceptedEpoch: null, currentEpoch: null };
+}
