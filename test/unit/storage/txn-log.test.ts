@@ -162,3 +162,22 @@ describe('snapshots and the data dir lock', () => {
     await again.release();
   });
 });
+
+describe('epoch files', () => {
+  it('round-trip durably, are absent before the first write, and refuse garbage', async () => {
+    const { readEpochFile, writeEpochFile } = await import('../../../coordinator/storage/epoch-file.ts');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'drover-epoch-'));
+    try {
+      expect(await readEpochFile(dir, 'acceptedEpoch')).toBeNull();
+      await writeEpochFile(dir, 'acceptedEpoch', 7);
+      await writeEpochFile(dir, 'acceptedEpoch', 8);
+      await writeEpochFile(dir, 'currentEpoch', 7);
+      expect(await readEpochFile(dir, 'acceptedEpoch')).toBe(8);
+      expect(await readEpochFile(dir, 'currentEpoch')).toBe(7);
+      await writeFile(path.join(dir, 'currentEpoch'), 'x');
+      await expect(readEpochFile(dir, 'currentEpoch')).rejects.toBeInstanceOf(StorageError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * ZAB messages on the wire between members (pure). Layout: kind byte | from
+ * int | to int | the kind's fields in declaration order (jute encoding:
+ * ints, longs as 8 bytes, entries as zxid long + data buffer, votes as
+ * leader int + zxid long + epoch long, states as a byte).
+ */
+import { JuteReader } from '../protocol/reader.ts';
+import { JuteWriter } from '../protocol/writer.ts';
+import { ProtocolError } from '../protocol/error-codes.ts';
+import type { Entry, PeerState, ZabMessage } from './messages.ts';
+
+const KINDS = ['vote', 'followerInfo', 'leaderInfo', 'ackEpoch', 'sync', 'ackNewLeader', 'upToDate', 'proposal', 'ack', 'commit', 'ping', 'pong'] as const;
+const STATES: readonly PeerState[] = ['looking', 'following', 'leading'];
+
+function writeEntry(w: JuteWriter, e: Entry): void {
+  w.long(e.zxid).buffer(e.data);
+}
+
+function readEntry(r: JuteReader): Entry {
+  const zxid = r.long();
+  return { zxid, data: r.bufferCopy() ?? Buffer.alloc(0) };
+}
+
+/** Encodes one message as a length-prefixed frame. `disconnected` never travels. */
+export function encodeZabMessage(m: Exclude<ZabMessage, { kind: 'disconnected' }>): Buffer {
+  const w = new JuteWriter(64);
+  w.int(KINDS.indexOf(m.kind)).int(m.from).int(m.to);
+  switch (m.kind) {
+    case 'vote':
+      w.long(m.round).int(m.vote.leader).long(m.vote.zxid).long(m.vote.epoch).int(STATES.indexOf(m.state));
+      break;
+    case 'followerInfo':
+      w.long(m.acceptedEpoch).long(m.lastZxid);
+      break;
+    case 'leaderInfo':
+      w.long(m.epoch);
+      break;
+    case 'ackEpoch':
+      w.long(m.epoch).long(m.currentEpoch).long(m.lastZxid);
+      break;
+    case 'sync':
+      w.long(m.epoch).long(m.truncateTo ?? -1).long(m.commitZxid).int(m.entries.length);
+      for (const e of m.entries) writeEntry(w, e);
+      break;
+    case 'ackNewLeader':
+    case 'pong':
+      w.long(m.epoch);
+      break;
+    case 'upToDate':
+      w.long(m.epoch).long(m.commitZxid);
+      break;
+    case 'proposal':
+      w.long(m.epoch);
+      writeEntry(w, m.entry);
+      break;
+    case 'ack':
+    case 'commit':
+      w.long(m.epoch).long(m.zxid);
+      break;
+    case 'ping':
+      w.long(m.epoch).long(m.commitZxid);
+      break;
+  }
+  return w.frame();
+}
+
+/** Decodes a frame body (without the length prefix); garbage is a ProtocolError. */
+export function decodeZabMessage(body: Buffer): ZabMessage {
+  const r = new JuteReader(body);
+  const kind = KINDS[r.int()];
+  const from = r.int();
+  const to = r.int();
+  switch (kind) {
+    case 'vote': {
+      const round = r.long();
+      const vote = { leader: r.int(), zxid: r.long(), epoch: r.long() };
+      const state = STATES[r.int()];
+      if (!state) throw new ProtocolError('bad peer state');
+      return { kind, from, to, round, vote, state };
+    }
+    case 'followerInfo':
+      return { kind, from, to, acceptedEpoch: r.long(), lastZxid: r.long() };
+    case 'leaderInfo':
+      return { kind, from, to, epoch: r.long() };
+    case 'ackEpoch':
+      return { kind, from, to, epoch: r.long(), currentEpoch: r.long(), lastZxid: r.long() };
+    case 'sync': {
+      const epoch = r.long();
+      const trunc = r.long();
+      const commitZxid = r.long();
+      const n = r.int();
+      if (n < 0 || n > r.remaining) throw new ProtocolError(`bad entry count ${n}`);
+      const entries: Entry[] = [];
+      for (let i = 0; i < n; i++) entries.push(readEntry(r));
+      return { kind, from, to, epoch, truncateTo: trunc < 0 ? null : trunc, entries, commitZxid };
+    }
+    case 'ackNewLeader':
+      return { kind, from, to, epoch: r.long() };
+    case 'pong':
+      return { kind, from, to, epoch: r.long() };
+    case 'upToDate':
+      return { kind, from, to, epoch: r.long(), commitZxid: r.long() };
+    case 'proposal': {
+      const epoch = r.long();
+      return { kind, from, to, epoch, entry: readEntry(r) };
+    }
+    case 'ack':
+      return { kind, from, to, epoch: r.long(), zxid: r.long() };
+    case 'commit':
+      return { kind, from, to, epoch: r.long(), zxid: r.long() };
+    case 'ping':
+      return { kind, from, to, epoch: r.long(), commitZxid: r.long() };
+    case undefined:
+      break;
+  }
+  throw new ProtocolError('unknown ZAB message kind');
+}
