@@ -28,9 +28,10 @@ import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
 import type { ApplyResult, TxnResult } from '../tree/data-tree.ts';
 import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
 import { Op, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
-import { decodeConnectRequest, decodeRequest } from '../protocol/request-codec.ts';
+import { decodeConnectRequest, decodeRequest, encodeRequest } from '../protocol/request-codec.ts';
 import { encodeConnectResponse, encodeNotification, encodeReply } from '../protocol/reply-codec.ts';
-import { encodeTxn } from '../protocol/txn-codec.ts';
+import { encodeTxn, decodeTxn } from '../protocol/txn-codec.ts';
+import { replyBody, whoAmI } from './reply-body.ts';
 import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
 import { executeRead } from '../tree/read-ops.ts';
 import { validatePath } from '../tree/path.ts';
@@ -42,6 +43,32 @@ import { sessionPassword } from '../session/session-id.ts';
 export interface TxnSink {
   /** Persist (and, in an ensemble, replicate) a txn already applied locally. */
   propose(entry: { zxid: number; bytes: Buffer }): void;
+}
+
+/**
+ * What a serving member does with writes: decide them itself (standalone or
+ * leader), or forward them to the leader and answer when the commit comes
+ * back (follower). A member that is not serving (looking) refuses clients.
+ */
+export type ServerRole = 'standalone' | 'leader' | 'follower' | 'looking';
+
+/** A write a follower hands to the leader: the leader decides it with the client's identity. */
+export interface ForwardedRequest {
+  sessionId: bigint;
+  cxid: number;
+  authIds: Id[];
+  kind: 'request' | 'createSession' | 'closeSession' | 'sync';
+  /** The request frame (for 'request'); the timeout (for 'createSession'). */
+  body: Buffer | null;
+  timeoutMs: number;
+}
+
+interface PendingForward {
+  conn: Connection;
+  req: Request | null;
+  receivedAt: number;
+  /** createSession: the connect response waits for the commit. */
+  connectTimeout?: number;
 }
 
 export interface ServerCounters {
@@ -92,8 +119,14 @@ export class ZkServer {
   private readonly log: Logger;
   private readonly config: MemberConfig;
   private stopped = false;
+  role: ServerRole = 'standalone';
+  /** Follower: sends a write to the current leader. */
+  forward: ((req: ForwardedRequest) => void) | null = null;
+  private readonly pendingForwards = new Map<string, PendingForward>();
+  /** Follower: sessions heard from since the last report to the leader. */
+  readonly touched = new Set<bigint>();
 
-  constructor(private readonly opts: ZkServerOptions) {
+  constructor(private opts: ZkServerOptions) {
     this.config = opts.config;
     this.log = opts.log;
     this.lastZxid = opts.state.lastZxid;
@@ -156,13 +189,20 @@ export class ZkServer {
 
   /** Every packet from a client keeps its session alive. */
   touch(conn: Connection, now: number): void {
-    if (conn.sessionId !== 0n) this.state.sessions.touch(conn.sessionId, now);
+    if (conn.sessionId === 0n) return;
+    this.state.sessions.touch(conn.sessionId, now);
+    if (this.role === 'follower') this.touched.add(conn.sessionId);
   }
 
   // ------------------------------------------------------------ handshake
 
   private handleConnect(conn: Connection, req: ConnectRequest, receivedAt: number): void {
     conn.handshakeDone = true;
+    if (this.role === 'looking') {
+      // Not serving: the client will try another member.
+      conn.destroy();
+      return;
+    }
     conn.readOnlyByte = req.readOnly === undefined ? undefined : false;
     if (req.lastZxidSeen > this.lastZxid) {
       // The client has seen more than we have: it must find a more current server.
@@ -178,6 +218,10 @@ export class ZkServer {
       const id = this.nextSessionId++;
       conn.sessionId = id;
       this.owners.set(id, conn);
+      if (this.role === 'follower') {
+        this.forwardWrite(conn, { sessionId: id, cxid: 0, authIds: conn.authIds, kind: 'createSession', body: null, timeoutMs: timeout }, null, receivedAt, timeout);
+        return;
+      }
       this.commit(conn, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCreateSession(timeout), null, receivedAt);
       this.queue(
         conn,
@@ -246,6 +290,11 @@ export class ZkServer {
         return;
       }
       case Op.sync:
+        if (this.role === 'follower') {
+          // The leader answers once everything before it is committed; so does this member, once applied.
+          this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'sync', body: null, timeoutMs: 0 }, req, receivedAt);
+          return;
+        }
         this.replyChecked(conn, xid, () => {
           validatePath(req.path);
           return { op: Op.sync, path: req.path };
@@ -318,6 +367,10 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: [] }, receivedAt);
       return;
     }
+    if (this.role === 'follower') {
+      this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body: encodeRequest(header, req), timeoutMs: 0 }, req, receivedAt);
+      return;
+    }
     const txn = prepWrite(req as Parameters<typeof prepWrite>[0], {
       tree: this.state.tree,
       sessionId: conn.sessionId,
@@ -341,7 +394,11 @@ export class ZkServer {
   private handleCloseSession(conn: Connection, xid: number, receivedAt: number): void {
     const id = conn.sessionId;
     const sessions = this.state.sessions;
-    if (sessions.has(id) && !sessions.isClosing(id)) {
+    if (sessions.has(id) && !sessions.isClosing(id) && this.role === 'follower') {
+      // The reply (and the close) come when the leader's closeSession is applied here.
+      this.forwardWrite(conn, { sessionId: id, cxid: xid, authIds: conn.authIds, kind: 'closeSession', body: null, timeoutMs: 0 }, { op: Op.closeSession }, receivedAt);
+      return;
+    } else if (sessions.has(id) && !sessions.isClosing(id)) {
       sessions.setClosing(id);
       this.commit(conn, { sessionId: id, cxid: xid, zxid: 0, time: this.opts.now() }, prepCloseSession(this.state.tree, id), { op: Op.closeSession }, receivedAt);
     } else {
@@ -479,6 +536,7 @@ export class ZkServer {
 
   /** Expires due sessions: each becomes a closeSession txn that removes its ephemerals. */
   expireSessions(now: number): void {
+    if (this.role !== 'standalone' && this.role !== 'leader') return;
     for (const id of this.state.sessions.expireDue(now)) {
       this.log.info({ sessionId: hex(id) }, 'session expired');
       this.commit(null, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCloseSession(this.state.tree, id), null, 0);
@@ -493,6 +551,7 @@ export class ZkServer {
 
   /** Deletes empty containers and expired TTL nodes, as server-internal txns. */
   reapNodes(now: number): void {
+    if (this.role !== 'standalone' && this.role !== 'leader') return;
     const tree = this.state.tree;
     const doomed = [...tree.containersToDelete(), ...tree.ttlExpired(now)];
     for (const path of doomed) {
@@ -501,6 +560,133 @@ export class ZkServer {
       this.log.debug({ path }, 'reaping container/TTL node');
       this.commit(null, { sessionId: 0n, cxid: 0, zxid: 0, time: now }, { type: 'delete', path }, null, 0);
     }
+  }
+
+  // ------------------------------------------------------------ ensemble roles
+
+  private forwardWrite(conn: Connection, f: ForwardedRequest, req: Request | null, receivedAt: number, connectTimeout?: number): void {
+    const key = forwardKey(f.sessionId, f.kind === 'createSession' ? -1 : f.cxid);
+    this.pendingForwards.set(key, connectTimeout === undefined ? { conn, req, receivedAt } : { conn, req, receivedAt, connectTimeout });
+    if (!this.forward) {
+      conn.destroy();
+      return;
+    }
+    this.forward(f);
+  }
+
+  /** Leader: decide a write a follower forwarded. Every outcome, errors included, is proposed so the follower can answer. */
+  submitForwarded(f: ForwardedRequest): void {
+    if (this.role !== 'leader') return;
+    const now = this.opts.now();
+    const header: TxnHeader = { sessionId: f.sessionId, cxid: f.cxid, zxid: 0, time: now };
+    const sessions = this.state.sessions;
+    switch (f.kind) {
+      case 'createSession':
+        this.commit(null, header, prepCreateSession(f.timeoutMs), null, 0);
+        return;
+      case 'closeSession':
+        if (sessions.has(f.sessionId) && !sessions.isClosing(f.sessionId)) {
+          sessions.setClosing(f.sessionId);
+          this.commit(null, header, prepCloseSession(this.state.tree, f.sessionId), null, 0);
+        } else {
+          this.commit(null, header, { type: 'error', err: 0 }, null, 0);
+        }
+        return;
+      case 'sync':
+        this.commit(null, header, { type: 'error', err: 0 }, null, 0);
+        return;
+      case 'request': {
+        if (!f.body) return;
+        const { request } = decodeRequest(f.body.subarray(4));
+        let txn: Txn;
+        if (!sessions.has(f.sessionId) || sessions.isClosing(f.sessionId)) {
+          txn = { type: 'error', err: ErrorCode.SESSION_EXPIRED };
+        } else {
+          txn = prepWrite(request as Parameters<typeof prepWrite>[0], {
+            tree: this.state.tree,
+            sessionId: f.sessionId,
+            authIds: f.authIds,
+            extendedTypesEnabled: this.config.extendedTypesEnabled,
+            maxDataBytes: this.config.maxBuffer,
+          });
+        }
+        this.commit(null, header, txn, null, 0);
+        return;
+      }
+    }
+  }
+
+  /** Follower (or a leader catching up): apply a committed txn and answer the local client that asked for it. */
+  applyCommitted(bytes: Buffer): void {
+    const { header, txn } = decodeTxn(bytes);
+    if (header.zxid <= this.state.lastZxid) return; // applied already (a leader's own speculative write)
+    const result = this.state.apply(header, txn, this.opts.now());
+    this.lastZxid = header.zxid;
+    this.committedZxid = header.zxid;
+    if (result.events.length > 0) this.watches.trigger(result.events, this.deliver);
+    if (txn.type === 'closeSession') {
+      // Expired or closed by the leader: this member's connection for it goes too.
+      const owner = this.owners.get(header.sessionId);
+      if (owner) {
+        this.owners.delete(header.sessionId);
+        owner.closeAfterFlush = true;
+        this.markDirty(owner);
+      }
+    }
+    const key = forwardKey(header.sessionId, txn.type === 'createSession' ? -1 : header.cxid);
+    const pending = this.pendingForwards.get(key);
+    if (!pending) return;
+    this.pendingForwards.delete(key);
+    const { conn, req, receivedAt } = pending;
+    if (conn.closed) return;
+    if (txn.type === 'createSession') {
+      const id = header.sessionId;
+      this.queue(conn, encodeConnectResponse({ protocolVersion: 0, timeOut: pending.connectTimeout ?? txn.timeoutMs, sessionId: id, passwd: this.password(id), readOnly: conn.readOnlyByte }), receivedAt);
+      return;
+    }
+    const xid = header.cxid;
+    if (req?.op === Op.sync) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.sync, path: req.path }, receivedAt);
+      return;
+    }
+    if (req?.op === Op.closeSession) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
+      conn.closeAfterFlush = true;
+      return;
+    }
+    if (txn.type === 'error') {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
+      return;
+    }
+    if (txn.type === 'multi' && txn.txns.length > 0 && txn.txns.every((t) => t.type === 'error')) {
+      const results: MultiResult[] = txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results }, receivedAt);
+      return;
+    }
+    this.reply(conn, { xid, zxid: header.zxid, err: 0 }, req ? replyBody(req, result.result, this.state) : null, receivedAt);
+  }
+
+  /** The member changed role: a member that stops serving drops its clients (they move on). */
+  setRole(role: ServerRole, opts: { nextZxid?: number } = {}): void {
+    const was = this.role;
+    this.role = role;
+    if (opts.nextZxid !== undefined) this.lastZxid = opts.nextZxid - 1;
+    if (role === 'leader' && was !== 'leader') {
+      // Sessions get a full timeout under a new leader, as in ZooKeeper.
+      const now = this.opts.now();
+      for (const e of [...this.state.sessions.entries()]) this.state.sessions.touch(e.id, now);
+    }
+    if (role === 'looking' && was !== 'looking') {
+      for (const conn of this.connections) conn.destroy();
+      this.pendingForwards.clear();
+    }
+  }
+
+  /** Replace the state (a stepped-down leader throws away what it applied ahead of the commit point). */
+  resetState(state: ReplicatedState): void {
+    this.opts.state = state;
+    this.lastZxid = state.lastZxid;
+    this.committedZxid = state.lastZxid;
   }
 
   /** Stop serving: used on shutdown and on a fatal storage error. */
@@ -515,56 +701,8 @@ export class ZkServer {
   }
 }
 
-function replyBody(req: Request, result: TxnResult, state: ReplicatedState): Response | null {
-  switch (req.op) {
-    case Op.create:
-      return { op: Op.create, path: (result as { path: string }).path };
-    case Op.create2:
-    case Op.createContainer:
-    case Op.createTTL: {
-      const r = result as { path: string; stat: Stat };
-      return { op: req.op, path: r.path, stat: r.stat };
-    }
-    case Op.setData:
-    case Op.setACL:
-      return { op: req.op, stat: (result as { stat: Stat }).stat };
-    case Op.check: {
-      const node = state.tree.get(req.path);
-      return node ? { op: Op.check, stat: state.tree.statOf(node) } : null;
-    }
-    case Op.multi:
-      return { op: Op.multi, results: multiResults(req, result) };
-    default:
-      return null;
-  }
-}
-
-function multiResults(req: MultiRequest, result: TxnResult): MultiResult[] {
-  if (result.kind !== 'multi') return [];
-  return result.results.map((r, i): MultiResult => {
-    const op = req.ops[i];
-    if (r.kind === 'error') return { type: -1, err: r.err };
-    switch (op?.op) {
-      case Op.create:
-        return { type: 1, path: (r as { path: string }).path };
-      case Op.create2:
-      case Op.createContainer:
-      case Op.createTTL:
-        return { type: 15, path: (r as { path: string }).path, stat: (r as { stat: Stat }).stat };
-      case Op.delete:
-        return { type: 2 };
-      case Op.setData:
-        return { type: 5, stat: (r as { stat: Stat }).stat };
-      default:
-        return { type: 13 };
-    }
-  });
-}
-
-function whoAmI(ids: Id[]): { authScheme: string; user: string }[] {
-  return ids
-    .filter((a) => a.scheme !== 'super')
-    .map((a) => ({ authScheme: a.scheme, user: a.scheme === 'digest' ? (a.id.split(':')[0] ?? '') : a.id }));
+function forwardKey(sessionId: bigint, cxid: number): string {
+  return `${sessionId}:${cxid}`;
 }
 
 export function hex(id: bigint | number): string {

@@ -124,6 +124,16 @@ export class ZabPeer {
     return this.committedZxid;
   }
 
+  /** The zxid the next proposal will get (an established leader's). */
+  get nextZxid(): number {
+    return makeZxid(this.currentEpoch, this.counter + 1);
+  }
+
+  /** The committed prefix of the log: what a member that applied ahead must rebuild from. */
+  committedEntries(): Entry[] {
+    return this.log.slice(0, this.indexAfter(this.committedZxid));
+  }
+
   get leader(): number {
     return this.leaderId;
   }

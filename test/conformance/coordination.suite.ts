@@ -616,7 +616,8 @@ export function conformanceSuite(start: StartTarget): void {
       expect(await word('isro')).toBe('rw');
       const srvr = await word('srvr');
       expect(srvr).toMatch(/^Zookeeper version: \d+\.\d+\.\d+-/);
-      for (const k of ['Latency min/avg/max: ', 'Received: ', 'Sent: ', 'Connections: ', 'Outstanding: ', 'Zxid: 0x', 'Mode: standalone', 'Node count: ']) {
+      expect(srvr).toMatch(/^Mode: (standalone|leader|follower)$/m);
+      for (const k of ['Latency min/avg/max: ', 'Received: ', 'Sent: ', 'Connections: ', 'Outstanding: ', 'Zxid: 0x', 'Node count: ']) {
         expect(srvr).toContain(k);
       }
       const stat = await word('stat');
@@ -627,7 +628,7 @@ export function conformanceSuite(start: StartTarget): void {
     it('mntr, conf, cons, envi, wchs, dump', async () => {
       const mntr = await word('mntr');
       expect(mntr).toMatch(/^zk_version\t/m);
-      expect(mntr).toMatch(/^zk_server_state\tstandalone$/m);
+      expect(mntr).toMatch(/^zk_server_state\t(standalone|leader|follower)$/m);
       expect(mntr).toMatch(/^zk_znode_count\t\d+$/m);
       expect(mntr).toMatch(/^zk_num_alive_connections\t\d+$/m);
       expect(await word('conf')).toMatch(/^clientPort=\d+$/m);

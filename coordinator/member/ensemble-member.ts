@@ -1,0 +1,247 @@
+/**
+ * An ensemble member: the edge loop around ZabPeer (design.md's seam).
+ * Inputs (ticks, peer frames, client writes) go into the pure peer; each
+ * Ready is handled in order — persist (log + epoch files, fsync), then send
+ * its messages, then apply its committed entries and release replies, then
+ * advance. The leader decides writes (speculatively applied, released on
+ * commit); followers forward them and answer when the commit arrives.
+ *
+ * Not yet: snapshots in ensemble mode (the whole log is kept and replayed),
+ * SNAP sync, observers.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { MemberConfig } from '../config/zoo-cfg.ts';
+import { ConfigError } from '../config/zoo-cfg.ts';
+import { acquireDirLock } from '../storage/dir-lock.ts';
+import { recover } from '../storage/recovery.ts';
+import { TxnLog } from '../storage/txn-log.ts';
+import { readEpochFile, writeEpochFile } from '../storage/epoch-file.ts';
+import { StorageError } from '../storage/storage-error.ts';
+import { decodeTxn } from '../protocol/txn-codec.ts';
+import { ReplicatedState } from '../server/replicated-state.ts';
+import { ZkServer, type ServerRole } from '../server/zk-server.ts';
+import { ClientListener } from '../server/client-listener.ts';
+import { firstSessionId } from '../session/session-id.ts';
+import { collectServerStats } from '../server/server-stats.ts';
+import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
+import { ZabPeer } from '../zab/peer.ts';
+import type { Ready } from '../zab/messages.ts';
+import { decodeZabMessage, encodeZabMessage } from '../zab/message-codec.ts';
+import { hexZxid } from '../zab/zxid.ts';
+import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts';
+import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
+import type { RunningMember } from './standalone-member.ts';
+
+const SESSION_SECRET = Buffer.from('drover-session-password-v1');
+/** Peer ticks per tickTime: pings and timeouts at half-tick granularity. */
+const TICKS_PER_TICKTIME = 2;
+
+export async function startEnsembleMember(config: MemberConfig, myid: number, log: Logger): Promise<RunningMember> {
+  const startedAt = Date.now();
+  const me = config.servers.find((s) => s.id === myid);
+  if (!me) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
+  const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
+  const zabLog = log.child({ component: 'zab', member: myid });
+
+  const snapDir = path.join(config.dataDir, 'version-2');
+  const logDir = path.join(config.dataLogDir, 'version-2');
+  await mkdir(snapDir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  const lock = await acquireDirLock(config.dataDir);
+  const storageLog = log.child({ component: 'storage' });
+  const recovered = await recover(snapDir === logDir ? snapDir : { snapDir, logDir }, storageLog);
+  if (recovered.snapshot) {
+    throw new StorageError('BAD_SNAPSHOT', `${snapDir} holds a standalone snapshot; an ensemble member needs its whole log (start it on a fresh data dir)`);
+  }
+  const epochDir = snapDir;
+  const acceptedEpoch = (await readEpochFile(epochDir, 'acceptedEpoch')) ?? 0;
+  const currentEpoch = (await readEpochFile(epochDir, 'currentEpoch')) ?? 0;
+  const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
+  const peer = new ZabPeer(
+    { id: myid, members: voters, initLimit: config.initLimit * TICKS_PER_TICKTIME, syncLimit: config.syncLimit * TICKS_PER_TICKTIME, finalizeWait: 1 },
+    { acceptedEpoch, currentEpoch, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
+  );
+  zabLog.info({ acceptedEpoch, currentEpoch, lastZxid: hexZxid(peer.lastZxid), voters }, 'starting election');
+
+  let failed: Error | null = null;
+  const server = new ZkServer({
+    config,
+    state: ReplicatedState.empty(config.tickTime),
+    sink: {
+      propose: (e) => {
+        const zxid = peer.propose(e.bytes);
+        if (zxid !== e.zxid) {
+          // This member lost leadership between deciding and proposing: its
+          // speculative state is rebuilt from the commit point on the role change.
+          zabLog.warn({ expected: hexZxid(e.zxid), got: zxid === null ? null : hexZxid(zxid) }, 'proposal refused; no longer leading');
+        }
+        pump();
+      },
+    },
+    log: log.child({ component: 'server', member: myid }),
+    now: Date.now,
+    firstSessionId: firstSessionId(myid, Date.now()),
+    sessionSecret: SESSION_SECRET,
+  });
+  server.setRole('looking');
+
+  const others = new Map<number, PeerAddress>();
+  for (const s of config.servers) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
+  const transport = new PeerTransport({
+    id: myid,
+    listen: { host: me.host, port: me.quorumPort },
+    peers: others,
+    log: zabLog,
+    onFrame: (from, type, body) => {
+      try {
+        if (type === FrameType.zab) peer.step(decodeZabMessage(body));
+        else if (type === FrameType.forward) server.submitForwarded(decodeForward(body));
+        else if (type === FrameType.touch && server.role === 'leader') {
+          const now = Date.now();
+          for (const id of decodeTouch(body)) server.state.sessions.touch(id, now);
+        }
+      } catch (err) {
+        zabLog.warn({ from, err }, 'bad frame from a member');
+      }
+      pump();
+    },
+    onDisconnected: (p) => {
+      peer.step({ kind: 'disconnected', from: p, to: myid });
+      pump();
+    },
+  });
+  await transport.start();
+
+  // ---- the Ready loop: persist, send, apply, advance — one Ready at a time.
+  let pumping = false;
+  let again = false;
+  let electionStarted = Date.now();
+  function pump(): void {
+    if (failed) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    void (async () => {
+      try {
+        do {
+          again = false;
+          while (peer.hasReady()) {
+            const r = peer.ready();
+            await persist(r);
+            for (const m of r.messages) if (m.kind !== 'disconnected') transport.send(m.to, FrameType.zab, encodeZabMessage(m).subarray(4));
+            applyCommitted(r);
+            peer.advance(r);
+            updateRole();
+          }
+          updateRole();
+        } while (again);
+      } catch (err) {
+        failed = err instanceof Error ? err : new Error(String(err));
+        zabLog.fatal({ err: failed }, 'member failed; stopping');
+        void stop();
+      } finally {
+        pumping = false;
+      }
+    })();
+  }
+
+  async function persist(r: Ready): Promise<void> {
+    const p = r.persist;
+    if (p.truncateTo !== null) await txnLog.truncateAfter(p.truncateTo);
+    if (p.entries.length > 0) await txnLog.append(p.entries.map((e) => ({ zxid: e.zxid, bytes: e.data })));
+    if (p.acceptedEpoch !== null) await writeEpochFile(epochDir, 'acceptedEpoch', p.acceptedEpoch);
+    if (p.currentEpoch !== null) await writeEpochFile(epochDir, 'currentEpoch', p.currentEpoch);
+  }
+
+  function applyCommitted(r: Ready): void {
+    for (const e of r.committed) server.applyCommitted(e.data);
+    const last = r.committed[r.committed.length - 1];
+    if (last) server.onDurable(last.zxid);
+  }
+
+  function updateRole(): void {
+    const desired: ServerRole = peer.isServing ? (peer.state === 'leading' ? 'leader' : 'follower') : 'looking';
+    if (desired === server.role) return;
+    const was = server.role;
+    if (was === 'leader' || server.state.lastZxid > peer.committed) {
+      // Applied ahead of the commit point: rebuild from what is committed.
+      const rebuilt = ReplicatedState.empty(config.tickTime);
+      const now = Date.now();
+      for (const e of peer.committedEntries()) {
+        const { header, txn } = decodeTxn(e.data);
+        rebuilt.apply(header, txn, now);
+      }
+      server.resetState(rebuilt);
+    }
+    if (desired === 'leader') {
+      server.forward = null;
+      server.setRole('leader', { nextZxid: peer.nextZxid });
+    } else if (desired === 'follower') {
+      server.forward = (f) => transport.send(peer.leader, FrameType.forward, encodeForward(f));
+      server.setRole('follower');
+    } else {
+      server.forward = null;
+      server.setRole('looking');
+      electionStarted = Date.now();
+    }
+    zabLog.info(
+      { role: desired, was, leader: peer.leader, epoch: peer.epoch, zxid: hexZxid(peer.lastZxid), electionMs: desired === 'looking' ? undefined : Date.now() - electionStarted },
+      desired === 'looking' ? 'left service; electing' : `serving as ${desired}`,
+    );
+  }
+
+  const listener = new ClientListener(server, {
+    host: me.clientHost ?? config.clientPortAddress,
+    port: me.clientPort ?? config.clientPort,
+    maxClientCnxns: config.maxClientCnxns,
+    maxFrameBytes: config.maxBuffer,
+    log: log.child({ component: 'listener', member: myid }),
+    fourLetter: (cmd) => {
+      if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
+      if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
+      const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? 'follower' : 'read-only';
+      if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
+      return formatFourLetter(cmd, collectServerStats(server, { mode, startedAt, config, serverId: myid }));
+    },
+  });
+  const addr = await listener.listen();
+
+  const tickMs = Math.max(5, Math.floor(config.tickTime / TICKS_PER_TICKTIME));
+  const tickTimer = setInterval(() => {
+    peer.tick();
+    const now = Date.now();
+    server.expireSessions(now);
+    if (server.role === 'follower' && server.touched.size > 0) {
+      transport.send(peer.leader, FrameType.touch, encodeTouch(server.touched));
+      server.touched.clear();
+    }
+    pump();
+  }, tickMs);
+  const reapTimer = setInterval(() => server.reapNodes(Date.now()), config.containerCheckIntervalMs);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+  function stop(): Promise<void> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      clearInterval(tickTimer);
+      clearInterval(reapTimer);
+      await listener.close();
+      await transport.close();
+      server.stop();
+      await txnLog.close();
+      await lock.release();
+      log.info({ member: myid }, 'member stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  }
+
+  log.info({ member: myid, host: addr.host, port: addr.port, quorumPort: me.quorumPort }, 'ensemble member up; serving once a leader is established');
+  return { host: addr.host, port: addr.port, config, server, stopped, stop };
+}

@@ -1,0 +1,161 @@
+/**
+ * TCP between ensemble members: one outbound connection to each other
+ * member (reconnected with backoff) and whatever inbound ones they open.
+ * A link is FIFO while it lasts; when it breaks, the member is told once
+ * (`onDisconnected`) and what was sent on it is gone — ZAB re-syncs.
+ *
+ * Frame: int32 length | type byte | body. Types: 0 hello (int member id),
+ * 1 ZAB message, 2 forwarded write, 3 session touches.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { FrameSplitter } from '../protocol/frames.ts';
+
+export const FrameType = { hello: 0, zab: 1, forward: 2, touch: 3 } as const;
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface PeerTransportOptions {
+  id: number;
+  listen: PeerAddress;
+  peers: ReadonlyMap<number, PeerAddress>;
+  log: Logger;
+  onFrame: (from: number, type: number, body: Buffer) => void;
+  onDisconnected: (peer: number) => void;
+}
+
+const MAX_FRAME = 64 * 1024 * 1024;
+
+function frame(type: number, body: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(5);
+  head.writeInt32BE(body.length + 1, 0);
+  head[4] = type;
+  return Buffer.concat([head, body]);
+}
+
+interface Outbound {
+  socket: net.Socket | null;
+  up: boolean;
+  /** Told the member this link is down since it last was up. */
+  reported: boolean;
+  timer: NodeJS.Timeout | null;
+  backoffMs: number;
+}
+
+export class PeerTransport {
+  private readonly server: net.Server;
+  private readonly out = new Map<number, Outbound>();
+  private readonly inbound = new Set<net.Socket>();
+  private closed = false;
+
+  constructor(private readonly opts: PeerTransportOptions) {
+    this.server = net.createServer((s) => this.acceptInbound(s));
+    for (const id of opts.peers.keys()) this.out.set(id, { socket: null, up: false, reported: true, timer: null, backoffMs: 50 });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    for (const id of this.out.keys()) this.connect(id);
+  }
+
+  /** False when the link is down: the message is lost and the member has been (or is now) told. */
+  send(to: number, type: number, body: Buffer): boolean {
+    const o = this.out.get(to);
+    if (!o) return false;
+    if (!o.up || !o.socket) {
+      if (!o.reported) {
+        o.reported = true;
+        queueMicrotask(() => this.opts.onDisconnected(to));
+      }
+      return false;
+    }
+    o.socket.write(frame(type, body));
+    return true;
+  }
+
+  private connect(id: number): void {
+    const o = this.out.get(id);
+    const addr = this.opts.peers.get(id);
+    if (!o || !addr || this.closed) return;
+    const s = net.connect(addr.port, addr.host);
+    s.setNoDelay(true);
+    o.socket = s;
+    s.on('connect', () => {
+      o.up = true;
+      o.reported = false;
+      o.backoffMs = 50;
+      const hello = Buffer.alloc(4);
+      hello.writeInt32BE(this.opts.id);
+      s.write(frame(FrameType.hello, hello));
+    });
+    s.on('data', () => undefined); // outbound links carry nothing back
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      const wasUp = o.up;
+      o.up = false;
+      o.socket = null;
+      if (wasUp && !o.reported) {
+        o.reported = true;
+        this.opts.onDisconnected(id);
+      }
+      if (this.closed) return;
+      o.timer = setTimeout(() => this.connect(id), o.backoffMs);
+      o.backoffMs = Math.min(1000, o.backoffMs * 2);
+    });
+  }
+
+  private acceptInbound(s: net.Socket): void {
+    this.inbound.add(s);
+    s.setNoDelay(true);
+    const splitter = new FrameSplitter(MAX_FRAME);
+    let from = -1;
+    s.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = splitter.push(chunk);
+      } catch {
+        s.destroy();
+        return;
+      }
+      for (const f of frames) {
+        if (f.length < 1) continue;
+        const type = f[0] as number;
+        const body = f.subarray(1);
+        if (type === FrameType.hello) {
+          from = body.length >= 4 ? body.readInt32BE(0) : -1;
+          if (!this.opts.peers.has(from)) s.destroy();
+          continue;
+        }
+        if (from < 0) {
+          s.destroy();
+          return;
+        }
+        this.opts.onFrame(from, type, body);
+      }
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      this.inbound.delete(s);
+      if (from >= 0 && !this.closed) this.opts.onDisconnected(from);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const o of this.out.values()) {
+      if (o.timer) clearTimeout(o.timer);
+      o.socket?.destroy();
+    }
+    for (const s of this.inbound) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
