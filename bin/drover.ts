@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRootLogger } from '../coordinator/base/log.ts';
-import { startStandalone, parseZooCfg, defaultConfig, type MemberConfig } from '../coordinator/index.ts';
+import { startStandalone, startEnsembleMember, parseZooCfg, defaultConfig, type MemberConfig } from '../coordinator/index.ts';
 
 const HELP = `drover — distributed jobs on a ZooKeeper-compatible core
 
@@ -102,7 +102,20 @@ async function serverCommand(args: string[], dev: boolean): Promise<number> {
     });
   }
   if (values.port && values.config) config = { ...config, clientPort: Number(values.port) };
-  const member = await startStandalone(config, log);
+  let member;
+  if (config.servers.length > 0) {
+    // As ZooKeeper: server.N lines make an ensemble member; dataDir/myid says which one this is.
+    const myidFile = path.join(config.dataDir, 'myid');
+    const text = await readFile(myidFile, 'utf8').catch(() => null);
+    const myid = text === null ? NaN : Number(text.trim());
+    if (!Number.isInteger(myid)) {
+      process.stderr.write(`drover server: ${myidFile} must hold this member's id (the N of its server.N line).\n`);
+      return 2;
+    }
+    member = await startEnsembleMember(config, myid, log);
+  } else {
+    member = await startStandalone(config, log);
+  }
   process.stderr.write(`drover: serving ZooKeeper clients on ${member.host}:${member.port} (data in ${config.dataDir})\n`);
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');

@@ -98,7 +98,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       try {
         if (type === FrameType.zab) peer.step(decodeZabMessage(body));
         else if (type === FrameType.forward) server.submitForwarded(decodeForward(body));
-        else if (type === FrameType.touch && server.role === 'leader') {
+        else if (type === FrameType.touch) {
+          if (server.role !== 'leader') zabLog.warn({ from }, 'session touches reached a member that does not lead');
           const now = Date.now();
           for (const id of decodeTouch(body)) server.state.sessions.touch(id, now);
         }
@@ -181,7 +182,9 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       server.forward = null;
       server.setRole('leader', { nextZxid: peer.nextZxid });
     } else if (desired === 'follower') {
-      server.forward = (f) => transport.send(peer.leader, FrameType.forward, encodeForward(f));
+      server.forward = (f) => {
+        if (!transport.send(peer.leader, FrameType.forward, encodeForward(f))) zabLog.warn({ leader: peer.leader }, 'forwarded write lost: no link to the leader');
+      };
       server.setRole('follower');
     } else {
       server.forward = null;

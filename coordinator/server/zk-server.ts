@@ -571,12 +571,16 @@ export class ZkServer {
       conn.destroy();
       return;
     }
+    this.log.debug({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind }, 'forwarding a write to the leader');
     this.forward(f);
   }
 
   /** Leader: decide a write a follower forwarded. Every outcome, errors included, is proposed so the follower can answer. */
   submitForwarded(f: ForwardedRequest): void {
-    if (this.role !== 'leader') return;
+    if (this.role !== 'leader') {
+      this.log.warn({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind, role: this.role }, 'forwarded write reached a member that does not lead; dropped');
+      return;
+    }
     const now = this.opts.now();
     const header: TxnHeader = { sessionId: f.sessionId, cxid: f.cxid, zxid: 0, time: now };
     const sessions = this.state.sessions;
@@ -670,7 +674,12 @@ export class ZkServer {
   setRole(role: ServerRole, opts: { nextZxid?: number } = {}): void {
     const was = this.role;
     this.role = role;
-    if (opts.nextZxid !== undefined) this.lastZxid = opts.nextZxid - 1;
+    if (opts.nextZxid !== undefined) {
+      // epoch<<32 | 0 names no txn: everything up to it is committed (a new leader commits its whole
+      // history first), so output tagged with it must not wait for the epoch's first write.
+      this.lastZxid = opts.nextZxid - 1;
+      this.committedZxid = Math.max(this.committedZxid, this.lastZxid);
+    }
     if (role === 'leader' && was !== 'leader') {
       // Sessions get a full timeout under a new leader, as in ZooKeeper.
       const now = this.opts.now();

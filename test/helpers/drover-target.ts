@@ -60,18 +60,26 @@ export interface DroverProcess {
   child: ChildProcess;
   /** Resolves with the exit code or signal once the process is gone. */
   exited: Promise<number | string>;
+  /** What it wrote to stderr so far (its logs at --log-level). */
+  stderr(): string;
 }
 
 /** Runs `drover server` as a child process and waits until it serves. */
 export async function spawnDroverServer(dataDir: string, port: number, extra: string[] = []): Promise<DroverProcess> {
+  return spawnDrover(['--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extra], port);
+}
+
+/** Runs `drover server ARGS` (e.g. `--config zoo.cfg`) and waits until its client port listens. */
+export async function spawnDrover(args: string[], port: number): Promise<DroverProcess> {
   const bin = path.resolve(import.meta.dirname, '../../bin/drover.mjs');
   // DROVER_NODE_ARGS lets a benchmark profile the server (e.g. --cpu-prof).
   const nodeArgs = (process.env['DROVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'server', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'server', '--log-level', process.env['DROVER_CHILD_LOG_LEVEL'] ?? 'warn', ...args], {
+    stdio: ['ignore', process.env['DROVER_CHILD_LOGS'] ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  if (process.env['DROVER_CHILD_LOGS']) child.stderr?.pipe(process.stderr);
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   await new Promise<void>((resolve, reject) => {
     const onData = (): void => {
@@ -83,5 +91,5 @@ export async function spawnDroverServer(dataDir: string, port: number, extra: st
     child.stderr?.on('data', onData);
     void exited.then((code) => reject(new Error(`drover server exited (${code}) before serving:\n${stderr}`)));
   });
-  return { port, child, exited };
+  return { port, child, exited, stderr: () => stderr };
 }
