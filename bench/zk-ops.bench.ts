@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { spawnDroverServer, freePort } from '../test/helpers/drover-target.ts';
 import { startApacheZk } from '../test/helpers/apache-zk.ts';
+import { startProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
 import { workloads, connect, call, createKeys, type Client } from './workloads.ts';
 
 const CONNECTIONS = 4;
@@ -102,7 +103,14 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-async function main(): Promise<void> {
+function ensembleStarter(kind: 'drover' | 'zookeeper'): () => Promise<Server> {
+  return async () => {
+    const e = await startProcessEnsemble(kind, 3, 2000);
+    return { connectString: e.connectString, stop: () => e.stop() };
+  };
+}
+
+async function compare(title: string, startDrover: () => Promise<Server>, startZk: () => Promise<Server>): Promise<void> {
   const onlyServer = process.env['BENCH_ONLY'];
   const onlyWorkloads = process.env['BENCH_WORKLOADS']?.split(',');
   const drover = new Map<string, Result>();
@@ -112,34 +120,86 @@ async function main(): Promise<void> {
   for (const [i, w] of workloads.entries()) {
     if (onlyWorkloads && !onlyWorkloads.includes(w.name)) continue;
     const runs: [Map<string, Result>, () => Promise<Server>, string][] = [];
-    if (onlyServer !== 'zookeeper') runs.push([drover, startDroverServer, 'drover']);
-    if (onlyServer !== 'drover') runs.push([zk, startZooKeeper, 'zookeeper']);
+    if (onlyServer !== 'zookeeper') runs.push([drover, startDrover, 'drover']);
+    if (onlyServer !== 'drover') runs.push([zk, startZk, 'zookeeper']);
     if (i % 2 === 1) runs.reverse();
     for (const [into, start, name] of runs) {
       const r = await measure(start, i);
       into.set(w.name, r);
-      process.stderr.write(`  ${w.name} on ${name}: ${fmt(r.opsPerSec)} ops/s\n`);
+      process.stderr.write(`  ${title} ${w.name} on ${name}: ${fmt(r.opsPerSec)} ops/s\n`);
     }
   }
-
-  console.log(`\nStandalone, fresh servers per workload, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding (from ${THREADS} load threads), 100-byte values, ${SECONDS}s per workload\n`);
-  console.log(
-    ['workload'.padEnd(28), 'drover ops/s', 'p50 ms', 'p99 ms', '| zookeeper ops/s', 'p50 ms', 'p99 ms', '| ratio'].join('  '),
-  );
+  console.log(`\n${title}, fresh servers per workload, fsync on, ${CONNECTIONS} connections x ${OUTSTANDING} outstanding (from ${THREADS} load threads), 100-byte values, ${SECONDS}s per workload\n`);
+  console.log(['workload'.padEnd(28), 'drover ops/s', 'p50 ms', 'p99 ms', '| zookeeper ops/s', 'p50 ms', 'p99 ms', '| ratio'].join('  '));
   for (const w of workloads) {
     const d = drover.get(w.name);
     const z = zk.get(w.name);
-    const cells = [
-      w.name.padEnd(28),
-      (d ? fmt(d.opsPerSec) : '-').padStart(12),
-      (d ? fmt(d.p50, 2) : '-').padStart(6),
-      (d ? fmt(d.p99, 2) : '-').padStart(6),
-      '| ' + (z ? fmt(z.opsPerSec) : '-').padStart(15),
-      (z ? fmt(z.p50, 2) : '-').padStart(6),
-      (z ? fmt(z.p99, 2) : '-').padStart(6),
-      '| ' + (d && z ? fmt(d.opsPerSec / z.opsPerSec, 2) + 'x' : '-'),
-    ];
-    console.log(cells.join('  '));
+    if (!d && !z) continue;
+    console.log(
+      [
+        w.name.padEnd(28),
+        (d ? fmt(d.opsPerSec) : '-').padStart(12),
+        (d ? fmt(d.p50, 2) : '-').padStart(6),
+        (d ? fmt(d.p99, 2) : '-').padStart(6),
+        '| ' + (z ? fmt(z.opsPerSec) : '-').padStart(15),
+        (z ? fmt(z.p50, 2) : '-').padStart(6),
+        (z ? fmt(z.p99, 2) : '-').padStart(6),
+        '| ' + (d && z ? fmt(d.opsPerSec / z.opsPerSec, 2) + 'x' : '-'),
+      ].join('  '),
+    );
+  }
+}
+
+/** kill -9 the leader under a write load; time until a write issued after the kill succeeds. */
+async function failoverTimes(kind: 'drover' | 'zookeeper', trials: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const e = await startProcessEnsemble(kind, 3, 2000);
+    const client = await connect(e.connectString);
+    let running = true;
+    let killedAt = Infinity;
+    let recovered = 0;
+    let n = 0;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (running) {
+        const issuedAt = performance.now();
+        const ok = await new Promise<boolean>((resolve) => client.create(`/f${n++}`, Buffer.from('x'), (err) => resolve(!err)));
+        if (ok && issuedAt > killedAt && recovered === 0) recovered = performance.now();
+        if (!ok) await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const leader = await e.settle();
+    killedAt = performance.now();
+    await e.kill(leader);
+    const deadline = Date.now() + 60_000;
+    while (recovered === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    running = false;
+    times.push(recovered === 0 ? NaN : recovered - killedAt);
+    client.close();
+    await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 2000))]);
+    await e.stop();
+    process.stderr.write(`  failover ${kind} trial ${t + 1}: ${fmt(times[times.length - 1] ?? NaN)} ms\n`);
+  }
+  return times;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const sections = (process.env['BENCH_SECTIONS'] ?? 'standalone,ensemble,failover').split(',');
+  if (sections.includes('standalone')) await compare('Standalone', startDroverServer, startZooKeeper);
+  if (sections.includes('ensemble')) await compare('3-member ensembles (3 processes each, same machine)', ensembleStarter('drover'), ensembleStarter('zookeeper'));
+  if (sections.includes('failover')) {
+    const trials = Number(process.env['BENCH_FAILOVER_TRIALS'] ?? 3);
+    const d = await failoverTimes('drover', trials);
+    const z = await failoverTimes('zookeeper', trials);
+    console.log(`\nFailover (kill -9 the leader of 3, tickTime 2000, until a write issued after the kill succeeds), ${trials} trials each`);
+    console.log(`drover    median ${fmt(median(d))} ms  (${d.map((x) => fmt(x)).join(', ')})`);
+    console.log(`zookeeper median ${fmt(median(z))} ms  (${z.map((x) => fmt(x)).join(', ')})`);
   }
 }
 

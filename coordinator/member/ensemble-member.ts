@@ -35,8 +35,13 @@ import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forwar
 import type { RunningMember } from './standalone-member.ts';
 
 const SESSION_SECRET = Buffer.from('drover-session-password-v1');
-/** Peer ticks per tickTime: pings and timeouts at half-tick granularity. */
-const TICKS_PER_TICKTIME = 2;
+/**
+ * The peer ticks faster than tickTime so elections and pings are not
+ * quantized to it: initLimit/syncLimit stay what zoo.cfg says in
+ * milliseconds, and a vote quorum waits ZooKeeper's 200 ms for a better vote.
+ */
+const PEER_TICK_MS_MAX = 50;
+const FINALIZE_WAIT_MS = 200;
 
 export async function startEnsembleMember(config: MemberConfig, myid: number, log: Logger): Promise<RunningMember> {
   const startedAt = Date.now();
@@ -59,8 +64,16 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   const acceptedEpoch = (await readEpochFile(epochDir, 'acceptedEpoch')) ?? 0;
   const currentEpoch = (await readEpochFile(epochDir, 'currentEpoch')) ?? 0;
   const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
+  const peerTickMs = Math.max(5, Math.min(PEER_TICK_MS_MAX, Math.floor(config.tickTime / 2)));
+  const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / peerTickMs));
   const peer = new ZabPeer(
-    { id: myid, members: voters, initLimit: config.initLimit * TICKS_PER_TICKTIME, syncLimit: config.syncLimit * TICKS_PER_TICKTIME, finalizeWait: 1 },
+    {
+      id: myid,
+      members: voters,
+      initLimit: ticks(config.initLimit * config.tickTime),
+      syncLimit: ticks(config.syncLimit * config.tickTime),
+      finalizeWait: ticks(FINALIZE_WAIT_MS),
+    },
     { acceptedEpoch, currentEpoch, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
   );
   zabLog.info({ acceptedEpoch, currentEpoch, lastZxid: hexZxid(peer.lastZxid), voters }, 'starting election');
@@ -213,7 +226,6 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   const addr = await listener.listen();
 
-  const tickMs = Math.max(5, Math.floor(config.tickTime / TICKS_PER_TICKTIME));
   const tickTimer = setInterval(() => {
     peer.tick();
     const now = Date.now();
@@ -223,7 +235,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       server.touched.clear();
     }
     pump();
-  }, tickMs);
+  }, peerTickMs);
   const reapTimer = setInterval(() => server.reapNodes(Date.now()), config.containerCheckIntervalMs);
 
   let resolveStopped!: () => void;
