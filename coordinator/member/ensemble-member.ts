@@ -221,7 +221,14 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
       const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? 'follower' : 'read-only';
       if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
-      return formatFourLetter(cmd, collectServerStats(server, { mode, startedAt, config, serverId: myid }));
+      const stats = collectServerStats(server, {
+        mode,
+        startedAt,
+        config,
+        serverId: myid,
+        ...(server.role === 'leader' ? { learners: peer.learnerStats } : {}),
+      });
+      return formatFourLetter(cmd, stats);
     },
   });
   const addr = await listener.listen();

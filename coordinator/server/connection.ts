@@ -10,7 +10,7 @@
  * of any later reply on the same connection.
  */
 import type { Socket } from 'node:net';
-import type { Id } from '../protocol/records.ts';
+import type { Id, Request, RequestHeader } from '../protocol/records.ts';
 import { FrameSplitter } from '../protocol/frames.ts';
 import { limits } from '../base/limits.ts';
 
@@ -45,6 +45,12 @@ export class Connection {
   /** First bytes of a new connection, until we know whether it is a four-letter word. */
   sniff: Buffer | null = Buffer.alloc(0);
   readPaused = false;
+  /**
+   * Follower only: requests behind a write forwarded to the leader. A reply
+   * must not overtake an earlier one, so local requests wait here until every
+   * forward before them is answered. 'fwd' marks a forwarded write in order.
+   */
+  readonly pipeline: ({ kind: 'fwd' } | { kind: 'local'; header: RequestHeader; req: Request; receivedAt: number })[] = [];
 
   private readonly outBufs: Buffer[] = [];
   private readonly outZxids: number[] = [];

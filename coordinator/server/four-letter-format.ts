@@ -74,6 +74,7 @@ function srvrBody(s: ServerStats): string[] {
     `Zxid: ${hex(s.zxid)}`,
     `Mode: ${s.mode}`,
     `Node count: ${s.nodeCount}`,
+    ...(s.mode === 'leader' ? ['Proposal sizes last/min/max: -1/-1/-1'] : []),
   ];
 }
 
@@ -175,6 +176,7 @@ function mntr(s: ServerStats): string {
     ['zk_last_proposal_size', -1],
   ];
   if (s.learners !== undefined) rows.push(['zk_learners', s.learners], ['zk_followers', s.learners]);
+  if (s.mode === 'leader' || s.mode === 'follower') rows.push(['zk_peer_state', `${s.mode === 'leader' ? 'leading' : 'following'} - broadcast`]);
   if (s.syncedFollowers !== undefined) rows.push(['zk_synced_followers', s.syncedFollowers]);
   if (s.pendingSyncs !== undefined) rows.push(['zk_pending_syncs', s.pendingSyncs]);
   return rows.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';

@@ -16,16 +16,14 @@ import type { MemberConfig } from '../config/zoo-cfg.ts';
 import type {
   ConnectRequest,
   Id,
-  MultiRequest,
   MultiResult,
   Request,
   RequestHeader,
   Response,
   SetWatchesRequest,
-  Stat,
 } from '../protocol/records.ts';
 import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
-import type { ApplyResult, TxnResult } from '../tree/data-tree.ts';
+import type { ApplyResult } from '../tree/data-tree.ts';
 import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
 import { Op, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
 import { decodeConnectRequest, decodeRequest, encodeRequest } from '../protocol/request-codec.ts';
@@ -81,6 +79,8 @@ export interface ServerCounters {
 }
 
 const ZERO_PASSWD = Buffer.alloc(16);
+/** On a follower these go to the leader; everything else is answered locally. */
+const FORWARDED_OPS = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi, Op.sync, Op.closeSession]);
 const WRITE_OPS = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi]);
 const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v as number, k.toUpperCase()]));
 
@@ -254,7 +254,12 @@ export class ZkServer {
 
   // ------------------------------------------------------------ requests
 
-  private handleRequest(conn: Connection, header: RequestHeader, req: Request, receivedAt: number): void {
+  private handleRequest(conn: Connection, header: RequestHeader, req: Request, receivedAt: number, released = false): void {
+    if (!released && conn.pipeline.length > 0 && !FORWARDED_OPS.has(req.op)) {
+      // Behind a forwarded write: answering now would overtake its reply.
+      conn.pipeline.push({ kind: 'local', header, req, receivedAt });
+      return;
+    }
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = OP_NAMES.get(req.op) ?? String(req.op);
     if (WRITE_OPS.has(req.op)) {
@@ -566,6 +571,7 @@ export class ZkServer {
 
   private forwardWrite(conn: Connection, f: ForwardedRequest, req: Request | null, receivedAt: number, connectTimeout?: number): void {
     const key = forwardKey(f.sessionId, f.kind === 'createSession' ? -1 : f.cxid);
+    conn.pipeline.push({ kind: 'fwd' });
     this.pendingForwards.set(key, connectTimeout === undefined ? { conn, req, receivedAt } : { conn, req, receivedAt, connectTimeout });
     if (!this.forward) {
       conn.destroy();
@@ -641,6 +647,23 @@ export class ZkServer {
     const pending = this.pendingForwards.get(key);
     if (!pending) return;
     this.pendingForwards.delete(key);
+    this.answerForward(pending, header, txn, result);
+    this.advancePipeline(pending.conn);
+  }
+
+  /** The forwarded write at the head of this connection's pipeline is answered: run what waited behind it. */
+  private advancePipeline(conn: Connection): void {
+    const head = conn.pipeline[0];
+    if (head?.kind === 'fwd') conn.pipeline.shift();
+    while (conn.pipeline.length > 0 && !conn.closed) {
+      const next = conn.pipeline[0];
+      if (!next || next.kind === 'fwd') return;
+      conn.pipeline.shift();
+      this.handleRequest(conn, next.header, next.req, next.receivedAt, true);
+    }
+  }
+
+  private answerForward(pending: PendingForward, header: TxnHeader, txn: Txn, result: ApplyResult): void {
     const { conn, req, receivedAt } = pending;
     if (conn.closed) return;
     if (txn.type === 'createSession') {

@@ -124,6 +124,18 @@ export class ZabPeer {
     return this.committedZxid;
   }
 
+  /** Leader: learners connected (excluding itself) and those synced, for mntr. */
+  get learnerStats(): { learners: number; synced: number; pendingSyncs: number } {
+    let learners = 0;
+    let synced = 0;
+    for (const [id, l] of this.learners) {
+      if (id === this.id) continue;
+      learners++;
+      if (l.synced && this.ackedNewLeader.has(id)) synced++;
+    }
+    return { learners, synced, pendingSyncs: learners - synced };
+  }
+
   /** The zxid the next proposal will get (an established leader's). */
   get nextZxid(): number {
     return makeZxid(this.currentEpoch, this.counter + 1);

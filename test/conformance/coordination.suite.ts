@@ -132,6 +132,22 @@ export function conformanceSuite(start: StartTarget): void {
       expect((g12.response as { children: string[]; stat: WireStat }).stat.numChildren).toBe(1);
     });
 
+    it('replies keep request order when writes and reads are pipelined', async () => {
+      const r = root();
+      await zk.create(r, Buffer.from('0'));
+      const c = await raw();
+      const sent: Promise<{ header: { xid: number; err: number } }>[] = [];
+      for (let i = 0; i < 30; i++) {
+        sent.push(i % 3 === 0 ? c.request({ op: 5, path: r, data: Buffer.from(String(i)), version: -1 }) : c.request({ op: 4, path: r, watch: false }));
+      }
+      sent.push(c.request({ op: 9, path: r }));
+      sent.push(c.request({ op: 3, path: r, watch: false }));
+      const replies = await Promise.all(sent);
+      // RawClient numbers xids from 1 in send order; each reply must carry its own.
+      expect(replies.map((x) => x.header.xid)).toEqual(replies.map((_, i) => i + 1));
+      expect(replies.every((x) => x.header.err === 0)).toBe(true);
+    });
+
     it('getAllChildrenNumber, getEphemerals, whoAmI, sync', async () => {
       const r = root();
       const c = await raw();

@@ -41,3 +41,18 @@ it('a new leader answers a moved session before anything is written in its epoch
   moved.close();
   await e.stop();
 }, 30_000);
+
+it('srvr and mntr report roles, followers and synced followers', async () => {
+  const { fourLetter } = await import('../helpers/four-letter.ts');
+  const e = await startDroverEnsemble(3);
+  const modes = await e.modes();
+  expect(modes.sort()).toEqual(['follower', 'follower', 'leader']);
+  const leaderPort = e.clientPorts[(await e.modes()).indexOf('leader')] as number;
+  const mntr = await fourLetter('127.0.0.1', leaderPort, 'mntr');
+  expect(mntr).toMatch(/^zk_server_state\tleader$/m);
+  expect(mntr).toMatch(/^zk_followers\t2$/m);
+  expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
+  expect(mntr).toMatch(/^zk_pending_syncs\t0$/m);
+  expect(await fourLetter('127.0.0.1', leaderPort, 'srvr')).toMatch(/^Zxid: 0x[0-9a-f]+$/m);
+  await e.stop();
+}, 30_000);
