@@ -9,13 +9,10 @@
  * Not yet: snapshots in ensemble mode (the whole log is kept and replayed),
  * SNAP sync, observers.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
 import { ConfigError } from '../config/zoo-cfg.ts';
-import { acquireDirLock } from '../storage/dir-lock.ts';
-import { recover } from '../storage/recovery.ts';
+import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
 import { readEpochFile, writeEpochFile } from '../storage/epoch-file.ts';
 import { StorageError } from '../storage/storage-error.ts';
@@ -50,14 +47,10 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
   const zabLog = log.child({ component: 'zab', member: myid });
 
-  const snapDir = path.join(config.dataDir, 'version-2');
-  const logDir = path.join(config.dataLogDir, 'version-2');
-  await mkdir(snapDir, { recursive: true });
-  await mkdir(logDir, { recursive: true });
-  const lock = await acquireDirLock(config.dataDir);
   const storageLog = log.child({ component: 'storage' });
-  const recovered = await recover(snapDir === logDir ? snapDir : { snapDir, logDir }, storageLog);
+  const { snapDir, logDir, lock, recovered } = await openDataDirs(config, storageLog);
   if (recovered.snapshot) {
+    await lock.release();
     throw new StorageError('BAD_SNAPSHOT', `${snapDir} holds a standalone snapshot; an ensemble member needs its whole log (start it on a fresh data dir)`);
   }
   const epochDir = snapDir;

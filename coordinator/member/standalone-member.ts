@@ -3,12 +3,9 @@
  * the pure parts. Start-up is lock, recover (newest valid snapshot + log
  * replay), then serve; every write is group-committed before its reply.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
-import { acquireDirLock } from '../storage/dir-lock.ts';
-import { recover } from '../storage/recovery.ts';
+import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
 import { writeSnapshot, retainSnapshots } from '../storage/snapshot.ts';
 import { decodeTxn } from '../protocol/txn-codec.ts';
@@ -37,15 +34,8 @@ const SNAPSHOTS_RETAINED = 3;
 
 export async function startStandalone(config: MemberConfig, log: Logger): Promise<RunningMember> {
   const startedAt = Date.now();
-  const snapDir = path.join(config.dataDir, 'version-2');
-  const logDir = path.join(config.dataLogDir, 'version-2');
-  await mkdir(snapDir, { recursive: true });
-  await mkdir(logDir, { recursive: true });
-  const lock = await acquireDirLock(config.dataDir);
   const storageLog = log.child({ component: 'storage' });
-
-  // ---- recover
-  const recovered = await recover(snapDir === logDir ? snapDir : { snapDir, logDir }, storageLog);
+  const { snapDir, logDir, lock, recovered } = await openDataDirs(config, storageLog);
   const now = Date.now();
   const state = recovered.snapshot ? decodeSnapshot(recovered.snapshot.bytes, config.tickTime, now) : ReplicatedState.empty(config.tickTime);
   for (const entry of recovered.entries) {

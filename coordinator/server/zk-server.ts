@@ -387,10 +387,10 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
       return;
     }
-    if (txn.type === 'multi' && txn.txns.length > 0 && txn.txns.every((t) => t.type === 'error')) {
+    const failed = failedMultiResults(txn);
+    if (failed) {
       // A failed multi changes nothing; its per-op results still travel in an err-0 reply.
-      const results: MultiResult[] = txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
-      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results }, receivedAt);
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: failed }, receivedAt);
       return;
     }
     this.commit(conn, { sessionId: conn.sessionId, cxid: xid, zxid: 0, time: this.opts.now() }, txn, req, receivedAt);
@@ -685,9 +685,9 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
       return;
     }
-    if (txn.type === 'multi' && txn.txns.length > 0 && txn.txns.every((t) => t.type === 'error')) {
-      const results: MultiResult[] = txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
-      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results }, receivedAt);
+    const failed = failedMultiResults(txn);
+    if (failed) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: failed }, receivedAt);
       return;
     }
     this.reply(conn, { xid, zxid: header.zxid, err: 0 }, req ? replyBody(req, result.result, this.state) : null, receivedAt);
@@ -731,6 +731,12 @@ export class ZkServer {
   isOwner(sessionId: bigint, conn: Connection): boolean {
     return this.owners.get(sessionId) === conn;
   }
+}
+
+/** The per-op results of a multi that failed (every entry an ErrorTxn), or null. */
+function failedMultiResults(txn: Txn): MultiResult[] | null {
+  if (txn.type !== 'multi' || txn.txns.length === 0 || !txn.txns.every((t) => t.type === 'error')) return null;
+  return txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
 }
 
 function forwardKey(sessionId: bigint, cxid: number): string {

@@ -10,20 +10,10 @@ import { startDrover } from '../helpers/drover-target.ts';
 import type { Target } from '../helpers/target.ts';
 import { encodeConnectRequest, encodeRequest } from '../../coordinator/protocol/request-codec.ts';
 import type { Request } from '../../coordinator/protocol/records.ts';
+import { mulberry32 } from '../helpers/seeded-rng.ts';
 
 type Client = ReturnType<typeof zookeeper.createClient>;
 
-/** mulberry32: tiny seeded PRNG so every run of a seed sends the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sampleRequests: Request[] = [
   { op: 1, path: '/fz/a', data: Buffer.from('x'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 },
@@ -105,7 +95,7 @@ describe('fuzzing the client port', () => {
 
   const seed = Number(process.env['DROVER_SEED'] ?? Date.now() % 1_000_000);
   it(`survives random and mutated frames (seed ${seed})`, async () => {
-    const r = rng(seed);
+    const r = mulberry32(seed);
     for (let round = 0; round < 60; round++) {
       const frames: Buffer[] = [];
       const mode = r();

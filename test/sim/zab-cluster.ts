@@ -9,17 +9,10 @@
  */
 import { ZabPeer } from '../../coordinator/zab/peer.ts';
 import type { Entry, PersistedState, Ready, ZabMessage } from '../../coordinator/zab/messages.ts';
+import { mulberry32 } from '../helpers/seeded-rng.ts';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
+
 
 export interface FaultMix {
   members: number;
