@@ -58,7 +58,9 @@ export class ZabCluster {
   private readonly committed = new Map<number, string>();
   /** Writes acknowledged to a client: zxid -> data. */
   readonly acked = new Map<number, string>();
-  private readonly proposals = new Map<number, { data: string; leader: number; life: ZabPeer }>();
+  /** Client history: when each acknowledged write was invoked and answered (steps). */
+  private readonly history = new Map<number, { invokedAt: number; ackedAt: number }>();
+  private readonly proposals = new Map<number, { data: string; leader: number; life: ZabPeer; invokedAt: number }>();
   private readonly leaderOfEpoch = new Map<number, number>();
   private writeCounter = 0;
   readonly members: number[];
@@ -169,6 +171,7 @@ export class ZabCluster {
     const p = this.proposals.get(e.zxid);
     if (p && p.leader === n.id && p.life === n.peer && p.data === data) {
       this.acked.set(e.zxid, data);
+      this.history.set(e.zxid, { invokedAt: p.invokedAt, ackedAt: this.now });
       this.proposals.delete(e.zxid);
     }
   }
@@ -225,7 +228,7 @@ export class ZabCluster {
       if (!p || p.state !== 'leading' || !p.established) continue;
       const data = `w${this.writeCounter++}`;
       const zxid = p.propose(Buffer.from(data));
-      if (zxid !== null) this.proposals.set(zxid, { data, leader: n.id, life: p });
+      if (zxid !== null) this.proposals.set(zxid, { data, leader: n.id, life: p, invokedAt: this.now });
     }
   }
 
@@ -251,7 +254,7 @@ export class ZabCluster {
         if (p && p.state === 'leading' && p.established) {
           const data = `final${this.writeCounter}`;
           const z = p.propose(Buffer.from(data));
-          if (z !== null) this.proposals.set(z, { data, leader: n.id, life: p });
+          if (z !== null) this.proposals.set(z, { data, leader: n.id, life: p, invokedAt: this.now });
         }
       }
       for (let k = 0; k < 5; k++) this.step(false, false);
@@ -260,6 +263,7 @@ export class ZabCluster {
     // Quiesce: no new writes until every member has applied what the leader committed.
     for (let k = 0; k < budget && !this.quiescent(); k++) this.step(false, false);
     if (!this.quiescent()) throw new InvariantViolation('members did not catch up with the leader after healing');
+    this.checkLinearizable();
     const order = [...this.committed.keys()].sort((a, b) => a - b);
     for (const n of this.nodes) {
       const applied = n.applied.map((e) => e.zxid);
@@ -270,6 +274,27 @@ export class ZabCluster {
       const have = new Set(applied);
       for (const [z, data] of this.acked) {
         if (!have.has(z)) throw new InvariantViolation(`acknowledged write ${data} (zxid ${z}) missing on member ${n.id}`);
+      }
+    }
+  }
+
+  /**
+   * Linearizability of the write history: all writes share one total order
+   * (zxid), so it is linearizable exactly when that order respects real time —
+   * a write acknowledged before another was invoked must come first.
+   */
+  checkLinearizable(): void {
+    const ops = [...this.history].sort((a, b) => a[0] - b[0]);
+    let minLaterAck = Infinity;
+    let minLaterZxid = -1;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const [zxid, h] = ops[i] as [number, { invokedAt: number; ackedAt: number }];
+      if (minLaterAck < h.invokedAt) {
+        throw new InvariantViolation(`write ${minLaterZxid} was acknowledged at step ${minLaterAck}, before write ${zxid} was invoked at step ${h.invokedAt}, yet ordered after it`);
+      }
+      if (h.ackedAt < minLaterAck) {
+        minLaterAck = h.ackedAt;
+        minLaterZxid = zxid;
       }
     }
   }

@@ -1,0 +1,72 @@
+/**
+ * The framework's errors: one class, one table of DROVER_* codes. Every code
+ * is documented in docs/errors.md (a test checks both directions); a
+ * retired code is never reused for something else.
+ */
+export const DroverCode = {
+  /** A job payload failed its validation at enqueue, or is not JSON-serializable. */
+  DROVER_INVALID_PAYLOAD: 'a job payload failed validation',
+  /** The payload (or result) is larger than the framework's limit, below jute.maxbuffer. */
+  DROVER_PAYLOAD_TOO_LARGE: 'a job payload or result is too large',
+  /** No job with that name is defined (or registered in the cluster). */
+  DROVER_UNKNOWN_JOB: 'no such job',
+  /** A job definition is invalid (bad name, bad cron, bad option). */
+  DROVER_INVALID_JOB: 'a job definition is invalid',
+  /** A cron expression or time zone does not parse. */
+  DROVER_INVALID_SCHEDULE: 'a schedule does not parse',
+  /** An argument outside the documented range. */
+  DROVER_INVALID_ARGUMENT: 'an argument is invalid',
+  /** No run with that id exists. */
+  DROVER_RUN_NOT_FOUND: 'no such run',
+  /** The run is not in a state that allows the action (e.g. retry a running run). */
+  DROVER_RUN_STATE: 'the run is not in a state that allows this',
+  /** The run's attempt exceeded its timeoutMs. */
+  DROVER_TIMEOUT: 'the run timed out',
+  /** The run was cancelled. */
+  DROVER_CANCELLED: 'the run was cancelled',
+  /** This worker no longer owns the run (its lease or fence moved on). */
+  DROVER_FENCED: 'ownership was lost; the write was refused',
+  /** The worker running the attempt died or lost its session. */
+  DROVER_WORKER_LOST: 'the worker running the attempt was lost',
+  /** Not connected to the coordination service within the deadline. */
+  DROVER_NOT_CONNECTED: 'not connected to the coordination service',
+  /** The session was lost while an operation needed it. */
+  DROVER_SESSION_LOST: 'the coordination session was lost',
+  /** The client, recipe or worker was closed. */
+  DROVER_CLOSED: 'closed',
+  /** A lock/lease/leadership the caller relies on is not held. */
+  DROVER_NOT_HELD: 'not held',
+  /** Waiting (lock, barrier, election, run) exceeded its deadline. */
+  DROVER_WAIT_TIMEOUT: 'the wait timed out',
+  /** A recipe's stored state is not what it should be (foreign data at its path). */
+  DROVER_CORRUPT_STATE: 'stored state is corrupt',
+  /** The handler threw; the message carries the handler's error. */
+  DROVER_HANDLER_FAILED: 'the handler failed',
+  /** A cron/config/option could not be read from the command line or a file. */
+  DROVER_CONFIG: 'invalid configuration',
+} as const;
+
+export type DroverCodeName = keyof typeof DroverCode;
+
+export class DroverError extends Error {
+  override readonly name = 'DroverError';
+  readonly code: DroverCodeName;
+  /** Structured details for logs and API answers (e.g. which field failed). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: DroverCodeName, message?: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message ?? DroverCode[code], { cause: opts.cause });
+    this.code = code;
+    this.details = opts.details;
+  }
+}
+
+export function isDroverError(err: unknown, code?: DroverCodeName): err is DroverError {
+  return err instanceof DroverError && (code === undefined || err.code === code);
+}
+
+/** Normalizes anything thrown into an Error (handlers may throw strings). */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new DroverError('DROVER_HANDLER_FAILED', typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown));
+}

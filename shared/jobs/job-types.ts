@@ -1,0 +1,151 @@
+/**
+ * The job model's types: what users write (JobDefinition, JobContext) and
+ * what lives in the znodes of layout.ts (records, all JSON). Records carry a
+ * `v` format number so a newer worker can read an older cluster's state.
+ */
+import type { Logger } from 'pino';
+
+export type Backoff =
+  | { type: 'fixed'; delayMs: number }
+  | { type: 'exponential'; delayMs: number; maxDelayMs?: number };
+
+/** What to do with cron fire times missed while no scheduler ran. */
+export type MisfirePolicy = 'skip' | 'fire-once';
+
+export interface BarrierOptions {
+  /** Runs of one group start only when `size` member runs have arrived. */
+  size: number;
+}
+
+export interface JobContext {
+  readonly runId: string;
+  readonly job: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The fencing token of this attempt: writes elsewhere can be made conditional on it. */
+  readonly fence: string;
+  /** The partition this run belongs to, for partitioned jobs. */
+  readonly partition: number | undefined;
+  /** Aborts on timeout, cancel, lost ownership, or worker shutdown past its grace. */
+  readonly signal: AbortSignal;
+  /** A pino child bound to { job, runId, attempt }; lines are also kept on the run (bounded). */
+  readonly log: Logger;
+  /** Records progress (0..100) and a message on the run's znode, throttled. */
+  progress(pct: number, message?: string): void;
+}
+
+export interface JobDefinition<Input = unknown, Output = unknown> {
+  /** Safe znode name: letters, digits, '_', '.', '-'. */
+  name: string;
+  run(ctx: JobContext, input: Input): Promise<Output> | Output;
+  /** Validates (and may normalize) input at enqueue; throw to reject. */
+  validate?(input: unknown): Input;
+  /** A cron expression (cron-parser syntax, 5 or 6 fields). */
+  schedule?: string;
+  /** IANA time zone for `schedule`, default UTC. */
+  timezone?: string;
+  /** Input for runs fired by the schedule. */
+  scheduleInput?: Input;
+  misfire?: MisfirePolicy;
+  /** Retries after the first attempt (default 0). */
+  retries?: number;
+  backoff?: Backoff;
+  timeoutMs?: number;
+  /** Max runs of this job at once per worker (default 1). */
+  concurrency?: number;
+  /** 0..9, lower runs first (default 5). */
+  priority?: number;
+  /** A partitioned job: P partitions spread over the workers running it. */
+  partitions?: number;
+  barrier?: BarrierOptions;
+  /** History bound: keep the last N finished runs (default 1000) and none older than maxAgeMs (default 7 days). */
+  history?: { keep?: number; maxAgeMs?: number };
+}
+
+export type RunState = 'queued' | 'delayed' | 'waiting-barrier' | 'active' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+
+export interface RunRecord {
+  v: 1;
+  id: string;
+  job: string;
+  state: RunState;
+  input: unknown;
+  /** The attempt now running or last run (0 before the first claim). */
+  attempt: number;
+  maxAttempts: number;
+  priority: number;
+  enqueuedAt: number;
+  /** For delayed and backoff runs: when it becomes ready. */
+  dueAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** The worker (w-NNNNNNNNNN) holding the current attempt. */
+  worker?: string;
+  progress?: { pct: number; message?: string; at: number };
+  result?: unknown;
+  error?: { code: string; message: string };
+  /** The last few log lines of the attempt (bounded). */
+  logs?: { at: number; level: string; msg: string }[];
+  /** Set when fired by a schedule: the fire time T. */
+  fireTime?: number;
+  partition?: number;
+  /** Barrier group id and its size, for barrier runs. */
+  group?: { id: string; size: number };
+}
+
+export interface LeaseInfo {
+  worker: string;
+  attempt: number;
+  fence: string;
+  at: number;
+}
+
+export interface WorkerInfo {
+  v: 1;
+  host: string;
+  pid: number;
+  jobs: string[];
+  /** Total run slots. */
+  capacity: number;
+  startedAt: number;
+  /** Set by the worker as it drains on SIGTERM. */
+  draining?: boolean;
+}
+
+/** What workers publish about a job at /jobs/<job> (enough for the scheduler and dashboard). */
+export interface JobSpec {
+  v: 1;
+  name: string;
+  schedule?: string;
+  timezone?: string;
+  misfire?: MisfirePolicy;
+  scheduleInput?: unknown;
+  retries: number;
+  backoff?: Backoff;
+  timeoutMs?: number;
+  concurrency: number;
+  priority: number;
+  partitions?: number;
+  barrier?: BarrierOptions;
+  history: { keep: number; maxAgeMs: number };
+}
+
+export interface ScheduleState {
+  v: 1;
+  cron: string;
+  timezone: string;
+  misfire: MisfirePolicy;
+  /** The last fire time T the scheduler fired (or decided to skip). */
+  lastFireTime?: number;
+  nextFireTime?: number;
+}
+
+export interface Assignment {
+  v: 1;
+  generation: number;
+  /** Members in join order (their node names) with their partition ranges [from, to). */
+  ranges: { member: string; worker: string; from: number; to: number }[];
+  partitions: number;
+  reason: string;
+  at: number;
+}

@@ -1,0 +1,101 @@
+/**
+ * Every znode path the framework uses, in one place (as BullMQ's
+ * queue-keys.ts owns its key layout). Paths are relative to the client's
+ * namespace root (default '/drover'), so one ensemble can host many
+ * clusters. Nothing else in the framework builds a path by hand.
+ *
+ *   /workers/w-NNNNNNNNNN            EPHEMERAL_SEQUENTIAL  WorkerInfo JSON
+ *   /scheduler/c-NNNNNNNNNN          EPHEMERAL_SEQUENTIAL  scheduler candidates (lowest leads)
+ *   /scheduler/state                 PERSISTENT  { leader, since } of the current scheduler
+ *   /jobs/<job>                      PERSISTENT  JobSpec JSON (written by workers that define it)
+ *   /jobs/<job>/paused               PERSISTENT  present while the job's queue is paused
+ *   /queues/<job>/tail               PERSISTENT  next index to append, decimal text
+ *   /queues/<job>/head               PERSISTENT  next index to claim, decimal text (CAS by version)
+ *   /queues/<job>/items/i-<index16>  PERSISTENT  a runId waiting in FIFO order; deleted by the claim
+ *   /runs/<job>/<runId>              PERSISTENT  RunRecord JSON; its version is the fence
+ *   /leases/<job>/<runId>            EPHEMERAL   LeaseInfo: the claiming worker's session owns it
+ *   /inflight/<job>/<runId>          PERSISTENT  from claim to finish; inflight minus leases = orphans
+ *   /delayed/<job>/d-<dueMs13>-<runId>  PERSISTENT  delayed/backoff runs, sorted by due time
+ *   /cancel/<job>/<runId>            PERSISTENT  a cancel request for a queued or active run
+ *   /history/<job>/h-<endMs13>-<runId>  PERSISTENT  finished runs, pruned by count and age
+ *   /dead/<job>/<runId>              PERSISTENT  dead-lettered runs (attempts exhausted)
+ *   /schedules/<job>                 PERSISTENT  ScheduleState JSON
+ *   /schedules/<job>/fires/f-<fireMs13>  PERSISTENT  tick T fired (created in the run's multi)
+ *   /partitions/<job>/members/m-NNNNNNNNNN  EPHEMERAL_SEQUENTIAL  a consumer (data: workerId)
+ *   /partitions/<job>/assignment     PERSISTENT  Assignment JSON { generation, ranges }
+ *   /partitions/<job>/owners/p-<n>   EPHEMERAL   the owner of partition n (data: workerId, generation)
+ *   /partitions/<job>/log/e-NNNNNNNNNN  PERSISTENT_SEQUENTIAL  rebalance timeline (bounded)
+ *   /barriers/<group>/...            barrier and double-barrier recipes' nodes
+ *   /locks/<name>/...                lock recipes' nodes
+ */
+
+export const DEFAULT_ROOT = '/drover';
+
+/** Job names (and other user-chosen path segments) must be safe znode names. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Sequence-like numbers are zero-padded so names sort as numbers. */
+export function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+export const layout = {
+  workers: '/workers',
+  worker: (name: string) => `/workers/${name}`,
+  workerPrefix: '/workers/w-',
+
+  scheduler: '/scheduler',
+  schedulerCandidatePrefix: '/scheduler/c-',
+  schedulerState: '/scheduler/state',
+
+  jobs: '/jobs',
+  job: (job: string) => `/jobs/${job}`,
+  jobPaused: (job: string) => `/jobs/${job}/paused`,
+
+  queue: (job: string) => `/queues/${job}`,
+  queueTail: (job: string) => `/queues/${job}/tail`,
+  queueHead: (job: string) => `/queues/${job}/head`,
+  queueItems: (job: string) => `/queues/${job}/items`,
+  queueItem: (job: string, index: number) => `/queues/${job}/items/i-${pad(index, 16)}`,
+
+  runs: (job: string) => `/runs/${job}`,
+  run: (job: string, runId: string) => `/runs/${job}/${runId}`,
+  leases: (job: string) => `/leases/${job}`,
+  lease: (job: string, runId: string) => `/leases/${job}/${runId}`,
+  inflight: (job: string) => `/inflight/${job}`,
+  inflightRun: (job: string, runId: string) => `/inflight/${job}/${runId}`,
+  delayed: (job: string) => `/delayed/${job}`,
+  delayedRun: (job: string, dueMs: number, runId: string) => `/delayed/${job}/d-${pad(dueMs, 13)}-${runId}`,
+  cancels: (job: string) => `/cancel/${job}`,
+  cancel: (job: string, runId: string) => `/cancel/${job}/${runId}`,
+  history: (job: string) => `/history/${job}`,
+  historyEntry: (job: string, endMs: number, runId: string) => `/history/${job}/h-${pad(endMs, 13)}-${runId}`,
+  dead: (job: string) => `/dead/${job}`,
+  deadRun: (job: string, runId: string) => `/dead/${job}/${runId}`,
+
+  schedules: '/schedules',
+  schedule: (job: string) => `/schedules/${job}`,
+  fires: (job: string) => `/schedules/${job}/fires`,
+  fire: (job: string, fireMs: number) => `/schedules/${job}/fires/f-${pad(fireMs, 13)}`,
+
+  partitions: (job: string) => `/partitions/${job}`,
+  partitionMembers: (job: string) => `/partitions/${job}/members`,
+  partitionMemberPrefix: (job: string) => `/partitions/${job}/members/m-`,
+  partitionAssignment: (job: string) => `/partitions/${job}/assignment`,
+  partitionOwners: (job: string) => `/partitions/${job}/owners`,
+  partitionOwner: (job: string, partition: number) => `/partitions/${job}/owners/p-${partition}`,
+  partitionLog: (job: string) => `/partitions/${job}/log`,
+  partitionLogPrefix: (job: string) => `/partitions/${job}/log/e-`,
+
+  barriers: '/barriers',
+  barrier: (group: string) => `/barriers/${group}`,
+  locks: '/locks',
+  lock: (name: string) => `/locks/${name}`,
+} as const;
+
+/** The trailing 10-digit sequence of a sequential node's name (`w-0000000007` -> 7). */
+export function sequenceOf(name: string): number {
+  const m = /(\d{10})$/.exec(name);
+  if (!m?.[1]) return Number.NaN;
+  return Number(m[1]);
+}
