@@ -49,12 +49,22 @@ async function main(argv: string[]): Promise<number> {
     case 'dashboard':
     case 'enqueue':
     case 'status':
-      process.stderr.write(`drover ${command}: not available in this version yet; the framework and dashboard come next. Try \`drover server\`.\n`);
-      return 2;
+    case 'tree':
+      return runCommandFile(command, rest);
     default:
       process.stderr.write(`drover: unknown command '${command}'.\n\n${HELP}`);
       return 2;
   }
+}
+
+/**
+ * Each framework command lives in its own file, `bin/<command>-command.ts`,
+ * exporting `run(args): Promise<number>` (the exit code); loaded on demand
+ * so `drover server` never loads the framework.
+ */
+async function runCommandFile(command: string, args: string[]): Promise<number> {
+  const mod = (await import(`./${command}-command.ts`)) as { run(args: string[]): Promise<number> };
+  return mod.run(args);
 }
 
 async function serverCommand(args: string[], dev: boolean): Promise<number> {
