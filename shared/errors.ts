@@ -42,6 +42,8 @@ export const DroverCode = {
   DROVER_CORRUPT_STATE: 'stored state is corrupt',
   /** The handler threw; the message carries the handler's error. */
   DROVER_HANDLER_FAILED: 'the handler failed',
+  /** A run with that id already exists (an explicit EnqueueOptions.runId was reused). */
+  DROVER_DUPLICATE_RUN: 'a run with that id already exists',
   /** A cron/config/option could not be read from the command line or a file. */
   DROVER_CONFIG: 'invalid configuration',
 } as const;

@@ -60,6 +60,8 @@ export interface JobDefinition<Input = unknown, Output = unknown> {
   barrier?: BarrierOptions;
   /** History bound: keep the last N finished runs (default 1000) and none older than maxAgeMs (default 7 days). */
   history?: { keep?: number; maxAgeMs?: number };
+  /** Lost workers a run survives before a lost lease counts as a failed attempt (default 2). */
+  maxStalls?: number;
 }
 
 export type RunState = 'queued' | 'delayed' | 'waiting-barrier' | 'active' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
@@ -91,6 +93,33 @@ export interface RunRecord {
   partition?: number;
   /** Barrier group id and its size, for barrier runs. */
   group?: { id: string; size: number };
+  /**
+   * Claims that did not count as attempts: hand-backs at shutdown and lost
+   * leases within `maxStalls`. Attempts used = attempt - (freeAttempts ?? 0).
+   */
+  freeAttempts?: number;
+  /** How many times this run's worker was lost mid-attempt. */
+  stalls?: number;
+}
+
+/**
+ * /barriers/<job>-<group>: a barrier run group (layout.runGroup). Every
+ * change is a set at the read version, so exactly one writer sees the last
+ * arrival (and releases the group) and exactly one sees the last departure
+ * (and enqueues the follow-up).
+ */
+export interface BarrierState {
+  v: 1;
+  size: number;
+  /** Member runIds with their priorities, in arrival order. */
+  arrived: { runId: string; priority: number }[];
+  released: boolean;
+  /** Members finished (succeeded, dead or cancelled). */
+  left: number;
+  /** The follow-up run enqueued once all `size` members have left. */
+  then?: { job: string; input: unknown };
+  /** The follow-up's runId once enqueued. */
+  followUp?: string;
 }
 
 export interface LeaseInfo {
@@ -128,6 +157,8 @@ export interface JobSpec {
   partitions?: number;
   barrier?: BarrierOptions;
   history: { keep: number; maxAgeMs: number };
+  /** Absent in specs written before it existed: read as 2. */
+  maxStalls?: number;
 }
 
 export interface ScheduleState {

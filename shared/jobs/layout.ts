@@ -12,6 +12,10 @@
  *   /queues/<job>/tail               PERSISTENT  next index to append, decimal text
  *   /queues/<job>/head               PERSISTENT  next index to claim, decimal text (CAS by version)
  *   /queues/<job>/items/i-<index16>  PERSISTENT  a runId waiting in FIFO order; deleted by the claim
+ *   /queues/<job>/p<N>/{head,tail,items/i-<index16>}  the same, one lane per priority N (0..9):
+ *                                    the queue the runtime uses (lanes made on first use; claimers
+ *                                    take from the lowest-numbered non-empty lane)
+ *   /barriers/<job>-<group>          PERSISTENT  BarrierState JSON of a barrier run group (CAS by version)
  *   /runs/<job>/<runId>              PERSISTENT  RunRecord JSON; its version is the fence
  *   /leases/<job>/<runId>            EPHEMERAL   LeaseInfo: the claiming worker's session owns it
  *   /inflight/<job>/<runId>          PERSISTENT  from claim to finish; inflight minus leases = orphans
@@ -58,6 +62,14 @@ export const layout = {
   queueItems: (job: string) => `/queues/${job}/items`,
   queueItem: (job: string, index: number) => `/queues/${job}/items/i-${pad(index, 16)}`,
 
+  /** Priority lanes: the per-priority FIFO queues the runtime enqueues to and claims from. */
+  lanes: (job: string) => `/queues/${job}`,
+  lane: (job: string, priority: number) => `/queues/${job}/p${priority}`,
+  laneTail: (job: string, priority: number) => `/queues/${job}/p${priority}/tail`,
+  laneHead: (job: string, priority: number) => `/queues/${job}/p${priority}/head`,
+  laneItems: (job: string, priority: number) => `/queues/${job}/p${priority}/items`,
+  laneItem: (job: string, priority: number, index: number) => `/queues/${job}/p${priority}/items/i-${pad(index, 16)}`,
+
   runs: (job: string) => `/runs/${job}`,
   run: (job: string, runId: string) => `/runs/${job}/${runId}`,
   leases: (job: string) => `/leases/${job}`,
@@ -89,9 +101,17 @@ export const layout = {
 
   barriers: '/barriers',
   barrier: (group: string) => `/barriers/${group}`,
+  /** A barrier run group of a job (job-types BarrierState). */
+  runGroup: (job: string, group: string) => `/barriers/${job}-${group}`,
   locks: '/locks',
   lock: (name: string) => `/locks/${name}`,
 } as const;
+
+/** The lane name `p3` -> 3, or NaN for anything else under /queues/<job>. */
+export function laneOf(name: string): number {
+  const m = /^p(\d)$/.exec(name);
+  return m?.[1] ? Number(m[1]) : Number.NaN;
+}
 
 /** The trailing 10-digit sequence of a sequential node's name (`w-0000000007` -> 7). */
 export function sequenceOf(name: string): number {
