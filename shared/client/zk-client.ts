@@ -1,0 +1,421 @@
+/**
+ * The Coordination interface over node-zookeeper-client. A view is a
+ * namespace (path prefix) over one shared ZkSession; every operation waits
+ * for a connection (bounded), is retried by the retry policy on connection
+ * loss and operation timeout, and fails with a ZkError carrying ZooKeeper's
+ * code. Sequential creates, and multis holding one, are not retried: after
+ * a connection loss the first try may have created a node, and a second
+ * would make a duplicate.
+ */
+import zookeeper, { type Client, type Event, type Stat as LibStat, type Transaction } from 'node-zookeeper-client';
+import type { Logger } from 'pino';
+import type {
+  Acl,
+  ConnectionState,
+  Coordination,
+  CreateMode,
+  CreateOptions,
+  Op,
+  OpResult,
+  Stat,
+  StateListener,
+  Watcher,
+  WatchEventType,
+} from './coordination.ts';
+import { exponentialBackoff, type RetryPolicy } from './retry.ts';
+import { ZkError, ZkCode } from './zk-error.ts';
+import { ZkSession } from './zk-session.ts';
+import { DroverError } from '../errors.ts';
+
+export interface ConnectOptions {
+  /** host:port[,host:port...] of any ZooKeeper-protocol ensemble (Drover or Apache ZooKeeper). */
+  connect: string;
+  /** Namespace root, created if missing; default '/'. */
+  root?: string;
+  sessionTimeoutMs?: number;
+  retry?: RetryPolicy;
+  logger?: Logger;
+  /** How long connecting (first, and before each operation while disconnected) may take. Default 15 s. */
+  connectTimeoutMs?: number;
+}
+
+/** Connects, waits for the first session, ensures the namespace root exists. */
+export async function connectCoordination(opts: ConnectOptions): Promise<Coordination> {
+  if (!/^[^,\s/]+:\d+(,[^,\s/]+:\d+)*$/.test(opts.connect)) {
+    throw new DroverError('DROVER_INVALID_ARGUMENT', `connect string '${opts.connect}' is not host:port[,host:port...]`);
+  }
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000;
+  const session = new ZkSession({
+    connect: opts.connect,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000,
+    connectTimeoutMs,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  try {
+    await session.waitConnected(connectTimeoutMs);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  const base = new ZkView(session, '', opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 }));
+  if (!opts.root || opts.root === '/') return base;
+  try {
+    await base.ensurePath(opts.root);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  return base.namespace(opts.root);
+}
+
+const MODES: Record<CreateMode, number> = {
+  persistent: zookeeper.CreateMode.PERSISTENT,
+  persistent_sequential: zookeeper.CreateMode.PERSISTENT_SEQUENTIAL,
+  ephemeral: zookeeper.CreateMode.EPHEMERAL,
+  ephemeral_sequential: zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL,
+};
+
+const PERMS: [string, number][] = [
+  ['r', zookeeper.Permission.READ],
+  ['w', zookeeper.Permission.WRITE],
+  ['c', zookeeper.Permission.CREATE],
+  ['d', zookeeper.Permission.DELETE],
+  ['a', zookeeper.Permission.ADMIN],
+];
+
+const OPEN_ACL = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
+
+const EVENT_TYPES: Record<number, WatchEventType> = {
+  [zookeeper.Event.NODE_CREATED]: 'created',
+  [zookeeper.Event.NODE_DELETED]: 'deleted',
+  [zookeeper.Event.NODE_DATA_CHANGED]: 'changed',
+  [zookeeper.Event.NODE_CHILDREN_CHANGED]: 'children',
+};
+
+const RETRYABLE = new Set<number>([ZkCode.CONNECTION_LOSS, ZkCode.OPERATION_TIMEOUT]);
+
+type Callback<T> = (err: unknown, value?: T) => void;
+
+class ZkView implements Coordination {
+  constructor(
+    private readonly session: ZkSession,
+    /** '' for the true root, else '/a/b' with no trailing slash. */
+    private readonly prefix: string,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  get state(): ConnectionState {
+    return this.session.state;
+  }
+
+  get sessionId(): string {
+    return this.session.sessionId;
+  }
+
+  get root(): string {
+    return this.prefix || '/';
+  }
+
+  async create(path: string, data?: Buffer, opts: CreateOptions = {}): Promise<string> {
+    const mode = opts.mode ?? 'persistent';
+    const acl = opts.acl ? toLibAcl(opts.acl) : OPEN_ACL;
+    const full = this.full(path);
+    const created = await this.call(
+      path,
+      (c, cb: Callback<string>) => c.create(full, data ?? Buffer.alloc(0), acl, MODES[mode], cb),
+      !mode.endsWith('sequential'),
+    );
+    return this.relative(created);
+  }
+
+  async get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<{ data: Buffer; stat: Stat }>) => {
+      const done = (err: unknown, data?: Buffer, stat?: LibStat): void =>
+        err ? cb(err) : cb(null, { data: data ?? Buffer.alloc(0), stat: toStat(stat as LibStat) });
+      if (watcher) c.getData(full, this.libWatcher(watcher), done);
+      else c.getData(full, done);
+    });
+  }
+
+  async set(path: string, data: Buffer, version = -1): Promise<Stat> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<Stat>) =>
+      c.setData(full, data, version, (err: unknown, stat?: LibStat) => (err ? cb(err) : cb(null, toStat(stat as LibStat)))),
+    );
+  }
+
+  async delete(path: string, version = -1): Promise<void> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<void>) => c.remove(full, version, (err: unknown) => cb(err)));
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<Stat | null>) => {
+      const done = (err: unknown, stat?: LibStat): void => (err ? cb(err) : cb(null, stat ? toStat(stat) : null));
+      if (watcher) c.exists(full, this.libWatcher(watcher), done);
+      else c.exists(full, done);
+    });
+  }
+
+  async children(path: string, watcher?: Watcher): Promise<string[]> {
+    return (await this.childrenWithStat(path, watcher)).children;
+  }
+
+  async childrenWithStat(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: Stat }> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<{ children: string[]; stat: Stat }>) => {
+      const done = (err: unknown, children?: string[], stat?: LibStat): void =>
+        err ? cb(err) : cb(null, { children: children ?? [], stat: toStat(stat as LibStat) });
+      if (watcher) c.getChildren(full, this.libWatcher(watcher), done);
+      else c.getChildren(full, done);
+    });
+  }
+
+  async multi(ops: Op[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    const idempotent = !ops.some((o) => o.op === 'create' && o.mode?.endsWith('sequential'));
+    return this.call(
+      '',
+      (c, cb: Callback<OpResult[]>) => {
+        let t: Transaction = c.transaction();
+        for (const o of ops) t = this.addOp(t, o);
+        t.commit((err: unknown, results?: LibResult[]) => {
+          if (!err) return cb(null, (results ?? []).map((r, i) => this.toResult(r, ops[i] as Op)));
+          const failed = (results ?? []).findIndex((r) => r.type === -1 && r.err !== 0);
+          if (failed < 0) return cb(err);
+          const code = (results?.[failed] as LibResult).err ?? ZkCode.SYSTEM_ERROR;
+          cb(new ZkError(code, { path: ops[failed]?.path as string, opIndex: failed, cause: err }));
+        });
+      },
+      idempotent,
+    );
+  }
+
+  async getAcl(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<{ acl: Acl[]; stat: Stat }>) =>
+      c.getACL(full, (err: unknown, acl?: zookeeper.ACL[], stat?: LibStat) =>
+        err ? cb(err) : cb(null, { acl: (acl ?? []).map(fromLibAcl), stat: toStat(stat as LibStat) }),
+      ),
+    );
+  }
+
+  async setAcl(path: string, acl: Acl[], version = -1): Promise<Stat> {
+    const full = this.full(path);
+    return this.call(path, (c, cb: Callback<Stat>) =>
+      c.setACL(full, toLibAcl(acl), version, (err: unknown, stat?: LibStat) => (err ? cb(err) : cb(null, toStat(stat as LibStat)))),
+    );
+  }
+
+  addAuth(scheme: string, auth: string): void {
+    this.session.addAuth(scheme, auth);
+  }
+
+  async ensurePath(path: string): Promise<void> {
+    checkPath(path);
+    const parts = path.split('/').filter(Boolean);
+    // Fast path: usually it exists already.
+    if (await this.exists(path)) return;
+    let at = '';
+    for (const part of parts) {
+      at += `/${part}`;
+      try {
+        await this.create(at);
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === ZkCode.NODE_EXISTS)) throw err;
+      }
+    }
+  }
+
+  async deleteRecursive(path: string): Promise<void> {
+    checkPath(path);
+    // Iterative post-order walk: depth is user-controlled and the stack is small.
+    const stack: { path: string; expanded: boolean }[] = [{ path, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { path: string; expanded: boolean };
+      if (!top.expanded) {
+        top.expanded = true;
+        let kids: string[];
+        try {
+          kids = await this.children(top.path);
+        } catch (err) {
+          if (err instanceof ZkError && err.code === ZkCode.NO_NODE) {
+            stack.pop();
+            continue;
+          }
+          throw err;
+        }
+        const base = top.path === '/' ? '' : top.path;
+        for (const k of kids) stack.push({ path: `${base}/${k}`, expanded: false });
+        continue;
+      }
+      stack.pop();
+      if (top.path === '/') continue;
+      try {
+        await this.delete(top.path);
+      } catch (err) {
+        if (err instanceof ZkError && err.code === ZkCode.NO_NODE) continue;
+        // A child appeared meanwhile: walk it again.
+        if (err instanceof ZkError && err.code === ZkCode.NOT_EMPTY) stack.push({ path: top.path, expanded: false });
+        else throw err;
+      }
+    }
+  }
+
+  onState(listener: StateListener): () => void {
+    return this.session.onState(listener);
+  }
+
+  waitConnected(timeoutMs = 15_000): Promise<void> {
+    return this.session.waitConnected(timeoutMs);
+  }
+
+  namespace(root: string): Coordination {
+    checkPath(root);
+    return new ZkView(this.session, root === '/' ? this.prefix : this.prefix + root, this.retry);
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
+
+  private full(path: string): string {
+    checkPath(path);
+    if (!this.prefix) return path;
+    return path === '/' ? this.prefix : this.prefix + path;
+  }
+
+  private relative(full: string): string {
+    if (!this.prefix) return full;
+    if (full === this.prefix) return '/';
+    return full.startsWith(this.prefix + '/') ? full.slice(this.prefix.length) : full;
+  }
+
+  private libWatcher(watcher: Watcher): (e: Event) => void {
+    return (e: Event) => {
+      const type = EVENT_TYPES[e.getType()];
+      if (!type) return;
+      watcher({ type, path: this.relative(e.getPath()) });
+    };
+  }
+
+  private addOp(t: Transaction, o: Op): Transaction {
+    const full = this.full(o.path);
+    switch (o.op) {
+      case 'create':
+        return t.create(full, o.data ?? Buffer.alloc(0), o.acl ? toLibAcl(o.acl) : OPEN_ACL, MODES[o.mode ?? 'persistent']);
+      case 'set':
+        return t.setData(full, o.data, o.version ?? -1);
+      case 'delete':
+        return t.remove(full, o.version ?? -1);
+      case 'check':
+        return t.check(full, o.version);
+    }
+  }
+
+  private toResult(r: LibResult, o: Op): OpResult {
+    switch (o.op) {
+      case 'create':
+        return { op: 'create', path: this.relative(r.path ?? this.full(o.path)) };
+      case 'set':
+        return { op: 'set', stat: toStat(r.stat as LibStat) };
+      case 'delete':
+        return { op: 'delete' };
+      case 'check':
+        return { op: 'check' };
+    }
+  }
+
+  /** One request: wait for a connection, send, map errors, retry what is safe to retry. */
+  private async call<T>(path: string, send: (c: Client, cb: Callback<T>) => void, idempotent = true): Promise<T> {
+    const started = Date.now();
+    for (let retries = 0; ; ) {
+      const client = await this.session.ready().catch((err: unknown) => {
+        throw err instanceof DroverError && err.code === 'DROVER_NOT_CONNECTED' ? new ZkError(ZkCode.CONNECTION_LOSS, { path, cause: err }) : err;
+      });
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          try {
+            send(client, (err, value) => (err ? reject(toZkError(err, path)) : resolve(value as T)));
+          } catch (err) {
+            // The library asserts on bad arguments (e.g. a path it cannot encode) synchronously.
+            reject(new ZkError(ZkCode.BAD_ARGUMENTS, { path, cause: err }));
+          }
+        });
+      } catch (err) {
+        if (!(err instanceof ZkError) || !RETRYABLE.has(err.code) || !idempotent) throw err;
+        retries += 1;
+        const delay = this.retry.delayBeforeRetry(retries, Date.now() - started);
+        if (delay === null) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
+
+interface LibResult {
+  type: number;
+  path?: string;
+  stat?: LibStat;
+  err?: number;
+}
+
+function toZkError(err: unknown, path: string): Error {
+  if (err instanceof ZkError || err instanceof DroverError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'number') return new ZkError(code, { path, cause: err });
+  return new ZkError(ZkCode.SYSTEM_ERROR, { path, cause: err });
+}
+
+/** Paths must be absolute, without a trailing slash (except '/'), without empty, '.' or '..' segments. */
+function checkPath(path: string): void {
+  const ok =
+    typeof path === 'string' &&
+    path.startsWith('/') &&
+    (path === '/' || (!path.endsWith('/') && path.split('/').slice(1).every((s) => s !== '' && s !== '.' && s !== '..'))) &&
+    !path.includes('\u0000');
+  if (!ok) throw new ZkError(ZkCode.BAD_ARGUMENTS, { path: String(path) });
+}
+
+function long(b: Buffer | undefined): number {
+  return b ? Number(b.readBigInt64BE(0)) : 0;
+}
+
+function toStat(s: LibStat): Stat {
+  const owner = (s.ephemeralOwner as Buffer | undefined)?.toString('hex') ?? '0';
+  return {
+    czxid: long(s.czxid as Buffer),
+    mzxid: long(s.mzxid as Buffer),
+    pzxid: long(s.pzxid as Buffer),
+    ctime: long(s.ctime as Buffer),
+    mtime: long(s.mtime as Buffer),
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: /^0+$/.test(owner) ? '0' : owner,
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+function toLibAcl(acl: Acl[]): zookeeper.ACL[] {
+  if (acl.length === 0) throw new ZkError(ZkCode.INVALID_ACL);
+  return acl.map((a) => {
+    let perms = 0;
+    for (const [ch, bit] of PERMS) if (a.perms.includes(ch)) perms |= bit;
+    // The library refuses an empty permission set; ZooKeeper would too.
+    if (perms === 0) throw new ZkError(ZkCode.INVALID_ACL);
+    return new zookeeper.ACL(perms, new zookeeper.Id(a.scheme, a.id));
+  });
+}
+
+function fromLibAcl(a: zookeeper.ACL): Acl {
+  // The typings call it `perms`; the library's object has `permission`.
+  const bits = (a as unknown as { permission: number }).permission;
+  const perms = PERMS.filter(([, bit]) => (bits & bit) !== 0)
+    .map(([ch]) => ch)
+    .join('');
+  return { perms, scheme: a.id.scheme as Acl['scheme'], id: a.id.id };
+}
