@@ -179,4 +179,9 @@ export interface Assignment {
   partitions: number;
   reason: string;
   at: number;
+  /**
+   * The cversion of partitions/<job>/members the ranges were computed from:
+   * a member whose view is older never overwrites a newer assignment.
+   */
+  membersVersion?: number;
 }
