@@ -44,6 +44,8 @@ export const DroverCode = {
   DROVER_HANDLER_FAILED: 'the handler failed',
   /** A run with that id already exists (an explicit EnqueueOptions.runId was reused). */
   DROVER_DUPLICATE_RUN: 'a run with that id already exists',
+  /** A mutating dashboard request came without the dashboard's token (or with a wrong one). */
+  DROVER_UNAUTHORIZED: 'the dashboard token is missing or wrong',
   /** A cron/config/option could not be read from the command line or a file. */
   DROVER_CONFIG: 'invalid configuration',
 } as const;

@@ -1,0 +1,82 @@
+/**
+ * The dashboard: a fastify app serving the JSON API, the SSE feed and the
+ * web UI, over one Coordination client (so it runs on Drover or on Apache
+ * ZooKeeper alike). `buildDashboard` does not listen (tests use inject());
+ * `startDashboard` listens, on 127.0.0.1 unless told otherwise, and refuses
+ * to listen anywhere else without a token.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Coordination } from '../shared/client/coordination.ts';
+import { DroverError } from '../shared/errors.ts';
+import { silentLogger } from '../shared/recipes/silent-logger.ts';
+import { installErrorHandler } from './http-errors.ts';
+import { clusterActions, type JobActions } from './job-actions.ts';
+import { LiveState } from './live/live-state.ts';
+import { installStaticFiles } from './plugins/static-files.ts';
+import { installTokenAuth, isLoopback } from './plugins/token-auth.ts';
+import { installActionRoutes } from './routes/action-routes.ts';
+import { installEventRoutes } from './routes/event-routes.ts';
+import { installViewRoutes } from './routes/view-routes.ts';
+import { installZnodeRoutes } from './routes/znode-routes.ts';
+
+export interface DashboardOptions {
+  client: Coordination;
+  /** The connect string, for the ensemble view's srvr/mntr probes of each member. */
+  connect: string;
+  /** Required for mutating routes when set; required to be set when exposed beyond loopback. */
+  token?: string;
+  logger?: Logger;
+  /** How often the ensemble view asks each member srvr/mntr (default 2000 ms). */
+  probeIntervalMs?: number;
+  /** Override the actions (default: the runtime's helpers over `client`). */
+  actions?: JobActions;
+}
+
+export interface StartDashboardOptions extends DashboardOptions {
+  host?: string;
+  port: number;
+}
+
+const BODY_LIMIT_BYTES = 512 * 1024;
+
+export async function buildDashboard(opts: DashboardOptions): Promise<FastifyInstance> {
+  const logger = (opts.logger ?? silentLogger).child({ component: 'dashboard' });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A run id, job name or path in a URL is never this long; longer is an attack or a bug.
+    maxParamLength: 256,
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+  });
+  installErrorHandler(app, logger);
+  installTokenAuth(app, opts.token);
+  const live = new LiveState({ client: opts.client, connect: opts.connect, logger, ...(opts.probeIntervalMs ? { probeIntervalMs: opts.probeIntervalMs } : {}) });
+  app.addHook('onClose', async () => live.close());
+  await live.start();
+  installStaticFiles(app);
+  installViewRoutes(app, live, opts.client);
+  installZnodeRoutes(app, opts.client);
+  installActionRoutes(app, opts.actions ?? clusterActions(opts.client));
+  installEventRoutes(app, live);
+  return app;
+}
+
+export async function startDashboard(opts: StartDashboardOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !opts.token) {
+    throw new DroverError('DROVER_CONFIG', `the dashboard would listen on ${host} without a token: pass --token (or set DROVER_DASHBOARD_TOKEN), or keep the default host 127.0.0.1`);
+  }
+  const app = await buildDashboard(opts);
+  try {
+    await app.listen({ host, port: opts.port });
+  } catch (err) {
+    await app.close();
+    throw new DroverError('DROVER_CONFIG', `the dashboard cannot listen on ${host}:${opts.port}: ${err instanceof Error ? err.message : String(err)} (pick another --port)`, { cause: err });
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { app, url: `http://${shown}:${port}/` };
+}

@@ -1,0 +1,147 @@
+/**
+ * The dashboard's live model: the mirrored tree (watches), the ensemble
+ * probe (4lw) and the metrics history, with one change feed for SSE.
+ * Sections of the view are recomputed after the mirror changes (batched
+ * over `batchMs`) and only sections whose JSON changed are announced.
+ */
+import type { Logger } from 'pino';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../ensemble/ensemble-probe.ts';
+import { clusterView, historyRunId, jobNames, queueDepth, schedulesView, TERMINAL_STATES, type ClusterView } from '../model/cluster-view.ts';
+import { MetricsHistory, type MetricsSample } from '../model/metrics-history.ts';
+import { readObject, stringField } from '../model/read-record.ts';
+import { TreeMirror } from './tree-mirror.ts';
+
+export type Section = keyof ClusterView | 'ensemble' | 'metrics';
+
+export interface LiveEvent {
+  section: Section;
+  data: unknown;
+}
+
+export interface LiveStateOptions {
+  client: Coordination;
+  connect: string;
+  logger: Logger;
+  probeIntervalMs?: number;
+  sampleIntervalMs?: number;
+  batchMs?: number;
+}
+
+/** Queue items hold just a runId, fires are their names: no data needed. */
+function skipData(path: string): boolean {
+  return /^\/queues\/[^/]+\/(p\d\/)?items\/./.test(path) || /^\/schedules\/[^/]+\/fires\/./.test(path);
+}
+
+export class LiveState {
+  readonly mirror: TreeMirror;
+  private readonly probe: EnsembleProbe;
+  private readonly metrics = new MetricsHistory();
+  private readonly listeners = new Set<(e: LiveEvent) => void>();
+  private readonly lastJson = new Map<Section, string>();
+  private current: ClusterView | null = null;
+  private recomputeTimer: NodeJS.Timeout | null = null;
+  private readonly sampleTimer: NodeJS.Timeout;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly opts: LiveStateOptions) {
+    this.mirror = new TreeMirror({ client: opts.client, logger: opts.logger.child({ part: 'mirror' }), skipData });
+    this.probe = startEnsembleProbe({ connect: opts.connect, logger: opts.logger.child({ part: 'ensemble-probe' }), ...(opts.probeIntervalMs ? { intervalMs: opts.probeIntervalMs } : {}) });
+    this.unsubscribe.push(this.mirror.onChange(() => this.scheduleRecompute()));
+    this.unsubscribe.push(this.probe.onSample((members) => this.emit('ensemble', members)));
+    this.sampleTimer = setInterval(() => this.sample(), opts.sampleIntervalMs ?? 1000);
+    this.sampleTimer.unref();
+  }
+
+  async start(): Promise<void> {
+    await this.mirror.start();
+    this.recompute();
+  }
+
+  view(): ClusterView {
+    this.current ??= clusterView(this.mirror, Date.now());
+    return this.current;
+  }
+
+  ensemble(): MemberSample[] {
+    return this.probe.latest();
+  }
+
+  probeEnsemble(): Promise<MemberSample[]> {
+    return this.probe.probe();
+  }
+
+  metricsSeries(): MetricsSample[] {
+    return this.metrics.series();
+  }
+
+  /** Everything, as the first SSE message and GET /api/overview. */
+  snapshot(): Record<Section, unknown> {
+    return { ...this.view(), ensemble: this.ensemble(), metrics: this.metricsSeries() };
+  }
+
+  subscribe(listener: (e: LiveEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.recomputeTimer) clearTimeout(this.recomputeTimer);
+    clearInterval(this.sampleTimer);
+    for (const u of this.unsubscribe) u();
+    this.probe.stop();
+    this.mirror.close();
+    this.listeners.clear();
+  }
+
+  private scheduleRecompute(): void {
+    if (this.recomputeTimer) return;
+    this.recomputeTimer = setTimeout(() => {
+      this.recomputeTimer = null;
+      this.recompute();
+    }, this.opts.batchMs ?? 100);
+  }
+
+  private recompute(): void {
+    this.current = clusterView(this.mirror, Date.now());
+    for (const [section, data] of Object.entries(this.current) as [keyof ClusterView, unknown][]) this.emit(section, data, true);
+  }
+
+  private sample(): void {
+    const tree = this.mirror;
+    let depth = 0;
+    let inflight = 0;
+    const finished: string[] = [];
+    for (const job of jobNames(tree)) {
+      depth += queueDepth(tree, job);
+      inflight += tree.get(layout.inflight(job))?.children.length ?? 0;
+      for (const name of tree.get(layout.history(job))?.children ?? []) finished.push(`${job}/${historyRunId(name)}`);
+      for (const id of tree.get(layout.runs(job))?.children ?? []) {
+        const state = stringField(readObject(tree.get(layout.run(job, id))?.data), 'state');
+        if (state && TERMINAL_STATES.has(state)) finished.push(`${job}/${id}`);
+      }
+    }
+    const sample = this.metrics.record(Date.now(), { depth, inflight, finished });
+    this.emit('metrics', sample);
+    // Next fire times move with the clock, not with the tree.
+    const schedules = schedulesView(tree, Date.now());
+    if (this.current) this.current.schedules = schedules;
+    this.emit('schedules', schedules, true);
+  }
+
+  private emit(section: Section, data: unknown, onlyIfChanged = false): void {
+    if (onlyIfChanged) {
+      const json = JSON.stringify(data);
+      if (this.lastJson.get(section) === json) return;
+      this.lastJson.set(section, json);
+    }
+    for (const l of this.listeners) {
+      try {
+        l({ section, data });
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'live listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The page: one SSE stream keeps `state` current; each section re-renders
+// when its part of the state changes.
+import { api, subscribe } from './api.js';
+import { byId } from './dom.js';
+import { createCharts } from './charts.js';
+import { createTreeBrowser } from './tree-browser.js';
+import * as views from './views.js';
+
+const state = { workers: [], queues: [], runs: [], schedules: [], partitions: [], barriers: [], scheduler: { candidates: [] }, ensemble: [], metrics: [] };
+const filter = { job: '', state: '' };
+const charts = createCharts();
+const tree = createTreeBrowser();
+
+function flash(text, ok) {
+  const el = byId('enqueue-result');
+  el.textContent = text;
+  el.className = `result ${ok ? 'ok' : 'bad'}`;
+}
+
+const actions = {
+  async pause(job) {
+    await run(() => api('POST', `/api/jobs/${encodeURIComponent(job)}/pause`), `paused ${job}`);
+  },
+  async resume(job) {
+    await run(() => api('POST', `/api/jobs/${encodeURIComponent(job)}/resume`), `resumed ${job}`);
+  },
+  async retry(job, runId) {
+    await run(() => api('POST', `/api/runs/${encodeURIComponent(job)}/${encodeURIComponent(runId)}/retry`), `retrying ${runId}`);
+  },
+  async cancel(job, runId) {
+    await run(() => api('POST', `/api/runs/${encodeURIComponent(job)}/${encodeURIComponent(runId)}/cancel`), `cancel requested for ${runId}`);
+  },
+};
+
+async function run(fn, done) {
+  try {
+    await fn();
+    flash(done, true);
+  } catch (err) {
+    flash(`${err.code ? `${err.code}: ` : ''}${err.message}`, false);
+  }
+}
+
+const render = {
+  workers: () => views.renderWorkers(state.workers),
+  queues: () => views.renderQueues(state.queues, actions),
+  runs: () => views.renderRuns(state.runs, filter, actions),
+  schedules: () => views.renderSchedules(state.schedules),
+  partitions: () => views.renderPartitions(state.partitions),
+  barriers: () => views.renderBarriers(state.barriers),
+  scheduler: () => views.renderScheduler(state.scheduler),
+  ensemble: () => views.renderEnsemble(state.ensemble),
+};
+
+function onEvent(section, data) {
+  if (section === 'snapshot') {
+    Object.assign(state, data);
+    for (const r of Object.values(render)) r();
+    charts.reset(state.metrics);
+    return;
+  }
+  if (section === 'metrics') {
+    state.metrics.push(data);
+    charts.add(data);
+    return;
+  }
+  state[section] = data;
+  render[section]?.();
+}
+
+function onStatus(live) {
+  const el = byId('live-status');
+  el.classList.toggle('on', live);
+  el.querySelector('.label').textContent = live ? 'live' : 'reconnecting…';
+}
+
+byId('enqueue').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const job = byId('enqueue-job').value;
+  const text = byId('enqueue-input').value.trim();
+  let input = null;
+  if (text) {
+    try {
+      input = JSON.parse(text);
+    } catch (err) {
+      flash(`the payload is not JSON: ${err.message}`, false);
+      return;
+    }
+  }
+  delete byId('enqueue-result').dataset.runId;
+  await run(async () => {
+    const res = await api('POST', `/api/jobs/${encodeURIComponent(job)}/runs`, { input });
+    byId('enqueue-result').dataset.runId = res.runId;
+    return res;
+  }, `enqueued ${job}`);
+  const id = byId('enqueue-result').dataset.runId;
+  if (id) flash(`enqueued ${job}: ${id}`, true);
+});
+
+byId('runs-job').addEventListener('change', (e) => {
+  filter.job = e.target.value;
+  render.runs();
+});
+byId('runs-state').addEventListener('change', (e) => {
+  filter.state = e.target.value;
+  render.runs();
+});
+
+// Durations of active runs grow with the clock.
+setInterval(() => render.runs(), 1000);
+
+subscribe(onEvent, onStatus);
+void tree.open('/');

@@ -1,0 +1,190 @@
+// One render function per section of the page, each from the section's
+// JSON as the API sends it. Strings from the cluster go through h() only.
+import { h, byId, replaceChildren, formatTime, formatAgo, formatDuration, empty } from './dom.js';
+
+const FINISHED = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
+
+export function renderEnsemble(members) {
+  const cards = members.map((m) => {
+    const s = m.stats ?? {};
+    const rows = [
+      ['zxid', s.zxid ?? '—'],
+      ['connections', s.connections ?? '—'],
+      ['latency min/avg/max', s.latency ? `${s.latency.min}/${s.latency.avg}/${s.latency.max} ms` : '—'],
+      ['znodes', s.nodeCount ?? '—'],
+      ['watches', s.watchCount ?? '—'],
+      ['outstanding', s.outstanding ?? '—'],
+      ['probe', m.probeMs !== undefined ? `${m.probeMs} ms` : '—'],
+    ];
+    return h(
+      'div',
+      { class: `member ${m.up ? s.mode : 'down'}`, dataset: { member: `${m.host}:${m.port}`, mode: m.up ? s.mode : 'down' } },
+      h('div', { class: 'member-head' }, h('span', { class: 'member-addr' }, `${m.host}:${m.port}`), h('span', { class: `badge mode-${m.up ? s.mode : 'down'}` }, m.up ? s.mode : 'down')),
+      m.up ? h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])) : h('div', { class: 'muted' }, m.error ?? 'not answering'),
+    );
+  });
+  replaceChildren(byId('ensemble'), cards.length ? cards : [h('div', { class: 'muted' }, 'no members probed yet')]);
+}
+
+export function renderWorkers(workers) {
+  const rows = workers.map((w) =>
+    h(
+      'tr',
+      { dataset: { worker: w.name } },
+      h('td', { class: 'mono' }, w.name, w.draining ? h('span', { class: 'badge warn' }, 'draining') : null),
+      h('td', {}, w.host ?? '—'),
+      h('td', { class: 'num' }, w.pid ?? '—'),
+      h('td', { class: 'jobs' }, w.jobs.join(', ')),
+      h('td', {}, loadBar(w)),
+      h('td', { class: 'mono small' }, w.running.map((r) => `${r.job}/${r.runId}`).join('\n') || '—'),
+    ),
+  );
+  replaceChildren(byId('workers'), rows.length ? rows : [empty(6, 'no workers registered')]);
+}
+
+function loadBar(w) {
+  const pct = Math.round(w.load * 100);
+  return h('div', { class: 'meter', title: `${w.running.length} of ${w.capacity ?? '?'} slots` }, h('div', { class: 'meter-fill', style: { width: `${Math.min(100, pct)}%` } }), h('span', {}, `${w.running.length}/${w.capacity ?? '?'}`));
+}
+
+export function renderQueues(queues, actions) {
+  const rows = queues.map((q) =>
+    h(
+      'tr',
+      { dataset: { queue: q.job } },
+      h('td', {}, q.job, q.paused ? h('span', { class: 'badge warn' }, 'paused') : null, q.spec?.schedule ? h('span', { class: 'badge' }, 'cron') : null),
+      h('td', { class: 'num' }, q.depth),
+      h('td', { class: 'num' }, q.inflight),
+      h('td', { class: 'num' }, q.delayed),
+      h('td', { class: 'num' }, q.dead),
+      h('td', { class: 'num' }, q.history),
+      h('td', {}, h('button', { class: 'small', dataset: { action: q.paused ? 'resume' : 'pause', job: q.job }, onclick: () => (q.paused ? actions.resume(q.job) : actions.pause(q.job)) }, q.paused ? 'resume' : 'pause')),
+    ),
+  );
+  replaceChildren(byId('queues'), rows.length ? rows : [empty(7, 'no jobs defined yet: start a worker with --jobs')]);
+  for (const id of ['enqueue-job', 'runs-job']) {
+    const select = byId(id);
+    const selected = select.value;
+    const options = queues.filter((q) => q.spec).map((q) => h('option', { value: q.job }, q.job));
+    if (id === 'runs-job') options.unshift(h('option', { value: '' }, 'all'));
+    replaceChildren(select, options);
+    if ([...select.options].some((o) => o.value === selected)) select.value = selected;
+  }
+}
+
+export function renderRuns(runs, filter, actions, now = Date.now()) {
+  const shown = runs.filter((r) => (!filter.job || r.job === filter.job) && (!filter.state || r.state === filter.state)).slice(0, 200);
+  const rows = shown.flatMap((r) => {
+    const pct = r.state === 'succeeded' ? 100 : (r.progress?.pct ?? 0);
+    const started = r.startedAt;
+    const duration = started ? (r.finishedAt ?? now) - started : undefined;
+    const canRetry = r.state === 'failed' || r.state === 'dead' || r.state === 'cancelled';
+    const canCancel = !FINISHED.has(r.state);
+    const main = h(
+      'tr',
+      { class: `run state-${r.state}`, dataset: { runId: r.id, job: r.job, state: r.state } },
+      h('td', { class: 'mono' }, r.id),
+      h('td', {}, r.job, r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
+      h('td', {}, h('span', { class: `badge state ${r.state}` }, r.state)),
+      h('td', { class: 'num' }, r.maxAttempts ? `${r.attempt ?? 0}/${r.maxAttempts}` : (r.attempt ?? '—')),
+      h(
+        'td',
+        { class: 'progress-col' },
+        h('div', { class: 'progress', role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 }, h('div', { class: 'progress-bar', style: { width: `${pct}%` }, dataset: { pct: String(pct) } })),
+        h('div', { class: 'progress-msg' }, r.progress?.message ? `${pct}% · ${r.progress.message}` : `${pct}%`),
+      ),
+      h('td', { class: 'num' }, formatDuration(duration)),
+      h('td', { class: 'mono small' }, r.worker ?? '—'),
+      h('td', { class: 'error' }, r.error ? `${r.error.code ?? ''} ${r.error.message ?? ''}`.trim() : ''),
+      h(
+        'td',
+        { class: 'actions' },
+        canRetry ? h('button', { class: 'small', dataset: { action: 'retry' }, onclick: () => actions.retry(r.job, r.id) }, 'retry') : null,
+        canCancel ? h('button', { class: 'small danger', dataset: { action: 'cancel' }, onclick: () => actions.cancel(r.job, r.id) }, 'cancel') : null,
+      ),
+    );
+    const logs = r.logs?.length
+      ? h('tr', { class: 'logs' }, h('td', { colspan: 9 }, h('pre', {}, r.logs.slice(-5).map((l) => `${formatTime(l.at)} ${l.level ?? ''} ${l.msg ?? ''}`).join('\n'))))
+      : null;
+    return logs ? [main, logs] : [main];
+  });
+  replaceChildren(byId('runs-body'), rows.length ? rows : [empty(9, 'no runs yet')]);
+}
+
+export function renderSchedules(schedules, now = Date.now()) {
+  const rows = schedules.map((s) =>
+    h(
+      'tr',
+      { dataset: { schedule: s.job } },
+      h('td', {}, s.job),
+      h('td', { class: 'mono' }, s.cron ?? '—'),
+      h('td', {}, s.timezone),
+      h('td', {}, s.misfire ?? '—'),
+      h('td', {}, s.lastFireTime ? `${formatTime(s.lastFireTime)} (${formatAgo(s.lastFireTime, now)})` : 'never'),
+      h('td', { class: 'mono small' }, s.error ? h('span', { class: 'error' }, s.error) : s.nextFireTimes.map(formatTime).join('\n')),
+    ),
+  );
+  replaceChildren(byId('schedules-body'), rows.length ? rows : [empty(6, 'no scheduled jobs')]);
+}
+
+const PALETTE = ['#4f8cff', '#2bb673', '#f5a623', '#e5533d', '#9b59b6', '#1abc9c', '#e67e22', '#34495e'];
+
+function colorOf(worker, workers) {
+  const i = workers.indexOf(worker);
+  return i === -1 ? '#888' : PALETTE[i % PALETTE.length];
+}
+
+export function renderPartitions(partitions) {
+  const blocks = partitions.map((p) => {
+    const workers = [...new Set(p.ranges.map((r) => r.worker).concat(p.owners.map((o) => o.worker).filter(Boolean)))].sort();
+    const total = p.partitions ?? Math.max(0, ...p.owners.map((o) => o.partition + 1), ...p.ranges.map((r) => r.to));
+    const owners = new Map(p.owners.map((o) => [o.partition, o]));
+    const cells = [];
+    for (let n = 0; n < total; n++) {
+      const owner = owners.get(n);
+      cells.push(
+        h(
+          'div',
+          { class: `cell ${owner?.worker ? '' : 'unowned'}`, dataset: { partition: String(n), worker: owner?.worker ?? '' }, title: `partition ${n}: ${owner?.worker ?? 'unowned'}`, style: { background: owner?.worker ? colorOf(owner.worker, workers) : '' } },
+          String(n),
+        ),
+      );
+    }
+    const legend = workers.map((w) => h('span', { class: 'legend' }, h('i', { style: { background: colorOf(w, workers) } }), w));
+    const timeline = p.timeline.slice(-8).reverse().map((t) => {
+      const e = t.entry && typeof t.entry === 'object' ? t.entry : {};
+      const text = typeof t.entry === 'string' ? t.entry : `gen ${e.generation ?? '?'} · ${e.reason ?? ''} · ${(e.ranges ?? []).map((r) => `${r.worker}:[${r.from},${r.to})`).join(' ')}`;
+      return h('li', {}, h('span', { class: 'muted' }, e.at ? formatTime(e.at) : t.name), ' ', text);
+    });
+    return h(
+      'div',
+      { class: 'partition-job', dataset: { partitionJob: p.job } },
+      h('h3', {}, p.job, h('small', {}, ` generation ${p.generation ?? '—'} · ${p.members.length} members${p.reason ? ` · ${p.reason}` : ''}`)),
+      h('div', { class: 'owner-map' }, cells),
+      h('div', { class: 'legends' }, legend),
+      h('h4', {}, 'Rebalance timeline'),
+      h('ul', { class: 'timeline' }, timeline.length ? timeline : [h('li', { class: 'muted' }, 'no rebalances yet')]),
+    );
+  });
+  replaceChildren(byId('partitions-body'), blocks.length ? blocks : [h('div', { class: 'muted' }, 'no partitioned jobs')]);
+}
+
+export function renderBarriers(barriers) {
+  const rows = barriers.map((b) =>
+    h(
+      'tr',
+      { dataset: { barrier: b.group } },
+      h('td', { class: 'mono' }, b.group),
+      h('td', { class: 'num' }, b.size ?? '—'),
+      h('td', { class: 'num' }, b.arrived ?? '—'),
+      h('td', { class: 'num' }, b.left ?? '—'),
+      h('td', {}, b.released === undefined ? '—' : b.released ? 'yes' : 'no'),
+      h('td', { class: 'mono small' }, b.nodes.map((n) => (n.children ? `${n.name} (${n.children})` : n.name)).join(', ') || '—'),
+    ),
+  );
+  replaceChildren(byId('barriers-body'), rows.length ? rows : [empty(6, 'no barriers')]);
+}
+
+export function renderScheduler(scheduler) {
+  byId('scheduler-leader').textContent = scheduler.leader ? `scheduler: ${scheduler.leader}` : scheduler.candidates.length ? `${scheduler.candidates.length} scheduler candidates` : '';
+}
