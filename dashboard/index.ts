@@ -5,7 +5,7 @@
  * `startDashboard` listens, on 127.0.0.1 unless told otherwise, and refuses
  * to listen anywhere else without a token.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError } from '../shared/errors.ts';
@@ -44,10 +44,11 @@ export async function buildDashboard(opts: DashboardOptions): Promise<FastifyIns
   const logger = (opts.logger ?? silentLogger).child({ component: 'dashboard' });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request would drown the cluster's own logs (the UI polls nothing, but SSE reconnects).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    // A run id, job name or path in a URL is never this long; longer is an attack or a bug.
-    maxParamLength: 256,
+    // A run id or job name in a URL is never this long; longer is an attack or a bug.
+    routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   });
   installErrorHandler(app, logger);

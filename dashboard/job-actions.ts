@@ -7,6 +7,7 @@
 import type { Coordination } from '../shared/client/coordination.ts';
 import { isZkError } from '../shared/client/zk-error.ts';
 import { DroverError } from '../shared/errors.ts';
+import { enqueue } from '../shared/jobs/enqueue.ts';
 import { layout } from '../shared/jobs/layout.ts';
 
 export interface EnqueueRequest {
@@ -38,9 +39,11 @@ export async function assertRunKnown(client: Coordination, job: string, runId: s
 
 export function clusterActions(client: Coordination): JobActions {
   return {
-    async enqueue(job, _req) {
+    async enqueue(job, req) {
       await assertJobKnown(client, job);
-      throw new DroverError('DROVER_INVALID_ARGUMENT', 'enqueue is not wired yet');
+      const opts = { ...(req.delayMs !== undefined ? { delayMs: req.delayMs } : {}), ...(req.priority !== undefined ? { priority: req.priority } : {}) };
+      const runId = await enqueue(client, job, req.input ?? null, opts);
+      return { runId };
     },
     async retry(job, runId) {
       await assertRunKnown(client, job, runId);
