@@ -169,6 +169,10 @@ export interface ScheduleState {
   /** The last fire time T the scheduler fired (or decided to skip). */
   lastFireTime?: number;
   nextFireTime?: number;
+  /** The last misfire the policy skipped: fire times from..to (count of them) were not fired. */
+  lastSkip?: { from: number; to: number; count: number; countCapped: boolean; at: number };
+  /** The worker whose scheduler wrote this state last. */
+  updatedBy?: string;
 }
 
 export interface Assignment {

@@ -1,0 +1,53 @@
+/**
+ * The persistent parents every job needs (runs, leases, inflight, queue,
+ * delayed, cancel, history, dead). Made once per client and job; the
+ * multis of enqueue, claim and finish then never create parents.
+ */
+import type { Coordination } from '../client/coordination.ts';
+import { isZkError } from '../client/zk-error.ts';
+import { DroverError } from '../errors.ts';
+import type { JobSpec } from './job-types.ts';
+import { layout } from './layout.ts';
+import { decodeJson, encodeJson } from './run-codec.ts';
+
+const made = new WeakMap<Coordination, Set<string>>();
+
+export async function ensureJobDirs(client: Coordination, job: string): Promise<void> {
+  const done = made.get(client) ?? new Set<string>();
+  made.set(client, done);
+  if (done.has(job)) return;
+  await Promise.all(
+    [layout.runs, layout.leases, layout.inflight, layout.lanes, layout.delayed, layout.cancels, layout.history, layout.dead].map((dir) =>
+      client.ensurePath(dir(job)),
+    ),
+  );
+  await client.ensurePath(layout.barriers);
+  done.add(job);
+}
+
+/** Reads /jobs/<job>; DROVER_UNKNOWN_JOB when no worker (or enqueuer) published it. */
+export async function readJobSpec(client: Coordination, job: string): Promise<JobSpec> {
+  try {
+    const { data } = await client.get(layout.job(job));
+    return decodeJson<JobSpec>(data, `job spec ${layout.job(job)}`);
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) {
+      throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' is registered: start a worker that defines it (drover worker --jobs FILE) first`, {
+        details: { job },
+      });
+    }
+    throw err;
+  }
+}
+
+/** Publishes a JobSpec at /jobs/<job> (overwriting an older one) and makes the job's parents. */
+export async function publishJob(client: Coordination, spec: JobSpec): Promise<void> {
+  await client.ensurePath(layout.jobs);
+  try {
+    await client.create(layout.job(spec.name), encodeJson(spec));
+  } catch (err) {
+    if (!isZkError(err, 'NODE_EXISTS')) throw err;
+    await client.set(layout.job(spec.name), encodeJson(spec));
+  }
+  await ensureJobDirs(client, spec.name);
+}

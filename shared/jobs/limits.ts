@@ -1,0 +1,51 @@
+/**
+ * Every bound of the job runtime, in one place, with how they relate
+ * asserted at load (TigerBeetle's constants.zig). The hard ceiling is
+ * ZooKeeper's jute.maxbuffer (1 MiB - 1 by default, Drover's too): a znode's
+ * data and a whole request frame (a multi) must stay below it.
+ *
+ * A run record holds its input AND its result, so each gets 400 KiB rather
+ * than the 512 KiB one might expect: 2 x 400 KiB plus the bounded logs,
+ * progress and error still fit one znode, and a claim or finish multi for a
+ * single run of maximal size still fits one frame.
+ */
+export const JUTE_MAXBUFFER_BYTES = 1024 * 1024 - 1;
+
+/** The largest accepted job input, as UTF-8 JSON. */
+export const PAYLOAD_BYTES_MAX = 400 * 1024;
+/** The largest accepted handler result, as UTF-8 JSON. */
+export const RESULT_BYTES_MAX = 400 * 1024;
+
+/** Log lines kept on a run record (the newest). */
+export const RUN_LOG_LINES_MAX = 20;
+/** A log line's or progress message's text is cut to this many characters. */
+export const RUN_LOG_LINE_CHARS_MAX = 500;
+/** An error message recorded on a run is cut to this many characters. */
+export const RUN_ERROR_CHARS_MAX = 4000;
+/** Progress writes are at most this often per run (the final one always goes). */
+export const PROGRESS_INTERVAL_MS = 250;
+
+/** A multi is cut into chunks of at most this many ops ... */
+export const MULTI_OPS_MAX = 1000;
+/** ... and about this many data bytes (one oversize run still goes alone). */
+export const MULTI_BYTES_TARGET = 256 * 1024;
+/** Runs claimed by one claim multi. */
+export const CLAIM_BATCH_MAX = 100;
+/** Members of one barrier run group (the release is one multi). */
+export const BARRIER_SIZE_MAX = 200;
+/** Priorities are lanes 0..PRIORITY_MAX; lower runs first. */
+export const PRIORITY_MAX = 9;
+export const PRIORITY_DEFAULT = 5;
+
+const RECORD_OVERHEAD_BYTES_MAX = 64 * 1024;
+
+function assert(ok: boolean, why: string): void {
+  if (!ok) throw new Error(`job limits: ${why}`);
+}
+assert(
+  PAYLOAD_BYTES_MAX + RESULT_BYTES_MAX + RUN_LOG_LINES_MAX * RUN_LOG_LINE_CHARS_MAX * 4 + RUN_ERROR_CHARS_MAX * 4 + RECORD_OVERHEAD_BYTES_MAX <
+    JUTE_MAXBUFFER_BYTES - 64 * 1024,
+  'a full run record must fit one znode and one multi frame',
+);
+assert(CLAIM_BATCH_MAX * 4 <= MULTI_OPS_MAX, 'a claim batch must fit one multi');
+assert(BARRIER_SIZE_MAX * 2 + 4 <= MULTI_OPS_MAX, 'a barrier release must fit one multi');

@@ -1,0 +1,120 @@
+/**
+ * One attempt this worker holds: its record and current version (the
+ * fence moves with each of our own writes), its AbortController, and its
+ * throttled progress and log writes. Writes are serialized so the finish
+ * always uses the version of the last progress write; a progress write that
+ * meets BAD_VERSION means someone else owns the run now: abort, DROVER_FENCED.
+ */
+import type { Logger } from 'pino';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { isZkError } from '../../shared/client/zk-error.ts';
+import { DroverError } from '../../shared/errors.ts';
+import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { PROGRESS_INTERVAL_MS, RUN_LOG_LINE_CHARS_MAX, RUN_LOG_LINES_MAX } from '../../shared/jobs/limits.ts';
+import { encodeRecord } from '../../shared/jobs/run-codec.ts';
+import type { ClaimedRun } from './claim.ts';
+
+export class ActiveRun {
+  readonly job: string;
+  readonly runId: string;
+  readonly fence: string;
+  readonly controller = new AbortController();
+  record: RunRecord;
+  version: number;
+  private writes: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private lastWriteAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly client: Coordination,
+    claimed: ClaimedRun,
+    private readonly logger: Logger,
+  ) {
+    this.job = claimed.job;
+    this.runId = claimed.runId;
+    this.fence = claimed.fence;
+    this.record = claimed.record;
+    this.version = claimed.version;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The reason the run was aborted, as a DroverError, or null. */
+  get abortReason(): DroverError | null {
+    if (!this.signal.aborted) return null;
+    const r: unknown = this.signal.reason;
+    return r instanceof DroverError ? r : new DroverError('DROVER_CANCELLED', String(r));
+  }
+
+  abort(reason: DroverError): void {
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+
+  progress(pct: number, message?: string): void {
+    if (this.closed || !Number.isFinite(pct)) return;
+    const p = Math.max(0, Math.min(100, pct));
+    this.record.progress = { pct: p, at: Date.now(), ...(message !== undefined ? { message: message.slice(0, RUN_LOG_LINE_CHARS_MAX) } : {}) };
+    this.markDirty();
+  }
+
+  log(level: string, msg: string): void {
+    if (this.closed) return;
+    const logs = this.record.logs ?? [];
+    logs.push({ at: Date.now(), level, msg: msg.slice(0, RUN_LOG_LINE_CHARS_MAX) });
+    if (logs.length > RUN_LOG_LINES_MAX) logs.splice(0, logs.length - RUN_LOG_LINES_MAX);
+    this.record.logs = logs;
+    this.markDirty();
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastWriteAt + PROGRESS_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.enqueueWrite();
+    }, wait);
+  }
+
+  private enqueueWrite(): void {
+    this.writes = this.writes.then(() => this.write());
+  }
+
+  private async write(): Promise<void> {
+    if (!this.dirty || this.closed) return;
+    this.dirty = false;
+    this.lastWriteAt = Date.now();
+    try {
+      const stat = await this.client.set(layout.run(this.job, this.runId), encodeRecord(this.record), this.version);
+      this.version = stat.version;
+    } catch (err) {
+      if (isZkError(err, 'BAD_VERSION') || isZkError(err, 'NO_NODE')) {
+        this.logger.warn({ job: this.job, runId: this.runId }, 'fenced: the run moved on while running');
+        this.abort(new DroverError('DROVER_FENCED', `run ${this.runId} is no longer owned by this worker`));
+        this.closed = true;
+        return;
+      }
+      // A dropped connection: keep the data dirty; the finish carries it anyway.
+      this.dirty = true;
+      this.logger.debug({ err, runId: this.runId }, 'progress write failed');
+    }
+  }
+
+  /**
+   * Stops further progress writes and waits for the one in flight, so the
+   * caller can finish at `version`. The final progress rides on the finish.
+   */
+  async settle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.closed = true;
+    await this.writes;
+  }
+}

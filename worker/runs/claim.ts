@@ -1,0 +1,257 @@
+/**
+ * Claiming runs from a job's priority lanes. A claim costs O(k) for k runs,
+ * never O(backlog): it reads each lane's head and tail, the k items at the
+ * head and their run records (pipelined), then commits ONE multi.
+ *
+ * Contract of a claim of k runs (per lane p it takes n runs from):
+ *   reads   head (h, version vh), tail t; items i-<h..h+n-1>; their records (version rv)
+ *   ops     set head = h+n at vh
+ *           per run: delete item; create ephemeral lease (LeaseInfo);
+ *                    create inflight; set record (active, attempt+1, worker,
+ *                    startedAt) at rv  -> version rv+1 is the fence
+ *           a run cancelled while queued: delete item; set record cancelled
+ *                    at rv; create its history entry (no lease)
+ *   races   BAD_VERSION on a head or a record: another claimer (or an admin
+ *           action) won; re-read and retry with jitter
+ * When every lane is empty the claimer arms one data watch per lane tail
+ * (and a child watch for new lanes) and waits for it: no timer, no polling.
+ */
+import type { Logger } from 'pino';
+import type { Coordination, Op } from '../../shared/client/coordination.ts';
+import { isZkError } from '../../shared/client/zk-error.ts';
+import type { LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
+import { layout, laneOf } from '../../shared/jobs/layout.ts';
+import { CLAIM_BATCH_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
+import { commitWithRetry } from '../../shared/jobs/queue-append.ts';
+import { decodeCounter, decodeRecord, encodeCounter, encodeJson, encodeRecord } from '../../shared/jobs/run-codec.ts';
+
+export interface ClaimedRun {
+  job: string;
+  runId: string;
+  /** The record as written by the claim. */
+  record: RunRecord;
+  /** The record's version after the claim: finish and progress are conditional on it. */
+  version: number;
+  fence: string;
+}
+
+export interface ClaimerOptions {
+  client: Coordination;
+  job: string;
+  workerId: string;
+  logger: Logger;
+  /** Cancel requests known from the watched cancel dir. */
+  isCancelRequested(runId: string): boolean;
+}
+
+interface LaneRead {
+  priority: number;
+  head: number;
+  headVersion: number;
+  tail: number;
+}
+
+interface Taken {
+  priority: number;
+  index: number;
+  runId: string;
+  record: RunRecord | null;
+  recordVersion: number;
+  bytes: number;
+}
+
+export class Claimer {
+  private readonly client: Coordination;
+  private readonly job: string;
+  private lanes: number[] | null = null;
+  private lanesWatched = false;
+  private readonly tailsWatched = new Set<number>();
+  private wake: (() => void) | null = null;
+  private woken = false;
+
+  constructor(private readonly opts: ClaimerOptions) {
+    this.client = opts.client;
+    this.job = opts.job;
+  }
+
+  /** Ends a waitForWork early (slots freed, state change, shutdown). */
+  poke(): void {
+    this.woken = true;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Forget armed watches (a new session has none). */
+  reset(): void {
+    this.lanes = null;
+    this.lanesWatched = false;
+    this.tailsWatched.clear();
+  }
+
+  private async readLaneNames(watch: boolean): Promise<number[]> {
+    if (this.lanes !== null && (this.lanesWatched || !watch)) return this.lanes;
+    const watcher = watch
+      ? () => {
+          this.lanesWatched = false;
+          this.lanes = null;
+          this.poke();
+        }
+      : undefined;
+    const names = await this.client.children(layout.lanes(this.job), watcher);
+    if (watch) this.lanesWatched = true;
+    this.lanes = names
+      .map(laneOf)
+      .filter((n) => !Number.isNaN(n))
+      .sort((a, b) => a - b);
+    if (!watch) this.lanesWatched = false;
+    return this.lanes;
+  }
+
+  private async readLanes(watch: boolean): Promise<LaneRead[]> {
+    const lanes = await this.readLaneNames(watch);
+    const reads = await Promise.all(
+      lanes.map(async (priority): Promise<LaneRead | null> => {
+        const armTail = watch && !this.tailsWatched.has(priority);
+        const tailWatcher = armTail
+          ? () => {
+              this.tailsWatched.delete(priority);
+              this.poke();
+            }
+          : undefined;
+        try {
+          const [head, tail] = await Promise.all([
+            this.client.get(layout.laneHead(this.job, priority)),
+            this.client.get(layout.laneTail(this.job, priority), tailWatcher),
+          ]);
+          if (armTail) this.tailsWatched.add(priority);
+          return {
+            priority,
+            head: decodeCounter(head.data, layout.laneHead(this.job, priority)),
+            headVersion: head.stat.version,
+            tail: decodeCounter(tail.data, layout.laneTail(this.job, priority)),
+          };
+        } catch (err) {
+          // A lane seen in the listing but not yet complete cannot happen (made in one multi); a
+          // vanished one (deleted by an admin) is simply empty.
+          if (isZkError(err, 'NO_NODE')) return null;
+          throw err;
+        }
+      }),
+    );
+    return reads.filter((r): r is LaneRead => r !== null);
+  }
+
+  /** True when some lane has runs waiting; arms watches so waitForWork wakes on the next append. */
+  async hasWork(): Promise<boolean> {
+    const lanes = await this.readLanes(true);
+    return lanes.some((l) => l.head < l.tail);
+  }
+
+  /**
+   * Waits until a watched lane changes or poke() is called. Call after
+   * hasWork() returned false (which armed the watches).
+   */
+  waitForWork(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.woken = false;
+        resolve();
+      };
+    });
+  }
+
+  /** Claims up to k runs; [] when every lane is empty. */
+  async claim(k: number): Promise<ClaimedRun[]> {
+    const want = Math.min(k, CLAIM_BATCH_MAX);
+    if (want <= 0) return [];
+    this.woken = false;
+    const out = await commitWithRetry(this.client, async () => {
+      const lanes = await this.readLanes(false);
+      const ranges: { lane: LaneRead; n: number }[] = [];
+      let left = want;
+      for (const lane of lanes) {
+        if (left === 0) break;
+        const n = Math.min(left, lane.tail - lane.head);
+        if (n > 0) {
+          ranges.push({ lane, n });
+          left -= n;
+        }
+      }
+      if (ranges.length === 0) return null;
+      const taken = await this.readItems(ranges);
+      return this.buildClaim(ranges, taken);
+    });
+    return out?.value ?? [];
+  }
+
+  private async readItems(ranges: { lane: LaneRead; n: number }[]): Promise<Taken[]> {
+    const slots = ranges.flatMap(({ lane, n }) => Array.from({ length: n }, (_, i) => ({ priority: lane.priority, index: lane.head + i })));
+    const runIds = await Promise.all(slots.map(async (s) => (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8')));
+    return Promise.all(
+      slots.map(async (s, i): Promise<Taken> => {
+        const runId = runIds[i]!;
+        try {
+          const { data, stat } = await this.client.get(layout.run(this.job, runId));
+          return { ...s, runId, record: decodeRecord(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
+        } catch (err) {
+          if (isZkError(err, 'NO_NODE')) return { ...s, runId, record: null, recordVersion: -1, bytes: 0 };
+          throw err;
+        }
+      }),
+    );
+  }
+
+  private buildClaim(ranges: { lane: LaneRead; n: number }[], taken: Taken[]) {
+    // Keep the multi within one frame: a claim of huge records takes fewer runs.
+    let bytes = 0;
+    let keep = 0;
+    for (const t of taken) {
+      if (keep > 0 && bytes + t.bytes > MULTI_BYTES_TARGET) break;
+      bytes += t.bytes;
+      keep++;
+    }
+    const kept = taken.slice(0, keep);
+    const retryable = new Set<number>();
+    const ops: Op[] = [];
+    for (const { lane } of ranges) {
+      const n = kept.filter((t) => t.priority === lane.priority).length;
+      if (n === 0) continue;
+      retryable.add(ops.length);
+      ops.push({ op: 'set', path: layout.laneHead(this.job, lane.priority), data: encodeCounter(lane.head + n), version: lane.headVersion });
+    }
+    const now = Date.now();
+    const claimed: ClaimedRun[] = [];
+    for (const t of kept) {
+      retryable.add(ops.length);
+      ops.push({ op: 'delete', path: layout.laneItem(this.job, t.priority, t.index) });
+      const rec = t.record;
+      // An item whose record is gone or already finished is dropped, not run.
+      if (rec === null || !(rec.state === 'queued' || rec.state === 'waiting-barrier')) continue;
+      if (this.opts.isCancelRequested(t.runId)) {
+        const cancelled: RunRecord = { ...rec, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
+        retryable.add(ops.length);
+        ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(cancelled), version: t.recordVersion });
+        ops.push({ op: 'create', path: layout.historyEntry(this.job, now, t.runId) });
+        continue;
+      }
+      const version = t.recordVersion + 1;
+      const fence = `${t.runId}:${version}`;
+      const record: RunRecord = { ...rec, state: 'active', attempt: rec.attempt + 1, worker: this.opts.workerId, startedAt: now };
+      delete record.progress;
+      delete record.logs;
+      delete record.error;
+      const lease: LeaseInfo = { worker: this.opts.workerId, attempt: record.attempt, fence, at: now };
+      ops.push({ op: 'create', path: layout.lease(this.job, t.runId), data: encodeJson(lease), mode: 'ephemeral' });
+      ops.push({ op: 'create', path: layout.inflightRun(this.job, t.runId) });
+      retryable.add(ops.length);
+      ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
+      claimed.push({ job: this.job, runId: t.runId, record, version, fence });
+    }
+    return { ops, retryable, value: claimed };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The executor seam: how a claimed attempt's handler is run. Two
+ * implementations: InlineExecutor (on the worker's event loop; for tests and
+ * benchmarks of no-op jobs, where a thread hop costs more than the job) and
+ * ThreadPool (worker_threads; the default for job files, so a CPU-bound
+ * handler cannot starve the session's pings).
+ */
+import type { Logger } from 'pino';
+import { DroverError, toError } from '../../shared/errors.ts';
+import type { Job } from '../../shared/jobs/define-job.ts';
+import type { JobContext } from '../../shared/jobs/job-types.ts';
+import { checkResult } from '../../shared/jobs/payload.ts';
+import { capturingLogger, type LogLevel } from './run-logger.ts';
+
+export interface ExecRequest {
+  job: string;
+  runId: string;
+  input: unknown;
+  attempt: number;
+  fence: string;
+  partition?: number;
+}
+
+export interface ExecHooks {
+  progress(pct: number, message?: string): void;
+  log(level: LogLevel, msg: string): void;
+}
+
+export type ExecOutcome =
+  | { ok: true; result: unknown }
+  /** permanent: retrying cannot help (the input fails validation). */
+  | { ok: false; error: { code: string; message: string }; permanent: boolean };
+
+export interface Executor {
+  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome>;
+  close(): Promise<void>;
+}
+
+function errorOf(thrown: unknown): { code: string; message: string } {
+  const err = toError(thrown);
+  const code = err instanceof DroverError ? err.code : 'DROVER_HANDLER_FAILED';
+  return { code, message: err.message };
+}
+
+/**
+ * Runs one attempt's handler: re-validates the input (a failure is
+ * permanent), runs it with its ctx, checks the result is JSON within bounds.
+ * Shared by both executors; `log` is the run's base logger (its lines also
+ * go to hooks.log).
+ */
+export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, signal: AbortSignal, log: Logger): Promise<ExecOutcome> {
+  let input: unknown = req.input;
+  if (job.definition.validate) {
+    try {
+      input = job.definition.validate(input);
+    } catch (thrown) {
+      return { ok: false, error: { code: 'DROVER_INVALID_PAYLOAD', message: `input rejected at claim: ${toError(thrown).message}` }, permanent: true };
+    }
+  }
+  const ctx: JobContext = {
+    runId: req.runId,
+    job: req.job,
+    attempt: req.attempt,
+    fence: req.fence,
+    partition: req.partition,
+    signal,
+    log: capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), hooks.log),
+    progress: (pct, message) => hooks.progress(pct, message),
+  };
+  try {
+    const result = await job.definition.run(ctx, input as never);
+    return { ok: true, result: checkResult(result) };
+  } catch (thrown) {
+    return { ok: false, error: errorOf(thrown), permanent: false };
+  }
+}
+
+export class InlineExecutor implements Executor {
+  private readonly jobs: Map<string, Job>;
+
+  constructor(
+    jobs: Job[],
+    private readonly logger: Logger,
+  ) {
+    this.jobs = new Map(jobs.map((j) => [j.name, j]));
+  }
+
+  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome> {
+    const job = this.jobs.get(req.job);
+    if (!job) return Promise.resolve({ ok: false, error: { code: 'DROVER_UNKNOWN_JOB', message: `no job '${req.job}' here` }, permanent: false });
+    return runHandler(job, req, hooks, signal, this.logger);
+  }
+
+  async close(): Promise<void> {}
+}

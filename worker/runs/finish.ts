@@ -1,0 +1,174 @@
+/**
+ * Finishing attempts: ONE multi per run, and one multi for all runs that
+ * finish together (coalesced on setImmediate), falling back to one multi
+ * per run when a batch fails so one fenced run cannot fail the others.
+ *
+ * Contract of a finish of run R held at version V:
+ *   ops     set runs/<job>/R at V (the fence; BAD_VERSION -> DROVER_FENCED)
+ *           delete leases/<job>/R, delete inflight/<job>/R
+ *           then by outcome: succeeded/failed/cancelled -> create history entry
+ *                            dead -> create dead/<job>/R
+ *                            retry -> create delayed/<job>/d-<due>-R
+ *                            hand back -> append R to its lane (queue-append)
+ *           a barrier member also moves its group's `left` (CAS); the last to
+ *           leave enqueues the group's follow-up in the same multi
+ *   races   NO_NODE on the lease (our session was lost, the server removed
+ *           it): still ours while the record is at V, so finish without it
+ */
+import type { Logger } from 'pino';
+import type { Coordination, Op } from '../../shared/client/coordination.ts';
+import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
+import { DroverError } from '../../shared/errors.ts';
+import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { MULTI_BYTES_TARGET, MULTI_OPS_MAX } from '../../shared/jobs/limits.ts';
+import { appendOps, commitWithRetry, readLaneTails } from '../../shared/jobs/queue-append.ts';
+import { encodeRecord } from '../../shared/jobs/run-codec.ts';
+import { groupLeaveOps } from '../../shared/jobs/run-group.ts';
+
+export type FinishKind = 'succeeded' | 'failed' | 'cancelled' | 'dead' | 'retry' | 'handback';
+
+export interface FinishRequest {
+  job: string;
+  runId: string;
+  /** The record's current version (the fence, moved by progress writes). */
+  version: number;
+  /** The record to write (state, result, error, dueAt already set). */
+  record: RunRecord;
+  kind: FinishKind;
+}
+
+export type FinishResult = { ok: true } | { ok: false; error: DroverError | Error };
+
+interface Pending {
+  req: FinishRequest;
+  resolve: (r: FinishResult) => void;
+}
+
+function simpleOps(req: FinishRequest, withLease: boolean): Op[] {
+  const { job, runId, record } = req;
+  const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(record), version: req.version }];
+  if (withLease) ops.push({ op: 'delete', path: layout.lease(job, runId) });
+  ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
+  const end = record.finishedAt ?? Date.now();
+  switch (req.kind) {
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+      ops.push({ op: 'create', path: layout.historyEntry(job, end, runId) });
+      break;
+    case 'dead':
+      ops.push({ op: 'create', path: layout.deadRun(job, runId) });
+      break;
+    case 'retry':
+      ops.push({ op: 'create', path: layout.delayedRun(job, record.dueAt ?? end, runId) });
+      break;
+    case 'handback':
+      break;
+  }
+  return ops;
+}
+
+function recordBytes(req: FinishRequest): number {
+  return JSON.stringify(req.record).length + 300;
+}
+
+export class FinishBatcher {
+  private pending: Pending[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly client: Coordination,
+    private readonly logger: Logger,
+  ) {}
+
+  finish(req: FinishRequest): Promise<FinishResult> {
+    return new Promise((resolve) => {
+      this.pending.push({ req, resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const simple: Pending[] = [];
+    const single: Pending[] = [];
+    for (const p of batch) (p.req.kind === 'handback' || p.req.record.group ? single : simple).push(p);
+    const chunks: Pending[][] = [];
+    let chunk: Pending[] = [];
+    let bytes = 0;
+    for (const p of simple) {
+      if (chunk.length > 0 && (bytes + recordBytes(p.req) > MULTI_BYTES_TARGET || (chunk.length + 1) * 4 > MULTI_OPS_MAX)) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(p);
+      bytes += recordBytes(p.req);
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    await Promise.all([...chunks.map((c) => this.commitBatch(c)), ...single.map((p) => this.commitOne(p))]);
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) return this.commitOne(batch[0]!);
+    try {
+      await this.client.multi(batch.flatMap((p) => simpleOps(p.req, true)));
+      for (const p of batch) p.resolve({ ok: true });
+    } catch (err) {
+      if (!(err instanceof ZkError) || err.opIndex === undefined) {
+        for (const p of batch) p.resolve({ ok: false, error: err as Error });
+        return;
+      }
+      // One run's op failed; the others are fine on their own.
+      await Promise.all(batch.map((p) => this.commitOne(p)));
+    }
+  }
+
+  private async commitOne(p: Pending): Promise<void> {
+    try {
+      await this.commitRun(p.req);
+      p.resolve({ ok: true });
+    } catch (err) {
+      if (err instanceof ZkError && err.opIndex === 0 && err.is('BAD_VERSION')) {
+        this.logger.warn({ job: p.req.job, runId: p.req.runId, version: p.req.version }, 'fenced: the run moved on; result discarded');
+        p.resolve({ ok: false, error: new DroverError('DROVER_FENCED', `run ${p.req.runId} of '${p.req.job}' is no longer ours; result discarded`, { cause: err }) });
+        return;
+      }
+      p.resolve({ ok: false, error: err as Error });
+    }
+  }
+
+  private async commitRun(req: FinishRequest): Promise<void> {
+    let withLease = true;
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        await commitWithRetry(this.client, async () => {
+          const ops = simpleOps(req, withLease);
+          const retryable = new Set<number>();
+          if (req.kind === 'handback') {
+            const tails = await readLaneTails(this.client, req.job, [req.record.priority]);
+            ops.push(...appendOps(req.job, tails, [{ runId: req.runId, priority: req.record.priority }], ops.length, retryable));
+          }
+          if (req.record.group && req.kind !== 'retry' && req.kind !== 'handback') {
+            const leave = await groupLeaveOps(this.client, req.job, req.record.group.id, ops.length, retryable);
+            ops.push(...leave);
+          }
+          return { ops, retryable, value: null };
+        });
+        return;
+      } catch (err) {
+        if (withLease && err instanceof ZkError && err.opIndex === 1 && isZkError(err, 'NO_NODE')) {
+          withLease = false;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * ctx.log: a pino child whose lines are also kept (bounded) on the run's
+ * record. A Proxy over the child intercepts the level methods only, so
+ * bindings, child(), level and the rest behave as pino's own.
+ */
+import type { Logger } from 'pino';
+import { RUN_LOG_LINE_CHARS_MAX } from '../../shared/jobs/limits.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The text of a pino call's arguments: (msg), (obj, msg), (err), (obj). */
+export function lineText(args: unknown[]): string {
+  const [first, second] = args;
+  let text: string;
+  if (typeof first === 'string') text = first;
+  else if (typeof second === 'string') text = second;
+  else if (first instanceof Error) text = first.message;
+  else text = JSON.stringify(first) ?? '';
+  return text.length > RUN_LOG_LINE_CHARS_MAX ? `${text.slice(0, RUN_LOG_LINE_CHARS_MAX - 1)}…` : text;
+}
+
+export function capturingLogger(base: Logger, capture: (level: LogLevel, msg: string) => void): Logger {
+  return new Proxy(base, {
+    get(target, prop) {
+      if (typeof prop === 'string' && (LOG_LEVELS as readonly string[]).includes(prop)) {
+        const level = prop as LogLevel;
+        return (...args: unknown[]) => {
+          capture(level, lineText(args));
+          (target[level] as (...a: unknown[]) => void).apply(target, args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * A handler thread: loads the job files, then runs attempts as the main
+ * thread asks, many at once (handlers are async), bridging ctx.progress and
+ * ctx.log back by message. Its own logger is silent: the main thread logs
+ * each line through the run's logger.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { DroverError } from '../../shared/errors.ts';
+import { loadJobs, type Job } from '../../shared/jobs/define-job.ts';
+import { runHandler } from './executor.ts';
+import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
+
+const port = parentPort;
+if (!port) throw new Error('thread-entry.ts runs only as a worker thread');
+const send = (m: FromThread): void => port.postMessage(m);
+const silent = pino({ level: 'trace', enabled: false });
+const controllers = new Map<number, AbortController>();
+const jobs = new Map<string, Job>();
+
+try {
+  for (const file of (workerData as ThreadData).files) for (const job of await loadJobs(file)) jobs.set(job.name, job);
+  port.on('message', (m: ToThread) => {
+    if (m.t === 'abort') {
+      controllers.get(m.id)?.abort(new DroverError(m.code as never, m.message));
+      return;
+    }
+    const job = jobs.get(m.req.job);
+    const controller = new AbortController();
+    controllers.set(m.id, controller);
+    const hooks = {
+      progress: (pct: number, message?: string) => send({ t: 'progress', id: m.id, pct, ...(message !== undefined ? { message } : {}) }),
+      log: (level: FromThread & { t: 'log' } extends { level: infer L } ? L : never, msg: string) => send({ t: 'log', id: m.id, level, msg }),
+    };
+    const outcome = job
+      ? runHandler(job, m.req, hooks, controller.signal, silent)
+      : Promise.resolve({ ok: false as const, error: { code: 'DROVER_UNKNOWN_JOB', message: `no job '${m.req.job}' in the job files` }, permanent: false });
+    void outcome.then((o) => {
+      controllers.delete(m.id);
+      send({ t: 'done', id: m.id, outcome: o });
+    });
+  });
+  send({ t: 'ready', jobs: [...jobs.keys()] });
+} catch (err) {
+  send({ t: 'load-failed', message: (err as Error).message });
+}

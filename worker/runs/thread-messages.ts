@@ -1,0 +1,18 @@
+/** The messages between the worker's main thread and its handler threads. */
+import type { ExecOutcome, ExecRequest } from './executor.ts';
+import type { LogLevel } from './run-logger.ts';
+
+export type ToThread =
+  | { t: 'run'; id: number; req: ExecRequest }
+  | { t: 'abort'; id: number; code: string; message: string };
+
+export type FromThread =
+  | { t: 'ready'; jobs: string[] }
+  | { t: 'load-failed'; message: string }
+  | { t: 'progress'; id: number; pct: number; message?: string }
+  | { t: 'log'; id: number; level: LogLevel; msg: string }
+  | { t: 'done'; id: number; outcome: ExecOutcome };
+
+export interface ThreadData {
+  files: string[];
+}

@@ -1,0 +1,128 @@
+/**
+ * Handler threads: a small pool of worker_threads, each loading the job
+ * files under tsx, many async attempts multiplexed per thread (the least
+ * busy thread gets the next one). The main thread keeps the session: a
+ * handler that spins the CPU spins its own thread.
+ *
+ * An attempt aborted (timeout, cancel, shutdown) that has not returned
+ * within `graceMs` is stuck: its thread is terminated and replaced, and the
+ * other attempts on it end with DROVER_WORKER_LOST.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker as Thread } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { DroverError } from '../../shared/errors.ts';
+import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.ts';
+import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
+
+interface Pending {
+  hooks: ExecHooks;
+  resolve: (o: ExecOutcome) => void;
+}
+
+interface Slot {
+  thread: Thread;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+}
+
+/** A thread can be an ES module only through a bootstrap: register tsx, then import the entry. */
+function bootstrapCode(): string {
+  const require = createRequire(import.meta.url);
+  const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./thread-entry.ts', import.meta.url).href;
+  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+}
+
+export class ThreadPool implements Executor {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly code = bootstrapCode();
+
+  constructor(
+    private readonly opts: { files: string[]; size: number; graceMs: number; logger: Logger },
+  ) {
+    for (let i = 0; i < Math.max(1, opts.size); i++) this.slots.push(this.spawn());
+  }
+
+  /** Resolves when every thread has loaded the job files; rejects with the load error. */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  private spawn(): Slot {
+    const data: ThreadData = { files: this.opts.files };
+    const thread = new Thread(this.code, { eval: true, workerData: data });
+    const pending = new Map<number, Pending>();
+    let settle!: { resolve: () => void; reject: (e: Error) => void };
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    ready.catch(() => {});
+    const slot: Slot = { thread, ready, pending };
+    thread.on('message', (m: FromThread) => {
+      switch (m.t) {
+        case 'ready':
+          settle.resolve();
+          break;
+        case 'load-failed':
+          settle.reject(new DroverError('DROVER_CONFIG', `a handler thread could not load the job files: ${m.message}`));
+          break;
+        case 'progress':
+          pending.get(m.id)?.hooks.progress(m.pct, m.message);
+          break;
+        case 'log':
+          pending.get(m.id)?.hooks.log(m.level, m.msg);
+          break;
+        case 'done': {
+          const p = pending.get(m.id);
+          pending.delete(m.id);
+          p?.resolve(m.outcome);
+          break;
+        }
+      }
+    });
+    thread.on('error', (err) => {
+      this.opts.logger.error({ err }, 'handler thread failed');
+      settle.reject(err);
+    });
+    thread.on('exit', (code) => {
+      for (const p of pending.values()) p.resolve({ ok: false, error: { code: 'DROVER_WORKER_LOST', message: `its handler thread exited (${code})` }, permanent: false });
+      pending.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0 && !this.closed) {
+        this.opts.logger.warn({ code }, 'handler thread exited; starting a new one');
+        this.slots[i] = this.spawn();
+      }
+    });
+    return slot;
+  }
+
+  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, error: { code: 'DROVER_CLOSED', message: 'the worker is closing' }, permanent: false });
+    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextId++;
+    return new Promise<ExecOutcome>((resolve) => {
+      slot.pending.set(id, { hooks, resolve });
+      slot.thread.postMessage({ t: 'run', id, req } satisfies ToThread);
+      const onAbort = (): void => {
+        const reason: unknown = signal.reason;
+        const code = reason instanceof DroverError ? reason.code : 'DROVER_CANCELLED';
+        slot.thread.postMessage({ t: 'abort', id, code, message: (reason as Error)?.message ?? 'aborted' } satisfies ToThread);
+        const stuck = setTimeout(() => {
+          if (!slot.pending.has(id) || this.closed) return;
+          this.opts.logger.warn({ runId: req.runId, job: req.job }, 'handler ignored its abort past the grace period; replacing its thread');
+          void slot.thread.terminate();
+        }, this.opts.graceMs);
+        stuck.unref();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.thread.terminate()));
+  }
+}
