@@ -2,7 +2,9 @@
  * ZAB messages on the wire between members (pure). Layout: kind byte | from
  * int | to int | the kind's fields in declaration order (jute encoding:
  * ints, longs as 8 bytes, entries as zxid long + data buffer, votes as
- * leader int + zxid long + epoch long, states as a byte).
+ * leader int + zxid long + epoch long, states as a byte). A sync carries
+ * its SNAP as snapshot zxid long (-1: none) + snapshot buffer, before its
+ * entries.
  */
 import { JuteReader } from '../protocol/reader.ts';
 import { JuteWriter } from '../protocol/writer.ts';
@@ -39,7 +41,9 @@ export function encodeZabMessage(m: Exclude<ZabMessage, { kind: 'disconnected' }
       w.long(m.epoch).long(m.currentEpoch).long(m.lastZxid);
       break;
     case 'sync':
-      w.long(m.epoch).long(m.truncateTo ?? -1).long(m.commitZxid).int(m.entries.length);
+      w.long(m.epoch).long(m.truncateTo ?? -1).long(m.commitZxid);
+      w.long(m.snapshot?.zxid ?? -1).buffer(m.snapshot?.data ?? null);
+      w.int(m.entries.length);
       for (const e of m.entries) writeEntry(w, e);
       break;
     case 'ackNewLeader':
@@ -88,11 +92,15 @@ export function decodeZabMessage(body: Buffer): ZabMessage {
       const epoch = r.long();
       const trunc = r.long();
       const commitZxid = r.long();
+      const snapZxid = r.long();
+      // A snapshot is the one large field: keep a view of the frame, not a copy.
+      const snapData = r.buffer();
       const n = r.int();
       if (n < 0 || n > r.remaining) throw new ProtocolError(`bad entry count ${n}`);
       const entries: Entry[] = [];
       for (let i = 0; i < n; i++) entries.push(readEntry(r));
-      return { kind, from, to, epoch, truncateTo: trunc < 0 ? null : trunc, entries, commitZxid };
+      const snapshot = snapZxid < 0 ? null : { zxid: snapZxid, data: snapData };
+      return { kind, from, to, epoch, truncateTo: trunc < 0 ? null : trunc, snapshot, entries, commitZxid };
     }
     case 'ackNewLeader':
       return { kind, from, to, epoch: r.long() };

@@ -21,8 +21,11 @@ export type ZabMessage =
   | { kind: 'followerInfo'; from: number; to: number; acceptedEpoch: number; lastZxid: number }
   | { kind: 'leaderInfo'; from: number; to: number; epoch: number }
   | { kind: 'ackEpoch'; from: number; to: number; epoch: number; currentEpoch: number; lastZxid: number }
-  /** DIFF (after an optional TRUNC) then NEWLEADER, in one message. */
-  | { kind: 'sync'; from: number; to: number; epoch: number; truncateTo: number | null; entries: Entry[]; commitZxid: number }
+  /**
+   * Synchronization then NEWLEADER, in one message: DIFF (`entries`), after
+   * an optional TRUNC, or SNAP (`snapshot`, then `entries` above it).
+   */
+  | { kind: 'sync'; from: number; to: number; epoch: number; truncateTo: number | null; snapshot: SnapshotRef | null; entries: Entry[]; commitZxid: number }
   | { kind: 'ackNewLeader'; from: number; to: number; epoch: number }
   | { kind: 'upToDate'; from: number; to: number; epoch: number; commitZxid: number }
   | { kind: 'proposal'; from: number; to: number; epoch: number; entry: Entry }
@@ -33,10 +36,26 @@ export type ZabMessage =
   /** From the transport, not the wire: the link to `from` broke. */
   | { kind: 'disconnected'; from: number; to: number };
 
+/**
+ * SNAP: the leader's snapshot at `zxid` (its log's base; everything up to it
+ * committed). The bytes are opaque to the peer: the leader's peer names the
+ * snapshot with `data: null` and its host attaches the bytes before sending.
+ */
+export interface SnapshotRef {
+  zxid: number;
+  data: Buffer | null;
+}
+
 /** What a member must make durable before it sends the messages of the same Ready. */
 export interface PersistWork {
   /** Drop every logged entry above this zxid first (TRUNC). */
   truncateTo: number | null;
+  /**
+   * SNAP: make this snapshot durable after the TRUNC and before the entries;
+   * it replaces the member's state, so the host installs it before applying
+   * this Ready's `committed` (all of which lie above it).
+   */
+  snapshot: { zxid: number; data: Buffer } | null;
   entries: Entry[];
   acceptedEpoch: number | null;
   currentEpoch: number | null;
@@ -52,5 +71,8 @@ export interface Ready {
 export interface PersistedState {
   acceptedEpoch: number;
   currentEpoch: number;
+  /** The zxid of the snapshot the log continues (0: none, the log starts at the beginning). */
+  snapshotZxid?: number;
+  /** Logged entries above `snapshotZxid`, in zxid order. */
   log: Entry[];
 }

@@ -7,13 +7,17 @@
  * Phases (zk-protocol.md §12):
  *  - election: fast leader election by (epoch, zxid, id), in rounds;
  *  - discovery: FOLLOWERINFO -> LEADERINFO(newEpoch = max accepted + 1) -> ACKEPOCH;
- *  - synchronization: TRUNC/DIFF and NEWLEADER in one `sync` message; the
- *    follower persists it and its new currentEpoch before acking; a quorum of
- *    acks establishes the leader, which then commits its whole log;
+ *  - synchronization: DIFF, TRUNC+DIFF or SNAP, and NEWLEADER, in one `sync`
+ *    message; the follower persists it and its new currentEpoch before
+ *    acking; a quorum of acks establishes the leader, which then commits its
+ *    whole log;
  *  - broadcast: PROPOSAL -> ACK (after fsync) -> COMMIT strictly in zxid order.
  *
- * Simplifications for now, stated so nobody relies on them: the whole log is
- * kept in memory (no SNAP sync), and observers are not modelled.
+ * The log in memory starts after a snapshot (`snapshotZxid`, 0 for none): the
+ * host takes snapshots of committed state and calls `compact()`. The peer
+ * never sees a snapshot's bytes; it only decides when one must be sent (a
+ * follower behind the log's start, or diverged where no common entry is left)
+ * and passes a received one on to its host. Observers are not modelled.
  */
 import type { Entry, PeerState, PersistWork, PersistedState, Ready, Vote, ZabMessage } from './messages.ts';
 import { quorumSize } from './quorum.ts';
@@ -62,7 +66,10 @@ export class ZabPeer {
   // durable state (mirrors what the host has persisted, plus what it is about to)
   private acceptedEpoch: number;
   private currentEpoch: number;
+  /** Entries above `base`, in zxid order. */
   private log: Entry[];
+  /** The snapshot the log continues: everything up to it is committed and compacted away. */
+  private base: number;
 
   // volatile
   private now = 0;
@@ -109,7 +116,12 @@ export class ZabPeer {
     this.cfg = { finalizeWait: 2, ...cfg };
     this.acceptedEpoch = persisted.acceptedEpoch;
     this.currentEpoch = persisted.currentEpoch;
+    this.base = persisted.snapshotZxid ?? 0;
     this.log = persisted.log.slice();
+    const first = this.log[0];
+    if (first && first.zxid <= this.base) throw new ZabInvariantError(`log starts at ${first.zxid}, not above its snapshot ${this.base}`);
+    // A snapshot only ever holds committed state.
+    this.committedZxid = this.base;
     this.durableZxid = this.lastZxid;
     this.vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
     this.startElection();
@@ -117,7 +129,12 @@ export class ZabPeer {
 
   get lastZxid(): number {
     const last = this.log[this.log.length - 1];
-    return last ? last.zxid : 0;
+    return last ? last.zxid : this.base;
+  }
+
+  /** The snapshot the in-memory log continues (0: none). */
+  get snapshotZxid(): number {
+    return this.base;
   }
 
   get committed(): number {
@@ -141,7 +158,10 @@ export class ZabPeer {
     return makeZxid(this.currentEpoch, this.counter + 1);
   }
 
-  /** The committed prefix of the log: what a member that applied ahead must rebuild from. */
+  /**
+   * The committed entries above `snapshotZxid`: what a member that applied
+   * ahead must rebuild from (over that snapshot).
+   */
   committedEntries(): Entry[] {
     return this.log.slice(0, this.indexAfter(this.committedZxid));
   }
@@ -164,7 +184,38 @@ export class ZabPeer {
   hasReady(): boolean {
     if (this.inFlight) return false;
     const p = this.persist;
-    return this.out.length > 0 || this.committedOut.length > 0 || p.entries.length > 0 || p.truncateTo !== null || p.acceptedEpoch !== null || p.currentEpoch !== null;
+    return (
+      this.out.length > 0 ||
+      this.committedOut.length > 0 ||
+      p.entries.length > 0 ||
+      p.truncateTo !== null ||
+      p.snapshot !== null ||
+      p.acceptedEpoch !== null ||
+      p.currentEpoch !== null
+    );
+  }
+
+  /**
+   * The host has durably written a snapshot of committed state at `zxid`:
+   * drop the log up to it. Followers further behind, or diverged below it,
+   * get SNAP from now on. The host must keep the snapshot a handed-out
+   * Ready's SNAP names until it has sent that Ready.
+   */
+  compact(zxid: number): void {
+    if (zxid > this.committedZxid) throw new ZabInvariantError(`compact to ${zxid} above committed ${this.committedZxid}`);
+    if (zxid <= this.base) return;
+    const i = this.indexAfter(zxid);
+    const kept = this.log[i - 1];
+    if (!kept || kept.zxid !== zxid) throw new ZabInvariantError(`compact to ${zxid}, which is not in the log`);
+    this.log = this.log.slice(i);
+    this.base = zxid;
+    // A SNAP not yet handed out names the old base, which the host may now
+    // drop: point it at the new one (whose snapshot the host just wrote).
+    for (let k = 0; k < this.out.length; k++) {
+      const m = this.out[k] as ZabMessage;
+      if (m.kind !== 'sync' || m.snapshot === null) continue;
+      this.out[k] = { ...m, snapshot: { zxid, data: null }, entries: m.entries.filter((e) => e.zxid > zxid) };
+    }
   }
 
   ready(): Ready {
@@ -183,6 +234,7 @@ export class ZabPeer {
     this.inFlight = null;
     const last = r.persist.entries[r.persist.entries.length - 1];
     if (r.persist.truncateTo !== null) this.durableZxid = Math.min(this.durableZxid, r.persist.truncateTo);
+    if (r.persist.snapshot !== null) this.durableZxid = Math.max(this.durableZxid, r.persist.snapshot.zxid);
     if (last) this.durableZxid = Math.max(this.durableZxid, last.zxid);
     if (this.state === 'leading') {
       if (last) this.recordAck(this.id, last.zxid);
@@ -459,26 +511,35 @@ export class ZabPeer {
     }
   }
 
-  /** DIFF from the follower's last zxid, after a TRUNC if it holds what this leader does not. */
+  /**
+   * DIFF from the follower's last zxid, after a TRUNC if it holds what this
+   * leader does not; SNAP when the log no longer reaches back to where the
+   * two histories meet (the follower is behind the log's base, or diverged
+   * with no common entry left in it).
+   */
   private sendSync(to: number, followerLast: number): void {
-    let truncateTo: number | null = null;
-    let from = 0;
-    if (followerLast > this.lastZxid) {
-      truncateTo = this.lastZxid;
-      from = this.log.length;
-    } else {
-      const i = this.indexOf(followerLast);
-      if (followerLast === 0 || i >= 0) {
-        from = followerLast === 0 ? 0 : i + 1;
-      } else {
-        // Not in this log: cut back to the last zxid both can share, then send the rest.
-        let j = this.log.length - 1;
-        while (j >= 0 && (this.log[j] as Entry).zxid > followerLast) j--;
-        truncateTo = j >= 0 ? (this.log[j] as Entry).zxid : 0;
-        from = j + 1;
-      }
+    const base = { kind: 'sync', from: this.id, to, epoch: this.currentEpoch, commitZxid: this.committedZxid } as const;
+    const plan = this.syncPlan(followerLast);
+    if (plan === 'snap') {
+      this.send({ ...base, truncateTo: null, snapshot: { zxid: this.base, data: null }, entries: this.log.slice() });
+      return;
     }
-    this.send({ kind: 'sync', from: this.id, to, epoch: this.currentEpoch, truncateTo, entries: this.log.slice(from), commitZxid: this.committedZxid });
+    this.send({ ...base, truncateTo: plan.truncateTo, snapshot: null, entries: this.log.slice(plan.from) });
+  }
+
+  private syncPlan(followerLast: number): { truncateTo: number | null; from: number } | 'snap' {
+    if (followerLast > this.lastZxid) return { truncateTo: this.lastZxid, from: this.log.length };
+    if (followerLast === this.base) return { truncateTo: null, from: 0 };
+    if (followerLast < this.base) return 'snap';
+    const i = this.indexOf(followerLast);
+    if (i >= 0) return { truncateTo: null, from: i + 1 };
+    // Not in this log: cut back to the last zxid both can share, then send the rest.
+    let j = this.log.length - 1;
+    while (j >= 0 && (this.log[j] as Entry).zxid > followerLast) j--;
+    // The histories meet below the whole log: at the very beginning (no
+    // snapshot yet), or somewhere only a snapshot still covers.
+    if (j < 0) return this.base === 0 ? { truncateTo: 0, from: 0 } : 'snap';
+    return { truncateTo: (this.log[j] as Entry).zxid, from: j + 1 };
   }
 
   private indexOf(zxid: number): number {
@@ -590,11 +651,10 @@ export class ZabPeer {
         return;
       case 'sync': {
         if (this.followerPhase !== 'sync' || m.epoch !== this.leaderEpoch) return;
-        if (m.truncateTo !== null) {
-          if (m.truncateTo < this.committedZxid) throw new ZabInvariantError(`TRUNC to ${m.truncateTo} below committed ${this.committedZxid}`);
-          this.log = this.log.filter((e) => e.zxid <= (m.truncateTo as number));
-          this.persist.truncateTo = m.truncateTo;
-          this.persist.entries = this.persist.entries.filter((e) => e.zxid <= (m.truncateTo as number));
+        if (m.snapshot !== null) {
+          this.installSnapshot(m.snapshot);
+        } else if (m.truncateTo !== null) {
+          this.truncate(m.truncateTo);
         }
         for (const e of m.entries) this.appendLocal(e);
         // Entries first, then the epoch, then the ack: the host persists in that order.
@@ -638,6 +698,32 @@ export class ZabPeer {
     }
   }
 
+  private truncate(zxid: number): void {
+    if (zxid < this.committedZxid) throw new ZabInvariantError(`TRUNC to ${zxid} below committed ${this.committedZxid}`);
+    this.log = this.log.filter((e) => e.zxid <= zxid);
+    this.persist.truncateTo = this.persist.truncateTo === null ? zxid : Math.min(this.persist.truncateTo, zxid);
+    this.persist.entries = this.persist.entries.filter((e) => e.zxid <= zxid);
+  }
+
+  /**
+   * SNAP: the leader's snapshot replaces this member's state and log. What
+   * this member logged above the snapshot is not in the leader's history
+   * (or it would have had a DIFF), so it is cut; what lies below stays on
+   * disk until the host purges it, harmless under the newer snapshot.
+   */
+  private installSnapshot(snap: { zxid: number; data: Buffer | null }): void {
+    if (snap.data === null) throw new ZabInvariantError(`SNAP at ${snap.zxid} arrived without its bytes (the leader's host must attach them)`);
+    if (snap.zxid < this.committedZxid) throw new ZabInvariantError(`SNAP at ${snap.zxid} below committed ${this.committedZxid}`);
+    this.truncate(Math.min(this.lastZxid, snap.zxid));
+    this.log = [];
+    this.persist.entries = [];
+    this.base = snap.zxid;
+    // The snapshot supersedes whatever was committed but not yet handed out.
+    this.committedOut = [];
+    this.committedZxid = snap.zxid;
+    this.persist.snapshot = { zxid: snap.zxid, data: snap.data };
+  }
+
   // ------------------------------------------------------------ shared
 
   private appendLocal(e: Entry): void {
@@ -665,5 +751,5 @@ export class ZabPeer {
 const LEADER_KINDS: ReadonlySet<ZabMessage['kind']> = new Set(['leaderInfo', 'sync', 'upToDate', 'proposal', 'commit', 'ping']);
 
 function emptyPersist(): PersistWork {
-  return { truncateTo: null, entries: [], acceptedEpoch: null, currentEpoch: null };
+  return { truncateTo: null, snapshot: null, entries: [], acceptedEpoch: null, currentEpoch: null };
 }

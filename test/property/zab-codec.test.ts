@@ -12,7 +12,7 @@ const msg: fc.Arbitrary<Exclude<ZabMessage, { kind: 'disconnected' }>> = fc.oneo
   fc.record({ kind: fc.constant('followerInfo' as const), from: id, to: id, acceptedEpoch: z, lastZxid: z }),
   fc.record({ kind: fc.constant('leaderInfo' as const), from: id, to: id, epoch: z }),
   fc.record({ kind: fc.constant('ackEpoch' as const), from: id, to: id, epoch: z, currentEpoch: z, lastZxid: z }),
-  fc.record({ kind: fc.constant('sync' as const), from: id, to: id, epoch: z, truncateTo: fc.option(z, { nil: null }), entries: fc.array(entry, { maxLength: 4 }), commitZxid: z }),
+  fc.record({ kind: fc.constant('sync' as const), from: id, to: id, epoch: z, truncateTo: fc.option(z, { nil: null }), snapshot: fc.option(fc.record({ zxid: z, data: fc.option(fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)), { nil: null }) }), { nil: null }), entries: fc.array(entry, { maxLength: 4 }), commitZxid: z }),
   fc.record({ kind: fc.constantFrom('ackNewLeader' as const, 'pong' as const), from: id, to: id, epoch: z }),
   fc.record({ kind: fc.constant('upToDate' as const), from: id, to: id, epoch: z, commitZxid: z }),
   fc.record({ kind: fc.constant('proposal' as const), from: id, to: id, epoch: z, entry }),

@@ -1,15 +1,20 @@
 /**
  * A seeded simulation of a ZAB ensemble: the real ZabPeer on a simulated
  * network (per-link FIFO like TCP; loss breaks the link and both ends hear
- * `disconnected`), a simulated disk (a Ready's writes are durable only when
- * its fsync completes; a crash loses what was not), crashes, restarts,
- * asymmetric partitions and clients writing through whoever leads.
+ * `disconnected`; duplicates, clogged links and freely reordered election
+ * messages), a simulated disk (a Ready's writes are durable only when its
+ * fsync completes; a crash loses what was not), snapshots with log
+ * compaction and SNAP sync, crashes, restarts, asymmetric partitions, clock
+ * skew (members tick at different rates and pause) and key-value clients:
+ * writes through whoever leads, and linearizable reads (a sync through the
+ * leader, answered by the member that applies it).
  * Every step checks the safety invariants; `finish()` heals everything and
- * checks durability and liveness.
+ * checks durability, liveness and the client history.
  */
 import { ZabPeer } from '../../coordinator/zab/peer.ts';
 import type { Entry, PersistedState, Ready, ZabMessage } from '../../coordinator/zab/messages.ts';
 import { mulberry32 } from '../helpers/seeded-rng.ts';
+import { checkKvLinearizable, type KvOp } from './linearizability.ts';
 
 export { mulberry32 };
 
@@ -22,6 +27,28 @@ export interface FaultMix {
   maxDelay: number;
   maxFsyncDelay: number;
   writeRate: number;
+  /** Linearizable reads per step (each a sync through the leader). */
+  readRate?: number;
+  /** Snapshot and compact the log every this many applied entries (0: never). */
+  snapEvery?: number;
+  /** Chance that a message is delivered twice (right after itself: links stay FIFO). */
+  dupRate?: number;
+  /** Chance per step that one directed link clogs for a while (everything on it waits). */
+  clogRate?: number;
+  /** How far members' tick rates differ from one tick per step (0..0.9). */
+  clockSkew?: number;
+  /** Chance per step that a member pauses (no ticks, no processing), like a long GC. */
+  pauseRate?: number;
+}
+
+interface SimSnapshot {
+  zxid: number;
+  data: Buffer;
+}
+
+interface Disk extends PersistedState {
+  /** Durable snapshots, oldest first; the log holds what comes after the oldest. */
+  snapshots: SimSnapshot[];
 }
 
 export class InvariantViolation extends Error {
@@ -31,11 +58,35 @@ export class InvariantViolation extends Error {
 interface Node {
   id: number;
   peer: ZabPeer | null;
-  disk: PersistedState;
+  disk: Disk;
   pending: { ready: Ready; doneAt: number } | null;
-  /** Entries applied in this life, in order. */
+  /** Entries applied in this life, in order (a life starts with its snapshot's). */
   applied: Entry[];
+  /** The key-value state those entries make. */
+  kv: Map<string, string>;
+  sinceSnapshot: number;
   downUntil: number;
+  /** Ticks owed: a member's clock runs at `rate` ticks per step. */
+  clock: number;
+  rate: number;
+  pausedUntil: number;
+}
+
+const SNAPSHOTS_KEPT = 2;
+const KEYS = ['a', 'b', 'c'];
+
+/** Entry payloads: `set <key> <value>` (values unique) or `sync <read id>`. */
+function applyToKv(kv: Map<string, string>, data: string): void {
+  const [verb, key, value] = data.split(' ');
+  if (verb === 'set' && key !== undefined && value !== undefined) kv.set(key, value);
+}
+
+function encodeSimSnapshot(applied: readonly Entry[]): Buffer {
+  return Buffer.from(JSON.stringify(applied.map((e) => [e.zxid, e.data.toString()])));
+}
+
+function decodeSimSnapshot(data: Buffer): Entry[] {
+  return (JSON.parse(data.toString()) as [number, string][]).map(([zxid, d]) => ({ zxid, data: Buffer.from(d) }));
 }
 
 interface InFlight {
@@ -64,6 +115,17 @@ export class ZabCluster {
   private readonly leaderOfEpoch = new Map<number, number>();
   private writeCounter = 0;
   readonly members: number[];
+  /** The key-value client history, for the linearizability check. */
+  private readonly kvOps: KvOp[] = [];
+  /** Writes in flight: their data -> their history entry. */
+  private readonly kvWrites = new Map<string, KvOp>();
+  /** Reads in flight: read id -> the member that answers and its life. */
+  private readonly kvReads = new Map<number, { member: number; life: ZabPeer; op: KvOp }>();
+  private readCounter = 0;
+  /** SNAP syncs delivered, for the scenarios that must exercise them. */
+  snapSyncs = 0;
+  /** Links clogged until a step: what is sent on them waits (FIFO). */
+  private readonly cloggedUntil = new Map<string, number>();
 
   constructor(
     seed: number,
@@ -71,14 +133,63 @@ export class ZabCluster {
   ) {
     this.rng = mulberry32(seed);
     this.members = Array.from({ length: mix.members }, (_, i) => i + 1);
+    const skew = Math.min(0.9, mix.clockSkew ?? 0);
     for (const id of this.members) {
-      const disk: PersistedState = { acceptedEpoch: 0, currentEpoch: 0, log: [] };
-      this.nodes.push({ id, peer: this.boot(id, disk), disk, pending: null, applied: [], downUntil: 0 });
+      const disk: Disk = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
+      const rate = 1 + skew * (this.rng() * 2 - 1);
+      const n: Node = { id, peer: null, disk, pending: null, applied: [], kv: new Map(), sinceSnapshot: 0, downUntil: 0, clock: 0, rate, pausedUntil: 0 };
+      this.nodes.push(n);
+      this.boot(n);
     }
   }
 
-  private boot(id: number, disk: PersistedState): ZabPeer {
-    return new ZabPeer({ id, members: this.members, initLimit: 20, syncLimit: 8 }, { acceptedEpoch: disk.acceptedEpoch, currentEpoch: disk.currentEpoch, log: disk.log.slice() });
+  /** Starts a life from the disk: the newest snapshot, then the log above it. */
+  private boot(n: Node): void {
+    const snap = n.disk.snapshots[n.disk.snapshots.length - 1];
+    const base = snap?.zxid ?? 0;
+    n.peer = new ZabPeer(
+      { id: n.id, members: this.members, initLimit: 20, syncLimit: 8 },
+      { acceptedEpoch: n.disk.acceptedEpoch, currentEpoch: n.disk.currentEpoch, snapshotZxid: base, log: n.disk.log.filter((e) => e.zxid > base) },
+    );
+    n.applied = [];
+    n.kv = new Map();
+    n.sinceSnapshot = 0;
+    if (snap) this.installSnapshot(n, snap);
+  }
+
+  /** The member's state becomes the snapshot's; every entry in it must agree with what was committed. */
+  private installSnapshot(n: Node, snap: SimSnapshot): void {
+    n.applied = [];
+    n.kv = new Map();
+    for (const e of decodeSimSnapshot(snap.data)) this.apply(n, e);
+    const last = n.applied[n.applied.length - 1];
+    if ((last?.zxid ?? 0) !== snap.zxid) throw new InvariantViolation(`member ${n.id}: snapshot named ${snap.zxid} ends at ${last?.zxid}`);
+  }
+
+  /** A snapshot of what this member applied (committed state), then compaction of its log and disk. */
+  private takeSnapshot(n: Node): void {
+    const peer = n.peer;
+    const last = n.applied[n.applied.length - 1];
+    if (!peer || !last) return;
+    n.sinceSnapshot = 0;
+    n.disk.snapshots.push({ zxid: last.zxid, data: encodeSimSnapshot(n.applied) });
+    if (n.disk.snapshots.length > SNAPSHOTS_KEPT) n.disk.snapshots.shift();
+    // The oldest kept snapshot is the log's base: it must stay while the peer may name it in a SNAP.
+    const oldest = (n.disk.snapshots[0] as SimSnapshot).zxid;
+    if (oldest > peer.snapshotZxid && oldest <= peer.committed) peer.compact(oldest);
+    n.disk.log = n.disk.log.filter((e) => e.zxid > peer.snapshotZxid);
+  }
+
+  /** The leader's host attaches the snapshot a SNAP names (the peer only names it). */
+  private attachSnapshots(n: Node, r: Ready): void {
+    for (let i = 0; i < r.messages.length; i++) {
+      const m = r.messages[i] as ZabMessage;
+      if (m.kind !== 'sync' || m.snapshot === null) continue;
+      const zxid = m.snapshot.zxid;
+      const snap = n.disk.snapshots.find((s) => s.zxid === zxid);
+      if (!snap) throw new InvariantViolation(`member ${n.id} named snapshot ${zxid} for a SNAP but does not hold it`);
+      r.messages[i] = { ...m, snapshot: { zxid, data: snap.data } };
+    }
   }
 
   private node(id: number): Node {
@@ -92,9 +203,17 @@ export class ZabCluster {
   private send(msg: ZabMessage, extraDelay = 0): void {
     const link = `${msg.from}>${msg.to}`;
     if (msg.kind !== 'vote' && msg.kind !== 'disconnected' && this.broken.has(link)) return;
-    const at = Math.max(this.now + 1 + Math.floor(this.rng() * (this.mix.maxDelay + 1)) + extraDelay, this.linkLast.get(link) ?? 0);
+    const delay = 1 + Math.floor(this.rng() * (this.mix.maxDelay + 1)) + extraDelay;
+    if (msg.kind === 'vote') {
+      // Election messages are independent: any order, any delay.
+      this.net.push({ msg, at: this.now + delay + Math.floor(this.rng() * (2 * this.mix.maxDelay + 1)), seq: this.seq++ });
+      return;
+    }
+    const at = Math.max(this.now + delay, this.linkLast.get(link) ?? 0, this.cloggedUntil.get(link) ?? 0);
     this.linkLast.set(link, at);
     this.net.push({ msg, at, seq: this.seq++ });
+    // A duplicate right behind the original keeps the link FIFO: the peer must shrug it off.
+    if (msg.kind !== 'disconnected' && this.chance(this.mix.dupRate ?? 0)) this.net.push({ msg, at, seq: this.seq++ });
   }
 
   /** A broken link: both ends find out, a little later. */
@@ -115,6 +234,11 @@ export class ZabCluster {
       const m = f.msg;
       const target = this.node(m.to);
       if (!target.peer) continue;
+      if (target.pausedUntil > this.now) {
+        // A paused process reads nothing; the bytes wait in its socket, in order.
+        this.net.push({ ...f, at: target.pausedUntil });
+        continue;
+      }
       const isVote = m.kind === 'vote';
       // Sent before its connection broke: it died with that connection.
       if (!isVote && m.kind !== 'disconnected' && this.broken.has(`${m.from}>${m.to}`)) continue;
@@ -129,33 +253,56 @@ export class ZabCluster {
       if (isVote && faults && this.chance(this.mix.lossRate)) this.send(m); // election messages may duplicate
       // Hearing of the break, the receiver's next messages go over a new connection.
       if (m.kind === 'disconnected') this.broken.delete(`${m.to}>${m.from}`);
+      if (m.kind === 'sync' && m.snapshot !== null) this.snapSyncs++;
       target.peer.step(m);
     }
-    for (const n of this.nodes) n.peer?.tick();
+    for (const n of this.nodes) {
+      if (n.pausedUntil > this.now) continue;
+      // Skewed clocks: a member may tick twice in a step, or not at all.
+      n.clock += n.rate;
+      while (n.clock >= 1) {
+        n.clock -= 1;
+        n.peer?.tick();
+      }
+    }
     for (const n of this.nodes) this.host(n);
     if (faults) this.injectFaults();
-    if (writes) this.clientWrites();
+    if (writes) {
+      this.clientWrites();
+      this.clientReads();
+    }
     this.checkLeaders();
   }
 
   /** The edge loop around one peer: persist, then send, then apply, then advance. */
   private host(n: Node): void {
     const peer = n.peer;
-    if (!peer) return;
+    if (!peer || n.pausedUntil > this.now) return;
     if (n.pending && this.now >= n.pending.doneAt) {
       const r = n.pending.ready;
       n.pending = null;
       const p = r.persist;
       if (p.truncateTo !== null) n.disk.log = n.disk.log.filter((e) => e.zxid <= (p.truncateTo as number));
+      if (p.snapshot !== null) {
+        n.disk.snapshots = [p.snapshot];
+        n.disk.log = n.disk.log.filter((e) => e.zxid > (p.snapshot as SimSnapshot).zxid);
+      }
       for (const e of p.entries) n.disk.log.push(e);
       if (p.acceptedEpoch !== null) n.disk.acceptedEpoch = p.acceptedEpoch;
       if (p.currentEpoch !== null) n.disk.currentEpoch = p.currentEpoch;
       for (const m of r.messages) this.send(m);
+      if (p.snapshot !== null) this.installSnapshot(n, p.snapshot);
       for (const e of r.committed) this.apply(n, e);
       peer.advance(r);
+      n.sinceSnapshot += r.committed.length;
+      const every = this.mix.snapEvery ?? 0;
+      if (every > 0 && n.sinceSnapshot >= every) this.takeSnapshot(n);
     }
     if (!n.pending && peer.hasReady()) {
-      n.pending = { ready: peer.ready(), doneAt: this.now + Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)) };
+      const ready = peer.ready();
+      // The bytes are read when the Ready is taken: compaction may drop that snapshot before the fsync completes.
+      this.attachSnapshots(n, ready);
+      n.pending = { ready, doneAt: this.now + Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)) };
       if (n.pending.doneAt === this.now) this.host(n);
     }
   }
@@ -168,11 +315,26 @@ export class ZabCluster {
     if (seen !== undefined && seen !== data) throw new InvariantViolation(`zxid ${e.zxid} committed as '${seen}' and as '${data}' (member ${n.id})`);
     this.committed.set(e.zxid, data);
     n.applied.push(e);
+    applyToKv(n.kv, data);
     const p = this.proposals.get(e.zxid);
     if (p && p.leader === n.id && p.life === n.peer && p.data === data) {
       this.acked.set(e.zxid, data);
       this.history.set(e.zxid, { invokedAt: p.invokedAt, ackedAt: this.now });
       this.proposals.delete(e.zxid);
+      const op = this.kvWrites.get(data);
+      if (op) {
+        op.respondedAt = this.now;
+        this.kvWrites.delete(data);
+      }
+    }
+    if (data.startsWith('sync ')) {
+      const id = Number(data.slice(5));
+      const read = this.kvReads.get(id);
+      if (read && read.member === n.id && read.life === n.peer) {
+        read.op.value = n.kv.get(read.op.key) ?? null;
+        read.op.respondedAt = this.now;
+        this.kvReads.delete(id);
+      }
     }
   }
 
@@ -195,6 +357,16 @@ export class ZabCluster {
     for (const n of this.nodes) {
       if (!n.peer && this.now >= n.downUntil) this.restart(n);
     }
+    if (this.chance(this.mix.pauseRate ?? 0)) {
+      const n = this.node(this.members[Math.floor(this.rng() * this.members.length)] as number);
+      // Never shortened: messages held for the pause must stay ahead of later ones.
+      n.pausedUntil = Math.max(n.pausedUntil, this.now + 1 + Math.floor(this.rng() * 15));
+    }
+    if (this.chance(this.mix.clogRate ?? 0)) {
+      const a = this.members[Math.floor(this.rng() * this.members.length)] as number;
+      const b = this.members[Math.floor(this.rng() * this.members.length)] as number;
+      if (a !== b) this.cloggedUntil.set(`${a}>${b}`, this.now + 2 + Math.floor(this.rng() * 12));
+    }
     if (this.chance(this.mix.partitionRate)) {
       const a = this.members[Math.floor(this.rng() * this.members.length)] as number;
       const b = this.members[Math.floor(this.rng() * this.members.length)] as number;
@@ -207,18 +379,24 @@ export class ZabCluster {
     if (this.blocked.size > 0 && this.chance(this.mix.partitionRate * 2)) this.blocked.clear();
   }
 
-  crash(n: Node): void {
+  crash(n: Node, downFor = 5 + Math.floor(this.rng() * 30)): void {
     n.peer = null;
     n.pending = null; // un-fsynced writes are lost
     n.applied = [];
-    n.downUntil = this.now + 5 + Math.floor(this.rng() * 30);
+    n.kv = new Map();
+    n.pausedUntil = 0;
+    n.downUntil = this.now + downFor;
     for (const other of this.members) if (other !== n.id) this.breakLink(n.id, other);
+  }
+
+  /** Scenarios: take member `id` down for `steps` steps (it comes back in a faulty step, or in `finish`). */
+  crashMember(id: number, steps: number): void {
+    this.crash(this.node(id), steps);
   }
 
   restart(n: Node): void {
     for (const other of this.members) this.broken.delete(`${n.id}>${other}`);
-    n.peer = this.boot(n.id, n.disk);
-    n.applied = [];
+    this.boot(n);
   }
 
   private clientWrites(): void {
@@ -226,15 +404,52 @@ export class ZabCluster {
     for (const n of this.nodes) {
       const p = n.peer;
       if (!p || p.state !== 'leading' || !p.established) continue;
-      const data = `w${this.writeCounter++}`;
+      const key = KEYS[Math.floor(this.rng() * KEYS.length)] as string;
+      const data = `set ${key} w${this.writeCounter++}`;
       const zxid = p.propose(Buffer.from(data));
-      if (zxid !== null) this.proposals.set(zxid, { data, leader: n.id, life: p, invokedAt: this.now });
+      if (zxid === null) continue;
+      this.proposals.set(zxid, { data, leader: n.id, life: p, invokedAt: this.now });
+      const op: KvOp = { kind: 'set', key, value: data.split(' ')[2] as string, invokedAt: this.now, respondedAt: Infinity };
+      this.kvOps.push(op);
+      this.kvWrites.set(data, op);
     }
+  }
+
+  /**
+   * A linearizable read: a client asks a serving member, which sends a sync
+   * through its leader (here: proposed at once, as if forwarded) and answers
+   * from its own state when it applies that sync.
+   */
+  private clientReads(): void {
+    if (!this.chance(this.mix.readRate ?? 0)) return;
+    const n = this.node(this.members[Math.floor(this.rng() * this.members.length)] as number);
+    const p = n.peer;
+    if (!p || !p.isServing || n.pausedUntil > this.now) return;
+    const leader = this.node(p.leader).peer;
+    if (!leader || leader.state !== 'leading' || !leader.established) return;
+    const id = this.readCounter++;
+    if (leader.propose(Buffer.from(`sync ${id}`)) === null) return;
+    const key = KEYS[Math.floor(this.rng() * KEYS.length)] as string;
+    const op: KvOp = { kind: 'get', key, value: null, invokedAt: this.now, respondedAt: Infinity };
+    this.kvOps.push(op);
+    this.kvReads.set(id, { member: n.id, life: p, op });
+  }
+
+  /** Wing–Gong over the key-value history of this run. */
+  checkKvHistory(): void {
+    const r = checkKvLinearizable(this.kvOps);
+    if (!r.ok) throw new InvariantViolation(`client history not linearizable on key ${r.key}: ${r.reason}`);
+  }
+
+  /** Reads answered, for tests that must have exercised them. */
+  get readsAnswered(): number {
+    return this.kvOps.filter((o) => o.kind === 'get' && o.respondedAt !== Infinity).length;
   }
 
   /** Heal, restart everyone, run fault-free until the ensemble settles, then check durability and agreement. */
   finish(budget: number): void {
     this.blocked.clear();
+    this.cloggedUntil.clear();
     for (const n of this.nodes) if (!n.peer) this.restart(n);
     let settled = -1;
     for (let i = 0; i < budget; i++) {
@@ -252,7 +467,7 @@ export class ZabCluster {
       for (const n of this.nodes) {
         const p = n.peer;
         if (p && p.state === 'leading' && p.established) {
-          const data = `final${this.writeCounter}`;
+          const data = `set final f${this.writeCounter}`;
           const z = p.propose(Buffer.from(data));
           if (z !== null) this.proposals.set(z, { data, leader: n.id, life: p, invokedAt: this.now });
         }
@@ -264,6 +479,7 @@ export class ZabCluster {
     for (let k = 0; k < budget && !this.quiescent(); k++) this.step(false, false);
     if (!this.quiescent()) throw new InvariantViolation('members did not catch up with the leader after healing');
     this.checkLinearizable();
+    this.checkKvHistory();
     const order = [...this.committed.keys()].sort((a, b) => a - b);
     for (const n of this.nodes) {
       const applied = n.applied.map((e) => e.zxid);
