@@ -1,0 +1,129 @@
+/** The dashboard's pure parts: 4lw parsing, connect strings, metrics, cron preview, the cluster view. */
+import { describe, expect, it } from 'vitest';
+import { parseConnectString } from '../../dashboard/ensemble/connect-string.ts';
+import { parseMntr, parseSrvr } from '../../dashboard/ensemble/four-letter-parse.ts';
+import type { MirrorNode, MirrorView } from '../../dashboard/live/tree-mirror.ts';
+import { clusterView, queueDepth, runsView } from '../../dashboard/model/cluster-view.ts';
+import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
+import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
+import { isDroverError } from '../../shared/errors.ts';
+
+/** A tree from { path: data } (children derived from the paths). */
+function tree(nodes: Record<string, unknown>): MirrorView {
+  const map = new Map<string, MirrorNode>();
+  const ensure = (path: string): MirrorNode => {
+    let n = map.get(path);
+    if (!n) {
+      n = { data: null, stat: null, children: [] };
+      map.set(path, n);
+      if (path !== '/') {
+        const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+        ensure(parent).children.push(path.slice(path.lastIndexOf('/') + 1));
+      }
+    }
+    return n;
+  };
+  for (const [path, data] of Object.entries(nodes)) {
+    ensure(path).data = data === undefined ? null : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+  return { get: (p) => map.get(p) };
+}
+
+describe('four-letter words', () => {
+  it('reads srvr and mntr', () => {
+    const srvr = parseSrvr('Zookeeper version: 3.8.4-abc, built on 2024\nLatency min/avg/max: 0/0.5123/7\nReceived: 120\nSent: 119\nConnections: 3\nOutstanding: 0\nZxid: 0x10000002a\nMode: leader\nNode count: 42\n');
+    expect(srvr).toMatchObject({ mode: 'leader', zxid: '0x10000002a', connections: 3, nodeCount: 42, latency: { min: 0, avg: 0.5123, max: 7 }, packetsReceived: 120 });
+    const both = parseMntr('zk_version\t3.8.4\nzk_server_state\tleader\nzk_watch_count\t9\nzk_ephemerals_count\t4\nzk_followers\t2\nzk_synced_followers\t2\n', srvr);
+    expect(both).toMatchObject({ mode: 'leader', watchCount: 9, ephemerals: 4, followers: 2, syncedFollowers: 2, zxid: '0x10000002a' });
+    expect(parseSrvr('This ZooKeeper instance is not currently serving requests\n').mode).toBe('unknown');
+  });
+
+  it('splits connect strings, with a chroot, IPv6 and default ports', () => {
+    expect(parseConnectString('a:1,b:2/drover')).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+    expect(parseConnectString('[::1]:2182,zk')).toEqual([{ host: '::1', port: 2182 }, { host: 'zk', port: 2181 }]);
+    for (const bad of ['', 'a:0', 'a:99999', 'a:b:c']) expect(() => parseConnectString(bad), bad).toThrowError(expect.objectContaining({ code: 'DROVER_CONFIG' }));
+  });
+});
+
+describe('metrics history', () => {
+  it('counts each finished run once, starts at zero, and stays bounded', () => {
+    const m = new MetricsHistory(3);
+    expect(m.record(0, { depth: 5, inflight: 1, finished: ['a', 'b'] }).throughput).toBe(0);
+    expect(m.record(1000, { depth: 4, inflight: 1, finished: ['a', 'b', 'c'] }).throughput).toBe(1);
+    expect(m.record(3000, { depth: 0, inflight: 0, finished: ['c', 'd', 'e', 'f', 'g'] }).throughput).toBe(2);
+    // pruned history (fewer names) never counts negative
+    expect(m.record(4000, { depth: 0, inflight: 0, finished: ['g'] }).throughput).toBe(0);
+    expect(m.series().map((s) => s.at)).toEqual([1000, 3000, 4000]);
+  });
+});
+
+describe('schedule preview', () => {
+  it('gives the next five fire times in the zone, strictly increasing', () => {
+    const now = Date.UTC(2026, 0, 1, 10, 7, 30);
+    expect(nextFireTimes('*/15 * * * *', { now })).toEqual([15, 30, 45, 60, 75].map((m) => Date.UTC(2026, 0, 1, 10, 0) + m * 60_000));
+    const ny = nextFireTimes('0 9 * * *', { now, timezone: 'America/New_York' });
+    expect(ny[0]).toBe(Date.UTC(2026, 0, 1, 14, 0));
+    expect(ny).toHaveLength(5);
+    const err = (() => {
+      try {
+        nextFireTimes('not cron', { now });
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(isDroverError(err, 'DROVER_INVALID_SCHEDULE')).toBe(true);
+  });
+});
+
+describe('cluster view', () => {
+  const t = tree({
+    '/workers/w-0000000002': { v: 1, host: 'b', pid: 2, jobs: ['img'], capacity: 2, startedAt: 1 },
+    '/workers/w-0000000001': { v: 1, host: 'a', pid: 1, jobs: ['img'], capacity: 4, startedAt: 1 },
+    '/workers/junk': 'not a worker',
+    '/jobs/img': { v: 1, name: 'img', retries: 0, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 1 } },
+    '/jobs/img/paused': undefined,
+    '/jobs/nightly': { v: 1, name: 'nightly', schedule: '0 3 * * *', retries: 0, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 1 } },
+    '/queues/img/p5/items/i-0000000000000003': 'r-c',
+    '/queues/img/p1/items/i-0000000000000000': 'r-d',
+    '/queues/img/items/i-0000000000000000': 'r-e',
+    '/queues/img/p5/tail': '4',
+    '/leases/img/r-a': { worker: 'w-0000000001', attempt: 2, fence: 'x', at: 1 },
+    '/inflight/img/r-a': undefined,
+    '/runs/img/r-a': { v: 1, id: 'r-a', job: 'img', state: 'active', attempt: 2, maxAttempts: 3, enqueuedAt: 5, startedAt: 6, progress: { pct: 140, message: 'm' } },
+    '/runs/img/r-b': { v: 1, id: 'r-b', job: 'img', state: 'succeeded', attempt: 1, enqueuedAt: 1, finishedAt: 9 },
+    '/runs/img/r-broken': '{not json',
+    '/history/img/h-0000000000004-r-old': { v: 1, id: 'r-old', job: 'img', state: 'failed', error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' }, finishedAt: 4 },
+    '/schedules/nightly/fires/f-0000000001000': undefined,
+    '/barriers/img-g1': { v: 1, size: 3, arrived: [{ runId: 'r-1', priority: 5 }], released: false, left: 0 },
+  });
+
+  it('joins workers with their leases, sorted by join sequence', () => {
+    const view = clusterView(t, Date.UTC(2026, 0, 1));
+    expect(view.workers.map((w) => w.name)).toEqual(['w-0000000001', 'w-0000000002']);
+    expect(view.workers[0]).toMatchObject({ host: 'a', running: [{ job: 'img', runId: 'r-a', attempt: 2 }], load: 0.25 });
+  });
+
+  it('counts queue depth over the plain FIFO and every priority lane', () => {
+    expect(queueDepth(t, 'img')).toBe(3);
+    const q = clusterView(t, 0).queues.find((x) => x.job === 'img');
+    expect(q).toMatchObject({ paused: true, depth: 3, inflight: 1, active: 1 });
+  });
+
+  it('lists unfinished runs first, clamps progress, skips unreadable records, reads history', () => {
+    const runs = runsView(t);
+    expect(runs.map((r) => r.id)).toEqual(['r-a', 'r-b', 'r-old']);
+    expect(runs[0]?.progress?.pct).toBe(100);
+    expect(runs[2]?.error).toEqual({ code: 'DROVER_HANDLER_FAILED', message: 'boom' });
+  });
+
+  it('shows schedules from the spec with the last fire record and the next fire times', () => {
+    const [s] = clusterView(t, Date.UTC(2026, 0, 1, 12)).schedules;
+    expect(s).toMatchObject({ job: 'nightly', cron: '0 3 * * *', timezone: 'UTC', lastFireTime: 1000 });
+    expect(s?.nextFireTimes[0]).toBe(Date.UTC(2026, 0, 2, 3));
+  });
+
+  it('reads barrier run groups', () => {
+    expect(clusterView(t, 0).barriers).toEqual([{ group: 'img-g1', nodes: [], size: 3, arrived: 1, left: 0, released: false }]);
+  });
+});
