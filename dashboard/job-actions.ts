@@ -5,10 +5,10 @@
  * job exists first, so an unknown name answers DROVER_UNKNOWN_JOB.
  */
 import type { Coordination } from '../shared/client/coordination.ts';
-import { isZkError } from '../shared/client/zk-error.ts';
 import { DroverError } from '../shared/errors.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
 import { layout } from '../shared/jobs/layout.ts';
+import { cancelRun, pauseJob, resumeJob, retryRun } from '../shared/jobs/run-admin.ts';
 
 export interface EnqueueRequest {
   input?: unknown;
@@ -30,13 +30,6 @@ export async function assertJobKnown(client: Coordination, job: string): Promise
   }
 }
 
-export async function assertRunKnown(client: Coordination, job: string, runId: string): Promise<void> {
-  await assertJobKnown(client, job);
-  if ((await client.exists(layout.run(job, runId))) === null) {
-    throw new DroverError('DROVER_RUN_NOT_FOUND', `no run '${runId}' of job '${job}'`, { details: { job, runId } });
-  }
-}
-
 export function clusterActions(client: Coordination): JobActions {
   return {
     async enqueue(job, req) {
@@ -46,32 +39,20 @@ export function clusterActions(client: Coordination): JobActions {
       return { runId };
     },
     async retry(job, runId) {
-      await assertRunKnown(client, job, runId);
-      throw new DroverError('DROVER_INVALID_ARGUMENT', 'retry is not wired yet');
+      await assertJobKnown(client, job);
+      await retryRun(client, job, runId);
     },
     async cancel(job, runId) {
-      await assertRunKnown(client, job, runId);
-      try {
-        await client.create(layout.cancel(job, runId));
-      } catch (err) {
-        if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      }
+      await assertJobKnown(client, job);
+      await cancelRun(client, job, runId);
     },
     async pause(job) {
       await assertJobKnown(client, job);
-      try {
-        await client.create(layout.jobPaused(job));
-      } catch (err) {
-        if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      }
+      await pauseJob(client, job);
     },
     async resume(job) {
       await assertJobKnown(client, job);
-      try {
-        await client.delete(layout.jobPaused(job));
-      } catch (err) {
-        if (!isZkError(err, 'NO_NODE')) throw err;
-      }
+      await resumeJob(client, job);
     },
   };
 }

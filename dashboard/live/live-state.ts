@@ -11,7 +11,9 @@ import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../en
 import { clusterView, historyRunId, jobNames, queueDepth, schedulesView, TERMINAL_STATES, type ClusterView } from '../model/cluster-view.ts';
 import { MetricsHistory, type MetricsSample } from '../model/metrics-history.ts';
 import { readObject, stringField } from '../model/read-record.ts';
-import { TreeMirror } from './tree-mirror.ts';
+import { TreeCache } from '../../shared/recipes/tree-cache.ts';
+import type { MirrorView } from '../model/mirror-view.ts';
+import { cacheView } from './cache-view.ts';
 
 export type Section = keyof ClusterView | 'ensemble' | 'metrics';
 
@@ -29,13 +31,9 @@ export interface LiveStateOptions {
   batchMs?: number;
 }
 
-/** Queue items hold just a runId, fires are their names: no data needed. */
-function skipData(path: string): boolean {
-  return /^\/queues\/[^/]+\/(p\d\/)?items\/./.test(path) || /^\/schedules\/[^/]+\/fires\/./.test(path);
-}
-
 export class LiveState {
-  readonly mirror: TreeMirror;
+  private readonly cache: TreeCache;
+  readonly mirror: MirrorView;
   private readonly probe: EnsembleProbe;
   private readonly metrics = new MetricsHistory();
   private readonly listeners = new Set<(e: LiveEvent) => void>();
@@ -46,17 +44,24 @@ export class LiveState {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly opts: LiveStateOptions) {
-    this.mirror = new TreeMirror({ client: opts.client, logger: opts.logger.child({ part: 'mirror' }), skipData });
+    this.cache = new TreeCache(opts.client, '/', { logger: opts.logger });
+    this.mirror = cacheView(this.cache);
     this.probe = startEnsembleProbe({ connect: opts.connect, logger: opts.logger.child({ part: 'ensemble-probe' }), ...(opts.probeIntervalMs ? { intervalMs: opts.probeIntervalMs } : {}) });
-    this.unsubscribe.push(this.mirror.onChange(() => this.scheduleRecompute()));
+    const changed = () => this.scheduleRecompute();
+    this.unsubscribe.push(this.cache.onAdded(changed), this.cache.onUpdated(changed), this.cache.onRemoved(changed));
     this.unsubscribe.push(this.probe.onSample((members) => this.emit('ensemble', members)));
     this.sampleTimer = setInterval(() => this.sample(), opts.sampleIntervalMs ?? 1000);
     this.sampleTimer.unref();
   }
 
   async start(): Promise<void> {
-    await this.mirror.start();
+    await this.cache.start();
     this.recompute();
+  }
+
+  /** Nodes in the cache (for /api/health). */
+  get size(): number {
+    return this.cache.size;
   }
 
   view(): ClusterView {
@@ -91,7 +96,7 @@ export class LiveState {
     clearInterval(this.sampleTimer);
     for (const u of this.unsubscribe) u();
     this.probe.stop();
-    this.mirror.close();
+    void this.cache.close();
     this.listeners.clear();
   }
 

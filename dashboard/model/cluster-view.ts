@@ -4,8 +4,8 @@
  * Records come from other processes, so every field is read defensively.
  */
 import { laneOf, layout, sequenceOf } from '../../shared/jobs/layout.ts';
-import type { MirrorNode, MirrorView } from '../live/tree-mirror.ts';
-import { childPath } from '../live/tree-mirror.ts';
+import type { MirrorNode, MirrorView } from './mirror-view.ts';
+import { childPath } from './mirror-view.ts';
 import { numberField, readJson, readObject, stringField } from './read-record.ts';
 import { nextFireTimes } from './schedule-preview.ts';
 

@@ -9,7 +9,7 @@ import { readJson } from '../model/read-record.ts';
 import { jobName, runParams } from './schemas.ts';
 
 export function installViewRoutes(app: FastifyInstance, live: LiveState, client: Coordination): void {
-  app.get('/api/health', async () => ({ ok: true, state: client.state, nodes: live.mirror.size }));
+  app.get('/api/health', async () => ({ ok: true, state: client.state, nodes: live.size }));
   app.get('/api/overview', async () => live.snapshot());
   app.get('/api/ensemble', async () => ({ members: await live.probeEnsemble() }));
   app.get('/api/workers', async () => ({ workers: live.view().workers }));

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConnectString } from '../../dashboard/ensemble/connect-string.ts';
 import { parseMntr, parseSrvr } from '../../dashboard/ensemble/four-letter-parse.ts';
-import type { MirrorNode, MirrorView } from '../../dashboard/live/tree-mirror.ts';
+import type { MirrorNode, MirrorView } from '../../dashboard/model/mirror-view.ts';
 import { clusterView, queueDepth, runsView } from '../../dashboard/model/cluster-view.ts';
 import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
 import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
