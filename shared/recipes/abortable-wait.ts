@@ -49,3 +49,15 @@ export function abortableWait(what: string, opts: WaitOptions, arm: (controls: W
     else disarm = d;
   });
 }
+
+/**
+ * For a wait made of several steps: fixes the deadline now and returns what
+ * is left of `opts` at each later call (the same signal, the time remaining).
+ */
+export function remainingOf(opts: WaitOptions): () => WaitOptions {
+  const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
+  return () => ({
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(deadline === undefined ? {} : { timeoutMs: Math.max(0, deadline - Date.now()) }),
+  });
+}

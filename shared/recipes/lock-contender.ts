@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import type { Coordination, StateChange } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError, isDroverError } from '../errors.ts';
-import { abortableWait, type WaitOptions } from './abortable-wait.ts';
+import { abortableWait, remainingOf, type WaitOptions } from './abortable-wait.ts';
 import { isOutcomeUnknown } from './outcome-unknown.ts';
 import { childPath, sortSequential, type SequentialNode } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
@@ -85,11 +85,7 @@ export class LockContender {
     this.busy = true;
     this.lost = false;
     this.token = randomUUID();
-    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
-    const remaining = (): WaitOptions => ({
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(deadline === undefined ? {} : { timeoutMs: Math.max(0, deadline - Date.now()) }),
-    });
+    const remaining = remainingOf(opts);
     try {
       await this.client.ensurePath(this.spec.dir);
       await this.queueUntilHeld(remaining);
