@@ -38,7 +38,8 @@ export interface ClaimedRun {
 export interface ClaimerOptions {
   client: Coordination;
   job: string;
-  workerId: string;
+  /** This worker's id now (it changes after LOST). */
+  workerId: () => string;
   logger: Logger;
   /** Cancel requests known from the watched cancel dir. */
   isCancelRequested(runId: string): boolean;
@@ -241,11 +242,11 @@ export class Claimer {
       }
       const version = t.recordVersion + 1;
       const fence = `${t.runId}:${version}`;
-      const record: RunRecord = { ...rec, state: 'active', attempt: rec.attempt + 1, worker: this.opts.workerId, startedAt: now };
+      const record: RunRecord = { ...rec, state: 'active', attempt: rec.attempt + 1, worker: this.opts.workerId(), startedAt: now };
       delete record.progress;
       delete record.logs;
       delete record.error;
-      const lease: LeaseInfo = { worker: this.opts.workerId, attempt: record.attempt, fence, at: now };
+      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now };
       ops.push({ op: 'create', path: layout.lease(this.job, t.runId), data: encodeJson(lease), mode: 'ephemeral' });
       ops.push({ op: 'create', path: layout.inflightRun(this.job, t.runId) });
       retryable.add(ops.length);

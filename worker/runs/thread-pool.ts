@@ -17,6 +17,7 @@ import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.t
 import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
 
 interface Pending {
+  req: ExecRequest;
   hooks: ExecHooks;
   resolve: (o: ExecOutcome) => void;
 }
@@ -71,9 +72,14 @@ export class ThreadPool implements Executor {
         case 'progress':
           pending.get(m.id)?.hooks.progress(m.pct, m.message);
           break;
-        case 'log':
-          pending.get(m.id)?.hooks.log(m.level, m.msg);
+        case 'log': {
+          const p = pending.get(m.id);
+          if (!p) break;
+          p.hooks.log(m.level, m.msg);
+          // The thread's own logger is silent: the line goes out through the worker's.
+          this.opts.logger.child({ job: p.req.job, runId: p.req.runId, attempt: p.req.attempt })[m.level](m.msg);
           break;
+        }
         case 'done': {
           const p = pending.get(m.id);
           pending.delete(m.id);
@@ -103,7 +109,7 @@ export class ThreadPool implements Executor {
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve) => {
-      slot.pending.set(id, { hooks, resolve });
+      slot.pending.set(id, { req, hooks, resolve });
       slot.thread.postMessage({ t: 'run', id, req } satisfies ToThread);
       const onAbort = (): void => {
         const reason: unknown = signal.reason;

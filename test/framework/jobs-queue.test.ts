@@ -1,0 +1,161 @@
+/**
+ * The job queue on both backends: enqueue -> claim -> run -> result,
+ * priority lanes, bad input that writes nothing, and the fence that
+ * refuses a stale finish.
+ */
+import { expect, it } from 'vitest';
+import { describeOnBackends } from '../helpers/backends.ts';
+import { defineJob } from '../../shared/jobs/define-job.ts';
+import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
+import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { PAYLOAD_BYTES_MAX } from '../../shared/jobs/limits.ts';
+import { isDroverError } from '../../shared/errors.ts';
+import { isZkError } from '../../shared/client/zk-error.ts';
+import { startWorker } from '../../worker/runtime.ts';
+import { Claimer } from '../../worker/runs/claim.ts';
+import { FinishBatcher } from '../../worker/runs/finish.ts';
+import { pino } from 'pino';
+import { finished, snapshotTree, waitForRun } from './jobs-waits.ts';
+
+const silent = pino({ enabled: false });
+
+const add = defineJob<{ a: number; b: number }, number>({
+  name: 'q-add',
+  validate(input) {
+    const i = input as { a?: unknown; b?: unknown };
+    if (typeof i?.a !== 'number' || typeof i?.b !== 'number') throw new Error('a and b must be numbers');
+    return { a: i.a, b: i.b };
+  },
+  run: (_ctx, { a, b }) => a + b,
+});
+
+const order: string[] = [];
+const ordered = defineJob<string, void>({
+  name: 'q-ordered',
+  run: (_ctx, label) => {
+    order.push(label);
+  },
+});
+
+describeOnBackends('jobs: queue', (env) => {
+  function workerOpts(jobs: Parameters<typeof startWorker>[0]['jobs'], extra: Partial<Parameters<typeof startWorker>[0]> = {}) {
+    return { connect: env.backend().connectString, root: env.root(), jobs, schedule: false, sessionTimeoutMs: 4_000, ...extra };
+  }
+
+  it('enqueue -> a worker runs it -> the result is on the run record', async () => {
+    const client = await env.client();
+    const worker = await startWorker(workerOpts([add]));
+    env.defer(() => worker.close({ graceMs: 1_000 }));
+    const runId = await add.enqueue(client, { a: 2, b: 40 });
+    const rec = await waitForRun(client, 'q-add', runId, finished);
+    expect(rec.state).toBe('succeeded');
+    expect(rec.result).toBe(42);
+    expect(rec.attempt).toBe(1);
+    expect(rec.worker).toBe(worker.id);
+    // Finished: lease and inflight gone, a history entry present, the queue empty.
+    expect(await client.children(layout.leases('q-add'))).toEqual([]);
+    expect(await client.children(layout.inflight('q-add'))).toEqual([]);
+    expect((await client.children(layout.history('q-add'))).some((h) => h.endsWith(runId))).toBe(true);
+    expect(await client.children(layout.laneItems('q-add', 5))).toEqual([]);
+  });
+
+  it('many runs in one enqueue all complete, each exactly once', async () => {
+    const client = await env.client();
+    await publishJob(client, add.spec);
+    const ids = await enqueueWith(client, 'q-add', Array.from({ length: 300 }, (_, i) => ({ input: { a: i, b: 1 } })));
+    expect(new Set(ids).size).toBe(300);
+    const worker = await startWorker(workerOpts([add], { concurrency: 20 }));
+    env.defer(() => worker.close({ graceMs: 1_000 }));
+    const claims = new Map<string, number>();
+    worker.onEvent((e) => {
+      if (e.type === 'claimed') claims.set(e.runId, (claims.get(e.runId) ?? 0) + 1);
+    });
+    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'q-add', id, finished, { timeoutMs: 30_000 })));
+    expect(recs.map((r) => r.result)).toEqual(ids.map((_, i) => i + 1));
+    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('lower priority lanes are claimed first', async () => {
+    const client = await env.client();
+    await publishJob(client, ordered.spec);
+    order.length = 0;
+    await enqueueWith(client, 'q-ordered', [
+      { input: 'low-1', opts: { priority: 9 } },
+      { input: 'mid-1', opts: { priority: 5 } },
+      { input: 'high-1', opts: { priority: 0 } },
+      { input: 'mid-2', opts: { priority: 5 } },
+    ]);
+    const worker = await startWorker(workerOpts([ordered], { concurrency: 1 }));
+    env.defer(() => worker.close({ graceMs: 1_000 }));
+    const done = new Promise<void>((resolve) => worker.onEvent((e) => e.type === 'finished' && order.length === 4 && resolve()));
+    await done;
+    expect(order).toEqual(['high-1', 'mid-1', 'mid-2', 'low-1']);
+  });
+
+  it('bad input gets a DROVER_* error and writes nothing', async () => {
+    const client = await env.client();
+    await publishJob(client, add.spec);
+    await publishJob(client, ordered.spec);
+    await add.enqueue(client, { a: 1, b: 1 }); // the lane exists: a failed enqueue must not touch it
+    const before = await snapshotTree(client);
+    const attempts: [string, () => Promise<unknown>][] = [
+      ['DROVER_INVALID_PAYLOAD', () => add.enqueue(client, { a: 'x' } as never)],
+      // q-ordered has no validate: the JSON boundary alone must catch these.
+      ['DROVER_INVALID_PAYLOAD', () => enqueue(client, 'q-ordered', { f: () => 1 })],
+      ['DROVER_INVALID_PAYLOAD', () => enqueue(client, 'q-ordered', { n: Number.NaN })],
+      ['DROVER_INVALID_PAYLOAD', () => enqueue(client, 'q-ordered', { when: new Date() })],
+      ['DROVER_PAYLOAD_TOO_LARGE', () => enqueue(client, 'q-ordered', { pad: 'x'.repeat(PAYLOAD_BYTES_MAX) })],
+      ['DROVER_UNKNOWN_JOB', () => enqueue(client, 'no-such-job', {})],
+      ['DROVER_INVALID_ARGUMENT', () => enqueue(client, 'q-add', { a: 1, b: 2 }, { priority: 12 })],
+      // One bad item in a batch: the good ones are not written either.
+      ['DROVER_INVALID_PAYLOAD', () => enqueueWith(client, 'q-add', [{ input: { a: 1, b: 2 } }, { input: { a: 1 } }])],
+    ];
+    for (const [code, attempt] of attempts) {
+      const err = await attempt().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isDroverError(err) ? err.code : err, code).toBe(code);
+    }
+    expect(await snapshotTree(client)).toEqual(before);
+  });
+
+  it('a failing extra op of enqueueWith rejects with its ZkError and writes nothing', async () => {
+    const client = await env.client();
+    await publishJob(client, add.spec);
+    await client.ensurePath('/schedules/q-add/fires');
+    await client.create(layout.fire('q-add', 1000));
+    const before = await snapshotTree(client);
+    const err = await enqueueWith(client, 'q-add', [{ input: { a: 1, b: 2 }, opts: { fireTime: 1000 } }], [
+      { op: 'create', path: layout.fire('q-add', 1000) },
+    ]).catch((e: unknown) => e);
+    expect(isZkError(err, 'NODE_EXISTS')).toBe(true);
+    expect((err as { opIndex?: number }).opIndex).toBe(0);
+    expect(await snapshotTree(client)).toEqual(before);
+  });
+
+  it('a stale finish (the fence moved) is refused with DROVER_FENCED and changes nothing', async () => {
+    const client = await env.client();
+    await publishJob(client, add.spec);
+    const runId = await add.enqueue(client, { a: 1, b: 2 });
+    const claimer = new Claimer({ client, job: 'q-add', workerId: () => 'w-test', logger: silent, isCancelRequested: () => false });
+    const [claimed] = await claimer.claim(1);
+    expect(claimed?.runId).toBe(runId);
+    expect(claimed!.fence).toBe(`${runId}:${claimed!.version}`);
+    // Someone else moves the record on (as an orphan re-queue would).
+    await client.set(layout.run('q-add', runId), (await client.get(layout.run('q-add', runId))).data);
+    const before = await snapshotTree(client);
+    const finisher = new FinishBatcher(client, silent);
+    const result = await finisher.finish({
+      job: 'q-add',
+      runId,
+      version: claimed!.version,
+      kind: 'succeeded',
+      record: { ...claimed!.record, state: 'succeeded', result: 3, finishedAt: Date.now() },
+    });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && isDroverError(result.error, 'DROVER_FENCED')).toBe(true);
+    expect(await snapshotTree(client)).toEqual(before);
+  });
+});

@@ -1,0 +1,319 @@
+/**
+ * One job on one worker: the claim loop (claim as many runs as there are
+ * free slots, one multi at a time, and keep claiming while slots are free),
+ * each attempt from claim to finish, and the job's watches — paused, cancel
+ * requests, delayed entries. Every wait is on a watch or on a slot freeing;
+ * the only timers are a run's timeout, a delayed run's due time, and the
+ * back-off after an error.
+ */
+import type { Logger } from 'pino';
+import type { Coordination } from '../shared/client/coordination.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
+import { layout } from '../shared/jobs/layout.ts';
+import { RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
+import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
+import { ActiveRun } from './runs/active-run.ts';
+import { Claimer, type ClaimedRun } from './runs/claim.ts';
+import type { ExecOutcome, Executor } from './runs/executor.ts';
+import type { FinishBatcher, FinishKind, FinishRequest } from './runs/finish.ts';
+import { attemptsUsed, backoffDelayMs, hasAttemptsLeft } from './runs/retry-policy.ts';
+import type { LogLevel } from './runs/run-logger.ts';
+import type { WorkerEvent } from './worker-events.ts';
+
+/** What the runtime gives each of its job runners. */
+export interface RunnerHost {
+  readonly client: Coordination;
+  readonly logger: Logger;
+  readonly executor: Executor;
+  readonly finisher: FinishBatcher;
+  workerId(): string;
+  /** Connected, registered and not draining. */
+  canClaim(): boolean;
+  /** Free slots of the worker's capacity. */
+  freeSlots(): number;
+  reserve(): void;
+  release(): void;
+  emit(event: WorkerEvent): void;
+}
+
+const ERROR_BACKOFF_MS = 500;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+export class JobRunner {
+  readonly job: string;
+  readonly active = new Map<string, ActiveRun>();
+  private readonly claimer: Claimer;
+  private readonly log: Logger;
+  private cancels = new Set<string>();
+  private paused = false;
+  private stopped = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly finishing = new Set<Promise<void>>();
+  private armed = { paused: false, cancels: false, delayed: false };
+  private dueTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: RunnerHost,
+    readonly spec: JobSpec,
+  ) {
+    this.job = spec.name;
+    this.log = host.logger.child({ job: spec.name });
+    this.claimer = new Claimer({
+      client: host.client,
+      job: spec.name,
+      workerId: () => host.workerId(),
+      logger: this.log,
+      isCancelRequested: (runId) => this.cancels.has(runId),
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.armPaused(), this.armCancels(), this.armDelayed()]);
+    this.loopDone = this.loop();
+  }
+
+  /** Wakes the claim loop (a slot freed, the connection came back). */
+  poke(): void {
+    this.claimer.poke();
+  }
+
+  /** After a new session: its watches are gone; arm them again. */
+  onNewSession(): void {
+    this.claimer.reset();
+    this.armed = { paused: false, cancels: false, delayed: false };
+    void Promise.all([this.armPaused(), this.armCancels(), this.armDelayed()]).catch((err: unknown) => this.log.warn({ err }, 're-arming watches failed'));
+    this.poke();
+  }
+
+  /** Aborts every attempt with `reason` (LOST: no write; shutdown: hand back). */
+  abortAll(reason: DroverError): void {
+    for (const run of this.active.values()) run.abort(reason);
+  }
+
+  /** Stops claiming; resolves when the loop has exited (attempts keep running). */
+  async stopClaiming(): Promise<void> {
+    this.stopped = true;
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.poke();
+    await this.loopDone;
+  }
+
+  /** Resolves when every attempt has finished (and its finish was written or refused). */
+  async drained(): Promise<void> {
+    while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const free = Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots());
+        if (!this.host.canClaim() || this.paused || free <= 0) {
+          await this.claimer.waitForWork();
+          continue;
+        }
+        const runs = await this.claimer.claim(free);
+        if (runs.length === 0) {
+          if (!(await this.claimer.hasWork())) await this.claimer.waitForWork();
+          continue;
+        }
+        for (const run of runs) this.startAttempt(run);
+      } catch (err) {
+        if (this.stopped) break;
+        this.log.warn({ err }, 'claim failed; retrying');
+        await sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  private startAttempt(claimed: ClaimedRun): void {
+    this.host.reserve();
+    const run = new ActiveRun(this.host.client, claimed, this.log);
+    this.active.set(run.runId, run);
+    this.host.emit({ type: 'claimed', job: this.job, runId: run.runId, attempt: run.record.attempt, fence: run.fence });
+    const p = this.attempt(run)
+      .catch((err: unknown) => this.log.error({ err, runId: run.runId }, 'attempt bookkeeping failed'))
+      .finally(() => {
+        this.active.delete(run.runId);
+        this.finishing.delete(p);
+        this.host.release();
+      });
+    this.finishing.add(p);
+  }
+
+  private async attempt(run: ActiveRun): Promise<void> {
+    if (this.cancels.has(run.runId)) run.abort(new DroverError('DROVER_CANCELLED', 'cancelled'));
+    const timeoutMs = this.spec.timeoutMs;
+    const timer = timeoutMs
+      ? setTimeout(() => run.abort(new DroverError('DROVER_TIMEOUT', `attempt ${run.record.attempt} exceeded timeoutMs ${timeoutMs}`)), timeoutMs)
+      : null;
+    const runLog = this.log.child({ runId: run.runId, attempt: run.record.attempt });
+    const hooks = {
+      progress: (pct: number, message?: string) => run.progress(pct, message),
+      log: (level: LogLevel, msg: string) => run.log(level, msg),
+    };
+    const aborted = new Promise<null>((resolve) => {
+      if (run.signal.aborted) resolve(null);
+      else run.signal.addEventListener('abort', () => resolve(null), { once: true });
+    });
+    const exec = this.host.executor.execute(
+      {
+        job: this.job,
+        runId: run.runId,
+        input: run.record.input,
+        attempt: run.record.attempt,
+        fence: run.fence,
+        ...(run.record.partition !== undefined ? { partition: run.record.partition } : {}),
+      },
+      hooks,
+      run.signal,
+    );
+    // The handler's outcome, or the abort if it comes first: a handler that ignores its
+    // signal does not hold the attempt (its late result is dropped).
+    const outcome = await Promise.race([exec, aborted]);
+    if (timer) clearTimeout(timer);
+    await run.settle();
+    const req = this.finishRequest(run, outcome, runLog);
+    if (!req) {
+      const code = run.abortReason?.code ?? 'DROVER_FENCED';
+      this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
+      return;
+    }
+    const result = await this.host.finisher.finish(req);
+    if (!result.ok) {
+      const code = result.error instanceof DroverError ? result.error.code : 'ERROR';
+      if (code !== 'DROVER_FENCED') runLog.warn({ err: result.error }, 'finish failed; the run is recovered when its lease goes');
+      this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
+      return;
+    }
+    if (req.kind === 'cancelled') await this.host.client.delete(layout.cancel(this.job, run.runId)).catch(() => {});
+    this.host.emit({ type: 'finished', job: this.job, runId: run.runId, kind: req.kind, attempt: run.record.attempt });
+  }
+
+  /** What to write for an attempt's outcome; null when nothing may be written. */
+  private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: Logger): FinishRequest | null {
+    const now = Date.now();
+    const base: RunRecord = { ...run.record, finishedAt: now };
+    const make = (kind: FinishKind, record: RunRecord): FinishRequest => ({ job: this.job, runId: run.runId, version: run.version, record, kind });
+    const failure = (error: { code: string; message: string }): FinishRequest => {
+      const err = { code: error.code, message: error.message.slice(0, RUN_ERROR_CHARS_MAX) };
+      if (hasAttemptsLeft(run.record)) {
+        const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
+        const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err };
+        runLog.info({ code: err.code, dueAt }, 'attempt failed; retrying');
+        return make('retry', rec);
+      }
+      runLog.warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
+      return make('dead', { ...base, state: 'dead', error: err });
+    };
+    if (outcome === null) {
+      const reason = run.abortReason;
+      switch (reason?.code) {
+        case 'DROVER_TIMEOUT':
+          return failure({ code: reason.code, message: reason.message });
+        case 'DROVER_CANCELLED':
+          return make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } });
+        case 'DROVER_CLOSED': {
+          const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
+          delete rec.worker;
+          return make('handback', rec);
+        }
+        default:
+          return null; // fenced or session lost: the run is someone else's business now
+      }
+    }
+    if (outcome.ok) {
+      const rec: RunRecord = { ...base, state: 'succeeded', result: outcome.result };
+      delete rec.error;
+      return make('succeeded', rec);
+    }
+    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: outcome.error });
+    return failure(outcome.error);
+  }
+
+  private async rearm(what: keyof JobRunner['armed'], fn: () => Promise<void>): Promise<void> {
+    for (let tries = 0; !this.stopped; tries++) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        this.armed[what] = false;
+        if (tries > 0 && tries % 10 === 0) this.log.warn({ err, what }, 'cannot arm a watch yet');
+        await sleep(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  private armPaused(): Promise<void> {
+    return this.rearm('paused', async () => {
+      const watch = !this.armed.paused;
+      this.armed.paused = true;
+      const stat = await this.host.client.exists(
+        layout.jobPaused(this.job),
+        watch
+          ? () => {
+              this.armed.paused = false;
+              void this.armPaused();
+            }
+          : undefined,
+      );
+      this.paused = stat !== null;
+      this.poke();
+    });
+  }
+
+  private armCancels(): Promise<void> {
+    return this.rearm('cancels', async () => {
+      const watch = !this.armed.cancels;
+      this.armed.cancels = true;
+      const names = await this.host.client.children(
+        layout.cancels(this.job),
+        watch
+          ? () => {
+              this.armed.cancels = false;
+              void this.armCancels();
+            }
+          : undefined,
+      );
+      this.cancels = new Set(names);
+      for (const runId of names) this.active.get(runId)?.abort(new DroverError('DROVER_CANCELLED', 'cancelled'));
+    });
+  }
+
+  /** Delayed runs (retries with backoff) come due on a timer; any worker of the job may promote them. */
+  private armDelayed(): Promise<void> {
+    return this.rearm('delayed', async () => {
+      const watch = !this.armed.delayed;
+      this.armed.delayed = true;
+      const due = await nextDueMs(
+        this.host.client,
+        this.job,
+        watch
+          ? () => {
+              this.armed.delayed = false;
+              void this.armDelayed();
+            }
+          : undefined,
+      );
+      if (this.dueTimer) clearTimeout(this.dueTimer);
+      this.dueTimer = null;
+      if (due === null || this.stopped) return;
+      this.dueTimer = setTimeout(() => void this.promote(), Math.max(0, due - Date.now()));
+      this.dueTimer.unref();
+    });
+  }
+
+  private async promote(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (this.host.canClaim()) await promoteDue(this.host.client, this.job, Date.now());
+      else await sleep(ERROR_BACKOFF_MS);
+    } catch (err) {
+      this.log.warn({ err }, 'promoting delayed runs failed');
+    }
+    await this.armDelayed();
+  }
+}
