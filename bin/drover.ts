@@ -12,9 +12,17 @@ const HELP = `drover — distributed jobs on a ZooKeeper-compatible core
 Usage: drover <command> [options]
 
 Commands:
-  server     run a coordination server (ZooKeeper wire protocol)
-  dev        run a local development server under ./.drover (what \`npm start\` runs)
+  dev        a local cluster: 3 members, 3 workers, the examples, the dashboard (\`npm start\`)
+  server     run a coordination server (ZooKeeper wire protocol), standalone or an ensemble member
+  worker     run jobs from job files (drover worker --jobs FILE[,FILE...])
+  dashboard  the web dashboard for a cluster
+  enqueue    put a run on a job's queue (--wait follows it to the end)
+  status     the ensemble, workers and queues as tables
+  tree       read and change znodes (ls, get, stat, set, create, delete)
   help       show this help
+
+Connection: --connect host:port[,host:port...] (env DROVER_CONNECT, default 127.0.0.1:2181)
+            --root /path (env DROVER_ROOT, default /drover)
 
 Run \`drover <command> --help\` for a command's options.
 `;
@@ -37,14 +45,13 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'server':
       return serverCommand(rest, false);
-    case 'dev':
-      return serverCommand(rest, true);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(HELP);
       return 0;
+    case 'dev':
     case 'worker':
     case 'dashboard':
     case 'enqueue':

@@ -1,0 +1,216 @@
+/**
+ * `drover dev` (what `npm start` runs): a whole Drover cluster on this
+ * machine. An embedded 3-member ensemble (in-process members, real TCP
+ * between them, state under ./.drover/member-N so a restart resumes), three
+ * worker processes running every example, a producer that keeps enqueueing
+ * example runs, and the dashboard. Ctrl-C stops everything: producer,
+ * workers (SIGTERM, then waited for), dashboard, members; exit 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRootLogger } from '../coordinator/base/log.ts';
+import { defaultConfig, type RunningMember } from '../coordinator/index.ts';
+import { startEnsembleMember } from '../coordinator/member/ensemble-member.ts';
+import { startDashboard } from '../dashboard/index.ts';
+import type { Coordination } from '../shared/client/coordination.ts';
+import { DroverError } from '../shared/errors.ts';
+import { DEFAULT_ROOT } from '../shared/jobs/layout.ts';
+import { connectForCli, reportError } from './cli-connect.ts';
+import { DEFAULT_DASHBOARD_PORT } from './dashboard-command.ts';
+import { startDemoProducer, type DemoProducer } from './demo-producer.ts';
+
+const HELP = `drover dev — a local cluster: 3 members, 3 workers, the examples, the dashboard
+
+Usage: drover dev [options]        (npm start)
+
+  --port-base N        client ports N, N+1, N+2 and quorum ports N+10..N+12
+                       (default 2181; env DROVER_DEV_PORT_BASE)
+  --dashboard-port N   the dashboard's port (default ${DEFAULT_DASHBOARD_PORT}; env DROVER_DASHBOARD_PORT; 0 picks one)
+  --dir DIR            where the members keep their state (default ./.drover)
+  --workers N          worker processes (default 3)
+  --no-producer        do not enqueue example runs
+  --log-level LEVEL    pino level for the members and workers (default warn; env DROVER_LOG_LEVEL)
+  -h, --help           show this help
+
+Ctrl-C stops everything. Run it again and the cluster resumes where it stopped.
+`;
+
+const MEMBERS = 3;
+const TICK_MS = 500;
+
+interface Options {
+  portBase: number;
+  dashboardPort: number;
+  dir: string;
+  workers: number;
+  producer: boolean;
+  logLevel: string;
+}
+
+function readOptions(args: string[]): Options | null {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'port-base': { type: 'string' },
+      'dashboard-port': { type: 'string' },
+      dir: { type: 'string' },
+      workers: { type: 'string' },
+      'no-producer': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return null;
+  const int = (flag: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new DroverError('DROVER_CONFIG', `${flag} wants a whole number in ${min}..${max}, not '${text}'`);
+    return n;
+  };
+  return {
+    portBase: int('--port-base', values['port-base'] ?? process.env['DROVER_DEV_PORT_BASE'], 2181, 1024, 65_500),
+    dashboardPort: int('--dashboard-port', values['dashboard-port'] ?? process.env['DROVER_DASHBOARD_PORT'], DEFAULT_DASHBOARD_PORT, 0, 65_535),
+    dir: path.resolve(values.dir ?? '.drover'),
+    workers: int('--workers', values.workers, 3, 0, 16),
+    producer: !values['no-producer'],
+    logLevel: values['log-level'] ?? process.env['DROVER_LOG_LEVEL'] ?? 'warn',
+  };
+}
+
+/** Every example job file (examples/*.ts), for the workers' --jobs. */
+export async function exampleFiles(): Promise<string[]> {
+  const dir = path.resolve(import.meta.dirname, '..', 'examples');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !n.startsWith('_')).sort().map((n) => path.join(dir, n));
+}
+
+async function startMembers(opts: Options, log: ReturnType<typeof createRootLogger>): Promise<RunningMember[]> {
+  const servers = Array.from({ length: MEMBERS }, (_, i) => ({
+    id: i + 1,
+    host: '127.0.0.1',
+    quorumPort: opts.portBase + 10 + i,
+    electionPort: opts.portBase + 10 + i,
+    role: 'participant' as const,
+    clientPort: opts.portBase + i,
+  }));
+  return Promise.all(
+    servers.map(async (s) => {
+      const dataDir = path.join(opts.dir, `member-${s.id}`);
+      await mkdir(dataDir, { recursive: true });
+      // As ZooKeeper: dataDir/myid says which server.N this is.
+      const myid = path.join(dataDir, 'myid');
+      if ((await readFile(myid, 'utf8').catch(() => null)) === null) await writeFile(myid, `${s.id}\n`);
+      const config = defaultConfig({
+        dataDir,
+        dataLogDir: dataDir,
+        clientPort: s.clientPort,
+        clientPortAddress: '127.0.0.1',
+        tickTime: TICK_MS,
+        initLimit: 10,
+        syncLimit: 5,
+        minSessionTimeout: 2 * TICK_MS,
+        maxSessionTimeout: 20 * TICK_MS,
+        fourLetterWhitelist: '*',
+        servers,
+      });
+      return startEnsembleMember(config, s.id, log.child({ member: s.id }));
+    }),
+  );
+}
+
+interface WorkerProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function startWorker(n: number, connect: string, jobs: string[], logLevel: string): WorkerProcess {
+  const entry = path.resolve(import.meta.dirname, 'drover.mjs');
+  const child = spawn(process.execPath, [entry, 'worker', '--connect', connect, '--root', DEFAULT_ROOT, '--jobs', jobs.join(',')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DROVER_LOG_LEVEL: logLevel },
+  });
+  const name = `worker-${n}`;
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => `[${name}] ${l}\n`)
+      .join('');
+  child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  const exited = once(child, 'exit').then(() => undefined);
+  return { name, child, exited };
+}
+
+async function stopWorker(w: WorkerProcess, graceMs: number): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  w.child.kill('SIGTERM');
+  const timer = setTimeout(() => w.child.kill('SIGKILL'), graceMs);
+  await w.exited;
+  clearTimeout(timer);
+}
+
+export async function run(args: string[]): Promise<number> {
+  let opts: Options | null;
+  try {
+    opts = readOptions(args);
+  } catch (err) {
+    return reportError('dev', err);
+  }
+  if (!opts) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const log = createRootLogger({ level: opts.logLevel, stderr: true });
+  const members: RunningMember[] = [];
+  const workers: WorkerProcess[] = [];
+  let client: Coordination | undefined;
+  let producer: DemoProducer | undefined;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  let stopping = false;
+  let stopRequested!: () => void;
+  const stop = new Promise<void>((r) => (stopRequested = r));
+  const onSignal = () => {
+    if (!stopping) process.stderr.write('\ndrover dev: stopping…\n');
+    stopping = true;
+    stopRequested();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await mkdir(opts.dir, { recursive: true });
+    members.push(...(await startMembers(opts, log)));
+    const connect = members.map((m) => `127.0.0.1:${m.port}`).join(',');
+    process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
+    client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000 });
+    const jobs = await exampleFiles();
+    if (jobs.length === 0) process.stderr.write('drover dev: no examples/*.ts found; workers start with no jobs\n');
+    for (let i = 1; i <= opts.workers && !stopping; i++) workers.push(startWorker(i, connect, jobs, opts.logLevel));
+    for (const w of workers) {
+      void w.exited.then(() => {
+        if (!stopping) process.stderr.write(`drover dev: ${w.name} exited (code ${w.child.exitCode ?? w.child.signalCode})\n`);
+      });
+    }
+    dashboard = await startDashboard({ client, connect, logger: log, port: opts.dashboardPort });
+    if (opts.producer && jobs.length > 0) producer = startDemoProducer({ client, files: jobs, logger: log.child({ component: 'producer' }) });
+    process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${jobs.length} example files\n\n  Ctrl-C stops everything.\n\n`);
+    await stop;
+    return 0;
+  } catch (err) {
+    return reportError('dev', err);
+  } finally {
+    stopping = true;
+    await producer?.stop();
+    await Promise.all(workers.map((w) => stopWorker(w, 10_000)));
+    await dashboard?.app.close();
+    await client?.close();
+    await Promise.all(members.map((m) => m.stop()));
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * `drover enqueue JOB [JSON] [--wait]`: puts one run on a job's queue and
+ * prints its id; with --wait, follows the run (a watch on its record, no
+ * polling) until it finishes, and exits non-zero unless it succeeded.
+ */
+import { parseArgs } from 'node:util';
+import type { Coordination } from '../shared/client/coordination.ts';
+import { DroverError } from '../shared/errors.ts';
+import { enqueue } from '../shared/jobs/enqueue.ts';
+import type { RunRecord } from '../shared/jobs/job-types.ts';
+import { layout } from '../shared/jobs/layout.ts';
+import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
+import { progressBar, progressLine } from './progress-bar.ts';
+
+const HELP = `drover enqueue — put a run of JOB on its queue
+
+Usage: drover enqueue JOB [JSON] [options]
+
+  JSON               the run's input (default null), e.g. '{"width": 64}'
+  --wait             follow the run until it ends (a progress bar on a terminal);
+                     exit 0 if it succeeded, 1 if it failed, died or was cancelled
+  --delay MS         not before MS milliseconds from now
+  --priority N       0..9, lower runs first (default: the job's)
+  --timeout MS       with --wait: give up waiting after MS (exit 3; the run goes on)
+${CONNECT_HELP}
+`;
+
+const FINISHED = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
+
+export async function run(args: string[]): Promise<number> {
+  let client: Coordination | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...CONNECT_OPTIONS, wait: { type: 'boolean' }, delay: { type: 'string' }, priority: { type: 'string' }, timeout: { type: 'string' } },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const [job, json, ...extra] = positionals;
+    if (!job || extra.length > 0) throw new DroverError('DROVER_INVALID_ARGUMENT', `give a job name and at most one JSON input (see \`drover enqueue --help\`)`);
+    let input: unknown = null;
+    if (json !== undefined) {
+      try {
+        input = JSON.parse(json);
+      } catch (err) {
+        throw new DroverError('DROVER_INVALID_PAYLOAD', `the input is not JSON (${err instanceof Error ? err.message : String(err)}); quote it for the shell: '{"key": 1}'`);
+      }
+    }
+    const opts = {
+      ...(values.delay !== undefined ? { delayMs: integer('--delay', values.delay) } : {}),
+      ...(values.priority !== undefined ? { priority: integer('--priority', values.priority) } : {}),
+    };
+    client = await connectForCli({ connect: connectString(values.connect), root: rootPath(values.root) });
+    if ((await client.exists(layout.job(job))) === null) {
+      throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' in ${client.root}: start a worker that defines it (drover worker --jobs FILE), or check --root`);
+    }
+    const runId = await enqueue(client, job, input, opts);
+    process.stdout.write(`${runId}\n`);
+    if (!values.wait) return 0;
+    const timeoutMs = values.timeout !== undefined ? integer('--timeout', values.timeout) : undefined;
+    const record = await follow(client, job, runId, timeoutMs);
+    if (!record) {
+      process.stderr.write(`drover enqueue: stopped waiting after ${timeoutMs} ms; the run goes on (${runId})\n`);
+      return 3;
+    }
+    if (record.state === 'succeeded') {
+      if (record.result !== undefined && record.result !== null) process.stdout.write(`${JSON.stringify(record.result)}\n`);
+      return 0;
+    }
+    process.stderr.write(`drover enqueue: run ${runId} ${record.state}${record.error ? `: ${record.error.code} ${record.error.message}` : ''}\n`);
+    return 1;
+  } catch (err) {
+    return reportError('enqueue', err);
+  } finally {
+    await client?.close();
+  }
+}
+
+function integer(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new DroverError('DROVER_INVALID_ARGUMENT', `${flag} wants a whole number >= 0, not '${text}'`);
+  return n;
+}
+
+/** Resolves with the finished record, or null after timeoutMs. */
+function follow(client: Coordination, job: string, runId: string, timeoutMs: number | undefined): Promise<RunRecord | null> {
+  const tty = process.stderr.isTTY === true;
+  let last = '';
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = timeoutMs !== undefined ? setTimeout(() => finish(null), timeoutMs) : undefined;
+    function finish(v: RunRecord | null): void {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      if (tty) process.stderr.write('\n');
+      resolve(v);
+    }
+    const read = (): void => {
+      if (done) return;
+      client.get(layout.run(job, runId), () => read()).then(
+        ({ data }) => {
+          const record = JSON.parse(data.toString('utf8')) as RunRecord;
+          const p = { state: record.state, attempt: record.attempt, ...(record.progress ? { pct: record.progress.pct, ...(record.progress.message ? { message: record.progress.message } : {}) } : {}) };
+          const text = tty ? progressBar(p) : progressLine(p);
+          if (text !== last) {
+            process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
+            last = text;
+          }
+          if (FINISHED.has(record.state)) finish(record);
+        },
+        (err: unknown) => {
+          done = true;
+          if (timer) clearTimeout(timer);
+          reject(err);
+        },
+      );
+    };
+    read();
+  });
+}
