@@ -6,6 +6,8 @@
  * does: its read follows its write) creates `ready` (PERSISTENT), and that
  * one event wakes every waiter. `ready` stays, so the barrier stays released
  * for late readers; `reset()` removes it for reuse once everyone is through.
+ * A wait that times out or is aborted before the release withdraws its
+ * member, so a member that gave up never counts.
  *
  * Member nodes are named by id (not sequential) so that a create retried
  * after a lost reply cannot count one member twice; ids must be unique.
@@ -84,7 +86,13 @@ export class Barrier {
         this.log.debug({ err }, 'connection trouble; waiting again');
       }
       // On a new session our node went with the old one: the next pass arrives again.
-      await ready.wait(this.client, 'barrier', remaining(), errored);
+      try {
+        await ready.wait(this.client, 'barrier', remaining(), errored);
+      } catch (err) {
+        // A member that gave up must not count towards the release.
+        if (!(await this.isReleased().catch(() => false))) await this.leave().catch(() => undefined);
+        throw err;
+      }
     }
   }
 

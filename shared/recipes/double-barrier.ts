@@ -9,6 +9,8 @@
  * the highest; every other member deletes its node and waits on the lowest;
  * the lowest leaves last, which releases everyone still waiting.
  *
+ * An enter that times out or is aborted before entry withdraws its member.
+ *
  * One round per path: `ready` stays after the round (a late reader sees the
  * barrier was entered), so use a fresh path (e.g. with a round number) for
  * the next round.
@@ -85,7 +87,13 @@ export class DoubleBarrier {
         if (!isConnectionTrouble(err)) throw err;
         errored = true;
       }
-      await ready.wait(this.client, 'double barrier enter', remaining(), errored);
+      try {
+        await ready.wait(this.client, 'double barrier enter', remaining(), errored);
+      } catch (err) {
+        // A member that gave up entering must not count.
+        if ((await this.client.exists(this.readyPath).catch(() => null)) === null) await this.deleteMember().catch(() => undefined);
+        throw err;
+      }
     }
   }
 
