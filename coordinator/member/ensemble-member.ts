@@ -6,8 +6,15 @@
  * advance. The leader decides writes (speculatively applied, released on
  * commit); followers forward them and answer when the commit arrives.
  *
- * Not yet: snapshots in ensemble mode (the whole log is kept and replayed),
- * SNAP sync, observers.
+ * Snapshots: every ~snapCount committed txns a fuzzy snapshot is taken and
+ * written once a quorum has committed everything in it; the peer's log is
+ * then compacted to the oldest snapshot kept, and older log segments go.
+ * SNAP: the peer names its base snapshot, this edge reads the file and
+ * attaches it; a follower writes it, drops its log and installs it. Disk
+ * work that must not interleave with a Ready (compaction, which lets old
+ * snapshot files go) runs inside the Ready loop, between Readies.
+ *
+ * Not yet: observers.
  */
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
@@ -15,7 +22,7 @@ import { ConfigError } from '../config/zoo-cfg.ts';
 import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
 import { readEpochFile, writeEpochFile } from '../storage/epoch-file.ts';
-import { StorageError } from '../storage/storage-error.ts';
+import { readSnapshot, retainSnapshots, writeSnapshot } from '../storage/snapshot.ts';
 import { decodeTxn } from '../protocol/txn-codec.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
 import { ZkServer, type ServerRole } from '../server/zk-server.ts';
@@ -24,12 +31,14 @@ import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
 import { ZabPeer } from '../zab/peer.ts';
-import type { Ready } from '../zab/messages.ts';
+import type { Ready, ZabMessage } from '../zab/messages.ts';
 import { decodeZabMessage, encodeZabMessage } from '../zab/message-codec.ts';
 import { hexZxid } from '../zab/zxid.ts';
 import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts';
 import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
 import type { RunningMember } from './standalone-member.ts';
+import { decodeSnapshot } from './snapshot-codec.ts';
+import { Snapshotter } from './snapshotter.ts';
 
 const SESSION_SECRET = Buffer.from('drover-session-password-v1');
 /**
@@ -49,10 +58,10 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
 
   const storageLog = log.child({ component: 'storage' });
   const { snapDir, logDir, lock, recovered } = await openDataDirs(config, storageLog);
-  if (recovered.snapshot) {
-    await lock.release();
-    throw new StorageError('BAD_SNAPSHOT', `${snapDir} holds a standalone snapshot; an ensemble member needs its whole log (start it on a fresh data dir)`);
-  }
+  // A snapshot holds only committed state (standalone: durable), so the member starts from it;
+  // the log above it may hold uncommitted entries, applied only once the ensemble commits them.
+  const snapshotZxid = recovered.snapshot?.zxid ?? 0;
+  const initialState = recovered.snapshot ? decodeSnapshot(recovered.snapshot.bytes, config.tickTime, Date.now()) : ReplicatedState.empty(config.tickTime);
   const epochDir = snapDir;
   const acceptedEpoch = (await readEpochFile(epochDir, 'acceptedEpoch')) ?? 0;
   const currentEpoch = (await readEpochFile(epochDir, 'currentEpoch')) ?? 0;
@@ -67,14 +76,14 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       syncLimit: ticks(config.syncLimit * config.tickTime),
       finalizeWait: ticks(FINALIZE_WAIT_MS),
     },
-    { acceptedEpoch, currentEpoch, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
+    { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
   );
-  zabLog.info({ acceptedEpoch, currentEpoch, lastZxid: hexZxid(peer.lastZxid), voters }, 'starting election');
+  zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters }, 'starting election');
 
   let failed: Error | null = null;
   const server = new ZkServer({
     config,
-    state: ReplicatedState.empty(config.tickTime),
+    state: initialState,
     sink: {
       propose: (e) => {
         const zxid = peer.propose(e.bytes);
@@ -121,10 +130,76 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   await transport.start();
 
+  // ---- snapshots, written once everything in them is committed
+  let quitting = false;
+  const committedWaiters: { zxid: number; state: ReplicatedState; resolve: (ok: boolean) => void }[] = [];
+  function settleWaiters(): void {
+    for (let i = committedWaiters.length - 1; i >= 0; i--) {
+      const w = committedWaiters[i] as (typeof committedWaiters)[number];
+      const replaced = quitting || server.state !== w.state;
+      if (!replaced && peer.committed < w.zxid) continue;
+      committedWaiters.splice(i, 1);
+      w.resolve(!replaced);
+    }
+  }
+  const snapshotter = new Snapshotter({
+    snapDir,
+    txnLog,
+    snapCount: config.snapCount,
+    log: storageLog,
+    state: () => server.state,
+    settle: (state, zxidMax) =>
+      new Promise<boolean>((resolve) => {
+        committedWaiters.push({ zxid: zxidMax, state, resolve });
+        settleWaiters();
+      }),
+    // Inside the Ready loop: no Ready naming the old base is between ready() and send.
+    beforeRetain: (oldestKept) =>
+      inReadyLoop(async () => {
+        if (oldestKept > peer.snapshotZxid) peer.compact(oldestKept);
+      }),
+  });
+
+  function replaceState(state: ReplicatedState): void {
+    server.resetState(state);
+    settleWaiters();
+  }
+
+  /** The committed state: the log's base snapshot, then the committed entries above it. */
+  async function committedState(): Promise<ReplicatedState> {
+    // Taken before the first await: frames keep stepping the peer meanwhile.
+    const base = peer.snapshotZxid;
+    const entries = peer.committedEntries();
+    const now = Date.now();
+    let state = ReplicatedState.empty(config.tickTime);
+    if (base > 0) {
+      const snap = await readSnapshot(snapDir, base);
+      if (!snap) throw new Error(`the log's base snapshot ${hexZxid(base)} is missing from ${snapDir}`);
+      state = decodeSnapshot(snap.bytes, config.tickTime, now);
+    }
+    for (const e of entries) {
+      const { header, txn } = decodeTxn(e.data);
+      if (header.zxid > state.lastZxid) state.apply(header, txn, now);
+    }
+    return state;
+  }
+
   // ---- the Ready loop: persist, send, apply, advance — one Ready at a time.
   let pumping = false;
   let again = false;
   let electionStarted = Date.now();
+  const chores: { run: () => Promise<void>; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Runs `run` inside the Ready loop, between two Readies. */
+  function inReadyLoop(run: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (failed || quitting) {
+        reject(new Error('member stopped'));
+        return;
+      }
+      chores.push({ run, resolve, reject });
+      pump();
+    });
+  }
   function pump(): void {
     if (failed) return;
     if (pumping) {
@@ -136,18 +211,30 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       try {
         do {
           again = false;
+          for (let chore = chores.shift(); chore; chore = chores.shift()) {
+            try {
+              await chore.run();
+              chore.resolve();
+            } catch (err) {
+              chore.reject(err);
+            }
+          }
           while (peer.hasReady()) {
             const r = peer.ready();
             await persist(r);
-            for (const m of r.messages) if (m.kind !== 'disconnected') transport.send(m.to, FrameType.zab, encodeZabMessage(m).subarray(4));
+            for (const m of r.messages) {
+              if (m.kind === 'disconnected') continue;
+              transport.send(m.to, FrameType.zab, m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4));
+            }
             applyCommitted(r);
             peer.advance(r);
-            updateRole();
+            if (desiredRole() !== server.role) await updateRole();
           }
-          updateRole();
-        } while (again);
+          if (desiredRole() !== server.role) await updateRole();
+        } while (again || chores.length > 0);
       } catch (err) {
         failed = err instanceof Error ? err : new Error(String(err));
+        for (const chore of chores.splice(0)) chore.reject(failed);
         zabLog.fatal({ err: failed }, 'member failed; stopping');
         void stop();
       } finally {
@@ -156,34 +243,51 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     })();
   }
 
+  /** A SNAP leaves with the snapshot file its peer named (the peer never holds the bytes). */
+  async function encodeSync(m: Extract<ZabMessage, { kind: 'sync' }>): Promise<Buffer> {
+    const mode = m.snapshot !== null ? 'SNAP' : m.truncateTo !== null ? 'TRUNC+DIFF' : 'DIFF';
+    zabLog.info({ follower: m.to, mode, snapshotZxid: m.snapshot ? hexZxid(m.snapshot.zxid) : undefined, entries: m.entries.length }, `synchronizing follower ${m.to} by ${mode}`);
+    if (m.snapshot === null || m.snapshot.data !== null) return encodeZabMessage(m).subarray(4);
+    const snap = await readSnapshot(snapDir, m.snapshot.zxid);
+    if (!snap) throw new Error(`SNAP names snapshot ${hexZxid(m.snapshot.zxid)}, which is missing from ${snapDir}`);
+    return encodeZabMessage({ ...m, snapshot: { zxid: snap.zxid, data: snap.bytes } }).subarray(4);
+  }
+
   async function persist(r: Ready): Promise<void> {
     const p = r.persist;
     if (p.truncateTo !== null) await txnLog.truncateAfter(p.truncateTo);
+    if (p.snapshot !== null) {
+      // The leader's snapshot replaces this member's history: durable first, then the old log goes
+      // (a crash in between recovers the snapshot and skips the older records).
+      await writeSnapshot(snapDir, { zxid: p.snapshot.zxid, chunks: [p.snapshot.data] });
+      await txnLog.discardAll(p.snapshot.zxid);
+      await retainSnapshots(snapDir, 1);
+      storageLog.info({ zxid: hexZxid(p.snapshot.zxid), bytes: p.snapshot.data.length }, "installed the leader's snapshot (SNAP)");
+    }
     if (p.entries.length > 0) await txnLog.append(p.entries.map((e) => ({ zxid: e.zxid, bytes: e.data })));
     if (p.acceptedEpoch !== null) await writeEpochFile(epochDir, 'acceptedEpoch', p.acceptedEpoch);
     if (p.currentEpoch !== null) await writeEpochFile(epochDir, 'currentEpoch', p.currentEpoch);
   }
 
   function applyCommitted(r: Ready): void {
+    if (r.persist.snapshot !== null) replaceState(decodeSnapshot(r.persist.snapshot.data, config.tickTime, Date.now()));
     for (const e of r.committed) server.applyCommitted(e.data);
     const last = r.committed[r.committed.length - 1];
     if (last) server.onDurable(last.zxid);
+    settleWaiters();
+    snapshotter.note(r.committed.length);
   }
 
-  function updateRole(): void {
-    const desired: ServerRole = peer.isServing ? (peer.state === 'leading' ? 'leader' : 'follower') : 'looking';
-    if (desired === server.role) return;
+  function desiredRole(): ServerRole {
+    return peer.isServing ? (peer.state === 'leading' ? 'leader' : 'follower') : 'looking';
+  }
+
+  async function updateRole(): Promise<void> {
     const was = server.role;
-    if (was === 'leader' || server.state.lastZxid > peer.committed) {
-      // Applied ahead of the commit point: rebuild from what is committed.
-      const rebuilt = ReplicatedState.empty(config.tickTime);
-      const now = Date.now();
-      for (const e of peer.committedEntries()) {
-        const { header, txn } = decodeTxn(e.data);
-        rebuilt.apply(header, txn, now);
-      }
-      server.resetState(rebuilt);
-    }
+    // Applied ahead of the commit point: rebuild from what is committed.
+    if (was === 'leader' || server.state.lastZxid > peer.committed) replaceState(await committedState());
+    // Read again: the peer may have moved on during the rebuild (and a rebuilt leader needs its next zxid anew).
+    const desired = desiredRole();
     if (desired === 'leader') {
       server.forward = null;
       server.setRole('leader', { nextZxid: peer.nextZxid });
@@ -244,8 +348,11 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   function stop(): Promise<void> {
     if (stopping) return stopping;
     stopping = (async () => {
+      quitting = true;
+      settleWaiters();
       clearInterval(tickTimer);
       clearInterval(reapTimer);
+      await snapshotter.idle();
       await listener.close();
       await transport.close();
       server.stop();

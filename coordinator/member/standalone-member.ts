@@ -7,13 +7,13 @@ import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
 import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
-import { writeSnapshot, retainSnapshots } from '../storage/snapshot.ts';
 import { decodeTxn } from '../protocol/txn-codec.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
 import { ZkServer } from '../server/zk-server.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { GroupCommitter } from './group-committer.ts';
-import { decodeSnapshot, encodeSnapshotInSlices } from './snapshot-codec.ts';
+import { decodeSnapshot } from './snapshot-codec.ts';
+import { Snapshotter } from './snapshotter.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
@@ -30,7 +30,6 @@ export interface RunningMember {
 
 /** Deterministic per-deployment key for session passwords; any member can recompute them. */
 const SESSION_SECRET = Buffer.from('drover-session-password-v1');
-const SNAPSHOTS_RETAINED = 3;
 
 export async function startStandalone(config: MemberConfig, log: Logger): Promise<RunningMember> {
   const startedAt = Date.now();
@@ -48,36 +47,27 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     'recovered state',
   );
 
-  // ---- snapshots: every ~snapCount txns (randomized, as ZooKeeper, so members do not snapshot together)
-  const snapshotEvery = Math.max(1, Math.floor(config.snapCount / 2 + Math.random() * (config.snapCount / 2)));
-  let snapshotting = false;
-  const takeSnapshot = async (): Promise<void> => {
-    snapshotting = true;
-    try {
-      server.txnsSinceSnapshot = 0;
-      const { zxid, chunks } = await encodeSnapshotInSlices(state);
-      // The snapshot may only describe durable state.
-      await committer?.idle();
-      await txnLog.roll();
-      await writeSnapshot(snapDir, { zxid, chunks });
-      const oldestKept = await retainSnapshots(snapDir, SNAPSHOTS_RETAINED);
-      if (oldestKept !== null) await txnLog.purge(oldestKept);
-      storageLog.info({ zxid: '0x' + zxid.toString(16), bytes: chunks.reduce((n, c) => n + c.length, 0) }, 'snapshot written');
-    } catch (err) {
-      storageLog.error({ err }, 'snapshot failed');
-    } finally {
-      snapshotting = false;
-    }
-  };
   const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
   let committer: GroupCommitter | null = null;
+  const snapshotter = new Snapshotter({
+    snapDir,
+    txnLog,
+    snapCount: config.snapCount,
+    log: storageLog,
+    state: () => state,
+    // A standalone snapshot may only describe durable state.
+    settle: async () => {
+      await committer?.idle();
+      return true;
+    },
+  });
   const server = new ZkServer({
     config,
     state,
     sink: {
       propose: (e) => {
         committer?.propose(e);
-        if (!snapshotting && server.txnsSinceSnapshot >= snapshotEvery) void takeSnapshot();
+        snapshotter.note(1);
       },
     },
     log: log.child({ component: 'server' }),

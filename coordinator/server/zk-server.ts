@@ -110,8 +110,6 @@ export class ZkServer {
   lastZxid: number;
   /** Highest zxid that is durable: output tagged up to it may leave. */
   committedZxid: number;
-  /** Txns applied since the last snapshot. */
-  txnsSinceSnapshot = 0;
   private nextSessionId: bigint;
   private readonly owners = new Map<bigint, Connection>();
   private readonly dirty = new Set<Connection>();
@@ -468,7 +466,6 @@ export class ZkServer {
     const zxid = ++this.lastZxid;
     header.zxid = zxid;
     const result = this.state.apply(header, txn, this.opts.now());
-    this.txnsSinceSnapshot++;
     if (result.events.length > 0) this.watches.trigger(result.events, this.deliver);
     if (conn && req) {
       this.reply(conn, { xid: header.cxid, zxid, err: 0 }, replyBody(req, result.result, this.state), receivedAt);

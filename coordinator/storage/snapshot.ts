@@ -113,6 +113,19 @@ export async function loadNewestValidSnapshot(dir: string, log: Logger): Promise
   return null;
 }
 
+/** The zxids of the snapshot files present, newest first (unvalidated). */
+export async function listSnapshotZxids(dir: string): Promise<number[]> {
+  return (await listSnapshots(dir)).map((s) => s.zxid);
+}
+
+/** The snapshot at exactly `zxid`, validated; null when it is missing or invalid. */
+export async function readSnapshot(dir: string, zxid: number): Promise<Snapshot | null> {
+  const buf = await readFile(path.join(dir, fileName(zxid))).catch(() => null);
+  if (buf === null) return null;
+  const result = decode(buf, zxid);
+  return typeof result === 'string' ? null : result;
+}
+
 /** Keeps the newest `count` snapshots; returns the zxid of the oldest kept (for log purging). */
 export async function retainSnapshots(dir: string, count: number): Promise<number | null> {
   const all = await listSnapshots(dir);

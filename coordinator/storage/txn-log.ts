@@ -200,6 +200,19 @@ export class TxnLog {
     });
   }
 
+  /**
+   * SNAP: a snapshot at `snapshotZxid` supersedes every record (the log was
+   * truncated to it first): delete every segment; appends continue above it.
+   */
+  discardAll(snapshotZxid: number): Promise<void> {
+    return this.serialize(async () => {
+      await this.closeHandle();
+      for (const seg of await listSegments(this.dir)) await rm(seg.file, { force: true });
+      await fsyncDir(this.dir);
+      this.lastZxid = snapshotZxid;
+    });
+  }
+
   close(): Promise<void> {
     return this.serialize(() => this.closeHandle());
   }

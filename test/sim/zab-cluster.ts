@@ -234,14 +234,14 @@ export class ZabCluster {
       const m = f.msg;
       const target = this.node(m.to);
       if (!target.peer) continue;
+      const isVote = m.kind === 'vote';
+      // Sent before its connection broke: it died with that connection.
+      if (!isVote && m.kind !== 'disconnected' && this.broken.has(`${m.from}>${m.to}`)) continue;
       if (target.pausedUntil > this.now) {
         // A paused process reads nothing; the bytes wait in its socket, in order.
         this.net.push({ ...f, at: target.pausedUntil });
         continue;
       }
-      const isVote = m.kind === 'vote';
-      // Sent before its connection broke: it died with that connection.
-      if (!isVote && m.kind !== 'disconnected' && this.broken.has(`${m.from}>${m.to}`)) continue;
       if (m.kind !== 'disconnected' && this.blocked.has(`${m.from}>${m.to}`)) {
         if (!isVote) this.breakLink(m.from, m.to);
         continue;
