@@ -200,14 +200,15 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       pump();
     });
   }
+  let pumpRun: Promise<void> = Promise.resolve();
   function pump(): void {
-    if (failed) return;
+    if (failed || quitting) return;
     if (pumping) {
       again = true;
       return;
     }
     pumping = true;
-    void (async () => {
+    pumpRun = (async () => {
       try {
         do {
           again = false;
@@ -219,7 +220,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
               chore.reject(err);
             }
           }
-          while (peer.hasReady()) {
+          while (!quitting && peer.hasReady()) {
             const r = peer.ready();
             await persist(r);
             for (const m of r.messages) {
@@ -231,7 +232,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
             if (desiredRole() !== server.role) await updateRole();
           }
           if (desiredRole() !== server.role) await updateRole();
-        } while (again || chores.length > 0);
+        } while (!quitting && (again || chores.length > 0));
       } catch (err) {
         failed = err instanceof Error ? err : new Error(String(err));
         for (const chore of chores.splice(0)) chore.reject(failed);
@@ -352,6 +353,9 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       settleWaiters();
       clearInterval(tickTimer);
       clearInterval(reapTimer);
+      // Nothing may touch the log once it is closed: let the Ready in hand finish first.
+      await pumpRun;
+      for (const chore of chores.splice(0)) chore.reject(new Error('member stopped'));
       await snapshotter.idle();
       await listener.close();
       await transport.close();
