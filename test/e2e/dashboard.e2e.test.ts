@@ -1,0 +1,147 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard in headless Chromium against a real cluster: a 3-member
+ * Drover ensemble, two workers and the dashboard on a free port. Enqueue a
+ * run from the page and watch its progress bar move to done; kill a worker
+ * (its session ends) and see it leave the list and its partitions move to
+ * the other; save a screenshot (an artifact; docs/dashboard.png too when
+ * DROVER_UPDATE_SCREENSHOT=1).
+ */
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDashboard } from '../../dashboard/index.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { connectCoordination } from '../../shared/client/zk-client.ts';
+import { startWorker, type Worker } from '../../worker/index.ts';
+import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
+import { flaky, nightlyReport, ordersConsumer, resizeImages } from './e2e-jobs.ts';
+
+const ROOT = `/e2e-${process.pid}`;
+const ARTIFACTS = process.env['DROVER_ARTIFACTS_DIR'] ?? path.join(os.tmpdir(), 'drover-artifacts');
+const SCREENSHOT_DOC = path.resolve(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
+const step = (what: string) => {
+  if (process.env['DROVER_E2E_DEBUG']) process.stderr.write(`e2e: ${what}\n`);
+};
+const JOBS = [resizeImages, ordersConsumer, nightlyReport, flaky];
+
+describe('dashboard in Chromium', () => {
+  let ensemble: Ensemble | undefined;
+  let connect: string;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+  const clients: Coordination[] = [];
+  const workers: Worker[] = [];
+  let closeDashboard: () => Promise<void> = async () => {};
+
+  async function worker(name: string): Promise<{ worker: Worker; client: Coordination }> {
+    // Its own session, so ending that session is the worker dying.
+    const client = await connectCoordination({ connect, root: ROOT, sessionTimeoutMs: 4000 });
+    clients.push(client);
+    const w = await startWorker({ client, jobs: JOBS, name, sessionTimeoutMs: 4000 });
+    workers.push(w);
+    return { worker: w, client };
+  }
+
+  beforeAll(async () => {
+    // The suite's shared ensemble when the harness started one; else our own.
+    const shared = inject('droverConnect');
+    if (shared) connect = shared;
+    else {
+      ensemble = await startDroverEnsemble(3);
+      connect = ensemble.clientPorts.map((p) => `127.0.0.1:${p}`).join(',');
+    }
+    const client = await connectCoordination({ connect, root: ROOT });
+    clients.push(client);
+    const started = await startDashboard({ client, connect, port: 0, probeIntervalMs: 1000 });
+    url = started.url;
+    closeDashboard = () => started.app.close();
+    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1440, height: 1500 } });
+    page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') process.stderr.write(`page console: ${msg.text()}\n`);
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await closeDashboard();
+    for (const w of workers) await w.close({ graceMs: 0 }).catch(() => undefined);
+    for (const c of clients) await c.close().catch(() => undefined);
+    await ensemble?.stop();
+  });
+
+  it('enqueues a run from the page and shows its progress bar move to done', { timeout: 120_000 }, async () => {
+    await worker('alpha');
+    await worker('beta');
+    await page.goto(url);
+    step('page open');
+    await page.locator('[data-testid=live-status].on').waitFor();
+    step('live');
+    await page.locator('#workers tr[data-worker]').nth(1).waitFor();
+    expect(await page.locator('#workers tr[data-worker]').count()).toBe(2);
+    step('two workers');
+    await page.locator('#enqueue-job option[value="resize-images"]').waitFor({ state: 'attached' });
+    await page.selectOption('[data-testid=enqueue-job]', 'resize-images');
+    await page.fill('[data-testid=enqueue-input]', '{"images": 12}');
+    await page.click('[data-testid=enqueue-submit]');
+    const result = page.locator('[data-testid=enqueue-result][data-run-id]');
+    await result.waitFor();
+    const runId = await result.getAttribute('data-run-id');
+    step(`enqueued ${runId}`);
+    expect(runId).toMatch(/^r-/);
+    const row = `#runs-body tr[data-run-id="${runId}"]`;
+    // Mid-way: active, with a bar strictly between empty and full.
+    await page.waitForFunction((sel) => {
+      const tr = document.querySelector(sel);
+      const pct = Number(tr?.querySelector('.progress-bar')?.getAttribute('data-pct'));
+      return tr?.getAttribute('data-state') === 'active' && pct > 0 && pct < 100;
+    }, row, { timeout: 20_000 });
+    expect(await page.locator(`${row} .progress-msg`).textContent()).toMatch(/image \d+ of 12/);
+    // Then done.
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'succeeded', row, { timeout: 30_000 });
+    expect(await page.locator(`${row} .progress-bar`).getAttribute('data-pct')).toBe('100');
+  });
+
+  it('drops a killed worker from the list and moves its partitions', { timeout: 120_000 }, async () => {
+    const cells = '#partitions-body [data-partition-job="orders-consumer"] .cell';
+    // Settled: six partitions, every one owned, by both workers.
+    const owners = async () => page.$$eval(cells, (els) => els.map((e) => e.getAttribute('data-worker') ?? ''));
+    await page.waitForFunction((sel) => {
+      const els = Array.from(document.querySelectorAll(sel));
+      const owners = new Set(els.map((e) => e.getAttribute('data-worker')));
+      return els.length === 6 && !owners.has('') && owners.size === 2;
+    }, cells, { timeout: 30_000 });
+    const [alpha, beta] = workers as [Worker, Worker];
+    expect(new Set(await owners())).toEqual(new Set([alpha.id, beta.id]));
+
+    // A few more runs so the screenshot shows a working cluster.
+    await page.evaluate(async () => {
+      for (const images of [6, 9, 15]) await fetch('/api/jobs/resize-images/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { images } }) });
+      await fetch('/api/jobs/send-invoice/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { invoice: 'INV-2041' } }) });
+    });
+    await page.waitForFunction(() => document.querySelector('#runs-body tr[data-state="dead"], #runs-body tr[data-state="failed"]') !== null, undefined, { timeout: 30_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: false });
+    if (process.env['DROVER_UPDATE_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT_DOC, fullPage: false });
+
+    // Kill beta: its session ends, so its worker node and owner nodes go.
+    const betaClient = clients[2] as Coordination;
+    await betaClient.close();
+    await page.waitForFunction((id) => document.querySelector(`#workers tr[data-worker="${id}"]`) === null, beta.id, { timeout: 30_000 });
+    expect(await page.locator('#workers tr[data-worker]').count()).toBe(1);
+    await page.waitForFunction(
+      ({ sel, id }) => {
+        const els = Array.from(document.querySelectorAll(sel));
+        return els.length === 6 && els.every((e) => e.getAttribute('data-worker') === id);
+      },
+      { sel: cells, id: alpha.id },
+      { timeout: 30_000 },
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-after-kill.png'), fullPage: true });
+  });
+});
