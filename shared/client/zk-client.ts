@@ -27,6 +27,19 @@ import { ZkError, ZkCode } from './zk-error.ts';
 import { ZkSession } from './zk-session.ts';
 import { DroverError } from '../errors.ts';
 
+/**
+ * node-zookeeper-client's Transaction check/setData/remove do `version =
+ * version || -1`, so version 0 in a multi silently becomes -1 (no check at
+ * all): every first compare-and-set of a fresh node would always win. Put
+ * the version we meant back on the op it just pushed.
+ */
+function pinVersion(t: Transaction, version: number): Transaction {
+  const ops = (t as unknown as { ops: { version?: number }[] }).ops;
+  const last = ops[ops.length - 1];
+  if (last) last.version = version;
+  return t;
+}
+
 export interface ConnectOptions {
   /** host:port[,host:port...] of any ZooKeeper-protocol ensemble (Drover or Apache ZooKeeper). */
   connect: string;
@@ -307,11 +320,11 @@ class ZkView implements Coordination {
       case 'create':
         return t.create(full, o.data ?? Buffer.alloc(0), o.acl ? toLibAcl(o.acl) : OPEN_ACL, MODES[o.mode ?? 'persistent']);
       case 'set':
-        return t.setData(full, o.data, o.version ?? -1);
+        return pinVersion(t.setData(full, o.data, o.version ?? -1), o.version ?? -1);
       case 'delete':
-        return t.remove(full, o.version ?? -1);
+        return pinVersion(t.remove(full, o.version ?? -1), o.version ?? -1);
       case 'check':
-        return t.check(full, o.version);
+        return pinVersion(t.check(full, o.version), o.version);
     }
   }
 
