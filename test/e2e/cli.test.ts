@@ -1,0 +1,116 @@
+/**
+ * The `drover` CLI as a user runs it (real processes, the suite's Drover
+ * ensemble): tree like zkCli, enqueue --wait to the end with its exit
+ * code, status tables, --help everywhere, and errors that say what to do.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { connectCoordination } from '../../shared/client/zk-client.ts';
+import { startWorker, type Worker } from '../../worker/index.ts';
+import { flaky, resizeImages } from './e2e-jobs.ts';
+
+const ENTRY = path.resolve(import.meta.dirname, '..', '..', 'bin', 'drover.mjs');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function drover(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ENTRY, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const connect = inject('droverConnect');
+
+describe.skipIf(!connect)('drover CLI', () => {
+  const root = `/cli-${randomBytes(4).toString('hex')}`;
+  let client: Coordination;
+  let worker: Worker;
+  const env = () => ({ DROVER_CONNECT: connect, DROVER_ROOT: root });
+
+  beforeAll(async () => {
+    client = await connectCoordination({ connect, root });
+    worker = await startWorker({ client, jobs: [resizeImages, flaky], name: 'cli' });
+  });
+  afterAll(async () => {
+    await worker?.close({ graceMs: 0 });
+    await client?.close();
+  });
+
+  it('tree: create, ls, get, set, stat, delete, as zkCli answers', async () => {
+    const base = `${root}/notes`;
+    expect((await drover(['tree', 'create', base, 'hello', '--connect', connect])).stdout).toBe(`Created ${base}\n`);
+    await drover(['tree', 'create', `${base}/a`, '--connect', connect]);
+    expect((await drover(['tree', 'ls', base, '--connect', connect])).stdout).toBe('[a]\n');
+    expect((await drover(['tree', 'get', base, '--connect', connect])).stdout).toBe('hello\n');
+    const set = await drover(['tree', 'set', base, 'bye', '--version', '0', '--connect', connect]);
+    expect(set.stdout).toMatch(/dataVersion = 1/);
+    const stale = await drover(['tree', 'set', base, 'again', '--version', '0', '--connect', connect]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/version No is not valid/);
+    expect((await drover(['tree', 'stat', base, '--connect', connect])).stdout).toMatch(/numChildren = 1/);
+    const notEmpty = await drover(['tree', 'delete', base, '--connect', connect]);
+    expect(notEmpty.stderr).toMatch(/not empty.*-r/i);
+    expect((await drover(['tree', 'delete', base, '-r', '--connect', connect])).code).toBe(0);
+    const gone = await drover(['tree', 'get', base, '--connect', connect]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/Node does not exist/);
+  });
+
+  it('enqueue --wait follows the run to the end; the exit code says how it ended', async () => {
+    const ok = await drover(['enqueue', 'resize-images', '{"images": 4}', '--wait'], env());
+    expect(ok.code, ok.stderr).toBe(0);
+    const [runId, result] = ok.stdout.trim().split('\n');
+    expect(runId).toMatch(/^r-/);
+    expect(JSON.parse(result as string)).toEqual({ resized: 4 });
+    // Not a terminal: one plain line per change, ending with the final state.
+    expect(ok.stderr).toMatch(/progress=\d+% image \d of 4/);
+    expect(ok.stderr.trim().split('\n').pop()).toMatch(/^succeeded/);
+
+    const bad = await drover(['enqueue', 'send-invoice', '{"invoice": "INV-1"}', '--wait'], env());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/dead.*SMTP 451/);
+  });
+
+  it('status shows the ensemble, workers and queues as tables', async () => {
+    const res = await drover(['status'], env());
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/Ensemble/);
+    expect(res.stdout).toMatch(/leader|follower/);
+    expect(res.stdout).toContain(worker.id);
+    expect(res.stdout).toMatch(/resize-images\s+\d+/);
+  });
+
+  it('errors say what to do next', async () => {
+    const unknown = await drover(['enqueue', 'no-such-job'], env());
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no job 'no-such-job'.*drover worker --jobs/);
+    const badJson = await drover(['enqueue', 'resize-images', '{oops'], env());
+    expect(badJson.stderr).toMatch(/not JSON.*quote it/);
+    const nobody = await drover(['status', '--connect', '127.0.0.1:1']);
+    expect(nobody.code).not.toBe(0);
+    expect(nobody.stderr).toMatch(/is a server running\? start one with `drover dev`.*--connect/);
+    const typo = await drover(['tree', 'ls', '/', '--conect', connect]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/--conect.*drover tree --help/);
+  });
+
+  it('--help on each command', async () => {
+    for (const cmd of ['dashboard', 'enqueue', 'status', 'tree', 'dev']) {
+      const res = await drover([cmd, '--help']);
+      expect(res.code, cmd).toBe(0);
+      expect(res.stdout, cmd).toMatch(new RegExp(`drover ${cmd} —`));
+    }
+    const top = await drover(['--help']);
+    expect(top.stdout).toMatch(/dashboard.*\n.*enqueue/s);
+  });
+});
