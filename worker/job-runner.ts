@@ -112,12 +112,17 @@ export class JobRunner {
       try {
         const free = Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots());
         if (!this.host.canClaim() || this.paused || free <= 0) {
+          const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
+          this.host.emit({ type: 'waiting', job: this.job, reason });
           await this.claimer.waitForWork();
           continue;
         }
         const runs = await this.claimer.claim(free);
         if (runs.length === 0) {
-          if (!(await this.claimer.hasWork())) await this.claimer.waitForWork();
+          if (!(await this.claimer.hasWork())) {
+            this.host.emit({ type: 'waiting', job: this.job, reason: 'empty' });
+            await this.claimer.waitForWork();
+          }
           continue;
         }
         for (const run of runs) this.startAttempt(run);
@@ -189,7 +194,6 @@ export class JobRunner {
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
-    if (req.kind === 'cancelled') await this.host.client.delete(layout.cancel(this.job, run.runId)).catch(() => {});
     this.host.emit({ type: 'finished', job: this.job, runId: run.runId, kind: req.kind, attempt: run.record.attempt });
   }
 
@@ -215,7 +219,10 @@ export class JobRunner {
         case 'DROVER_TIMEOUT':
           return failure({ code: reason.code, message: reason.message });
         case 'DROVER_CANCELLED':
-          return make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } });
+          return {
+            ...make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } }),
+            ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
+          };
         case 'DROVER_CLOSED': {
           const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
           delete rec.worker;

@@ -9,6 +9,8 @@ export type WorkerEvent =
   | { type: 'finished'; job: string; runId: string; kind: FinishKind; attempt: number }
   /** The attempt ended without a write: fenced, or its session was lost. */
   | { type: 'abandoned'; job: string; runId: string; code: string }
+  /** A job's claim loop is about to wait (for a watch or a slot), and why. */
+  | { type: 'waiting'; job: string; reason: 'paused' | 'empty' | 'full' | 'disconnected' }
   | { type: 'draining' }
   | { type: 'closed' };
 

@@ -135,6 +135,16 @@ describeOnBackends('jobs: queue', (env) => {
     expect(await snapshotTree(client)).toEqual(before);
   });
 
+  it('a compare-and-set at version 0 inside a multi is a real check (the client keeps version 0)', async () => {
+    const client = await env.client();
+    await client.create('/cas', Buffer.from('a'));
+    await client.multi([{ op: 'set', path: '/cas', data: Buffer.from('b'), version: 0 }]);
+    await expect(client.multi([{ op: 'set', path: '/cas', data: Buffer.from('c'), version: 0 }])).rejects.toMatchObject({ codeName: 'BAD_VERSION' });
+    await expect(client.multi([{ op: 'check', path: '/cas', version: 0 }])).rejects.toMatchObject({ codeName: 'BAD_VERSION' });
+    await expect(client.multi([{ op: 'delete', path: '/cas', version: 0 }])).rejects.toMatchObject({ codeName: 'BAD_VERSION' });
+    expect((await client.get('/cas')).data.toString()).toBe('b');
+  });
+
   it('a stale finish (the fence moved) is refused with DROVER_FENCED and changes nothing', async () => {
     const client = await env.client();
     await publishJob(client, add.spec);

@@ -18,11 +18,10 @@
  */
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
-import { isZkError } from '../../shared/client/zk-error.ts';
+import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
 import type { LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
-import { commitWithRetry } from '../../shared/jobs/queue-append.ts';
 import { decodeCounter, decodeRecord, encodeCounter, encodeJson, encodeRecord } from '../../shared/jobs/run-codec.ts';
 
 export interface ClaimedRun {
@@ -44,6 +43,8 @@ export interface ClaimerOptions {
   /** Cancel requests known from the watched cancel dir. */
   isCancelRequested(runId: string): boolean;
 }
+
+const CLAIM_RACES_MAX = 200;
 
 interface LaneRead {
   priority: number;
@@ -171,7 +172,10 @@ export class Claimer {
     const want = Math.min(k, CLAIM_BATCH_MAX);
     if (want <= 0) return [];
     this.woken = false;
-    const out = await commitWithRetry(this.client, async () => {
+    // Slots read by a try that lost the head CAS stay valid for the next try: the winner
+    // took the slots below the new head, and nobody else writes the ones above it.
+    const cache = new Map<string, Taken>();
+    for (let attempt = 0; ; attempt++) {
       const lanes = await this.readLanes(false);
       const ranges: { lane: LaneRead; n: number }[] = [];
       let left = want;
@@ -183,26 +187,39 @@ export class Claimer {
           left -= n;
         }
       }
-      if (ranges.length === 0) return null;
-      const taken = await this.readItems(ranges);
-      return this.buildClaim(ranges, taken);
-    });
-    return out?.value ?? [];
+      if (ranges.length === 0) return [];
+      const taken = await this.readItems(ranges, cache);
+      const plan = this.buildClaim(ranges, taken);
+      try {
+        await this.client.multi(plan.ops);
+        return plan.value;
+      } catch (err) {
+        const raced = err instanceof ZkError && err.opIndex !== undefined && plan.retryable.has(err.opIndex);
+        if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
+        if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
+      }
+    }
   }
 
-  private async readItems(ranges: { lane: LaneRead; n: number }[]): Promise<Taken[]> {
+  private async readItems(ranges: { lane: LaneRead; n: number }[], cache: Map<string, Taken>): Promise<Taken[]> {
     const slots = ranges.flatMap(({ lane, n }) => Array.from({ length: n }, (_, i) => ({ priority: lane.priority, index: lane.head + i })));
-    const runIds = await Promise.all(slots.map(async (s) => (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8')));
     return Promise.all(
-      slots.map(async (s, i): Promise<Taken> => {
-        const runId = runIds[i]!;
+      slots.map(async (s): Promise<Taken> => {
+        const key = `${s.priority}:${s.index}`;
+        const hit = cache.get(key);
+        if (hit) return hit;
+        const runId = (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8');
+        let taken: Taken;
         try {
           const { data, stat } = await this.client.get(layout.run(this.job, runId));
-          return { ...s, runId, record: decodeRecord(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
+          taken = { ...s, runId, record: decodeRecord(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
         } catch (err) {
-          if (isZkError(err, 'NO_NODE')) return { ...s, runId, record: null, recordVersion: -1, bytes: 0 };
-          throw err;
+          if (!isZkError(err, 'NO_NODE')) throw err;
+          taken = { ...s, runId, record: null, recordVersion: -1, bytes: 0 };
         }
+        cache.set(key, taken);
+        return taken;
       }),
     );
   }
@@ -225,6 +242,7 @@ export class Claimer {
       retryable.add(ops.length);
       ops.push({ op: 'set', path: layout.laneHead(this.job, lane.priority), data: encodeCounter(lane.head + n), version: lane.headVersion });
     }
+    const headOps = ops.length;
     const now = Date.now();
     const claimed: ClaimedRun[] = [];
     for (const t of kept) {
@@ -253,6 +271,6 @@ export class Claimer {
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
     }
-    return { ops, retryable, value: claimed };
+    return { ops, retryable, value: claimed, headOps };
   }
 }

@@ -36,6 +36,8 @@ export interface FinishRequest {
   /** The record to write (state, result, error, dueAt already set). */
   record: RunRecord;
   kind: FinishKind;
+  /** The cancel request that ended it, deleted in the same multi (cancelled runs). */
+  cancelNode?: string;
 }
 
 export type FinishResult = { ok: true } | { ok: false; error: DroverError | Error };
@@ -45,10 +47,15 @@ interface Pending {
   resolve: (r: FinishResult) => void;
 }
 
-function simpleOps(req: FinishRequest, withLease: boolean): Op[] {
+/** Ops whose target may already be gone without making the finish wrong (dropped on NO_NODE). */
+type Optional = Set<string>;
+
+function simpleOps(req: FinishRequest, dropped: Optional): Op[] {
   const { job, runId, record } = req;
   const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(record), version: req.version }];
-  if (withLease) ops.push({ op: 'delete', path: layout.lease(job, runId) });
+  const lease = layout.lease(job, runId);
+  if (!dropped.has(lease)) ops.push({ op: 'delete', path: lease });
+  if (req.cancelNode && !dropped.has(req.cancelNode)) ops.push({ op: 'delete', path: req.cancelNode });
   ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
   const end = record.finishedAt ?? Date.now();
   switch (req.kind) {
@@ -118,7 +125,7 @@ export class FinishBatcher {
   private async commitBatch(batch: Pending[]): Promise<void> {
     if (batch.length === 1) return this.commitOne(batch[0]!);
     try {
-      await this.client.multi(batch.flatMap((p) => simpleOps(p.req, true)));
+      await this.client.multi(batch.flatMap((p) => simpleOps(p.req, new Set())));
       for (const p of batch) p.resolve({ ok: true });
     } catch (err) {
       if (!(err instanceof ZkError) || err.opIndex === undefined) {
@@ -145,11 +152,13 @@ export class FinishBatcher {
   }
 
   private async commitRun(req: FinishRequest): Promise<void> {
-    let withLease = true;
-    for (let tries = 0; tries < 3; tries++) {
+    const dropped: Optional = new Set();
+    const optional = new Set([layout.lease(req.job, req.runId), ...(req.cancelNode ? [req.cancelNode] : [])]);
+    for (let tries = 0; ; tries++) {
+      let ops: Op[] = [];
       try {
         await commitWithRetry(this.client, async () => {
-          const ops = simpleOps(req, withLease);
+          ops = simpleOps(req, dropped);
           const retryable = new Set<number>();
           if (req.kind === 'handback') {
             const tails = await readLaneTails(this.client, req.job, [req.record.priority]);
@@ -163,8 +172,11 @@ export class FinishBatcher {
         });
         return;
       } catch (err) {
-        if (withLease && err instanceof ZkError && err.opIndex === 1 && isZkError(err, 'NO_NODE')) {
-          withLease = false;
+        // The lease goes by itself when our session ended; the record at V still says the
+        // attempt is ours, so the finish stands without it.
+        const path = err instanceof ZkError && err.opIndex !== undefined ? ops[err.opIndex]?.path : undefined;
+        if (tries < 3 && path && optional.has(path) && isZkError(err, 'NO_NODE') && !dropped.has(path)) {
+          dropped.add(path);
           continue;
         }
         throw err;
