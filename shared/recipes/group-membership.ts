@@ -7,9 +7,9 @@
  * - SUSPENDED: the member's node stays while the session survives; the
  *   member list is kept as last seen (possibly stale), no events.
  * - LOST: the node is gone with the session, so others see the member
- *   leave; once the client has a new session the member joins again (the
- *   cache reports its own removal, and a joined member re-creates its node;
- *   if the old session's node still lingers it waits for it to expire).
+ *   leave; once the client has a new session the member joins again (if the
+ *   old session's node still lingers, it waits for it to expire). A member
+ *   whose node is deleted by someone else also joins again.
  * - CLOSED: the cache stops; `close()` leaves the group.
  */
 import type { Logger } from 'pino';
@@ -39,6 +39,7 @@ export class GroupMembership {
   private started = false;
   private joined = false;
   private closed = false;
+  private offState: (() => void) | undefined;
 
   constructor(
     private readonly client: Coordination,
@@ -66,6 +67,10 @@ export class GroupMembership {
     if (this.closed) throw new DroverError('DROVER_CLOSED', 'group membership is closed');
     if (this.started) return;
     this.started = true;
+    // A new session lost our node (the cache may never have seen it): join again.
+    this.offState = this.client.onState((c) => {
+      if (c.state === 'RECONNECTED' && c.sessionChanged && this.joined && !this.closed) void this.rejoin();
+    });
     await this.client.ensurePath(this.path);
     await this.cache.start();
   }
@@ -101,6 +106,7 @@ export class GroupMembership {
     this.closed = true;
     const wasJoined = this.joined;
     this.joined = false;
+    this.offState?.();
     await this.cache.close();
     if (wasJoined && this.opts.id !== undefined) {
       await this.client.delete(childPath(this.path, this.opts.id)).catch((err: unknown) => {
@@ -116,10 +122,14 @@ export class GroupMembership {
       this.log.info('joined');
     } catch (err) {
       if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      const stat = await this.client.exists(childPath(this.path, id));
-      // Ours (a retried create) is fine; another live session's means the id is taken,
-      // unless that is our own old session about to expire: then its removal re-joins us.
-      if (stat && stat.ephemeralOwner !== this.client.sessionId) this.log.warn({ owner: stat.ephemeralOwner }, 'member id held by another session; re-joining when it goes');
+      // Ours (a retried create) is fine. Another session's is our old session's not yet
+      // expired, or a duplicate id: join once it goes.
+      const own = childPath(this.path, id);
+      const stat = await this.client.exists(own);
+      if (stat?.ephemeralOwner === this.client.sessionId) return;
+      const watched = stat && (await this.client.exists(own, () => this.joined && !this.closed && void this.rejoin()));
+      if (!watched) await this.createNode();
+      else this.log.warn({ owner: watched.ephemeralOwner }, 'member id held by another session; joining when it goes');
     }
   }
 
