@@ -1,18 +1,19 @@
 /**
  * `drover dev`'s producer: keeps the examples busy so the dashboard has
- * something to show. Every `intervalMs` it enqueues one run of the next
- * example job (round robin) with the job's `scheduleInput` (or null; a job
- * whose validate refuses that is skipped); barrier jobs get a whole group
- * at once. Scheduled jobs are left to the scheduler, partitioned jobs to
- * their partitions. It holds back while a queue already has `backlogMax`
- * runs waiting, so a stopped worker pool never piles up work.
+ * something to show. Each feed enqueues one example's runs on its own beat
+ * — images through the pipeline (every so often one whose origin fails
+ * first, to show retries, and rarely one that never recovers, to show a
+ * dead run and the retry button), a word count map-reduce group behind its
+ * barrier, a report for a past day by hand. A feed waits until a worker has
+ * published its job, and holds back while `backlogMax` runs already wait,
+ * so a stopped worker pool never piles up work.
  */
 import type { Logger } from 'pino';
 import type { Coordination } from '../shared/client/coordination.ts';
-import { loadJobs, type Job } from '../shared/jobs/define-job.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
-import { queueDepth } from '../shared/jobs/run-admin.ts';
 import { layout } from '../shared/jobs/layout.ts';
+import { queueDepth } from '../shared/jobs/run-admin.ts';
+import { enqueueWordCount } from '../examples/word-count.ts';
 
 export interface DemoProducer {
   stop(): Promise<void>;
@@ -20,78 +21,82 @@ export interface DemoProducer {
 
 export interface DemoProducerOptions {
   client: Coordination;
-  files: string[];
   logger: Logger;
-  intervalMs?: number;
+  /** Scales every feed's beat (tests use a small one). Default 1. */
+  pace?: number;
   backlogMax?: number;
 }
 
-export interface DemoJob {
-  job: Job;
-  input: unknown;
-  /** Barrier jobs: how many runs make a group. */
-  groupSize?: number;
+interface Feed {
+  job: string;
+  everyMs: number;
+  /** The n-th enqueue of this feed. */
+  make(client: Coordination, n: number): Promise<unknown>;
 }
 
-/** Which example jobs the producer feeds, and with what. Pure over the loaded jobs. */
-export function demoJobs(jobs: Job[]): DemoJob[] {
-  const out: DemoJob[] = [];
-  for (const job of jobs) {
-    const def = job.definition;
-    if (def.schedule || def.partitions) continue;
-    let input: unknown = def.scheduleInput ?? null;
-    if (def.validate) {
-      try {
-        input = def.validate(input);
-      } catch {
-        continue;
-      }
-    }
-    out.push({ job, input, ...(def.barrier ? { groupSize: def.barrier.size } : {}) });
-  }
-  return out;
-}
+const TEXT = `It was the best of times, it was the worst of times, it was the age of wisdom,
+it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity,
+it was the season of Light, it was the season of Darkness, it was the spring of hope,
+it was the winter of despair, we had everything before us, we had nothing before us`;
+
+const PHOTOS = ['harbour', 'alps', 'market', 'lighthouse', 'desert', 'aurora', 'forest', 'skyline'];
+
+export const FEEDS: Feed[] = [
+  {
+    job: 'image-pipeline',
+    everyMs: 1200,
+    make: (client, n) =>
+      enqueue(client, 'image-pipeline', {
+        url: `https://images.example.com/${PHOTOS[n % PHOTOS.length]}-${n}.jpg`,
+        // One in seven has a flaky origin (retried); one in 40 never answers (dead after its retries).
+        ...(n % 40 === 39 ? { failFirst: 99 } : n % 7 === 3 ? { failFirst: 1 } : {}),
+      }),
+  },
+  { job: 'word-count-map', everyMs: 9000, make: (client) => enqueueWordCount(client, TEXT, { parts: 4, top: 5 }) },
+  {
+    job: 'nightly-report',
+    everyMs: 25_000,
+    make: (client, n) => enqueue(client, 'nightly-report', { day: new Date(Date.now() - (n + 2) * 86_400_000).toISOString().slice(0, 10) }),
+  },
+];
 
 export function startDemoProducer(opts: DemoProducerOptions): DemoProducer {
-  const interval = opts.intervalMs ?? 1500;
+  const pace = opts.pace ?? 1;
   const backlogMax = opts.backlogMax ?? 20;
+  const timers = new Set<NodeJS.Timeout>();
+  const pending = new Set<Promise<void>>();
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let turn = 0;
-  let current: Promise<void> = Promise.resolve();
-  let jobs: DemoJob[] | undefined;
 
-  async function tick(): Promise<void> {
-    jobs ??= demoJobs((await Promise.all(opts.files.map((f) => loadJobs(f).catch(() => [] as Job[])))).flat());
-    if (jobs.length === 0) return;
-    const pick = jobs[turn++ % jobs.length] as DemoJob;
-    const name = pick.job.name;
-    // The spec is published by the workers that run the job; until one has, wait.
-    if ((await opts.client.exists(layout.job(name))) === null) return;
-    if ((await queueDepth(opts.client, name)).total >= backlogMax) return;
-    if (pick.groupSize) {
-      const id = `demo-${Date.now().toString(36)}`;
-      for (let i = 0; i < pick.groupSize; i++) await enqueue(opts.client, name, pick.input, { group: { id } });
-    } else {
-      await enqueue(opts.client, name, pick.input);
-    }
-  }
-
-  function schedule(): void {
+  function loop(feed: Feed, n: number): void {
     if (stopped) return;
-    timer = setTimeout(() => {
-      current = tick()
-        .catch((err: unknown) => opts.logger.warn({ err }, 'demo enqueue failed'))
-        .finally(schedule);
-    }, interval);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const p = tick(feed, n)
+        .then((made) => loop(feed, made ? n + 1 : n))
+        .catch((err: unknown) => {
+          opts.logger.warn({ err, job: feed.job }, 'demo enqueue failed');
+          loop(feed, n);
+        })
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    }, feed.everyMs * pace);
+    timers.add(timer);
   }
-  schedule();
 
+  async function tick(feed: Feed, n: number): Promise<boolean> {
+    // The spec is published by the workers that run the job; until one has, wait.
+    if ((await opts.client.exists(layout.job(feed.job))) === null) return false;
+    if ((await queueDepth(opts.client, feed.job)).total >= backlogMax) return false;
+    await feed.make(opts.client, n);
+    return true;
+  }
+
+  for (const feed of FEEDS) loop(feed, 0);
   return {
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
+      for (const t of timers) clearTimeout(t);
+      await Promise.all([...pending]);
     },
   };
 }

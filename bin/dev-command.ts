@@ -197,7 +197,7 @@ export async function run(args: string[]): Promise<number> {
       });
     }
     dashboard = await startDashboard({ client, connect, logger: log, port: opts.dashboardPort });
-    if (opts.producer && jobs.length > 0) producer = startDemoProducer({ client, files: jobs, logger: log.child({ component: 'producer' }) });
+    if (opts.producer) producer = startDemoProducer({ client, logger: log.child({ component: 'producer' }) });
     process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${jobs.length} example files\n\n  Ctrl-C stops everything.\n\n`);
     await stop;
     return 0;

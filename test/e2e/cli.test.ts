@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
 import { startWorker, type Worker } from '../../worker/index.ts';
-import { flaky, resizeImages } from './e2e-jobs.ts';
+import { resizeImages } from './e2e-jobs.ts';
+import { imagePipeline } from '../../examples/image-pipeline.ts';
 
 const ENTRY = path.resolve(import.meta.dirname, '..', '..', 'bin', 'drover.mjs');
 
@@ -39,7 +40,7 @@ describe.skipIf(!connect)('drover CLI', () => {
 
   beforeAll(async () => {
     client = await connectCoordination({ connect, root });
-    worker = await startWorker({ client, jobs: [resizeImages, flaky], name: 'cli' });
+    worker = await startWorker({ client, jobs: [resizeImages, imagePipeline], name: 'cli' });
   });
   afterAll(async () => {
     await worker?.close({ graceMs: 0 });
@@ -76,9 +77,9 @@ describe.skipIf(!connect)('drover CLI', () => {
     expect(ok.stderr).toMatch(/progress=\d+% image \d of 4/);
     expect(ok.stderr.trim().split('\n').pop()).toMatch(/^succeeded/);
 
-    const bad = await drover(['enqueue', 'send-invoice', '{"invoice": "INV-1"}', '--wait'], env());
+    const bad = await drover(['enqueue', 'image-pipeline', '{"url": "https://images.example.com/x.jpg", "failFirst": 99}', '--wait'], env());
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/dead.*SMTP 451/);
+    expect(bad.stderr).toMatch(/dead.*503/);
   });
 
   it('status shows the ensemble, workers and queues as tables', async () => {

@@ -17,7 +17,11 @@ import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
 import { startWorker, type Worker } from '../../worker/index.ts';
 import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
-import { flaky, nightlyReport, ordersConsumer, resizeImages } from './e2e-jobs.ts';
+import { feedConsumer, FEED_PARTITIONS } from '../../examples/feed-consumer.ts';
+import { imagePipeline } from '../../examples/image-pipeline.ts';
+import { nightlyReport } from '../../examples/nightly-report.ts';
+import { enqueueWordCount, wordCountMap, wordCountReduce } from '../../examples/word-count.ts';
+import { resizeImages } from './e2e-jobs.ts';
 
 const ROOT = `/e2e-${process.pid}`;
 const ARTIFACTS = process.env['DROVER_ARTIFACTS_DIR'] ?? path.join(os.tmpdir(), 'drover-artifacts');
@@ -25,7 +29,8 @@ const SCREENSHOT_DOC = path.resolve(import.meta.dirname, '..', '..', 'docs', 'da
 const step = (what: string) => {
   if (process.env['DROVER_E2E_DEBUG']) process.stderr.write(`e2e: ${what}\n`);
 };
-const JOBS = [resizeImages, ordersConsumer, nightlyReport, flaky];
+// The examples, and one slow job of the test's own so a browser can catch its bar mid-way.
+const JOBS = [resizeImages, imagePipeline, feedConsumer, nightlyReport, wordCountMap, wordCountReduce];
 
 describe('dashboard in Chromium', () => {
   let ensemble: Ensemble | undefined;
@@ -108,23 +113,28 @@ describe('dashboard in Chromium', () => {
   });
 
   it('drops a killed worker from the list and moves its partitions', { timeout: 120_000 }, async () => {
-    const cells = '#partitions-body [data-partition-job="orders-consumer"] .cell';
+    const cells = '#partitions-body [data-partition-job="feed-consumer"] .cell';
     // Settled: six partitions, every one owned, by both workers.
     const owners = async () => page.$$eval(cells, (els) => els.map((e) => e.getAttribute('data-worker') ?? ''));
-    await page.waitForFunction((sel) => {
+    await page.waitForFunction(({ sel, n }) => {
       const els = Array.from(document.querySelectorAll(sel));
       const owners = new Set(els.map((e) => e.getAttribute('data-worker')));
-      return els.length === 6 && !owners.has('') && owners.size === 2;
-    }, cells, { timeout: 30_000 });
+      return els.length === n && !owners.has('') && owners.size === 2;
+    }, { sel: cells, n: FEED_PARTITIONS }, { timeout: 30_000 });
     const [alpha, beta] = workers as [Worker, Worker];
     expect(new Set(await owners())).toEqual(new Set([alpha.id, beta.id]));
 
     // A few more runs so the screenshot shows a working cluster.
     await page.evaluate(async () => {
-      for (const images of [6, 9, 15]) await fetch('/api/jobs/resize-images/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { images } }) });
-      await fetch('/api/jobs/send-invoice/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { invoice: 'INV-2041' } }) });
+      const post = (job: string, input: unknown) => fetch(`/api/jobs/${job}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+      for (const images of [18, 30]) await post('resize-images', { images });
+      for (const name of ['harbour', 'alps', 'market']) await post('image-pipeline', { url: `https://images.example.com/${name}.jpg` });
+      await post('image-pipeline', { url: 'https://images.example.com/offline.jpg', failFirst: 99 });
+      await post('nightly-report', { day: '2026-11-30' });
     });
-    await page.waitForFunction(() => document.querySelector('#runs-body tr[data-state="dead"], #runs-body tr[data-state="failed"]') !== null, undefined, { timeout: 30_000 });
+    await enqueueWordCount(clients[0] as Coordination, 'the quick brown fox jumps over the lazy dog and the dog sleeps', { parts: 4 });
+    await page.waitForFunction(() => document.querySelector('#runs-body tr[data-state="dead"]') !== null, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#runs-body tr[data-job="word-count-reduce"][data-state="succeeded"]') !== null, undefined, { timeout: 60_000 });
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: false });
     if (process.env['DROVER_UPDATE_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT_DOC, fullPage: false });
@@ -135,11 +145,11 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction((id) => document.querySelector(`#workers tr[data-worker="${id}"]`) === null, beta.id, { timeout: 30_000 });
     expect(await page.locator('#workers tr[data-worker]').count()).toBe(1);
     await page.waitForFunction(
-      ({ sel, id }) => {
+      ({ sel, id, n }) => {
         const els = Array.from(document.querySelectorAll(sel));
-        return els.length === 6 && els.every((e) => e.getAttribute('data-worker') === id);
+        return els.length === n && els.every((e) => e.getAttribute('data-worker') === id);
       },
-      { sel: cells, id: alpha.id },
+      { sel: cells, id: alpha.id, n: FEED_PARTITIONS },
       { timeout: 30_000 },
     );
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-after-kill.png'), fullPage: true });

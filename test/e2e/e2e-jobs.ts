@@ -1,6 +1,6 @@
 /**
- * The jobs the dashboard's browser test runs: one that reports progress as
- * it goes, one partitioned consumer, one on a schedule, and one that fails.
+ * The test's own jobs (beside the examples): one that reports progress
+ * slowly enough for a browser to see its bar between empty and full.
  */
 import { defineJob } from '../../shared/jobs/define-job.ts';
 
@@ -25,30 +25,5 @@ export const resizeImages = defineJob<{ images?: number }, { resized: number }>(
       ctx.progress((i / images) * 100, `image ${i} of ${images}`);
     }
     return { resized: images };
-  },
-});
-
-export const ordersConsumer = defineJob({
-  name: 'orders-consumer',
-  partitions: 6,
-  async run(ctx) {
-    // A consumer: holds its partition until the runtime takes it away.
-    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
-  },
-});
-
-export const nightlyReport = defineJob({
-  name: 'nightly-report',
-  schedule: '0 2 * * *',
-  misfire: 'fire-once',
-  run: () => ({ rows: 0 }),
-});
-
-export const flaky = defineJob({
-  name: 'send-invoice',
-  retries: 1,
-  backoff: { type: 'fixed', delayMs: 200 },
-  run() {
-    throw new Error('SMTP 451: mailbox temporarily unavailable');
   },
 });
