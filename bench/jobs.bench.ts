@@ -1,0 +1,328 @@
+/**
+ * `npm run bench:jobs` (and the tail of `npm run bench`): jobs end to end
+ * on a fresh 3-member Drover ensemble (real processes, fsync on), beside
+ * the naive recipe on the same ensemble in the same run.
+ *
+ *   drover runtime   N no-op runs enqueued while the job is paused (a
+ *                    10,000 backlog), 2 worker processes x concurrency 50
+ *                    released together by resuming the job; jobs/s until the
+ *                    last run is in history. Then a steady producer
+ *                    (BENCH_RATE runs/s for BENCH_SECONDS) with the same
+ *                    workers: jobs/s and enqueue->done latency p50/p99.
+ *   naive recipe     B's FifoQueue (sequential children; every take lists
+ *                    the whole queue and deletes to claim): the same backlog,
+ *                    2 consumer processes x 50 takers, measured over
+ *                    BENCH_SECONDS (it would take minutes to drain); then the
+ *                    same steady producer.
+ *
+ * Besides the rates it prints where the time went: ensemble transactions per
+ * job (zxid delta, one multi = one txn) and CPU seconds of the servers vs
+ * the worker/consumer processes (from /proc), so a miss can be placed.
+ *
+ * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
+ * BENCH_CONCURRENCY (50), BENCH_TICK_MS (500). Internal modes (child
+ * processes of this file): --worker, --naive.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connectCoordination } from '../shared/client/zk-client.ts';
+import type { Coordination } from '../shared/client/coordination.ts';
+import { defineJob } from '../shared/jobs/define-job.ts';
+import { enqueueWith } from '../shared/jobs/enqueue.ts';
+import { publishJob } from '../shared/jobs/job-dirs.ts';
+import { layout } from '../shared/jobs/layout.ts';
+import { pauseJob, resumeJob } from '../shared/jobs/run-admin.ts';
+import { runIdTime } from '../shared/jobs/run-id.ts';
+import { FifoQueue } from '../shared/recipes/fifo-queue.ts';
+import { startWorker } from '../worker/runtime.ts';
+import { fourLetter } from '../test/helpers/four-letter.ts';
+import { startProcessEnsemble, type ProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
+
+const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 10_000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 50);
+const TICK_MS = Number(process.env['BENCH_TICK_MS'] ?? 500);
+const WORKERS = 2;
+const JOB = 'bench-noop';
+const SELF = fileURLToPath(import.meta.url);
+
+const noop = defineJob<{ i: number }, null>({
+  name: JOB,
+  concurrency: CONCURRENCY,
+  // Keep every finished run in history: the bench reads its latencies from there.
+  history: { keep: 10_000_000, maxAgeMs: 24 * 3600_000 },
+  run: () => null,
+});
+
+// ---------------------------------------------------------------- children
+
+/** --worker <connect> <root> <index>: one `drover worker`-equivalent process with inline no-op handlers. */
+async function workerMode(connect: string, root: string, index: number): Promise<void> {
+  const w = await startWorker({ connect, root, jobs: [noop], concurrency: CONCURRENCY, inline: true, schedule: index === 0, sessionTimeoutMs: 10_000 });
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', () => void w.close({ graceMs: 1000 }).then(() => process.exit(0)));
+}
+
+/** --naive <connect> <root> <seconds>: 50 takers on the FifoQueue for a fixed window; prints {latencies}. */
+async function naiveMode(connect: string, root: string, seconds: number): Promise<void> {
+  const client = await connectCoordination({ connect, root, sessionTimeoutMs: 10_000 });
+  const queue = new FifoQueue(client, '/naive');
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  const deadline = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  const taker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      let data: Buffer;
+      try {
+        data = await queue.take({ timeoutMs: Math.max(1, deadline - Date.now()) });
+      } catch {
+        return; // the window closed while waiting
+      }
+      latencies.push(Date.now() - Number(data.toString()));
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, taker));
+  process.stdout.write(`${JSON.stringify({ latencies })}\n`);
+  await client.close();
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- measuring
+
+function spawnSelf(args: string[]): { child: ChildProcess; lines: AsyncIterator<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+  return { child, lines };
+}
+
+async function expectLine(lines: AsyncIterator<string>, what: string): Promise<string> {
+  const r = await lines.next();
+  if (r.done) throw new Error(`child exited before ${what}`);
+  return r.value;
+}
+
+/** utime + stime of a process in seconds (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function lastZxid(ensemble: ProcessEnsemble): Promise<number> {
+  let max = 0;
+  for (const m of ensemble.members) {
+    const srvr = await fourLetter('127.0.0.1', m.clientPort, 'srvr', 2000).catch(() => '');
+    const hex = /Zxid: 0x([0-9a-f]+)/.exec(srvr)?.[1];
+    if (hex) max = Math.max(max, Number(BigInt(`0x${hex}`) & 0xffffffffn));
+  }
+  return max;
+}
+
+interface Cost {
+  txns: number;
+  serverCpu: number;
+  clientCpu: number;
+}
+
+async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[]): Promise<() => Promise<Cost>> {
+  const servers = (): number => ensemble.members.reduce((s, m) => s + cpuSeconds(m.child?.pid), 0);
+  const others = (): number => clients().reduce((s, c) => s + cpuSeconds(c.pid), 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  const z0 = await lastZxid(ensemble);
+  const s0 = servers();
+  const c0 = others();
+  return async () => ({ txns: (await lastZxid(ensemble)) - z0, serverCpu: servers() - s0, clientCpu: others() - c0 });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+interface Result {
+  label: string;
+  jobs: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cost: Cost;
+}
+
+/** Enqueues `count` runs in enqueueWith's own chunks (one multi per ~1000 ops). */
+async function fill(client: Coordination, count: number, base = 0): Promise<void> {
+  const per = 2_000;
+  const batches: Promise<string[]>[] = [];
+  for (let i = 0; i < count; i += per) {
+    const n = Math.min(per, count - i);
+    batches.push(enqueueWith(client, JOB, Array.from({ length: n }, (_, k) => ({ input: { i: base + i + k } }))));
+    if (batches.length >= 4) await Promise.all(batches.splice(0));
+  }
+  await Promise.all(batches);
+}
+
+async function historyCount(client: Coordination): Promise<number> {
+  return (await client.exists(layout.history(JOB)))?.numChildren ?? 0;
+}
+
+/** enqueue -> done latencies from the history entries' names (h-<endMs>-<runId>, the run id carries its enqueue time). */
+async function latencies(client: Coordination, sinceMs: number, floorMs?: number): Promise<number[]> {
+  const names = await client.children(layout.history(JOB));
+  const out: number[] = [];
+  for (const n of names) {
+    const m = /^h-(\d{13})-(.+)$/.exec(n);
+    if (!m?.[1] || !m[2]) continue;
+    const end = Number(m[1]);
+    const start = runIdTime(m[2]);
+    if (end < sinceMs) continue;
+    out.push(end - Math.max(start, floorMs ?? start));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20)); // a bench's completion probe, not a test wait
+  }
+}
+
+async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
+  const root = `/bench-${randomBytes(3).toString('hex')}`;
+  const client = await connectCoordination({ connect: ensemble.connectString, root, sessionTimeoutMs: 10_000 });
+  await publishJob(client, noop.spec);
+  await pauseJob(client, JOB);
+  const t0fill = Date.now();
+  await fill(client, BACKLOG);
+  const fillSeconds = (Date.now() - t0fill) / 1000;
+  console.log(`  drover: enqueued ${BACKLOG} runs in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
+  const workers = Array.from({ length: WORKERS }, (_, i) => spawnSelf(['--worker', ensemble.connectString, root, String(i)]));
+  await Promise.all(workers.map((w) => expectLine(w.lines, 'ready')));
+  const results: Result[] = [];
+  try {
+    let meter = await costMeter(ensemble, () => workers.map((w) => w.child));
+    const t0 = Date.now();
+    await resumeJob(client, JOB);
+    await waitFor('the backlog to drain', async () => (await historyCount(client)) >= BACKLOG, 600_000);
+    const seconds = (Date.now() - t0) / 1000;
+    let lat = await latencies(client, 0, t0);
+    results.push({ label: `drover runtime, ${BACKLOG} backlog`, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
+
+    // Steady producer: RATE runs/s in 20 ms batches for SECONDS.
+    meter = await costMeter(ensemble, () => workers.map((w) => w.child));
+    const t1 = Date.now();
+    const total = Math.round(RATE * SECONDS);
+    const perTick = Math.max(1, Math.round(RATE / 50));
+    let sent = 0;
+    const inflight: Promise<string[]>[] = [];
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((Date.now() - t1) / 1000) * RATE) + perTick);
+      if (due > sent) {
+        const n = due - sent;
+        inflight.push(enqueueWith(client, JOB, Array.from({ length: n }, (_, k) => ({ input: { i: BACKLOG + sent + k } }))));
+        sent += n;
+      }
+      await new Promise((r) => setTimeout(r, 20)); // the producer's pace
+    }
+    await Promise.all(inflight);
+    await waitFor('the steady runs to finish', async () => (await historyCount(client)) >= BACKLOG + total, 600_000);
+    const seconds2 = (Date.now() - t1) / 1000;
+    lat = await latencies(client, t1);
+    results.push({ label: `drover runtime, producer ${RATE}/s`, jobs: total, seconds: seconds2, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
+  } finally {
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
+    await client.close();
+  }
+  return results;
+}
+
+async function naiveRecipe(ensemble: ProcessEnsemble): Promise<Result[]> {
+  const root = `/naive-${randomBytes(3).toString('hex')}`;
+  const client = await connectCoordination({ connect: ensemble.connectString, root, sessionTimeoutMs: 10_000 });
+  const queue = new FifoQueue(client, '/naive');
+  const offer = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i += 500) {
+      const now = String(Date.now());
+      await Promise.all(Array.from({ length: Math.min(500, n - i) }, () => queue.offer(Buffer.from(now))));
+    }
+  };
+  await offer(BACKLOG);
+  const results: Result[] = [];
+  const run = async (label: string, producer: boolean): Promise<void> => {
+    const consumers = Array.from({ length: WORKERS }, () => spawnSelf(['--naive', ensemble.connectString, root, String(SECONDS)]));
+    await Promise.all(consumers.map((c) => expectLine(c.lines, 'ready')));
+    const meter = await costMeter(ensemble, () => consumers.map((c) => c.child));
+    const t0 = Date.now();
+    for (const c of consumers) c.child.stdin?.write('go\n');
+    let produced = 0;
+    if (producer) {
+      while (Date.now() - t0 < SECONDS * 1000) {
+        const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
+        if (due > produced) {
+          await offer(due - produced);
+          produced = due;
+        }
+        await new Promise((r) => setTimeout(r, 20)); // the producer's pace
+      }
+    }
+    const outs = await Promise.all(consumers.map((c) => expectLine(c.lines, 'results')));
+    const seconds = (Date.now() - t0) / 1000;
+    const lat = outs.flatMap((o) => (JSON.parse(o) as { latencies: number[] }).latencies).sort((a, b) => a - b);
+    results.push({ label, jobs: lat.length, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
+  };
+  try {
+    await run(`naive recipe, ${BACKLOG} backlog`, false);
+    const left = await queue.size();
+    if (left < BACKLOG) await offer(BACKLOG - left); // the same backlog under the producer
+    await run(`naive recipe, producer ${RATE}/s`, true);
+  } finally {
+    await client.deleteRecursive('/naive').catch(() => undefined);
+    await client.close();
+  }
+  return results;
+}
+
+function row(r: Result): string {
+  const rate = r.jobs / r.seconds;
+  return [
+    r.label.padEnd(34),
+    String(Math.round(rate)).padStart(8),
+    r.p50.toFixed(0).padStart(8),
+    r.p99.toFixed(0).padStart(8),
+    (r.cost.txns / r.jobs).toFixed(2).padStart(8),
+    r.cost.serverCpu.toFixed(1).padStart(8),
+    r.cost.clientCpu.toFixed(1).padStart(8),
+  ].join('  ');
+}
+
+async function main(): Promise<void> {
+  console.log(`\njobs: 3-member Drover ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs\n`);
+  const ensemble = await startProcessEnsemble('drover', 3, TICK_MS);
+  try {
+    const drover = await droverRuntime(ensemble);
+    const naive = await naiveRecipe(ensemble);
+    console.log(['\nworkload'.padEnd(35), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'srv cpu', 'cli cpu'].join('  '));
+    for (const r of [...drover, ...naive]) console.log(row(r));
+    const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
+    const backlogRatio = rate(drover[0]) / rate(naive[0]);
+    const steadyRatio = rate(drover[1]) / rate(naive[1]);
+    console.log(`\nratio drover/naive: ${backlogRatio.toFixed(1)}x at a ${BACKLOG} backlog (target >= 20x), ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`);
+    console.log(`drover backlog throughput: ${Math.round(rate(drover[0]))} durable jobs/s (target >= 15000)`);
+    console.log('(backlog latencies count from the release of the backlog; producer latencies from enqueue; cpu in seconds over the phase)');
+  } finally {
+    await ensemble.stop();
+  }
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === '--worker') await workerMode(args[0] as string, args[1] as string, Number(args[2]));
+else if (mode === '--naive') await naiveMode(args[0] as string, args[1] as string, Number(args[2]));
+else await main();
