@@ -129,11 +129,11 @@ interface WorkerProcess {
 
 function startWorker(n: number, connect: string, jobs: string[], logLevel: string): WorkerProcess {
   const entry = path.resolve(import.meta.dirname, 'drover.mjs');
-  const child = spawn(process.execPath, [entry, 'worker', '--connect', connect, '--root', DEFAULT_ROOT, '--jobs', jobs.join(',')], {
+  const name = `worker-${n}`;
+  const child = spawn(process.execPath, [entry, 'worker', '--connect', connect, '--root', DEFAULT_ROOT, '--name', name, ...jobs.flatMap((f) => ['--jobs', f])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DROVER_LOG_LEVEL: logLevel },
   });
-  const name = `worker-${n}`;
   const prefix = (chunk: Buffer) =>
     chunk
       .toString('utf8')
