@@ -16,11 +16,17 @@
  * one ReadWriteLock per holder.
  */
 import type { Coordination } from '../client/coordination.ts';
-import { LockContender, type LockOptions } from './lock-contender.ts';
+import { LockContender, type BlockerRule, type LockOptions } from './lock-contender.ts';
 
 export const READ_PREFIX = 'read-';
 export const WRITE_PREFIX = 'write-';
 const PREFIXES = [READ_PREFIX, WRITE_PREFIX] as const;
+
+/** A reader waits for the nearest writer ahead of it (readers ahead do not block it). */
+export const readerBlocker: BlockerRule = (queue, mine) => queue.slice(0, mine).findLast((n) => n.prefix === WRITE_PREFIX);
+
+/** A writer waits for whoever is immediately ahead of it. */
+export const writerBlocker: BlockerRule = (queue, mine) => (mine === 0 ? undefined : queue[mine - 1]);
 
 export class ReadWriteLock {
   readonly readLock: LockContender;
@@ -33,13 +39,13 @@ export class ReadWriteLock {
         dir: path,
         prefix: READ_PREFIX,
         prefixes: PREFIXES,
-        blocker: (queue, mine) => queue.slice(0, mine).findLast((n) => n.prefix === WRITE_PREFIX),
+        blocker: readerBlocker,
       },
       opts,
     );
     this.writeLock = new LockContender(
       client,
-      { dir: path, prefix: WRITE_PREFIX, prefixes: PREFIXES, blocker: (queue, mine) => (mine === 0 ? undefined : queue[mine - 1]) },
+      { dir: path, prefix: WRITE_PREFIX, prefixes: PREFIXES, blocker: writerBlocker },
       opts,
     );
   }

@@ -192,7 +192,12 @@ export class TreeCache {
   private async drain(): Promise<void> {
     while (!this.closed && this.dirty.size > 0) {
       if (this.client.state !== 'CONNECTED' && this.client.state !== 'RECONNECTED') return; // RECONNECTED re-marks everything
-      const batch = [...this.dirty].slice(0, this.concurrency);
+      // Take from the front without copying the set: a big initial load stays linear.
+      const batch: string[] = [];
+      for (const p of this.dirty) {
+        batch.push(p);
+        if (batch.length >= this.concurrency) break;
+      }
       for (const p of batch) this.dirty.delete(p);
       const results = await Promise.allSettled(batch.map((p) => this.refresh(p)));
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ path: batch[i] as string, err: r.reason as unknown }] : []));
