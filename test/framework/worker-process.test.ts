@@ -1,0 +1,188 @@
+/**
+ * Worker processes on both backends: `drover worker` killed with SIGKILL
+ * mid-run (the run is re-queued once the session expires and completes on
+ * another worker, never on two at once, never lost), a CPU-bound handler
+ * that does not cost the worker its session, and SIGTERM draining.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { enqueue } from '../../shared/jobs/enqueue.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { requeueOrphans } from '../../shared/jobs/recovery.ts';
+import { getRun } from '../../shared/jobs/run-admin.ts';
+import { startWorker } from '../../worker/runtime.ts';
+import { finished, waitForRun } from './jobs-waits.ts';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const FIXTURE = path.join(repo, 'test/framework/fixtures/worker-process-jobs.ts');
+const SESSION_MS = 2_000;
+
+interface Spawned {
+  child: ChildProcess;
+  id: string;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+interface TraceLine {
+  event: string;
+  runId: string;
+  attempt?: number;
+  pid: number;
+  at: number;
+  code?: string;
+}
+
+function traces(file: string): TraceLine[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TraceLine);
+}
+
+describeOnBackends('worker: processes', (env) => {
+  function tmpLog(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'drover-worker-'));
+    env.defer(() => rmSync(dir, { recursive: true, force: true }));
+    return path.join(dir, 'trace.jsonl');
+  }
+
+  async function spawnWorker(extra: string[] = []): Promise<Spawned> {
+    const args = ['bin/drover.mjs', 'worker', '--jobs', FIXTURE, '--connect', env.backend().connectString, '--root', env.root()];
+    args.push('--no-schedule', '--session-timeout', String(SESSION_MS), '--log-level', 'warn', ...extra);
+    const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    env.defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const id = await nextEvent<string>(
+      'the worker to start',
+      (deliver) => {
+        child.stderr!.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          const m = /drover worker: (w-\d{10}) running/.exec(err);
+          if (m?.[1]) deliver(m[1]);
+        });
+        void exited.then((code) => deliver(`exited ${code}: ${err}`));
+      },
+      30_000,
+    );
+    if (!id.startsWith('w-')) throw new Error(`worker did not start: ${id}`);
+    return { child, id, exited, stderr: () => err };
+  }
+
+  async function leaseGone(client: Coordination, job: string, runId: string): Promise<void> {
+    for (;;) {
+      let fired!: () => void;
+      const deleted = new Promise<void>((resolve) => (fired = resolve));
+      if (!(await client.exists(layout.lease(job, runId), () => fired()))) return;
+      await deleted;
+    }
+  }
+
+  async function killedMidRun(opts: { viaScheduler: boolean }): Promise<void> {
+    const client = await env.client();
+    const log = tmpLog();
+    const a = await spawnWorker();
+    const runId = await enqueue(client, 'stick-first', { log });
+    const active = await waitForRun(client, 'stick-first', runId, (r) => r.state === 'active');
+    expect(active.worker).toBe(a.id);
+    // Active on the record is the claim; wait until the handler itself is running in A.
+    await until('attempt 1 to start in A', () => traces(log).some((t) => t.event === 'start' && t.attempt === 1));
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const killedAt = Date.now();
+    // Until the session expires the lease is still held: nobody may take the run.
+    expect((await getRun(client, 'stick-first', runId)).state).toBe('active');
+    await leaseGone(client, 'stick-first', runId);
+    if (!opts.viaScheduler) {
+      const report = await requeueOrphans(client, 'stick-first');
+      expect(report).toEqual({ requeued: [runId], dead: [] });
+      expect((await getRun(client, 'stick-first', runId)).state).toBe('queued');
+    }
+    const b = await startWorker({
+      connect: env.backend().connectString,
+      root: env.root(),
+      jobs: FIXTURE,
+      schedule: opts.viaScheduler,
+      sessionTimeoutMs: SESSION_MS,
+    });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const done = await waitForRun(client, 'stick-first', runId, finished, { timeoutMs: 30_000 });
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toBe('done on attempt 2');
+    expect(done.worker).toBe(b.id);
+    // retries: 0, yet it ran again: a lost worker is a stall, not a failed attempt (maxStalls 2).
+    expect(done.stalls).toBe(1);
+    expect(done.freeAttempts).toBe(1);
+    const starts = traces(log).filter((t) => t.event === 'start');
+    expect(starts.map((s) => [s.attempt, s.pid === process.pid ? 'b' : 'a'])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    // Attempt 2 began only after attempt 1's process was dead.
+    expect(starts[1]!.at).toBeGreaterThanOrEqual(killedAt);
+    expect(traces(log).filter((t) => t.event === 'end')).toHaveLength(1);
+    expect(await client.children(layout.inflight('stick-first'))).toEqual([]);
+  }
+
+  it('kill -9 mid-run: re-queued after the session expires (requeueOrphans), completes on another worker', async () => {
+    await killedMidRun({ viaScheduler: false });
+  }, 60_000);
+
+  it('kill -9 mid-run: the scheduler of the surviving worker re-queues it', async () => {
+    await killedMidRun({ viaScheduler: true });
+  }, 60_000);
+
+  it('a CPU-bound handler (3x the session timeout) does not expire the worker session', async () => {
+    const client = await env.client();
+    const log = tmpLog();
+    const a = await spawnWorker();
+    const before = await client.exists(layout.worker(a.id));
+    const runId = await enqueue(client, 'spin', { log, ms: 3 * SESSION_MS });
+    const done = await waitForRun(client, 'spin', runId, finished, { timeoutMs: 30_000 });
+    expect(done.state).toBe('succeeded');
+    expect(done.attempt).toBe(1);
+    expect(done.worker).toBe(a.id);
+    const after = await client.exists(layout.worker(a.id));
+    expect(after?.ephemeralOwner).toBe(before?.ephemeralOwner);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+  }, 60_000);
+
+  it('SIGTERM drains: running attempts finish within the grace, a stubborn one is handed back', async () => {
+    const client = await env.client();
+    const log = tmpLog();
+    const a = await spawnWorker(['--grace', '1500']);
+    const quick = await Promise.all([0, 1].map(() => enqueue(client, 'slow-job', { log, ms: 500 })));
+    const stubborn = await enqueue(client, 'slow-job', { log, ms: 10, stubborn: true });
+    await Promise.all([...quick, stubborn].map((id) => waitForRun(client, 'slow-job', id, (r) => r.state === 'active' || finished(r))));
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    for (const id of quick) expect((await getRun(client, 'slow-job', id)).state).toBe('succeeded');
+    const handed = await getRun(client, 'slow-job', stubborn);
+    expect(handed.state).toBe('queued');
+    expect(handed.attempt).toBe(1);
+    expect(handed.freeAttempts).toBe(1);
+    expect(await client.children(layout.inflight('slow-job'))).toEqual([]);
+    const b = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: FIXTURE, schedule: false, sessionTimeoutMs: SESSION_MS });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const done = await waitForRun(client, 'slow-job', stubborn, finished);
+    expect(done.state).toBe('succeeded');
+    expect(done.attempt).toBe(2);
+    expect(done.worker).toBe(b.id);
+    expect(traces(log).some((t) => t.event === 'abort' && t.code === 'DROVER_CLOSED')).toBe(true);
+  }, 60_000);
+});
