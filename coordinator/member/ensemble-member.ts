@@ -14,7 +14,9 @@
  * work that must not interleave with a Ready (compaction, which lets old
  * snapshot files go) runs inside the Ready loop, between Readies.
  *
- * Not yet: observers.
+ * Observers (`server.N=...:observer`) run the same loop: the peer learns
+ * without voting, and the member serves reads and forwards writes like a
+ * follower, reporting Mode: observer.
  */
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
@@ -54,6 +56,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   const me = config.servers.find((s) => s.id === myid);
   if (!me) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
   const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
+  const observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
   const zabLog = log.child({ component: 'zab', member: myid });
 
   const storageLog = log.child({ component: 'storage' });
@@ -72,13 +75,14 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     {
       id: myid,
       members: voters,
+      observers,
       initLimit: ticks(config.initLimit * config.tickTime),
       syncLimit: ticks(config.syncLimit * config.tickTime),
       finalizeWait: ticks(FINALIZE_WAIT_MS),
     },
     { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
   );
-  zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters }, 'starting election');
+  zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters, observers }, peer.isObserver ? 'observing; looking for the leader' : 'starting election');
 
   let failed: Error | null = null;
   const server = new ZkServer({
@@ -317,7 +321,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     fourLetter: (cmd) => {
       if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
       if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
-      const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? 'follower' : 'read-only';
+      const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.isObserver ? 'observer' : 'follower') : 'read-only';
       if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
       const stats = collectServerStats(server, {
         mode,

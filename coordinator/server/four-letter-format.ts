@@ -176,7 +176,9 @@ function mntr(s: ServerStats): string {
     ['zk_last_proposal_size', -1],
   ];
   if (s.learners !== undefined) rows.push(['zk_learners', s.learners], ['zk_followers', s.learners]);
-  if (s.mode === 'leader' || s.mode === 'follower') rows.push(['zk_peer_state', `${s.mode === 'leader' ? 'leading' : 'following'} - broadcast`]);
+  if (s.mode === 'leader' || s.mode === 'follower' || s.mode === 'observer') {
+    rows.push(['zk_peer_state', `${s.mode === 'leader' ? 'leading' : s.mode === 'observer' ? 'observing' : 'following'} - broadcast`]);
+  }
   if (s.syncedFollowers !== undefined) rows.push(['zk_synced_followers', s.syncedFollowers]);
   if (s.pendingSyncs !== undefined) rows.push(['zk_pending_syncs', s.pendingSyncs]);
   return rows.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';

@@ -17,7 +17,13 @@
  * host takes snapshots of committed state and calls `compact()`. The peer
  * never sees a snapshot's bytes; it only decides when one must be sent (a
  * follower behind the log's start, or diverged where no common entry is left)
- * and passes a received one on to its host. Observers are not modelled.
+ * and passes a received one on to its host.
+ *
+ * Observers (non-voting members) learn like followers — discovery, sync,
+ * proposals and commits — but never vote, never ack, never lead, and count
+ * toward no quorum; they accept whatever epoch an established leader has
+ * (they promised nothing), and a leader does not step down over an
+ * observer's longer log (it holds no more than uncommitted proposals).
  */
 import type { Entry, PeerState, PersistWork, PersistedState, Ready, Vote, ZabMessage } from './messages.ts';
 import { quorumSize } from './quorum.ts';
@@ -25,8 +31,10 @@ import { COUNTER_MAX, epochOf, makeZxid } from './zxid.ts';
 
 export interface ZabConfig {
   id: number;
-  /** Voting members, including this one. */
+  /** Voting members, including this one unless it observes. */
   members: readonly number[];
+  /** Non-voting members (observers), including this one if it is one. */
+  observers?: readonly number[];
   /** Ticks a follower may take to sync with a new leader. */
   initLimit: number;
   /** Ticks without hearing the other side before giving up on it. */
@@ -60,6 +68,9 @@ interface LearnerView {
 export class ZabPeer {
   readonly id: number;
   private readonly members: readonly number[];
+  private readonly voters: ReadonlySet<number>;
+  /** This member observes: it learns but never votes, acks or leads. */
+  readonly isObserver: boolean;
   private readonly quorum: number;
   private readonly cfg: Required<ZabConfig>;
 
@@ -112,8 +123,11 @@ export class ZabPeer {
   constructor(cfg: ZabConfig, persisted: PersistedState) {
     this.id = cfg.id;
     this.members = cfg.members;
+    this.voters = new Set(cfg.members);
+    this.isObserver = !this.voters.has(cfg.id);
+    if (this.isObserver && !(cfg.observers ?? []).includes(cfg.id)) throw new ZabInvariantError(`member ${cfg.id} is neither a voter nor an observer`);
     this.quorum = quorumSize(cfg.members.length);
-    this.cfg = { finalizeWait: 2, ...cfg };
+    this.cfg = { finalizeWait: 2, observers: [], ...cfg };
     this.acceptedEpoch = persisted.acceptedEpoch;
     this.currentEpoch = persisted.currentEpoch;
     this.base = persisted.snapshotZxid ?? 0;
@@ -141,16 +155,28 @@ export class ZabPeer {
     return this.committedZxid;
   }
 
-  /** Leader: learners connected (excluding itself) and those synced, for mntr. */
-  get learnerStats(): { learners: number; synced: number; pendingSyncs: number } {
+  /** Leader: followers connected (excluding itself and observers), those synced, and observers, for mntr. */
+  get learnerStats(): { learners: number; synced: number; pendingSyncs: number; observers: number } {
     let learners = 0;
     let synced = 0;
+    let observers = 0;
     for (const [id, l] of this.learners) {
       if (id === this.id) continue;
+      if (!this.voters.has(id)) {
+        observers++;
+        continue;
+      }
       learners++;
       if (l.synced && this.ackedNewLeader.has(id)) synced++;
     }
-    return { learners, synced, pendingSyncs: learners - synced };
+    return { learners, synced, pendingSyncs: learners - synced, observers };
+  }
+
+  /** How many of `ids` vote. */
+  private voterCount(ids: Iterable<number>): number {
+    let n = 0;
+    for (const id of ids) if (this.voters.has(id)) n++;
+    return n;
   }
 
   /** The zxid the next proposal will get (an established leader's). */
@@ -240,7 +266,7 @@ export class ZabPeer {
       if (last) this.recordAck(this.id, last.zxid);
       this.maybeEstablish();
     }
-    if (this.state === 'following' && last && this.followerPhase === 'broadcast' && epochOf(last.zxid) === this.leaderEpoch) {
+    if (this.state === 'following' && !this.isObserver && last && this.followerPhase === 'broadcast' && epochOf(last.zxid) === this.leaderEpoch) {
       // Acks go out only for what is on disk; one ack covers every earlier entry.
       this.send({ kind: 'ack', from: this.id, to: this.leaderId, epoch: this.leaderEpoch, zxid: last.zxid });
     }
@@ -322,6 +348,9 @@ export class ZabPeer {
   }
 
   private onVote(m: Extract<ZabMessage, { kind: 'vote' }>): void {
+    // Only voters' votes count; an observer's vote only asks who leads.
+    if (!this.voters.has(m.from) && this.state === 'looking') return;
+    if (this.isObserver && (this.state !== 'looking' || m.state === 'looking')) return;
     if (this.state !== 'looking') {
       // Tell a looking member who leads, so it can join without a new election.
       if (m.state === 'looking') {
@@ -352,10 +381,10 @@ export class ZabPeer {
     // From a member that is following or leading: join an established leadership.
     this.outOfElection.set(m.from, { vote: m.vote, state: m.state });
     const leader = m.vote.leader;
-    let agree = 1; // this member, if it follows too
+    let agree = this.isObserver ? 0 : 1; // this member, if it follows too
     let leaderConfirms = leader === this.id;
     for (const [from, o] of this.outOfElection) {
-      if (o.vote.leader !== leader || o.vote.epoch !== m.vote.epoch) continue;
+      if (o.vote.leader !== leader || o.vote.epoch !== m.vote.epoch || !this.voters.has(from)) continue;
       agree++;
       if (from === leader && o.state === 'leading') leaderConfirms = true;
     }
@@ -418,7 +447,7 @@ export class ZabPeer {
     let heard = 1;
     for (const [id, l] of this.learners) {
       if (id === this.id || !l.synced) continue;
-      if (this.now - l.lastHeard <= this.cfg.syncLimit) heard++;
+      if (this.voters.has(id) && this.now - l.lastHeard <= this.cfg.syncLimit) heard++;
       this.send({ kind: 'ping', from: this.id, to: id, epoch: this.currentEpoch, commitZxid: this.committedZxid });
     }
     // A leader that cannot hear a quorum steps down (syncLimit).
@@ -430,8 +459,9 @@ export class ZabPeer {
     if (l) l.lastHeard = this.now;
     switch (m.kind) {
       case 'followerInfo': {
+        const voter = this.voters.has(m.from);
         // Links are FIFO, so a FOLLOWERINFO after this learner's ACKEPOCH means it started over.
-        if (this.newEpoch >= 0 && m.acceptedEpoch >= this.newEpoch) {
+        if (voter && this.newEpoch >= 0 && m.acceptedEpoch >= this.newEpoch) {
           // It promised a later epoch and will never follow this one: only a new
           // election (which proposes max(accepted) + 1) can bring it back.
           this.goLooking();
@@ -444,9 +474,9 @@ export class ZabPeer {
           this.send({ kind: 'leaderInfo', from: this.id, to: m.from, epoch: this.newEpoch });
           return;
         }
-        if (this.learners.size >= this.quorum) {
+        if (this.voterCount(this.learners.keys()) >= this.quorum) {
           let max = 0;
-          for (const v of this.learners.values()) max = Math.max(max, v.acceptedEpoch);
+          for (const [id, v] of this.learners) if (this.voters.has(id)) max = Math.max(max, v.acceptedEpoch);
           this.newEpoch = max + 1;
           this.acceptedEpoch = this.newEpoch;
           this.persist.acceptedEpoch = this.newEpoch;
@@ -458,7 +488,8 @@ export class ZabPeer {
       }
       case 'ackEpoch': {
         if (m.epoch !== this.newEpoch || !l) return;
-        if (m.currentEpoch > this.currentEpoch || (m.currentEpoch === this.currentEpoch && m.lastZxid > this.lastZxid)) {
+        const knowsMore = m.currentEpoch > this.currentEpoch || (m.currentEpoch === this.currentEpoch && m.lastZxid > this.lastZxid);
+        if (knowsMore && this.voters.has(m.from)) {
           // A follower knows more than this leader: election picked wrong; start over.
           this.goLooking();
           return;
@@ -472,7 +503,7 @@ export class ZabPeer {
         }
         // Only once a quorum confirmed that no one knows more does this history
         // become the new epoch's: a failed attempt must not inflate the epoch of a stale log.
-        if (this.ackedEpoch.size + 1 >= this.quorum) {
+        if (this.voterCount(this.ackedEpoch) + 1 >= this.quorum) {
           this.currentEpoch = this.newEpoch;
           this.persist.currentEpoch = this.newEpoch;
           this.counter = 0;
@@ -496,7 +527,7 @@ export class ZabPeer {
         return;
       }
       case 'ack':
-        if (m.epoch === this.currentEpoch) this.recordAck(m.from, m.zxid);
+        if (m.epoch === this.currentEpoch && this.voters.has(m.from)) this.recordAck(m.from, m.zxid);
         return;
       case 'pong':
       case 'vote':
@@ -558,7 +589,7 @@ export class ZabPeer {
   /** A quorum acked NEWLEADER and the leader's own log is on its disk. */
   private maybeEstablish(): void {
     if (this.established || this.newEpoch < 0 || this.currentEpoch !== this.newEpoch) return;
-    if (this.ackedNewLeader.size + 1 < this.quorum || this.durableZxid < this.lastZxid || this.inFlightPersistsEpoch()) return;
+    if (this.voterCount(this.ackedNewLeader) + 1 < this.quorum || this.durableZxid < this.lastZxid || this.inFlightPersistsEpoch()) return;
     this.establish();
   }
 
@@ -637,11 +668,12 @@ export class ZabPeer {
     switch (m.kind) {
       case 'leaderInfo':
         if (this.followerPhase !== 'discovery') return;
-        if (m.epoch < this.acceptedEpoch) {
+        // A voter never goes back on a promise; an observer made none.
+        if (m.epoch < this.acceptedEpoch && !this.isObserver) {
           this.goLooking();
           return;
         }
-        if (m.epoch > this.acceptedEpoch) {
+        if (m.epoch !== this.acceptedEpoch) {
           this.acceptedEpoch = m.epoch;
           this.persist.acceptedEpoch = m.epoch;
         }

@@ -20,7 +20,10 @@ export { mulberry32 };
 
 
 export interface FaultMix {
+  /** Voting members. */
   members: number;
+  /** Non-voting members (observers), numbered after the voters. */
+  observers?: number;
   lossRate: number;
   crashRate: number;
   partitionRate: number;
@@ -114,7 +117,10 @@ export class ZabCluster {
   private readonly proposals = new Map<number, { data: string; leader: number; life: ZabPeer; invokedAt: number }>();
   private readonly leaderOfEpoch = new Map<number, number>();
   private writeCounter = 0;
+  /** Every member, voters and observers. */
   readonly members: number[];
+  readonly voters: number[];
+  readonly observers: number[];
   /** The key-value client history, for the linearizability check. */
   private readonly kvOps: KvOp[] = [];
   /** Writes in flight: their data -> their history entry. */
@@ -132,7 +138,9 @@ export class ZabCluster {
     readonly mix: FaultMix,
   ) {
     this.rng = mulberry32(seed);
-    this.members = Array.from({ length: mix.members }, (_, i) => i + 1);
+    this.voters = Array.from({ length: mix.members }, (_, i) => i + 1);
+    this.observers = Array.from({ length: mix.observers ?? 0 }, (_, i) => mix.members + i + 1);
+    this.members = [...this.voters, ...this.observers];
     const skew = Math.min(0.9, mix.clockSkew ?? 0);
     for (const id of this.members) {
       const disk: Disk = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
@@ -148,7 +156,7 @@ export class ZabCluster {
     const snap = n.disk.snapshots[n.disk.snapshots.length - 1];
     const base = snap?.zxid ?? 0;
     n.peer = new ZabPeer(
-      { id: n.id, members: this.members, initLimit: 20, syncLimit: 8 },
+      { id: n.id, members: this.voters, observers: this.observers, initLimit: 20, syncLimit: 8 },
       { acceptedEpoch: n.disk.acceptedEpoch, currentEpoch: n.disk.currentEpoch, snapshotZxid: base, log: n.disk.log.filter((e) => e.zxid > base) },
     );
     n.applied = [];
@@ -525,6 +533,19 @@ export class ZabCluster {
     const leaders = this.nodes.filter((n) => n.peer?.state === 'leading' && n.peer.established);
     if (leaders.length !== 1) return false;
     return this.nodes.every((n) => n.peer?.isServing);
+  }
+
+  /** The established leader's id, or -1. */
+  leaderId(): number {
+    return this.nodes.find((n) => n.peer?.state === 'leading' && n.peer.established)?.id ?? -1;
+  }
+
+  /** What a member is doing now, for scenario assertions. */
+  servingAs(id: number): 'leading' | 'following' | 'observing' | 'not serving' {
+    const p = this.node(id).peer;
+    if (!p || !p.isServing) return 'not serving';
+    if (p.state === 'leading') return 'leading';
+    return p.isObserver ? 'observing' : 'following';
   }
 
   describe(): string {

@@ -29,6 +29,7 @@ function mixFor(seed: number): FaultMix {
     clogRate: r() * 0.01,
     clockSkew: r() * 0.5,
     pauseRate: r() * 0.005,
+    observers: r() < 0.3 ? 1 + Math.floor(r() * 2) : 0,
   };
 }
 
@@ -89,6 +90,24 @@ describe('ZAB in a seeded simulation', () => {
     c.crashMember(2, 1_000_000);
     c.finish(2000);
     expect(c.snapSyncs).toBe(0);
+  });
+
+  it('observers learn every committed write, serve synced reads, and count toward no quorum', () => {
+    const c = new ZabCluster(5, { members: 3, observers: 2, lossRate: 0, crashRate: 0, partitionRate: 0, maxDelay: 1, maxFsyncDelay: 1, writeRate: 1, readRate: 1 });
+    for (let i = 0; i < 100; i++) c.step(false);
+    // Two voters down: the observers do not make a quorum with the last voter.
+    const leader = c.leaderId();
+    const down = c.voters.filter((v) => v !== leader);
+    for (const v of down) c.crashMember(v, 200);
+    // Writes a quorum had logged before the crash may still be acknowledged; then nothing more.
+    for (let i = 0; i < 30; i++) c.step(false);
+    const acked = c.acked.size;
+    for (let i = 0; i < 120; i++) c.step(false);
+    expect(c.acked.size).toBe(acked);
+    expect(c.leaderId()).toBe(-1);
+    c.finish(2000);
+    expect(c.acked.size).toBeGreaterThan(acked);
+    expect(c.observers.every((o) => c.servingAs(o) === 'observing')).toBe(true);
   });
 
   it('a fault-free ensemble elects one leader and commits in order', () => {
