@@ -306,12 +306,26 @@ class ZkView implements Coordination {
     return full.startsWith(this.prefix + '/') ? full.slice(this.prefix.length) : full;
   }
 
+  /**
+   * One wrapper per Watcher function: node-zookeeper-client skips a listener
+   * already registered on the path (as ZooKeeper's Java client keeps watchers
+   * in a set), so a caller re-reading a node with the same watcher before the
+   * last one fired (a cache re-reading data after a child event) does not
+   * pile up listeners, and hears one event, not one per read.
+   */
+  private readonly wrappedWatchers = new WeakMap<Watcher, (e: Event) => void>();
+
   private libWatcher(watcher: Watcher): (e: Event) => void {
-    return (e: Event) => {
-      const type = EVENT_TYPES[e.getType()];
-      if (!type) return;
-      watcher({ type, path: this.relative(e.getPath()) });
-    };
+    let wrapped = this.wrappedWatchers.get(watcher);
+    if (!wrapped) {
+      wrapped = (e: Event) => {
+        const type = EVENT_TYPES[e.getType()];
+        if (!type) return;
+        watcher({ type, path: this.relative(e.getPath()) });
+      };
+      this.wrappedWatchers.set(watcher, wrapped);
+    }
+    return wrapped;
   }
 
   private addOp(t: Transaction, o: Op): Transaction {
