@@ -120,7 +120,13 @@ export class DoubleBarrier {
           await this.deleteMember();
           target = lowest;
         }
-        if ((await this.client.exists(childPath(this.path, target), gone.watcher)) === null) continue;
+        // getData, not exists: on a node already gone it leaves no creation watch behind.
+        try {
+          await this.client.get(childPath(this.path, target), gone.watcher);
+        } catch (err) {
+          if (isZkError(err, 'NO_NODE')) continue;
+          throw err;
+        }
       } catch (err) {
         if (!isConnectionTrouble(err)) throw err;
         errored = true;

@@ -2,8 +2,9 @@
  * Leader election by the lowest EPHEMERAL_SEQUENTIAL node (ZooKeeper's
  * recipe, Curator's LeaderLatch). Each candidate creates `<path>/c-NNNNNNNNNN`
  * holding its id; the lowest sequence leads. Every other candidate sets one
- * exists-watch on its immediate predecessor only, so a departure wakes one
- * candidate, never the herd. The leader watches its own node, so it notices
+ * watch on its immediate predecessor only (a getData watch, which fires on
+ * deletion like an exists watch but leaves nothing behind on a node already
+ * gone), so a departure wakes one candidate, never the herd. The leader watches its own node, so it notices
  * if the node is deleted behind its back. Every candidate therefore holds
  * exactly one watch.
  *
@@ -24,7 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Coordination, StateChange, Watcher } from '../client/coordination.ts';
+import type { Coordination, Stat, StateChange, Watcher } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import { abortableWait, type WaitOptions } from './abortable-wait.ts';
@@ -261,9 +262,8 @@ export class LeaderElection {
     }
     const predecessor = mine === 0 ? undefined : nodes[mine - 1];
     const target = predecessor ? childPath(this.path, predecessor.name) : node;
-    const stat = await this.client.exists(target, this.watcherFor(target, session));
-    if (stat === null) {
-      this.watched = undefined;
+    const read = await this.readWatched(target, session);
+    if (read === null) {
       this.runner.trigger();
       return;
     }
@@ -273,7 +273,7 @@ export class LeaderElection {
       return;
     }
     this.setLeading(false);
-    if (stat.ephemeralOwner === this.client.sessionId && (await this.isOwnGhost(target))) {
+    if (read.stat.ephemeralOwner === this.client.sessionId && read.data.toString('utf8') === this.id) {
       this.log.warn({ ghost: target }, 'deleting a duplicate candidate node of this session');
       await this.client.delete(target).catch((err: unknown) => {
         if (!isZkError(err, 'NO_NODE')) throw err;
@@ -284,15 +284,31 @@ export class LeaderElection {
     this.retry.reset();
   }
 
-  /** A watcher for `target`, unless one is already set there in this session (the server keeps one per path anyway). */
-  private watcherFor(target: string, session: string): Watcher | undefined {
-    if (this.watched?.path === target && this.watched.session === session) return undefined;
+  /**
+   * Reads `target` with a watch: getData rather than exists, because on a
+   * node that is already gone an exists would leave a creation watch behind
+   * that never fires (sequence numbers are not reused), and the candidate
+   * would hold two watches. No second callback when one is already set
+   * there in this session (the server keeps one watch per path anyway).
+   */
+  private async readWatched(target: string, session: string): Promise<{ data: Buffer; stat: Stat } | null> {
+    const already = this.watched?.path === target && this.watched.session === session;
     const token = { path: target, session };
-    this.watched = token;
-    return () => {
-      if (this.watched === token) this.watched = undefined;
-      this.runner.trigger();
-    };
+    const watcher: Watcher | undefined = already
+      ? undefined
+      : () => {
+          if (this.watched === token) this.watched = undefined;
+          this.runner.trigger();
+        };
+    try {
+      const read = await this.client.get(target, watcher);
+      if (!already) this.watched = token;
+      return read;
+    } catch (err) {
+      if (!isZkError(err, 'NO_NODE')) throw err;
+      if (this.watched?.path === target) this.watched = undefined;
+      return null;
+    }
   }
 
   /** A node of our session with our id that is not our current node: left by a create whose reply was lost. */
