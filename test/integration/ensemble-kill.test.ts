@@ -3,10 +3,12 @@
  * continuous write load from node-zookeeper-client: kill -9 the leader, then
  * a follower, restart both. Every acknowledged write must be on all three
  * afterwards, writes must resume, and a session that was on the dead leader
- * moves to a survivor with its ephemeral intact.
+ * moves to a survivor with its ephemeral intact. Members snapshot and
+ * compact their logs all along (a small snapCount), so kills land in the
+ * middle of snapshots too.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zookeeper from 'node-zookeeper-client';
@@ -16,6 +18,8 @@ import { RawClient, OPEN_ACL } from '../helpers/raw-client.ts';
 
 type Client = ReturnType<typeof zookeeper.createClient>;
 const TICK = 200;
+/** Small, so members snapshot and compact under the load and a restarted member may need SNAP. */
+const SNAP_COUNT = 100;
 
 interface Member {
   id: number;
@@ -76,7 +80,7 @@ describe('a 3-process ensemble under kill -9', () => {
       const clientPort = ports[id - 1] as number;
       const cfg = path.join(dir, 'zoo.cfg');
       await writeFile(path.join(dir, 'myid'), `${id}\n`);
-      await writeFile(cfg, [`tickTime=${TICK}`, 'initLimit=10', 'syncLimit=5', `dataDir=${dir}`, `clientPort=${clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', ...lines].join('\n') + '\n');
+      await writeFile(cfg, [`tickTime=${TICK}`, 'initLimit=10', 'syncLimit=5', `dataDir=${dir}`, `clientPort=${clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', `snapCount=${SNAP_COUNT}`, ...lines].join('\n') + '\n');
       members.push({ id, dir, cfg, clientPort, proc: null });
     }
     const start = async (m: Member): Promise<void> => {
@@ -162,6 +166,8 @@ describe('a 3-process ensemble under kill -9', () => {
       }
       c.close();
       expect(missing, `member ${m.id}`).toEqual([]);
+      // The run went through snapshots and compaction, not just the log.
+      expect((await readdir(path.join(m.dir, 'version-2'))).some((f) => f.startsWith('snapshot.')), `member ${m.id} snapshots`).toBe(true);
     }
   }, 120_000);
 });
