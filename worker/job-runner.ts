@@ -13,6 +13,7 @@ import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
+import { decodeRecord } from '../shared/jobs/run-codec.ts';
 import { ActiveRun } from './runs/active-run.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
 import type { ExecOutcome, Executor } from './runs/executor.ts';
@@ -89,6 +90,27 @@ export class JobRunner {
     this.poke();
   }
 
+  /**
+   * Runs the attempts whose lease this session holds but this runner does not
+   * know: a claim multi applied although its reply was lost. Without this they
+   * would sit leased (so never orphaned) and never run. Called after a failed
+   * claim and when the connection comes back on the same session.
+   */
+  async adoptOwnLeases(): Promise<void> {
+    if (this.stopped || !this.host.canClaim()) return;
+    const names = await this.host.client.children(layout.leases(this.job));
+    for (const runId of names) {
+      if (this.active.has(runId) || this.stopped) continue;
+      const stat = await this.host.client.exists(layout.lease(this.job, runId));
+      if (!stat || stat.ephemeralOwner !== this.host.client.sessionId) continue;
+      const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, runId));
+      const record = decodeRecord(data, layout.run(this.job, runId));
+      if (record.state !== 'active' || record.worker !== this.host.workerId() || this.active.has(runId)) continue;
+      this.log.warn({ runId }, 'adopting an attempt claimed by a multi whose reply was lost');
+      this.startAttempt({ job: this.job, runId, record, version: recStat.version, fence: `${runId}:${recStat.version}` });
+    }
+  }
+
   /** Aborts every attempt with `reason` (LOST: no write; shutdown: hand back). */
   abortAll(reason: DroverError): void {
     for (const run of this.active.values()) run.abort(reason);
@@ -130,6 +152,8 @@ export class JobRunner {
         if (this.stopped) break;
         this.log.warn({ err }, 'claim failed; retrying');
         await sleep(ERROR_BACKOFF_MS);
+        // A claim that failed on the wire may still have been applied: take up what is ours.
+        await this.adoptOwnLeases().catch((e: unknown) => this.log.debug({ err: e }, 'adopting leases failed'));
       }
     }
   }

@@ -196,10 +196,19 @@ export class Claimer {
       } catch (err) {
         const raced = err instanceof ZkError && err.opIndex !== undefined && plan.retryable.has(err.opIndex);
         if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
+        // The client retries a multi after a connection loss; if our first try was applied,
+        // the retry meets our own head move. Our session owning the first lease says so.
+        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.ownsLease(plan.value[0]!.runId))) return plan.value;
         if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
       }
     }
+  }
+
+  /** True when the run's lease exists and belongs to this client's session. */
+  async ownsLease(runId: string): Promise<boolean> {
+    const stat = await this.client.exists(layout.lease(this.job, runId));
+    return stat !== null && stat.ephemeralOwner === this.client.sessionId;
   }
 
   private async readItems(ranges: { lane: LaneRead; n: number }[], cache: Map<string, Taken>): Promise<Taken[]> {
