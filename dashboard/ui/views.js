@@ -151,9 +151,14 @@ export function renderPartitions(partitions) {
       );
     }
     const legend = workers.map((w) => h('span', { class: 'legend' }, h('i', { style: { background: colorOf(w, workers) } }), w));
+    // Members by name -> their worker, for moves written in member names.
+    const memberWorker = new Map(p.members.map((m) => [m.name, m.worker]).concat(p.ranges.map((r) => [r.member, r.worker])));
+    const who = (member) => (member ? (memberWorker.get(member) ?? member) : '—');
     const timeline = p.timeline.slice(-8).reverse().map((t) => {
       const e = t.entry && typeof t.entry === 'object' ? t.entry : {};
-      const text = typeof t.entry === 'string' ? t.entry : `gen ${e.generation ?? '?'} · ${e.reason ?? ''} · ${(e.ranges ?? []).map((r) => `${r.worker}:[${r.from},${r.to})`).join(' ')}`;
+      const moves = Array.isArray(e.moves) ? e.moves.map((m) => `p${m.partition} ${who(m.from)} → ${who(m.to)}`).join(', ') : '';
+      const ranges = Array.isArray(e.ranges) ? e.ranges.map((r) => `${r.worker}:[${r.from},${r.to})`).join(' ') : '';
+      const text = typeof t.entry === 'string' ? t.entry : `gen ${e.generation ?? '?'} · ${e.reason ?? ''}${moves ? ` · ${moves}` : ranges ? ` · ${ranges}` : ''}`;
       return h('li', {}, h('span', { class: 'muted' }, e.at ? formatTime(e.at) : t.name), ' ', text);
     });
     return h(
