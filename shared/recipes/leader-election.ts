@@ -21,7 +21,9 @@
  * - CLOSED (the client was closed): the election stops, not leading.
  *
  * `id` must be unique per candidate: after a create whose reply was lost the
- * candidate adopts a node of its own session that carries its id.
+ * candidate adopts a node of its own session that carries its id, and a node
+ * with its id right ahead of it (a duplicate, or its own node from a session
+ * it already gave up as LOST) is deleted rather than waited for.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -273,8 +275,10 @@ export class LeaderElection {
       return;
     }
     this.setLeading(false);
-    if (read.stat.ephemeralOwner === this.client.sessionId && read.data.toString('utf8') === this.id) {
-      this.log.warn({ ghost: target }, 'deleting a duplicate candidate node of this session');
+    // Our id ahead of us: a create of ours whose reply was lost, or our own node from a
+    // session we already gave up as LOST. Either would hold the line until it expires.
+    if (read.data.toString('utf8') === this.id) {
+      this.log.warn({ stale: target, owner: read.stat.ephemeralOwner }, 'deleting a stale candidate node with our id');
       await this.client.delete(target).catch((err: unknown) => {
         if (!isZkError(err, 'NO_NODE')) throw err;
       });

@@ -123,6 +123,18 @@ describeOnBackends('recipes: leader election', (env) => {
     expect(c.candidatePath).toBeUndefined();
   });
 
+  it('a node with its own id right ahead (e.g. from a session it gave up as LOST) is removed, not waited for', async () => {
+    const [old, current] = await Promise.all([env.client(), env.client()]);
+    await old.ensurePath(PATH);
+    const stale = await old.create(`${PATH}/c-`, Buffer.from('me'), { mode: 'ephemeral_sequential' });
+    const e = new LeaderElection(current, PATH, { id: 'me' });
+    env.defer(() => e.close());
+    const leads = nextLeading(e, true, 'leads once the stale node is gone');
+    await e.start();
+    await leads;
+    expect(await current.exists(stale)).toBeNull();
+  });
+
   it('a leader reports not-leading while SUSPENDED and leads again on RECONNECTED with the same session', async () => {
     const { client, proxy } = await env.proxied({ sessionTimeoutMs: 10_000 });
     const e = new LeaderElection(client, PATH, { id: 'proxied' });
