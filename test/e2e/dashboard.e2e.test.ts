@@ -4,8 +4,8 @@
  * Drover ensemble, two workers and the dashboard on a free port. Enqueue a
  * run from the page and watch its progress bar move to done; kill a worker
  * (its session ends) and see it leave the list and its partitions move to
- * the other; save a screenshot (an artifact; docs/dashboard.png too when
- * DROVER_UPDATE_SCREENSHOT=1).
+ * the other; markup in run data shows as text; save a screenshot (an
+ * artifact; docs/dashboard.png too when DROVER_UPDATE_SCREENSHOT=1).
  */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -138,6 +138,15 @@ describe('dashboard in Chromium', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: false });
     if (process.env['DROVER_UPDATE_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT_DOC, fullPage: false });
+
+    // A run whose error message carries markup (the URL): shown as text, never run.
+    await page.evaluate(async () => {
+      const input = { url: 'https://images.example.com/x.jpg?<img src=x onerror="window.__xss=1">', failFirst: 99 };
+      await fetch('/api/jobs/image-pipeline/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+    });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#runs-body tr[data-state="dead"] td.error')).some((td) => td.textContent?.includes('<img src=x onerror="window.__xss=1">')), undefined, { timeout: 60_000 });
+    expect(await page.locator('#runs-body img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 
     // Kill beta: its session ends, so its worker node and owner nodes go.
     const betaClient = clients[2] as Coordination;
