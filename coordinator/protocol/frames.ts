@@ -1,7 +1,9 @@
 /**
  * Splits a TCP byte stream into length-prefixed frames. Complete frames that
  * arrive inside one chunk are returned as views of it; only a frame that
- * spans chunks is copied.
+ * spans chunks is copied, once: the chunks of a large frame (a SNAP of many
+ * megabytes arrives in 64 KiB pieces) are collected until it is whole, never
+ * re-concatenated per chunk.
  */
 import { ProtocolError } from './error-codes.ts';
 
@@ -12,27 +14,47 @@ export class FrameTooLargeError extends ProtocolError {
 }
 
 export class FrameSplitter {
-  private pending: Buffer | null = null;
+  /** Bytes of an unfinished frame, in arrival order. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes the unfinished frame needs in all (prefix included), once its prefix is known. */
+  private needed = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   push(chunk: Buffer): Buffer[] {
     let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
+    if (this.pending.length > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.needed === 0 && this.pendingBytes >= 4) this.needed = 4 + this.lengthAt(Buffer.concat(this.pending, 4), 0);
+      if (this.needed === 0 || this.pendingBytes < this.needed) return [];
+      buf = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.needed = 0;
     }
     const frames: Buffer[] = [];
     let off = 0;
     while (buf.length - off >= 4) {
-      const len = buf.readInt32BE(off);
-      if (len < 0 || len > this.maxFrameBytes) throw new FrameTooLargeError(len);
+      const len = this.lengthAt(buf, off);
       if (buf.length - off - 4 < len) break;
       frames.push(buf.subarray(off + 4, off + 4 + len));
       off += 4 + len;
     }
-    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+    if (off < buf.length) {
+      const rest = Buffer.from(buf.subarray(off));
+      this.pending = [rest];
+      this.pendingBytes = rest.length;
+      this.needed = rest.length >= 4 ? 4 + this.lengthAt(rest, 0) : 0;
+    }
     return frames;
+  }
+
+  private lengthAt(buf: Buffer, off: number): number {
+    const len = buf.readInt32BE(off);
+    if (len < 0 || len > this.maxFrameBytes) throw new FrameTooLargeError(len);
+    return len;
   }
 }
 
