@@ -19,6 +19,7 @@ import { DroverError } from '../errors.ts';
 import { NAME_PATTERN } from '../jobs/layout.ts';
 import { ChildrenCache } from './children-cache.ts';
 import { isConnected } from './connection-checks.ts';
+import { deleteEventually } from './eventual-delete.ts';
 import { ListenerSet } from './listener-set.ts';
 import { childPath } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
@@ -109,9 +110,7 @@ export class GroupMembership {
     this.offState?.();
     await this.cache.close();
     if (wasJoined && this.opts.id !== undefined) {
-      await this.client.delete(childPath(this.path, this.opts.id)).catch((err: unknown) => {
-        if (!isZkError(err, 'NO_NODE')) this.log.warn({ err }, 'could not delete the member node; the session removes it when it ends');
-      });
+      await deleteEventually(this.client, childPath(this.path, this.opts.id), this.log);
     }
   }
 

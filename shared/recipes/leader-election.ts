@@ -35,6 +35,7 @@ import { isOutcomeUnknown } from './outcome-unknown.ts';
 import { RetryTimer } from './retry-timer.ts';
 import { baseName, childPath, sortSequential } from './sequential-nodes.ts';
 import { SerialRunner } from './serial-runner.ts';
+import { deleteEventually } from './eventual-delete.ts';
 import { silentLogger } from './silent-logger.ts';
 
 /** The candidate name prefix (matches layout.schedulerCandidatePrefix). */
@@ -165,15 +166,9 @@ export class LeaderElection {
   private async dropNode(): Promise<void> {
     const node = this.node;
     this.node = undefined;
-    if (node === undefined) return;
-    try {
-      await this.client.delete(node);
-    } catch (err) {
-      if (isZkError(err, 'NO_NODE')) return;
-      // The session still owns the node and removes it when it ends.
-      this.log.warn({ err, node }, 'could not delete the candidate node');
-    }
+    if (node !== undefined) await deleteEventually(this.client, node, this.log);
   }
+
 
   private onState(change: StateChange): void {
     this.epoch++;

@@ -27,6 +27,7 @@ import { DroverError, isDroverError } from '../errors.ts';
 import { abortableWait, remainingOf, type WaitOptions } from './abortable-wait.ts';
 import { isOutcomeUnknown } from './outcome-unknown.ts';
 import { childPath, sortSequential, type SequentialNode } from './sequential-nodes.ts';
+import { deleteEventually } from './eventual-delete.ts';
 import { silentLogger } from './silent-logger.ts';
 
 /** The node this contender must wait for, or undefined when it holds the lock. */
@@ -264,13 +265,6 @@ export class LockContender {
   private async dropNode(): Promise<void> {
     const node = this.node;
     this.node = undefined;
-    if (node === undefined) return;
-    try {
-      await this.client.delete(node);
-    } catch (err) {
-      if (isZkError(err, 'NO_NODE')) return;
-      // The session still owns the node and removes it when it ends.
-      this.log.warn({ err, node }, 'could not delete the lock node');
-    }
+    if (node !== undefined) await deleteEventually(this.client, node, this.log);
   }
 }

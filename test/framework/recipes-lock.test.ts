@@ -124,6 +124,24 @@ describeOnBackends('recipes: locks', (env) => {
     await holder.release(); // nothing to release after a loss
   });
 
+  it('a release made while the connection is cut takes effect once it is back (same session)', async () => {
+    const { client, proxy } = await env.proxied({ sessionTimeoutMs: 10_000 });
+    const holder = new Lock(client, PATH);
+    await holder.acquire();
+    const waiter = new Lock(await env.client(), PATH);
+    const got = waiter.acquire({ timeoutMs: 20_000 });
+    await until('waiter queued', () => waiter.nodePath);
+    const suspended = nextEvent('SUSPENDED', (d) => client.onState((s) => s.state === 'SUSPENDED' && d(undefined)));
+    proxy.cut();
+    await suspended;
+    const released = holder.release();
+    expect(holder.isHeld).toBe(false);
+    proxy.restore();
+    await released;
+    await got;
+    expect(waiter.isHeld).toBe(true);
+  });
+
   it('read/write: readers share, a writer waits for them and excludes later readers; one watch each', async () => {
     const cs = await clients(4);
     const [r1, r2, w, r3] = cs.map((c) => new ReadWriteLock(c, '/locks/rw'));
