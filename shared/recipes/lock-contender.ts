@@ -23,12 +23,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Coordination, StateChange } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
-import { DroverError, isDroverError } from '../errors.ts';
+import { DroverError } from '../errors.ts';
 import { abortableWait, remainingOf, type WaitOptions } from './abortable-wait.ts';
+import { isConnected, isConnectionTrouble } from './connection-checks.ts';
 import { isOutcomeUnknown } from './outcome-unknown.ts';
 import { childPath, sortSequential, type SequentialNode } from './sequential-nodes.ts';
 import { deleteEventually } from './eventual-delete.ts';
 import { silentLogger } from './silent-logger.ts';
+import { WatchWait } from './watch-wait.ts';
 
 /** The node this contender must wait for, or undefined when it holds the lock. */
 export type BlockerRule = (queue: readonly SequentialNode[], mine: number) => SequentialNode | undefined;
@@ -173,7 +175,7 @@ export class LockContender {
         if (blocker === undefined) return;
         await this.waitFor(blocker, remaining);
       } catch (err) {
-        if (isDroverError(err) || !isOutcomeUnknown(err)) throw err;
+        if (!isConnectionTrouble(err)) throw err;
         // Connection trouble: wait for the connection, then read the queue again.
         this.log.debug({ err }, 'waiting for the connection');
         await this.waitConnected(remaining);
@@ -201,16 +203,11 @@ export class LockContender {
 
   /** Sets one watch on `path` and waits for it to fire (or the connection to come back). */
   private async waitFor(path: string, remaining: () => WaitOptions): Promise<void> {
-    let fired = false;
-    let wake: (() => void) | undefined;
-    const watcher = (): void => {
-      fired = true;
-      wake?.();
-    };
+    const wake = new WatchWait();
     let data: Buffer;
     try {
       // getData rather than exists: it leaves no watch when the node is already gone, and gives the token.
-      data = (await this.client.get(path, watcher)).data;
+      data = (await this.client.get(path, wake.watcher)).data;
     } catch (err) {
       if (isZkError(err, 'NO_NODE')) return;
       throw err;
@@ -223,24 +220,13 @@ export class LockContender {
       });
       return;
     }
-    await abortableWait('lock', remaining(), ({ resolve, reject }) => {
-      wake = resolve;
-      if (fired) resolve();
-      const off = this.client.onState((c) => {
-        if (c.state === 'RECONNECTED') resolve();
-        else if (c.state === 'CLOSED') reject(new DroverError('DROVER_CLOSED', 'the coordination client is closed'));
-      });
-      return () => {
-        wake = undefined;
-        off();
-      };
-    });
+    await wake.wait(this.client, 'lock', remaining());
   }
 
   private waitConnected(remaining: () => WaitOptions): Promise<void> {
     return abortableWait('lock connection', remaining(), ({ resolve, reject }) => {
       const check = (): void => {
-        if (this.client.state === 'CONNECTED' || this.client.state === 'RECONNECTED') resolve();
+        if (isConnected(this.client)) resolve();
         else if (this.client.state === 'CLOSED') reject(new DroverError('DROVER_CLOSED', 'the coordination client is closed'));
       };
       const off = this.client.onState(check);
