@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../ensemble/ensemble-probe.ts';
-import { clusterView, historyRunId, jobNames, queueDepth, schedulesView, TERMINAL_STATES, type ClusterView } from '../model/cluster-view.ts';
+import { clusterView, historyRunId, jobNames, queueDepth, schedulesView, TERMINAL_STATES, type ClusterView, type QueueView } from '../model/cluster-view.ts';
 import { MetricsHistory, type MetricsSample } from '../model/metrics-history.ts';
 import { readObject, stringField } from '../model/read-record.ts';
 import { TreeCache } from '../../shared/recipes/tree-cache.ts';
@@ -65,8 +65,19 @@ export class LiveState {
   }
 
   view(): ClusterView {
-    this.current ??= clusterView(this.mirror, Date.now());
+    this.current ??= this.compute();
     return this.current;
+  }
+
+  private compute(): ClusterView {
+    const view = clusterView(this.mirror, Date.now());
+    view.queues = this.withRates(view.queues);
+    return view;
+  }
+
+  private withRates(queues: QueueView[]): QueueView[] {
+    const rates = this.metrics.rates();
+    return queues.map((q) => ({ ...q, enqueuedPerMin: rates.get(q.job)?.enqueuedPerMin ?? 0, finishedPerMin: rates.get(q.job)?.finishedPerMin ?? 0 }));
   }
 
   ensemble(): MemberSample[] {
@@ -109,7 +120,7 @@ export class LiveState {
   }
 
   private recompute(): void {
-    this.current = clusterView(this.mirror, Date.now());
+    this.current = this.compute();
     for (const [section, data] of Object.entries(this.current) as [keyof ClusterView, unknown][]) this.emit(section, data, true);
   }
 
@@ -118,17 +129,24 @@ export class LiveState {
     let depth = 0;
     let inflight = 0;
     const finished: string[] = [];
+    const all: string[] = [];
     for (const job of jobNames(tree)) {
       depth += queueDepth(tree, job);
       inflight += tree.get(layout.inflight(job))?.children.length ?? 0;
       for (const name of tree.get(layout.history(job))?.children ?? []) finished.push(`${job}/${historyRunId(name)}`);
       for (const id of tree.get(layout.runs(job))?.children ?? []) {
+        all.push(`${job}/${id}`);
         const state = stringField(readObject(tree.get(layout.run(job, id))?.data), 'state');
         if (state && TERMINAL_STATES.has(state)) finished.push(`${job}/${id}`);
       }
     }
-    const sample = this.metrics.record(Date.now(), { depth, inflight, finished });
+    const sample = this.metrics.record(Date.now(), { depth, inflight, finished, all });
     this.emit('metrics', sample);
+    // Rates move with time too: queues are re-announced when they changed.
+    if (this.current) {
+      this.current.queues = this.withRates(this.current.queues);
+      this.emit('queues', this.current.queues, true);
+    }
     // Next fire times move with the clock, not with the tree.
     const schedules = schedulesView(tree, Date.now());
     if (this.current) this.current.schedules = schedules;

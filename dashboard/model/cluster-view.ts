@@ -38,6 +38,9 @@ export interface QueueView {
   dead: number;
   /** Finished runs kept in history. */
   history: number;
+  /** Runs in and out per minute over the last minute (set by the live model from its samples). */
+  enqueuedPerMin?: number;
+  finishedPerMin?: number;
 }
 
 export interface RunView {

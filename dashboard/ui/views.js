@@ -58,10 +58,11 @@ export function renderQueues(queues, actions) {
       h('td', { class: 'num' }, q.delayed),
       h('td', { class: 'num' }, q.dead),
       h('td', { class: 'num' }, q.history),
+      h('td', { class: 'num small', title: 'enqueued / finished per minute, last minute' }, `${q.enqueuedPerMin ?? 0} / ${q.finishedPerMin ?? 0}`),
       h('td', {}, h('button', { class: 'small', dataset: { action: q.paused ? 'resume' : 'pause', job: q.job }, onclick: () => (q.paused ? actions.resume(q.job) : actions.pause(q.job)) }, q.paused ? 'resume' : 'pause')),
     ),
   );
-  replaceChildren(byId('queues'), rows.length ? rows : [empty(7, 'no jobs defined yet: start a worker with --jobs')]);
+  replaceChildren(byId('queues'), rows.length ? rows : [empty(8, 'no jobs defined yet: start a worker with --jobs')]);
   for (const id of ['enqueue-job', 'runs-job']) {
     const select = byId(id);
     const selected = select.value;

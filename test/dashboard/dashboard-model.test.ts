@@ -55,6 +55,19 @@ describe('metrics history', () => {
     expect(m.record(4000, { depth: 0, inflight: 0, finished: ['g'] }).throughput).toBe(0);
     expect(m.series().map((s) => s.at)).toEqual([1000, 3000, 4000]);
   });
+
+  it('gives per-job rates over the last minute, not counting what was there at the start', () => {
+    const m = new MetricsHistory();
+    m.record(0, { depth: 0, inflight: 0, finished: ['a/1'], all: ['a/1', 'a/2', 'b/1'] });
+    m.record(30_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3'] });
+    m.record(60_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2', 'b/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3', 'a/3'] });
+    const rates = m.rates();
+    expect(rates.get('a')).toEqual({ enqueuedPerMin: 1, finishedPerMin: 1 });
+    expect(rates.get('b')).toEqual({ enqueuedPerMin: 2, finishedPerMin: 1 });
+    // A minute later with nothing new, the first samples have left the window.
+    m.record(125_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2', 'b/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3', 'a/3'] });
+    expect(m.rates().get('a') ?? { enqueuedPerMin: 0, finishedPerMin: 0 }).toEqual({ enqueuedPerMin: 0, finishedPerMin: 0 });
+  });
 });
 
 describe('schedule preview', () => {
