@@ -163,17 +163,25 @@ export class JobRunner {
     const run = new ActiveRun(this.host.client, claimed, this.log);
     this.active.set(run.runId, run);
     this.host.emit({ type: 'claimed', job: this.job, runId: run.runId, attempt: run.record.attempt, fence: run.fence });
-    const p = this.attempt(run)
+    // The slot frees once the handler is done, before its finish is written: the next claim
+    // overlaps the finish multi instead of waiting for it (the finish needs no slot).
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.active.delete(run.runId);
+      this.host.release();
+    };
+    const p = this.attempt(run, release)
       .catch((err: unknown) => this.log.error({ err, runId: run.runId }, 'attempt bookkeeping failed'))
       .finally(() => {
-        this.active.delete(run.runId);
+        release();
         this.finishing.delete(p);
-        this.host.release();
       });
     this.finishing.add(p);
   }
 
-  private async attempt(run: ActiveRun): Promise<void> {
+  private async attempt(run: ActiveRun, release: () => void): Promise<void> {
     if (this.cancels.has(run.runId)) run.abort(new DroverError('DROVER_CANCELLED', 'cancelled'));
     const timeoutMs = this.spec.timeoutMs;
     const timer = timeoutMs
@@ -211,7 +219,9 @@ export class JobRunner {
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
-    const result = await this.host.finisher.finish(req);
+    const finishing = this.host.finisher.finish(req);
+    release();
+    const result = await finishing;
     if (!result.ok) {
       const code = result.error instanceof DroverError ? result.error.code : 'ERROR';
       if (code !== 'DROVER_FENCED') runLog.warn({ err: result.error }, 'finish failed; the run is recovered when its lease goes');

@@ -12,6 +12,7 @@ import { readJobSpec } from './job-dirs.ts';
 import { layout, laneOf } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails } from './queue-append.ts';
 import { decodeCounter, decodeRecord, encodeRecord } from './run-codec.ts';
+import { groupLeaveOps } from './run-group.ts';
 
 async function readRun(client: Coordination, job: string, runId: string): Promise<{ record: RunRecord; version: number }> {
   try {
@@ -47,7 +48,10 @@ export async function cancelRun(client: Coordination, job: string, runId: string
     const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version }];
     if (record.state === 'delayed' && record.dueAt !== undefined) ops.push({ op: 'delete', path: layout.delayedRun(job, record.dueAt, runId) });
     ops.push({ op: 'create', path: layout.historyEntry(job, now, runId) });
-    return { ops, retryable: new Set([0, 1]), value: 'cancelled' as const };
+    const retryable = new Set([0, 1]);
+    // A cancelled member has left its group: the follow-up must not wait for it forever.
+    if (record.group) ops.push(...(await groupLeaveOps(client, job, record.group.id, ops.length, retryable)));
+    return { ops, retryable, value: 'cancelled' as const };
   });
   if (out?.value === 'cancelled') return 'cancelled';
   try {
