@@ -16,7 +16,7 @@ import { assignRanges, ownersOf } from '../../worker/partitions/assign.ts';
 import type { OwnerRecord } from '../../worker/partitions/job-partition-member.ts';
 import type { PartitionHost, PartitionRunOptions } from '../../worker/partitions/partition-host.ts';
 import { startPartitionMember, type PartitionMembership } from '../../worker/partitions/partition-member.ts';
-import { readPartitionLog } from '../../worker/partitions/partition-log.ts';
+import { appendPartitionLog, readPartitionLog } from '../../worker/partitions/partition-log.ts';
 import { describeOnBackends, until, type BackendEnv } from '../helpers/backends.ts';
 
 const JOB = 'feed';
@@ -185,5 +185,12 @@ describeOnBackends('partitions: rebalance', (env) => {
     }
     expect(timeline.overlaps()).toEqual([]);
     await cut.membership.close();
+  });
+
+  it('the rebalance log keeps only the newest entries', async () => {
+    const client = await env.client();
+    await client.ensurePath(layout.partitionLog(JOB));
+    for (let g = 1; g <= 12; g++) await appendPartitionLog(client, JOB, { v: 1, generation: g, reason: `change ${g}`, moves: [], by: 'w-x', at: g }, 5);
+    expect((await readPartitionLog(client, JOB)).map((e) => e.generation)).toEqual([8, 9, 10, 11, 12]);
   });
 });

@@ -15,7 +15,8 @@ import type { JobSpec } from '../../shared/jobs/job-types.ts';
 import { silentLogger } from '../../shared/recipes/silent-logger.ts';
 import { recoveryDuties } from '../../worker/runs/recovery-duties.ts';
 import { startWorker } from '../../worker/runtime.ts';
-import { readFires } from '../../worker/scheduler/schedule-store.ts';
+import { fireTimeOf, pruneFires, readFires } from '../../worker/scheduler/schedule-store.ts';
+import { layout } from '../../shared/jobs/layout.ts';
 import { startSchedulerCandidate } from '../../worker/scheduler/scheduler.ts';
 import { describeOnBackends, nextEvent, until, type BackendEnv } from '../helpers/backends.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
@@ -83,5 +84,16 @@ describeOnBackends('scheduler: recovery duties', (env) => {
     const spec: JobSpec = { v: 1, name: 'late-cron', schedule: '* * * * * *', retries: 0, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 60_000 } };
     await publishJob(client, spec);
     await until('a fire of the late job', async () => (await readFires(client, 'late-cron')).some((f) => f.kind === 'fired'), { timeoutMs: 15_000, intervalMs: 100 });
+  });
+
+  it('keeps fire records bounded: pruning leaves the newest', async () => {
+    const client = await env.client();
+    await client.ensurePath(layout.fires('pruned'));
+    const times = Array.from({ length: 12 }, (_, i) => Date.UTC(2026, 0, 1) + i * 60_000);
+    for (const t of times) await client.create(layout.fire('pruned', t), Buffer.from('{}'));
+    expect(await pruneFires(client, 'pruned', 5)).toBe(7);
+    const left = (await client.children(layout.fires('pruned'))).map(fireTimeOf).sort((a, b) => a - b);
+    expect(left).toEqual(times.slice(7));
+    expect(await pruneFires(client, 'pruned', 5)).toBe(0);
   });
 });
