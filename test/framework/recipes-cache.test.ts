@@ -184,4 +184,28 @@ describeOnBackends('recipes: caches', (env) => {
     expect(cache.nodes().map((n) => n.path)).toEqual(['/t', '/t/x', '/t/x/y']);
     expect(cache.size).toBe(3);
   });
+
+  it('tree cache catches up on nested changes made while its connection was cut', async () => {
+    const writer = await env.client();
+    const { client, proxy } = await env.proxied({ sessionTimeoutMs: 10_000 });
+    await client.ensurePath('/t/a/b');
+    const cache = new TreeCache(client, '/t');
+    env.defer(() => cache.close());
+    await cache.start();
+    expect(cache.nodes().map((n) => n.path)).toEqual(['/t', '/t/a', '/t/a/b']);
+
+    const suspended = nextState(client, 'SUSPENDED');
+    proxy.cut();
+    await suspended;
+    const added = first<[CachedNode]>('added /t/x/y', (l) => cache.onAdded(l), (n) => n.path === '/t/x/y');
+    const removed = first<[CachedNode]>('removed /t/a/b', (l) => cache.onRemoved(l), (n) => n.path === '/t/a/b');
+    const updated = first<[CachedNode, CachedNode]>('updated /t/a', (l) => cache.onUpdated(l), (n) => n.path === '/t/a');
+    await writer.ensurePath('/t/x/y');
+    await writer.delete('/t/a/b');
+    await writer.set('/t/a', b('a2'));
+    proxy.restore();
+    await Promise.all([added, removed, updated]);
+    expect(cache.nodes().map((n) => n.path)).toEqual(['/t', '/t/a', '/t/x', '/t/x/y']);
+    expect(cache.get('/t/a')?.data.toString()).toBe('a2');
+  });
 });
