@@ -7,7 +7,7 @@ import { createTreeBrowser } from './tree-browser.js';
 import * as views from './views.js';
 
 const state = { workers: [], queues: [], runs: [], schedules: [], partitions: [], barriers: [], scheduler: { candidates: [] }, ensemble: [], metrics: [] };
-const filter = { job: '', state: '' };
+const filter = { job: '', state: '', expanded: new Set() };
 const charts = createCharts();
 const tree = createTreeBrowser();
 
@@ -18,6 +18,11 @@ function flash(text, ok) {
 }
 
 const actions = {
+  toggle(runId) {
+    if (filter.expanded.has(runId)) filter.expanded.delete(runId);
+    else filter.expanded.add(runId);
+    render.runs();
+  },
   async pause(job) {
     await run(() => api('POST', `/api/jobs/${encodeURIComponent(job)}/pause`), `paused ${job}`);
   },

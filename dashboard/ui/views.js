@@ -84,7 +84,7 @@ export function renderRuns(runs, filter, actions, now = Date.now()) {
     const main = h(
       'tr',
       { class: `run state-${r.state}`, dataset: { runId: r.id, job: r.job, state: r.state } },
-      h('td', { class: 'mono' }, r.id),
+      h('td', { class: 'mono' }, h('a', { href: '#runs', class: 'run-id', title: 'show input, result and logs', onclick: (e) => (e.preventDefault(), actions.toggle(r.id)) }, r.id)),
       h('td', {}, r.job, r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
       h('td', {}, h('span', { class: `badge state ${r.state}` }, r.state)),
       h('td', { class: 'num' }, r.maxAttempts ? `${r.attempt ?? 0}/${r.maxAttempts}` : (r.attempt ?? '—')),
@@ -104,10 +104,13 @@ export function renderRuns(runs, filter, actions, now = Date.now()) {
         canCancel ? h('button', { class: 'small danger', dataset: { action: 'cancel' }, onclick: () => actions.cancel(r.job, r.id) }, 'cancel') : null,
       ),
     );
-    const logs = r.logs?.length
-      ? h('tr', { class: 'logs' }, h('td', { colspan: 9 }, h('pre', {}, r.logs.slice(-5).map((l) => `${formatTime(l.at)} ${l.level ?? ''} ${l.msg ?? ''}`).join('\n'))))
-      : null;
-    return logs ? [main, logs] : [main];
+    const open = filter.expanded?.has(r.id);
+    const lines = (r.logs ?? []).slice(open ? -20 : -3).map((l) => `${formatTime(l.at)} ${l.level ?? ''} ${l.msg ?? ''}`);
+    const details = open
+      ? [`input:  ${JSON.stringify(r.input ?? null)}`, r.result !== undefined ? `result: ${JSON.stringify(r.result)}` : null, r.enqueuedAt ? `enqueued ${formatTime(r.enqueuedAt)}` : null, `record: ${r.path}`].filter(Boolean)
+      : [];
+    const extra = details.length || lines.length ? h('tr', { class: 'logs', dataset: { runDetails: r.id } }, h('td', { colspan: 9 }, h('pre', {}, [...details, ...lines].join('\n')))) : null;
+    return extra ? [main, extra] : [main];
   });
   replaceChildren(byId('runs-body'), rows.length ? rows : [empty(9, 'no runs yet')]);
 }

@@ -110,6 +110,11 @@ describe('dashboard in Chromium', () => {
     // Then done.
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'succeeded', row, { timeout: 30_000 });
     expect(await page.locator(`${row} .progress-bar`).getAttribute('data-pct')).toBe('100');
+    // Its details: input and result.
+    await page.click(`${row} a.run-id`);
+    const details = page.locator(`#runs-body tr[data-run-details="${runId}"]`);
+    await details.waitFor();
+    expect(await details.textContent()).toMatch(/input: {2}\{"images":12\}[\s\S]*result: \{"resized":12\}/);
   });
 
   it('drops a killed worker from the list and moves its partitions', { timeout: 120_000 }, async () => {
