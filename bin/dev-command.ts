@@ -184,7 +184,17 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await mkdir(opts.dir, { recursive: true });
-    members.push(...(await startMembers(opts, log)));
+    try {
+      members.push(...(await startMembers(opts, log)));
+    } catch (err) {
+      if (/EADDRINUSE|address already in use/i.test(String((err as Error)?.message ?? err))) {
+        throw new DroverError('DROVER_CONFIG', `a port of the dev ensemble (${opts.portBase}..${opts.portBase + 2}, ${opts.portBase + 10}..${opts.portBase + 12}) is in use — is another \`drover dev\` or ZooKeeper running? Stop it, or pass --port-base N`, { cause: err });
+      }
+      if (/in use by process|LOCK/.test(String((err as Error)?.message ?? err))) {
+        throw new DroverError('DROVER_CONFIG', `${opts.dir} is in use by another \`drover dev\` (stop it, or pass --dir DIR)`, { cause: err });
+      }
+      throw err;
+    }
     const connect = members.map((m) => `127.0.0.1:${m.port}`).join(',');
     process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
     client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000 });
