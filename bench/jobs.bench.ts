@@ -20,7 +20,8 @@
  * the worker/consumer processes (from /proc), so a miss can be placed.
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
- * BENCH_CONCURRENCY (50), BENCH_TICK_MS (500). Internal modes (child
+ * BENCH_CONCURRENCY (50), BENCH_TICK_MS (500), BENCH_CPU_PROF (a directory for
+ * V8 profiles of the child processes). Internal modes (child
  * processes of this file): --worker, --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -95,7 +96,9 @@ async function naiveMode(connect: string, root: string, seconds: number): Promis
 // ---------------------------------------------------------------- measuring
 
 function spawnSelf(args: string[]): { child: ChildProcess; lines: AsyncIterator<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the worker and consumer processes, to see where client time goes.
+  const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
   return { child, lines };
 }
