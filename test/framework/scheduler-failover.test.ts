@@ -76,7 +76,7 @@ describeOnBackends('scheduler: failover and misfires', (env) => {
     const cClient = await env.client({ sessionTimeoutMs: 4000 });
     const c = await candidate(env, cClient, 'w-c');
     expect(b.leading || c.leading).toBe(false);
-    await firedBy(observer, 'w-a', 3);
+    await firedBy(observer, 'w-a', 2);
 
     // A is cut off: it steps down on SUSPENDED; B leads once A's session has expired.
     proxy.cut();
