@@ -247,6 +247,11 @@ export class JobRunner {
       runLog.warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
       return make('dead', { ...base, state: 'dead', error: err });
     };
+    const handBack = (): FinishRequest => {
+      const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
+      delete rec.worker;
+      return make('handback', rec);
+    };
     if (outcome === null) {
       const reason = run.abortReason;
       switch (reason?.code) {
@@ -257,11 +262,8 @@ export class JobRunner {
             ...make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } }),
             ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
           };
-        case 'DROVER_CLOSED': {
-          const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
-          delete rec.worker;
-          return make('handback', rec);
-        }
+        case 'DROVER_CLOSED':
+          return handBack();
         default:
           return null; // fenced or session lost: the run is someone else's business now
       }
@@ -272,6 +274,7 @@ export class JobRunner {
       return make('succeeded', rec);
     }
     if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: outcome.error });
+    if (outcome.handBack) return handBack();
     return failure(outcome.error);
   }
 

@@ -185,4 +185,21 @@ describeOnBackends('worker: processes', (env) => {
     expect(done.worker).toBe(b.id);
     expect(traces(log).some((t) => t.event === 'abort' && t.code === 'DROVER_CLOSED')).toBe(true);
   }, 60_000);
+
+  it('a handler deaf to its signal past timeout + grace gets its thread replaced; the pool goes on', async () => {
+    const client = await env.client();
+    const log = tmpLog();
+    const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: FIXTURE, schedule: false, threads: 1, abortGraceMs: 300 });
+    env.defer(() => w.close({ graceMs: 200 }));
+    const runId = await enqueue(client, 'stuck', { log, ms: 60_000 });
+    const rec = await waitForRun(client, 'stuck', runId, finished);
+    expect(rec.state).toBe('dead');
+    expect(rec.error?.code).toBe('DROVER_TIMEOUT');
+    // The only thread was spinning forever: a run that completes proves it was replaced. (If
+    // it was sent to the doomed thread, it is handed back and runs again: not an attempt.)
+    const next = await enqueue(client, 'spin', { log, ms: 10 });
+    const done = await waitForRun(client, 'spin', next, finished);
+    expect(done.state).toBe('succeeded');
+    expect(done.attempt - (done.freeAttempts ?? 0)).toBe(1);
+  }, 30_000);
 });

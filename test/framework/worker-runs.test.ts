@@ -87,6 +87,17 @@ const reducer = defineJob<{ group: string }, number>({
   },
 });
 
+let strictNow = false;
+const strict = defineJob<{ bad?: boolean }, string>({
+  name: 'strict',
+  retries: 3,
+  validate: (input) => {
+    if (strictNow && (input as { bad?: boolean })?.bad) throw new Error('bad input');
+    return input as { bad?: boolean };
+  },
+  run: () => 'ran',
+});
+
 describeOnBackends('worker: runs', (env) => {
   async function worker(jobs: Job[], extra: { concurrency?: number } = {}): Promise<Worker> {
     const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: jobs as Job<never, unknown>[] as Job[], schedule: false, sessionTimeoutMs: 4_000, ...extra });
@@ -254,5 +265,22 @@ describeOnBackends('worker: runs', (env) => {
     expect(queued.sort()).toEqual([...ids].sort());
     const records: RunRecord[] = await Promise.all(ids.map((id) => getRun(clients[0]!, 'mapper', id)));
     expect(records.every((r) => r.group?.id === 'race')).toBe(true);
+  });
+
+  it('re-validates at claim: an input the definition now rejects fails permanently, without retries', async () => {
+    const client = await env.client();
+    strictNow = false;
+    const runId = await strict.enqueue(client, { bad: true });
+    strictNow = true;
+    try {
+      await worker([strict]);
+      const rec = await waitForRun(client, 'strict', runId, finished);
+      expect(rec.state).toBe('failed');
+      expect(rec.attempt).toBe(1);
+      expect(rec.error?.code).toBe('DROVER_INVALID_PAYLOAD');
+      expect(await client.children(layout.delayed('strict'))).toEqual([]);
+    } finally {
+      strictNow = false;
+    }
   });
 });

@@ -29,7 +29,13 @@ export interface ExecHooks {
 export type ExecOutcome =
   | { ok: true; result: unknown }
   /** permanent: retrying cannot help (the input fails validation). */
-  | { ok: false; error: { code: string; message: string }; permanent: boolean };
+  | {
+      ok: false;
+      error: { code: string; message: string };
+      permanent: boolean;
+      /** Not the handler's doing (its thread was replaced under it): re-queue, not an attempt. */
+      handBack?: boolean;
+    };
 
 export interface Executor {
   execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome>;

@@ -93,15 +93,24 @@ export class ThreadPool implements Executor {
       settle.reject(err);
     });
     thread.on('exit', (code) => {
-      for (const p of pending.values()) p.resolve({ ok: false, error: { code: 'DROVER_WORKER_LOST', message: `its handler thread exited (${code})` }, permanent: false });
+      for (const p of pending.values()) {
+        p.resolve({ ok: false, error: { code: 'DROVER_WORKER_LOST', message: `its handler thread exited (${code})` }, permanent: false, handBack: true });
+      }
       pending.clear();
-      const i = this.slots.indexOf(slot);
-      if (i >= 0 && !this.closed) {
+      if (this.slots.includes(slot) && !this.closed) {
         this.opts.logger.warn({ code }, 'handler thread exited; starting a new one');
-        this.slots[i] = this.spawn();
+        this.replace(slot);
       }
     });
     return slot;
+  }
+
+  /** Takes the slot out of service at once (new attempts go to its successor), then ends it. */
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots[i] = this.spawn();
+    void slot.thread.terminate();
   }
 
   execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome> {
@@ -118,7 +127,7 @@ export class ThreadPool implements Executor {
         const stuck = setTimeout(() => {
           if (!slot.pending.has(id) || this.closed) return;
           this.opts.logger.warn({ runId: req.runId, job: req.job }, 'handler ignored its abort past the grace period; replacing its thread');
-          void slot.thread.terminate();
+          this.replace(slot);
         }, this.opts.graceMs);
         stuck.unref();
       };
