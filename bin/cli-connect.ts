@@ -31,7 +31,9 @@ export function rootPath(value: string | undefined, fallback: string = DEFAULT_R
 /** Connects, turning "nothing answered" into advice. */
 export async function connectForCli(opts: { connect: string; root: string; connectTimeoutMs?: number }): Promise<Coordination> {
   try {
-    return await connectCoordination({ connect: opts.connect, root: opts.root, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, sessionTimeoutMs: 10_000 });
+    const fromEnv = Number(process.env['DROVER_CONNECT_TIMEOUT_MS']);
+    const connectTimeoutMs = opts.connectTimeoutMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 5000);
+    return await connectCoordination({ connect: opts.connect, root: opts.root, connectTimeoutMs, sessionTimeoutMs: 10_000 });
   } catch (err) {
     if (isDroverError(err, 'DROVER_NOT_CONNECTED') || isDroverError(err, 'DROVER_WAIT_TIMEOUT')) {
       throw new DroverError('DROVER_NOT_CONNECTED', `cannot reach a coordination server at ${opts.connect}: is a server running? start one with \`drover dev\` (or \`drover server\`), or pass --connect host:port`, { cause: err });
