@@ -6,7 +6,7 @@
  * for everyone.
  */
 import { expect, it } from 'vitest';
-import { describeOnBackends, until } from '../helpers/backends.ts';
+import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
 import { Barrier } from '../../shared/recipes/barrier.ts';
 import { DoubleBarrier } from '../../shared/recipes/double-barrier.ts';
 import { isDroverError } from '../../shared/errors.ts';
@@ -85,6 +85,23 @@ describeOnBackends('recipes: barriers', (env) => {
     await c.leave({ timeoutMs: 20_000 });
     await Promise.all([la.promise, lb.promise]);
     expect(await cs[0]!.children('/barriers/d')).toEqual(['ready']);
+  });
+
+  it('double barrier: a member whose session is LOST while entering stops counting, and re-enters on its new session', async () => {
+    const { client, proxy } = await env.proxied({ sessionTimeoutMs: 2_000 });
+    const other = await env.client();
+    const a = new DoubleBarrier(client, '/barriers/l', { size: 2, id: 'a' });
+    const entering = track(a.enter({ timeoutMs: 30_000 }));
+    await until('a entered', async () => (await other.children('/barriers/l').catch((): string[] => [])).includes('m-a'));
+    const lost = nextEvent('LOST', (d) => client.onState((st) => st.state === 'LOST' && d(undefined)));
+    proxy.cut();
+    await lost;
+    await until('a gone with its session', async () => !(await other.children('/barriers/l')).includes('m-a'));
+    expect(entering.done()).toBe(false);
+    proxy.restore();
+    await until('a re-entered', async () => (await other.children('/barriers/l')).includes('m-a'));
+    const bEnters = new DoubleBarrier(other, '/barriers/l', { size: 2, id: 'b' }).enter({ timeoutMs: 20_000 });
+    await Promise.all([bEnters, entering.promise]);
   });
 
   it('double barrier: a timed-out enter fails with DROVER_WAIT_TIMEOUT and withdraws', async () => {

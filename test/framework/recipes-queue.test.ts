@@ -4,7 +4,7 @@
  * every item exactly once.
  */
 import { expect, it } from 'vitest';
-import { describeOnBackends } from '../helpers/backends.ts';
+import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
 import { FifoQueue } from '../../shared/recipes/fifo-queue.ts';
 import { isDroverError } from '../../shared/errors.ts';
 
@@ -48,5 +48,20 @@ describeOnBackends('recipes: FIFO queue', (env) => {
     for (let i = 0; i < 3; i++) await producer.offer(Buffer.from('stop'));
     await Promise.all(consumers);
     expect(received.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('a take waiting when its session is LOST re-arms on the new session and gets the next item', async () => {
+    const { client, proxy } = await env.proxied({ sessionTimeoutMs: 2_000 });
+    const consumer = new FifoQueue(client, '/q');
+    const producer = new FifoQueue(await env.client(), '/q');
+    expect(await consumer.size()).toBe(0);
+    const taken = consumer.take({ timeoutMs: 30_000 });
+    const lost = nextEvent('LOST', (d) => client.onState((s) => s.state === 'LOST' && d(undefined)));
+    proxy.cut();
+    await lost;
+    await producer.offer(Buffer.from('after-loss'));
+    proxy.restore();
+    expect((await taken).toString()).toBe('after-loss');
+    expect(await consumer.size()).toBe(0);
   });
 });
