@@ -193,4 +193,28 @@ describeOnBackends('partitions: rebalance', (env) => {
     for (let g = 1; g <= 12; g++) await appendPartitionLog(client, JOB, { v: 1, generation: g, reason: `change ${g}`, moves: [], by: 'w-x', at: g }, 5);
     expect((await readPartitionLog(client, JOB)).map((e) => e.generation)).toEqual([8, 9, 10, 11, 12]);
   });
+
+  it('a short cut (the session survives): handlers stop on SUSPENDED and resume on the same owner nodes', async () => {
+    const timeline = new HandlerTimeline();
+    const observer = await env.client();
+    const other = await join(env, timeline, 'w-other');
+    const { client: cutClient, proxy } = await env.proxied({ sessionTimeoutMs: 8000 });
+    const cut = await join(env, timeline, 'w-cut', cutClient);
+    env.defer(async () => {
+      await cut.membership.close();
+      await other.membership.close();
+    });
+    await settled(observer, timeline, [other, cut]);
+    const mine = cut.membership.members.get(JOB)?.owned() ?? [];
+    const ownersBefore = await Promise.all(mine.map(async (p) => (await observer.exists(layout.partitionOwner(JOB, p)))?.czxid));
+    proxy.cut();
+    await until('the cut member stops its handlers', () => timeline.running().every((iv) => iv.worker !== 'w-cut'), { timeoutMs: 10_000 });
+    proxy.restore();
+    await settled(observer, timeline, [other, cut]);
+    // The same owner nodes (same czxid): nobody else claimed them meanwhile.
+    const ownersAfter = await Promise.all(mine.map(async (p) => (await observer.exists(layout.partitionOwner(JOB, p)))?.czxid));
+    expect(ownersAfter).toEqual(ownersBefore);
+    expect(timeline.intervals.filter((iv) => iv.worker === 'w-cut').length).toBe(2 * mine.length);
+    expect(timeline.overlaps()).toEqual([]);
+  });
 });
