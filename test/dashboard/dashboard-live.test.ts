@@ -64,6 +64,29 @@ describeOnBackends('dashboard live views', (env) => {
     await feed.until('the worker gone', (s) => !(s['workers'] as { name: string }[]).some((w) => w.name === workerName));
   });
 
+  it('cancels and retries runs, pauses and resumes queues, through the API', async () => {
+    const { client, url, feed } = await start();
+    await publishJob(client, defineJob({ name: 'idle', run: () => null }).spec);
+    const post = async (path: string, body?: unknown) => {
+      const res = await fetch(new URL(path, url), { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const { body } = await post('/api/jobs/idle/runs', { input: { n: 1 }, priority: 2 });
+    const runId = body['runId'] as string;
+    // No worker runs 'idle': it stays queued until cancelled.
+    expect((await post(`/api/runs/idle/${runId}/cancel`)).status).toBe(200);
+    await feed.until('the run cancelled', (s) => (s['runs'] as RunLike[]).find((r) => r.id === runId && r.state === 'cancelled'));
+    const again = await post(`/api/runs/idle/${runId}/cancel`);
+    expect(again.status).toBe(409);
+    expect((again.body['error'] as { code: string }).code).toBe('DROVER_RUN_STATE');
+    expect((await post(`/api/runs/idle/${runId}/retry`)).status).toBe(200);
+    await feed.until('the run queued again', (s) => (s['runs'] as RunLike[]).find((r) => r.id === runId && r.state === 'queued'));
+    expect((await post('/api/jobs/idle/pause')).status).toBe(200);
+    await feed.until('the queue paused', (s) => (s['queues'] as { job: string; paused: boolean }[]).find((q) => q.job === 'idle' && q.paused));
+    expect((await post('/api/jobs/idle/resume')).status).toBe(200);
+    await feed.until('the queue resumed', (s) => (s['queues'] as { job: string; paused: boolean }[]).find((q) => q.job === 'idle' && !q.paused));
+  });
+
   it('shows partition owners and the rebalance timeline', async () => {
     const { client, feed } = await start();
     await client.ensurePath(layout.partitionOwners('orders'));
