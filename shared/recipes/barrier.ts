@@ -87,7 +87,7 @@ export class Barrier {
       }
       // On a new session our node went with the old one: the next pass arrives again.
       try {
-        await ready.wait(this.client, 'barrier', remaining(), errored);
+        await ready.wait(this.client, 'barrier', { ...remaining(), afterError: errored });
       } catch (err) {
         // A member that gave up must not count towards the release.
         if (!(await this.isReleased().catch(() => false))) await this.leave().catch(() => undefined);

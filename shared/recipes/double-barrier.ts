@@ -88,7 +88,7 @@ export class DoubleBarrier {
         errored = true;
       }
       try {
-        await ready.wait(this.client, 'double barrier enter', remaining(), errored);
+        await ready.wait(this.client, 'double barrier enter', { ...remaining(), afterError: errored });
       } catch (err) {
         // A member that gave up entering must not count.
         if ((await this.client.exists(this.readyPath).catch(() => null)) === null) await this.deleteMember().catch(() => undefined);
@@ -131,7 +131,7 @@ export class DoubleBarrier {
         if (!isConnectionTrouble(err)) throw err;
         errored = true;
       }
-      await gone.wait(this.client, 'double barrier leave', remaining(), errored);
+      await gone.wait(this.client, 'double barrier leave', { ...remaining(), afterError: errored });
     }
   }
 

@@ -69,7 +69,7 @@ export class FifoQueue {
         if (!isConnectionTrouble(err)) throw err;
         errored = true;
       }
-      await wake.wait(this.client, 'queue take', remaining(), errored);
+      await wake.wait(this.client, 'queue take', { ...remaining(), afterError: errored });
     }
   }
 

@@ -24,8 +24,9 @@ export class WatchWait {
   };
 
   /** `afterError`: the last read failed, so do not rely on the watch having been set. */
-  wait(client: Coordination, what: string, opts: WaitOptions, afterError = false): Promise<void> {
-    return abortableWait(what, opts, ({ resolve, reject }) => {
+  wait(client: Coordination, what: string, opts: WaitOptions & { afterError?: boolean } = {}): Promise<void> {
+    const { afterError = false, ...waitOpts } = opts;
+    return abortableWait(what, waitOpts, ({ resolve, reject }) => {
       this.wake = resolve;
       if (this.fired) resolve();
       const retry = afterError && isConnected(client) ? setTimeout(resolve, RETRY_AFTER_ERROR_MS) : undefined;
