@@ -20,7 +20,7 @@
  * the worker/consumer processes (from /proc), so a miss can be placed.
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
- * BENCH_CONCURRENCY (50), BENCH_TICK_MS (500), BENCH_CPU_PROF (a directory for
+ * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500), BENCH_CPU_PROF (a directory for
  * V8 profiles of the child processes). Internal modes (child
  * processes of this file): --worker, --naive.
  */
@@ -47,7 +47,7 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 50);
 const TICK_MS = Number(process.env['BENCH_TICK_MS'] ?? 500);
-const WORKERS = 2;
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
 const JOB = 'bench-noop';
 const SELF = fileURLToPath(import.meta.url);
 
