@@ -27,6 +27,7 @@
  */
 import type { Entry, PeerState, PersistWork, PersistedState, Ready, Vote, ZabMessage } from './messages.ts';
 import { quorumSize } from './quorum.ts';
+import { planSync } from './sync-plan.ts';
 import { COUNTER_MAX, epochOf, makeZxid } from './zxid.ts';
 
 export interface ZabConfig {
@@ -550,40 +551,12 @@ export class ZabPeer {
    */
   private sendSync(to: number, followerLast: number): void {
     const base = { kind: 'sync', from: this.id, to, epoch: this.currentEpoch, commitZxid: this.committedZxid } as const;
-    const plan = this.syncPlan(followerLast);
-    if (plan === 'snap') {
+    const plan = planSync(this.log, this.base, followerLast);
+    if (plan.kind === 'snap') {
       this.send({ ...base, truncateTo: null, snapshot: { zxid: this.base, data: null }, entries: this.log.slice() });
       return;
     }
     this.send({ ...base, truncateTo: plan.truncateTo, snapshot: null, entries: this.log.slice(plan.from) });
-  }
-
-  private syncPlan(followerLast: number): { truncateTo: number | null; from: number } | 'snap' {
-    if (followerLast > this.lastZxid) return { truncateTo: this.lastZxid, from: this.log.length };
-    if (followerLast === this.base) return { truncateTo: null, from: 0 };
-    if (followerLast < this.base) return 'snap';
-    const i = this.indexOf(followerLast);
-    if (i >= 0) return { truncateTo: null, from: i + 1 };
-    // Not in this log: cut back to the last zxid both can share, then send the rest.
-    let j = this.log.length - 1;
-    while (j >= 0 && (this.log[j] as Entry).zxid > followerLast) j--;
-    // The histories meet below the whole log: at the very beginning (no
-    // snapshot yet), or somewhere only a snapshot still covers.
-    if (j < 0) return this.base === 0 ? { truncateTo: 0, from: 0 } : 'snap';
-    return { truncateTo: (this.log[j] as Entry).zxid, from: j + 1 };
-  }
-
-  private indexOf(zxid: number): number {
-    let lo = 0;
-    let hi = this.log.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const z = (this.log[mid] as Entry).zxid;
-      if (z === zxid) return mid;
-      if (z < zxid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
   }
 
   /** A quorum acked NEWLEADER and the leader's own log is on its disk. */
