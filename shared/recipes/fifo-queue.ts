@@ -47,7 +47,16 @@ export class FifoQueue {
   /** Appends an item; returns its node path. */
   async offer(data: Buffer): Promise<string> {
     await this.ensure();
-    return this.client.create(childPath(this.path, QUEUE_ITEM_PREFIX), data, { mode: 'persistent_sequential' });
+    const create = (): Promise<string> => this.client.create(childPath(this.path, QUEUE_ITEM_PREFIX), data, { mode: 'persistent_sequential' });
+    try {
+      return await create();
+    } catch (err) {
+      if (!isZkError(err, 'NO_NODE')) throw err;
+      // The queue node was removed since we made it: make it again (NO_NODE means nothing was created).
+      this.ensured = false;
+      await this.ensure();
+      return create();
+    }
   }
 
   /** Removes and returns the head item, or null when the queue is empty. */
