@@ -178,8 +178,14 @@ export function renderPartitions(partitions) {
   replaceChildren(byId('partitions-body'), blocks.length ? blocks : [h('div', { class: 'muted' }, 'no partitioned jobs')]);
 }
 
+const BARRIER_ROWS_MAX = 30;
+
 export function renderBarriers(barriers) {
-  const rows = barriers.map((b) =>
+  // Groups still gathering or running first; finished groups after them, bounded.
+  const done = (b) => b.released && b.size !== undefined && b.left !== undefined && b.left >= b.size;
+  const sorted = [...barriers.filter((b) => !done(b)), ...barriers.filter(done)];
+  const shown = sorted.slice(0, BARRIER_ROWS_MAX);
+  const rows = shown.map((b) =>
     h(
       'tr',
       { dataset: { barrier: b.group } },
@@ -191,6 +197,7 @@ export function renderBarriers(barriers) {
       h('td', { class: 'mono small' }, b.nodes.map((n) => (n.children ? `${n.name} (${n.children})` : n.name)).join(', ') || '—'),
     ),
   );
+  if (sorted.length > shown.length) rows.push(empty(6, `and ${sorted.length - shown.length} more finished groups`));
   replaceChildren(byId('barriers-body'), rows.length ? rows : [empty(6, 'no barriers')]);
 }
 
