@@ -56,6 +56,8 @@ export interface ServerStats {
   learners?: number;
   syncedFollowers?: number;
   pendingSyncs?: number;
+  /** Observers connected to this leader. */
+  observers?: number;
 }
 
 const hex = (n: bigint | number): string => '0x' + (typeof n === 'bigint' ? BigInt.asUintN(64, n) : n).toString(16);
@@ -175,11 +177,13 @@ function mntr(s: ServerStats): string {
     ['zk_global_sessions', s.sessions.length],
     ['zk_last_proposal_size', -1],
   ];
-  if (s.learners !== undefined) rows.push(['zk_learners', s.learners], ['zk_followers', s.learners]);
+  // As ZooKeeper: learners are followers and observers.
+  if (s.learners !== undefined) rows.push(['zk_learners', s.learners + (s.observers ?? 0)], ['zk_followers', s.learners]);
   if (s.mode === 'leader' || s.mode === 'follower' || s.mode === 'observer') {
     rows.push(['zk_peer_state', `${s.mode === 'leader' ? 'leading' : s.mode === 'observer' ? 'observing' : 'following'} - broadcast`]);
   }
   if (s.syncedFollowers !== undefined) rows.push(['zk_synced_followers', s.syncedFollowers]);
   if (s.pendingSyncs !== undefined) rows.push(['zk_pending_syncs', s.pendingSyncs]);
+  if (s.observers !== undefined) rows.push(['zk_synced_observers', s.observers]);
   return rows.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
 }

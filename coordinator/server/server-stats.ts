@@ -10,8 +10,8 @@ export interface StatsContext {
   startedAt: number;
   config: MemberConfig;
   serverId: number;
-  /** Leader only: learners, synced followers, pending syncs (mntr). */
-  learners?: { learners: number; synced: number; pendingSyncs: number };
+  /** Leader only: followers, synced followers, pending syncs, observers (mntr). */
+  learners?: { learners: number; synced: number; pendingSyncs: number; observers?: number };
 }
 
 function openFds(): number {
@@ -109,6 +109,8 @@ export function collectServerStats(server: ZkServer, ctx: StatsContext): ServerS
     maxFileDescriptors: 1048576,
     dataDirBytes: 0,
     logDirBytes: 0,
-    ...(ctx.learners ? { learners: ctx.learners.learners, syncedFollowers: ctx.learners.synced, pendingSyncs: ctx.learners.pendingSyncs } : {}),
+    ...(ctx.learners
+      ? { learners: ctx.learners.learners, syncedFollowers: ctx.learners.synced, pendingSyncs: ctx.learners.pendingSyncs, observers: ctx.learners.observers ?? 0 }
+      : {}),
   };
 }

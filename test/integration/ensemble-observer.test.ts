@@ -23,6 +23,8 @@ describe('an ensemble with an observer', () => {
     const mntr = await fourLetter('127.0.0.1', leader.config.clientPort, 'mntr');
     expect(mntr).toMatch(/^zk_followers\t2$/m);
     expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
+    expect(mntr).toMatch(/^zk_learners\t3$/m);
+    expect(mntr).toMatch(/^zk_synced_observers\t1$/m);
     expect(await fourLetter('127.0.0.1', observer.config.clientPort, 'mntr')).toMatch(/^zk_peer_state\tobserving - broadcast$/m);
 
     // Writes through the observer are forwarded, committed by the voters, and read back there.
