@@ -53,6 +53,8 @@ export class LeaderElection {
   private leading = false;
   private node: string | undefined;
   private started = false;
+  /** While start() creates the first node: passes wait for it (start runs one right after). */
+  private starting = false;
   private closed = false;
   private suspended = false;
   /** Bumped on every connection-state change: a pass that saw another epoch must not claim leadership. */
@@ -95,6 +97,7 @@ export class LeaderElection {
     if (this.closed) throw new DroverError('DROVER_CLOSED', 'leader election is closed');
     if (this.started) throw new DroverError('DROVER_INVALID_ARGUMENT', 'leader election already started');
     this.started = true;
+    this.starting = true;
     this.offState = this.client.onState((change) => this.onState(change));
     try {
       await this.client.ensurePath(this.path);
@@ -104,6 +107,8 @@ export class LeaderElection {
       this.offState = undefined;
       this.started = false;
       throw err;
+    } finally {
+      this.starting = false;
     }
     await this.runner.run();
   }
@@ -226,7 +231,7 @@ export class LeaderElection {
 
   /** One evaluation: ensure a node, find our place, lead or watch the predecessor. */
   private async evaluate(): Promise<void> {
-    if (this.closed || this.suspended || !this.started) return;
+    if (this.closed || this.suspended || !this.started || this.starting) return;
     const epoch = this.epoch;
     const session = this.client.sessionId;
     if (this.node === undefined && this.adopt) this.node = await this.findOwnNode();
