@@ -4,7 +4,8 @@
  * the naive recipe on the same ensemble in the same run.
  *
  *   drover runtime   N no-op runs enqueued while the job is paused (a
- *                    10,000 backlog), 2 worker processes x concurrency 50
+ *                    10,000 backlog), 2 `drover worker` processes (this
+ *                    file is their job file, --inline) x concurrency 50
  *                    released together by resuming the job; jobs/s until the
  *                    last run is in history. Then a steady producer
  *                    (BENCH_RATE runs/s for BENCH_SECONDS) with the same
@@ -20,14 +21,15 @@
  * the worker/consumer processes (from /proc), so a miss can be placed.
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
- * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500), BENCH_CPU_PROF (a directory for
- * V8 profiles of the child processes). Internal modes (child
- * processes of this file): --worker, --naive.
+ * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500),
+ * BENCH_CPU_PROF (a directory for V8 profiles of the child processes).
+ * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectCoordination } from '../shared/client/zk-client.ts';
 import type { Coordination } from '../shared/client/coordination.ts';
@@ -38,7 +40,6 @@ import { layout } from '../shared/jobs/layout.ts';
 import { pauseJob, resumeJob } from '../shared/jobs/run-admin.ts';
 import { runIdTime } from '../shared/jobs/run-id.ts';
 import { FifoQueue } from '../shared/recipes/fifo-queue.ts';
-import { startWorker } from '../worker/runtime.ts';
 import { fourLetter } from '../test/helpers/four-letter.ts';
 import { startProcessEnsemble, type ProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
 
@@ -50,8 +51,10 @@ const TICK_MS = Number(process.env['BENCH_TICK_MS'] ?? 500);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
 const JOB = 'bench-noop';
 const SELF = fileURLToPath(import.meta.url);
+const DROVER_BIN = fileURLToPath(new URL('../bin/drover.mjs', import.meta.url));
 
-const noop = defineJob<{ i: number }, null>({
+/** The bench's job: `drover worker --jobs bench/jobs.bench.ts` loads it from this file. */
+export const noop = defineJob<{ i: number }, null>({
   name: JOB,
   concurrency: CONCURRENCY,
   // Keep every finished run in history: the bench reads its latencies from there.
@@ -60,13 +63,6 @@ const noop = defineJob<{ i: number }, null>({
 });
 
 // ---------------------------------------------------------------- children
-
-/** --worker <connect> <root> <index>: one `drover worker`-equivalent process with inline no-op handlers. */
-async function workerMode(connect: string, root: string, index: number): Promise<void> {
-  const w = await startWorker({ connect, root, jobs: [noop], concurrency: CONCURRENCY, inline: true, schedule: index === 0, sessionTimeoutMs: 10_000 });
-  process.stdout.write('ready\n');
-  process.once('SIGTERM', () => void w.close({ graceMs: 1000 }).then(() => process.exit(0)));
-}
 
 /** --naive <connect> <root> <seconds>: 50 takers on the FifoQueue for a fixed window; prints {latencies}. */
 async function naiveMode(connect: string, root: string, seconds: number): Promise<void> {
@@ -95,12 +91,32 @@ async function naiveMode(connect: string, root: string, seconds: number): Promis
 
 // ---------------------------------------------------------------- measuring
 
+/** BENCH_CPU_PROF=<dir>: V8 CPU profiles of the worker and consumer processes, to see where client time goes. */
+function profFlags(): string[] {
+  return process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
+}
+
 function spawnSelf(args: string[]): { child: ChildProcess; lines: AsyncIterator<string> } {
-  // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the worker and consumer processes, to see where client time goes.
-  const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profFlags(), '--import', 'tsx', SELF, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
   return { child, lines };
+}
+
+/** A real `drover worker` process running this file's no-op job; resolves once it has registered. */
+async function spawnWorker(connect: string, root: string, index: number): Promise<ChildProcess> {
+  const args = ['worker', '--jobs', SELF, '--connect', connect, '--root', root, '--concurrency', String(CONCURRENCY), '--inline', '--log-level', 'warn'];
+  // One scheduler candidate is enough (the recovery driver watches leases and inflight).
+  if (index > 0) args.push('--no-schedule');
+  const child = spawn(process.execPath, [...profFlags(), DROVER_BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (/^drover worker: .* running /.test(line)) resolve();
+      else if (!line.startsWith('drover worker: ')) process.stderr.write(`${line}\n`); // warnings and errors only
+    });
+    child.once('exit', (code) => reject(new Error(`drover worker exited with ${code} before it registered`)));
+  });
+  return child;
 }
 
 async function expectLine(lines: AsyncIterator<string>, what: string): Promise<string> {
@@ -206,8 +222,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
   await fill(client, BACKLOG);
   const fillSeconds = (Date.now() - t0fill) / 1000;
   console.log(`  drover: enqueued ${BACKLOG} runs in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
-  const workers = Array.from({ length: WORKERS }, (_, i) => spawnSelf(['--worker', ensemble.connectString, root, String(i)]));
-  await Promise.all(workers.map((w) => expectLine(w.lines, 'ready')));
+  const workers = (await Promise.all(Array.from({ length: WORKERS }, (_, i) => spawnWorker(ensemble.connectString, root, i)))).map((child) => ({ child }));
   const results: Result[] = [];
   try {
     let meter = await costMeter(ensemble, () => workers.map((w) => w.child));
@@ -336,7 +351,9 @@ async function main(): Promise<void> {
   }
 }
 
-const [mode, ...args] = process.argv.slice(2);
-if (mode === '--worker') await workerMode(args[0] as string, args[1] as string, Number(args[2]));
-else if (mode === '--naive') await naiveMode(args[0] as string, args[1] as string, Number(args[2]));
-else await main();
+// Run only as a script: `drover worker --jobs bench/jobs.bench.ts` imports this file for `noop`.
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === SELF) {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === '--naive') await naiveMode(args[0] as string, args[1] as string, Number(args[2]));
+  else await main();
+}
