@@ -11,7 +11,7 @@ import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError } from '../shared/errors.ts';
 import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
-import { RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
+import { CLAIM_BATCH_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { decodeRecord } from '../shared/jobs/run-codec.ts';
 import { ActiveRun } from './runs/active-run.ts';
@@ -50,6 +50,7 @@ export class JobRunner {
   private readonly claimer: Claimer;
   private readonly log: Logger;
   private cancels = new Set<string>();
+  private readonly buffer: ClaimedRun[] = [];
   private paused = false;
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -69,6 +70,7 @@ export class JobRunner {
       workerId: () => host.workerId(),
       logger: this.log,
       isCancelRequested: (runId) => this.cancels.has(runId),
+      stillWanted: () => !this.paused && !this.stopped && host.canClaim(),
     });
   }
 
@@ -79,6 +81,7 @@ export class JobRunner {
 
   /** Wakes the claim loop (a slot freed, the connection came back). */
   poke(): void {
+    this.drainBuffer();
     this.claimer.poke();
   }
 
@@ -100,7 +103,7 @@ export class JobRunner {
     if (this.stopped || !this.host.canClaim()) return;
     const names = await this.host.client.children(layout.leases(this.job));
     for (const runId of names) {
-      if (this.active.has(runId) || this.stopped) continue;
+      if (this.active.has(runId) || this.buffer.some((b) => b.runId === runId) || this.stopped) continue;
       const stat = await this.host.client.exists(layout.lease(this.job, runId));
       if (!stat || stat.ephemeralOwner !== this.host.client.sessionId) continue;
       const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, runId));
@@ -113,6 +116,9 @@ export class JobRunner {
 
   /** Aborts every attempt with `reason` (LOST: no write; shutdown: hand back). */
   abortAll(reason: DroverError): void {
+    // Claimed-ahead runs: on LOST their leases are gone too (the re-queue takes them); on
+    // shutdown the loop hands them back.
+    if (reason.code === 'DROVER_SESSION_LOST') this.buffer.length = 0;
     for (const run of this.active.values()) run.abort(reason);
   }
 
@@ -129,17 +135,36 @@ export class JobRunner {
     while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
   }
 
+  /** Room for another run of this job now: its concurrency and the worker's capacity. */
+  private slotFree(): boolean {
+    return this.active.size < this.spec.concurrency && this.host.freeSlots() > 0;
+  }
+
+  /** Starts claimed-ahead runs while there are slots for them. */
+  private drainBuffer(): void {
+    while (this.buffer.length > 0 && this.slotFree() && !this.stopped) this.startAttempt(this.buffer.shift()!);
+  }
+
+  /**
+   * Claims ahead: up to `concurrency` runs beyond the free slots wait here,
+   * leased, so a slot that frees starts the next run at once instead of
+   * waiting for a claim's round trips. Throughput then does not hang on
+   * the claim latency, and each claim multi moves a full batch.
+   */
   private async loop(): Promise<void> {
+    const prefetch = Math.min(this.spec.concurrency, CLAIM_BATCH_MAX);
     while (!this.stopped) {
       try {
-        const free = Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots());
-        if (!this.host.canClaim() || this.paused || free <= 0) {
+        this.drainBuffer();
+        const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
+        const want = Math.min(CLAIM_BATCH_MAX, free + prefetch - this.buffer.length);
+        if (!this.host.canClaim() || this.paused || want <= 0) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });
           await this.claimer.waitForWork();
           continue;
         }
-        const runs = await this.claimer.claim(free);
+        const runs = await this.claimer.claim(want);
         if (runs.length === 0) {
           if (!(await this.claimer.hasWork())) {
             this.host.emit({ type: 'waiting', job: this.job, reason: 'empty' });
@@ -147,7 +172,11 @@ export class JobRunner {
           }
           continue;
         }
-        for (const run of runs) this.startAttempt(run);
+        for (const run of runs) {
+          this.host.emit({ type: 'claimed', job: this.job, runId: run.runId, attempt: run.record.attempt, fence: run.fence });
+          this.buffer.push(run);
+        }
+        this.drainBuffer();
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err }, 'claim failed; retrying');
@@ -156,13 +185,26 @@ export class JobRunner {
         await this.adoptOwnLeases().catch((e: unknown) => this.log.debug({ err: e }, 'adopting leases failed'));
       }
     }
+    await this.handBackBuffer();
+  }
+
+  /** Claimed-ahead runs that never started go back to their lanes, not counted as attempts. */
+  private async handBackBuffer(): Promise<void> {
+    const runs = this.buffer.splice(0);
+    await Promise.all(
+      runs.map(async (c) => {
+        const record: RunRecord = { ...c.record, state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 };
+        delete record.worker;
+        const r = await this.host.finisher.finish({ job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' });
+        this.host.emit(r.ok ? { type: 'finished', job: this.job, runId: c.runId, kind: 'handback', attempt: c.record.attempt } : { type: 'abandoned', job: this.job, runId: c.runId, code: 'DROVER_FENCED' });
+      }),
+    );
   }
 
   private startAttempt(claimed: ClaimedRun): void {
     this.host.reserve();
     const run = new ActiveRun(this.host.client, claimed, this.log);
     this.active.set(run.runId, run);
-    this.host.emit({ type: 'claimed', job: this.job, runId: run.runId, attempt: run.record.attempt, fence: run.fence });
     // The slot frees once the handler is done, before its finish is written: the next claim
     // overlaps the finish multi instead of waiting for it (the finish needs no slot).
     let released = false;
@@ -298,8 +340,12 @@ export class JobRunner {
       const stat = await this.host.client.exists(
         layout.jobPaused(this.job),
         watch
-          ? () => {
+          ? (event) => {
+              // At once, not after the re-read: the event comes before any read that shows
+              // later writes (a run enqueued after the pause), so no claim slips through.
+              this.paused = event.type !== 'deleted';
               this.armed.paused = false;
+              if (this.paused) void this.handBackBuffer();
               void this.armPaused();
             }
           : undefined,

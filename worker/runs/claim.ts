@@ -42,6 +42,8 @@ export interface ClaimerOptions {
   logger: Logger;
   /** Cancel requests known from the watched cancel dir. */
   isCancelRequested(runId: string): boolean;
+  /** Checked just before the claim multi goes out (a pause may have arrived during its reads). */
+  stillWanted?: () => boolean;
 }
 
 const CLAIM_RACES_MAX = 200;
@@ -189,6 +191,7 @@ export class Claimer {
       }
       if (ranges.length === 0) return [];
       const taken = await this.readItems(ranges, cache);
+      if (this.opts.stillWanted && !this.opts.stillWanted()) return [];
       const plan = this.buildClaim(ranges, taken);
       try {
         await this.client.multi(plan.ops);
