@@ -1,12 +1,14 @@
 /// <reference lib="dom" />
 /**
  * The dashboard in headless Chromium against a real cluster: a 3-member
- * Drover ensemble, two workers and the dashboard on a free port. Enqueue a
- * run from the page and watch its progress bar move to done; kill a worker
- * (its session ends) and see it leave the list and its partitions move to
+ * Drover ensemble, two worker processes and the dashboard on a free port.
+ * Enqueue a run from the page and watch its progress bar move to done; kill
+ * a worker with SIGKILL and see it leave the list and its partitions move to
  * the other; markup in run data shows as text; save a screenshot (an
  * artifact; docs/dashboard.png too when DROVER_UPDATE_SCREENSHOT=1).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,13 +17,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDashboard } from '../../dashboard/index.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
-import { startWorker, type Worker } from '../../worker/index.ts';
 import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
-import { feedConsumer, FEED_PARTITIONS } from '../../examples/feed-consumer.ts';
-import { imagePipeline } from '../../examples/image-pipeline.ts';
-import { nightlyReport } from '../../examples/nightly-report.ts';
-import { enqueueWordCount, wordCountMap, wordCountReduce } from '../../examples/word-count.ts';
-import { resizeImages } from './e2e-jobs.ts';
+import { FEED_PARTITIONS } from '../../examples/feed-consumer.ts';
+import { enqueueWordCount } from '../../examples/word-count.ts';
 
 const ROOT = `/e2e-${process.pid}`;
 const ARTIFACTS = process.env['DROVER_ARTIFACTS_DIR'] ?? path.join(os.tmpdir(), 'drover-artifacts');
@@ -29,8 +27,15 @@ const SCREENSHOT_DOC = path.resolve(import.meta.dirname, '..', '..', 'docs', 'da
 const step = (what: string) => {
   if (process.env['DROVER_E2E_DEBUG']) process.stderr.write(`e2e: ${what}\n`);
 };
+const REPO = path.resolve(import.meta.dirname, '..', '..');
 // The examples, and one slow job of the test's own so a browser can catch its bar mid-way.
-const JOBS = [resizeImages, imagePipeline, feedConsumer, nightlyReport, wordCountMap, wordCountReduce];
+const JOB_FILES = ['examples/image-pipeline.ts', 'examples/feed-consumer.ts', 'examples/nightly-report.ts', 'examples/word-count.ts', 'test/e2e/e2e-jobs.ts'].map((f) => path.join(REPO, f));
+
+interface WorkerProcess {
+  id: string;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
 
 describe('dashboard in Chromium', () => {
   let ensemble: Ensemble | undefined;
@@ -39,16 +44,30 @@ describe('dashboard in Chromium', () => {
   let page: Page;
   let url: string;
   const clients: Coordination[] = [];
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   let closeDashboard: () => Promise<void> = async () => {};
 
-  async function worker(name: string): Promise<{ worker: Worker; client: Coordination }> {
-    // Its own session, so ending that session is the worker dying.
-    const client = await connectCoordination({ connect, root: ROOT, sessionTimeoutMs: 4000 });
-    clients.push(client);
-    const w = await startWorker({ client, jobs: JOBS, name, sessionTimeoutMs: 4000 });
+  /** A real worker process (`drover worker`), so killing it is a crash: its session expires. */
+  async function worker(name: string): Promise<WorkerProcess> {
+    const args = [path.join(REPO, 'bin', 'drover.mjs'), 'worker', '--connect', connect, '--root', ROOT, '--name', name, '--session-timeout', '4000', ...JOB_FILES.flatMap((f) => ['--jobs', f])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DROVER_LOG_LEVEL: 'warn' } });
+    const exited = once(child, 'exit');
+    let err = '';
+    const id = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${name} did not start within 60 s:\n${err}`)), 60_000);
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /drover worker: (w-\d{10}) running/.exec(err);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      void exited.then(() => reject(new Error(`worker ${name} exited:\n${err}`)));
+    });
+    const w = { id, child, exited };
     workers.push(w);
-    return { worker: w, client };
+    return w;
   }
 
   beforeAll(async () => {
@@ -75,14 +94,18 @@ describe('dashboard in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await closeDashboard();
-    for (const w of workers) await w.close({ graceMs: 0 }).catch(() => undefined);
+    for (const w of workers) {
+      if (w.child.exitCode === null && w.child.signalCode === null) {
+        w.child.kill('SIGTERM');
+        await w.exited;
+      }
+    }
     for (const c of clients) await c.close().catch(() => undefined);
     await ensemble?.stop();
   });
 
   it('enqueues a run from the page and shows its progress bar move to done', { timeout: 120_000 }, async () => {
-    await worker('alpha');
-    await worker('beta');
+    await Promise.all([worker('alpha'), worker('beta')]);
     await page.goto(url);
     step('page open');
     await page.locator('[data-testid=live-status].on').waitFor();
@@ -126,7 +149,7 @@ describe('dashboard in Chromium', () => {
       const owners = new Set(els.map((e) => e.getAttribute('data-worker')));
       return els.length === n && !owners.has('') && owners.size === 2;
     }, { sel: cells, n: FEED_PARTITIONS }, { timeout: 30_000 });
-    const [alpha, beta] = workers as [Worker, Worker];
+    const [alpha, beta] = workers as [WorkerProcess, WorkerProcess];
     expect(new Set(await owners())).toEqual(new Set([alpha.id, beta.id]));
 
     // A few more runs so the screenshot shows a working cluster.
@@ -153,9 +176,9 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#runs-body img').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 
-    // Kill beta: its session ends, so its worker node and owner nodes go.
-    const betaClient = clients[2] as Coordination;
-    await betaClient.close();
+    // Kill beta (SIGKILL: no goodbye): once its session expires, its worker node and owner nodes go.
+    beta.child.kill('SIGKILL');
+    await beta.exited;
     await page.waitForFunction((id) => document.querySelector(`#workers tr[data-worker="${id}"]`) === null, beta.id, { timeout: 30_000 });
     expect(await page.locator('#workers tr[data-worker]').count()).toBe(1);
     await page.waitForFunction(
