@@ -27,7 +27,8 @@ export async function startPartitionMember(host: PartitionHost, opts: PartitionM
         host,
         job: spec.name,
         partitions: spec.partitions as number,
-        logger: host.logger.child({ component: 'partitions', job: spec.name }),
+        // The runtime's host logger may already be bound to this component; bind it once.
+        logger: (host.logger.bindings()['component'] === 'partitions' ? host.logger : host.logger.child({ component: 'partitions' })).child({ job: spec.name }),
         ...(opts.restartDelayMs !== undefined ? { restartDelayMs: opts.restartDelayMs } : {}),
       });
       members.set(spec.name, m);

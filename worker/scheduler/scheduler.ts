@@ -146,7 +146,9 @@ class SchedulerTerm {
 }
 
 export async function startSchedulerCandidate(opts: SchedulerCandidateOptions): Promise<SchedulerCandidate> {
-  const log = opts.logger.child({ component: 'scheduler', worker: opts.workerId });
+  // The runtime may hand in a logger already bound to this component; bind it once.
+  const base = opts.logger.bindings()['component'] === 'scheduler' ? opts.logger : opts.logger.child({ component: 'scheduler' });
+  const log = base.child({ worker: opts.workerId });
   const now = opts.now ?? Date.now;
   const election = new LeaderElection(opts.client, layout.scheduler, { id: opts.workerId, logger: log });
   let term: SchedulerTerm | null = null;
