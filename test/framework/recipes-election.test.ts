@@ -88,6 +88,44 @@ describeOnBackends('recipes: leader election', (env) => {
     expect(await c.leader()).toBe('cand-2');
   });
 
+  it('under churn (leaders leave, sessions end, newcomers join) there is never more than one leader', async () => {
+    const live = new Set<LeaderElection>();
+    const clientOf = new Map<LeaderElection, Coordination>();
+    const violations: string[] = [];
+    let takeovers = 0;
+    const join = async (i: number): Promise<LeaderElection> => {
+      const c = await env.client();
+      const e = new LeaderElection(c, PATH, { id: `churn-${i}` });
+      e.onChange((leading) => {
+        if (!leading) return;
+        takeovers++;
+        const others = [...live].filter((o) => o !== e && o.isLeader).map((o) => o.id);
+        if (others.length > 0) violations.push(`${e.id} leads while ${others.join(',')} does`);
+      });
+      live.add(e);
+      clientOf.set(e, c);
+      env.defer(() => e.close());
+      await e.start();
+      return e;
+    };
+    for (let i = 0; i < 3; i++) await join(i);
+    for (let round = 0; round < 6; round++) {
+      const leader = [...live].find((e) => e.isLeader);
+      expect(leader).toBeDefined();
+      const successor = [...live].filter((e) => e !== leader).sort((a, b) => a.candidatePath!.localeCompare(b.candidatePath!))[0]!;
+      const next = nextLeading(successor, true, `round ${round}: successor leads`);
+      live.delete(leader!);
+      // Alternate an orderly leave with a session ending.
+      if (round % 2 === 0) await leader!.close();
+      else await clientOf.get(leader!)!.close();
+      await next;
+      await join(10 + round);
+    }
+    expect(violations).toEqual([]);
+    expect(takeovers).toBe(7);
+    expect([...live].filter((e) => e.isLeader)).toHaveLength(1);
+  });
+
   it('when the leader session ends (client closed), the next candidate takes over', async () => {
     const { clients, elections } = await candidates(2);
     const next = nextLeading(elections[1]!, true, 'second leads');
