@@ -5,13 +5,16 @@
  * (`onDisconnected`) and what was sent on it is gone — ZAB re-syncs.
  *
  * Frame: int32 length | type byte | body. Types: 0 hello (int member id),
- * 1 ZAB message, 2 forwarded write, 3 session touches.
+ * 1 ZAB message, 2 forwarded write, 3 session touches, 4 part of a larger
+ * message (more byte | type byte | piece): a message above PART_BYTES (a
+ * SNAP of a big tree) travels as consecutive parts, reassembled before it
+ * is delivered, so no single frame grows without bound.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { FrameSplitter } from '../protocol/frames.ts';
 
-export const FrameType = { hello: 0, zab: 1, forward: 2, touch: 3 } as const;
+export const FrameType = { hello: 0, zab: 1, forward: 2, touch: 3, part: 4 } as const;
 
 export interface PeerAddress {
   host: string;
@@ -28,6 +31,10 @@ export interface PeerTransportOptions {
 }
 
 const MAX_FRAME = 64 * 1024 * 1024;
+/** Messages above this are sent in parts of this size. */
+const PART_BYTES = 16 * 1024 * 1024;
+/** A reassembled message may not exceed this (a bound on what one peer can make another buffer). */
+const MESSAGE_BYTES_MAX = 1024 * 1024 * 1024;
 
 function frame(type: number, body: Buffer): Buffer {
   const head = Buffer.allocUnsafe(5);
@@ -78,7 +85,16 @@ export class PeerTransport {
       }
       return false;
     }
-    o.socket.write(frame(type, body));
+    if (body.length <= PART_BYTES) {
+      o.socket.write(frame(type, body));
+      return true;
+    }
+    if (body.length > MESSAGE_BYTES_MAX) throw new RangeError(`a ${body.length}-byte message to member ${to} exceeds ${MESSAGE_BYTES_MAX} bytes`);
+    for (let off = 0; off < body.length; off += PART_BYTES) {
+      const piece = body.subarray(off, Math.min(body.length, off + PART_BYTES));
+      const head = Buffer.from([off + PART_BYTES < body.length ? 1 : 0, type]);
+      o.socket.write(frame(FrameType.part, Buffer.concat([head, piece])));
+    }
     return true;
   }
 
@@ -118,6 +134,8 @@ export class PeerTransport {
     s.setNoDelay(true);
     const splitter = new FrameSplitter(MAX_FRAME);
     let from = -1;
+    let parts: Buffer[] = [];
+    let partBytes = 0;
     s.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
       try {
@@ -138,6 +156,20 @@ export class PeerTransport {
         if (from < 0) {
           s.destroy();
           return;
+        }
+        if (type === FrameType.part) {
+          partBytes += body.length - 2;
+          if (body.length < 2 || partBytes > MESSAGE_BYTES_MAX) {
+            s.destroy();
+            return;
+          }
+          parts.push(body.subarray(2));
+          if (body[0] === 1) continue;
+          const whole = Buffer.concat(parts, partBytes);
+          parts = [];
+          partBytes = 0;
+          this.opts.onFrame(from, body[1] as number, whole);
+          continue;
         }
         this.opts.onFrame(from, type, body);
       }
