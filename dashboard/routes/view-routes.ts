@@ -1,11 +1,10 @@
 /** GET routes over the live model: what each view of the UI shows. */
 import type { FastifyInstance } from 'fastify';
 import type { Coordination } from '../../shared/client/coordination.ts';
-import { DroverError } from '../../shared/errors.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import type { LiveState } from '../live/live-state.ts';
 import { runsView } from '../model/cluster-view.ts';
-import { readJson } from '../model/read-record.ts';
+import { getRun } from '../../shared/jobs/run-admin.ts';
 import { jobName, runParams } from './schemas.ts';
 
 export function installViewRoutes(app: FastifyInstance, live: LiveState, client: Coordination): void {
@@ -44,11 +43,7 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     const { job, runId } = request.params;
     const found = runsView(live.mirror, { job, finishedLimit: 1000 }).find((r) => r.id === runId);
     if (found) return { run: found };
-    try {
-      const { data } = await client.get(layout.run(job, runId));
-      return { run: readJson(data) };
-    } catch {
-      throw new DroverError('DROVER_RUN_NOT_FOUND', `no run '${runId}' of job '${job}'`, { details: { job, runId } });
-    }
+    // Not in the cache yet (just enqueued) or beyond what it shows: read it (NO_NODE -> DROVER_RUN_NOT_FOUND).
+    return { run: { ...(await getRun(client, job, runId)), path: layout.run(job, runId) } };
   });
 }

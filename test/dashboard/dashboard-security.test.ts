@@ -71,6 +71,12 @@ describeOnBackends('dashboard security', (env) => {
     const unknownRun = await app.inject({ method: 'POST', url: '/api/runs/known/r-nope/cancel' });
     expect(unknownRun.statusCode).toBe(404);
     expect(unknownRun.json().error.code).toBe('DROVER_RUN_NOT_FOUND');
+    const noRun = await app.inject({ method: 'GET', url: '/api/runs/known/r-nope' });
+    expect(noRun.statusCode).toBe(404);
+    expect(noRun.json().error.code).toBe('DROVER_RUN_NOT_FOUND');
+    const badQuery = await app.inject({ method: 'GET', url: '/api/runs?state=sleeping' });
+    expect(badQuery.statusCode).toBe(400);
+    expect(badQuery.json().error.message).toMatch(/state/);
     const badPath = await app.inject({ method: 'GET', url: '/api/znodes?path=/a/../../zookeeper' });
     expect(badPath.statusCode).toBe(400);
     const noPath = await app.inject({ method: 'GET', url: '/api/znodes' });
