@@ -30,6 +30,7 @@ export class ZkSession {
   private readonly auth: { scheme: string; auth: string }[] = [];
   private readonly log: Logger;
   private closing: Promise<void> | null = null;
+  private lastSessionId = '0';
 
   constructor(private readonly opts: SessionOptions) {
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'coordination' });
@@ -40,8 +41,10 @@ export class ZkSession {
     return this.machine === 'LATENT' ? 'SUSPENDED' : this.machine;
   }
 
+  /** The last established session's id: kept while SUSPENDED, replaced once a new session connects. */
   get sessionId(): string {
-    return isConnected(this.machine) ? this.client.getSessionId().toString('hex') : '0';
+    if (isConnected(this.machine)) this.lastSessionId = this.client.getSessionId().toString('hex');
+    return this.lastSessionId;
   }
 
   /** The library client to send a request on, once connected (waits up to connectTimeoutMs). */
