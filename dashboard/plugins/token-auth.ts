@@ -2,7 +2,8 @@
  * Mutating routes need the dashboard's token when one is configured (and
  * one must be when the dashboard listens beyond loopback: startDashboard
  * refuses otherwise). The token travels as `Authorization: Bearer <token>`
- * or `X-Drover-Token`; it is compared in constant time.
+ * or `X-Drover-Token`; it is compared in constant time. Cross-site
+ * requests (another page's Origin) may never change anything.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -24,11 +25,29 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * A browser sends Origin on a cross-site POST; a page elsewhere must not
+ * drive this dashboard through the user's browser (a POST without a body is
+ * a "simple" request that CORS does not preflight), token or not.
+ */
+export function isCrossSite(request: FastifyRequest): boolean {
+  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = request.headers.origin;
+  if (!origin || origin === 'null') return origin === 'null';
+  try {
+    return new URL(origin).host !== request.headers.host;
+  } catch {
+    return true;
+  }
+}
+
 export function installTokenAuth(app: FastifyInstance, token: string | undefined): void {
-  if (!token) return;
   app.addHook('onRequest', async (request) => {
     if (SAFE_METHODS.has(request.method)) return;
-    if (!tokenMatches(token, presentedToken(request))) {
+    if (isCrossSite(request)) {
+      throw new DroverError('DROVER_UNAUTHORIZED', 'cross-site requests may not change this dashboard: use the dashboard page itself, or a client that sends no foreign Origin');
+    }
+    if (token && !tokenMatches(token, presentedToken(request))) {
       throw new DroverError('DROVER_UNAUTHORIZED', 'this dashboard needs its token for changes: send Authorization: Bearer <token> (the --token flag or DROVER_DASHBOARD_TOKEN it was started with)');
     }
   });

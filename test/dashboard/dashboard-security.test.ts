@@ -37,6 +37,19 @@ describeOnBackends('dashboard security', (env) => {
     expect((await app.inject({ method: 'GET', url: '/api/queues' })).statusCode).toBe(200);
   });
 
+  it('refuses changes from another site, even without a token', async () => {
+    const { app, client } = await dashboard();
+    await publishJob(client, defineJob({ name: 'csrf', run: () => null }).spec);
+    const evil = await app.inject({ method: 'POST', url: '/api/jobs/csrf/pause', headers: { host: '127.0.0.1:7070', origin: 'https://evil.example' } });
+    expect(evil.statusCode).toBe(401);
+    const fetchMeta = await app.inject({ method: 'POST', url: '/api/jobs/csrf/pause', headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(fetchMeta.statusCode).toBe(401);
+    expect(await client.exists('/jobs/csrf/paused')).toBeNull();
+    const same = await app.inject({ method: 'POST', url: '/api/jobs/csrf/pause', headers: { host: '127.0.0.1:7070', origin: 'http://127.0.0.1:7070' } });
+    expect(same.statusCode).toBe(200);
+    expect(await client.exists('/jobs/csrf/paused')).not.toBeNull();
+  });
+
   it('refuses to listen beyond loopback without a token', async () => {
     const client = await env.client();
     const err = await startDashboard({ client, connect: env.backend().connectString, host: '0.0.0.0', port: 0 }).catch((e: unknown) => e);
