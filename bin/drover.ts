@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'server':
-      return serverCommand(rest, false);
+      return serverCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -74,7 +74,7 @@ async function runCommandFile(command: string, args: string[]): Promise<number> 
   return mod.run(args);
 }
 
-async function serverCommand(args: string[], dev: boolean): Promise<number> {
+async function serverCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -100,7 +100,7 @@ async function serverCommand(args: string[], dev: boolean): Promise<number> {
     config = parseZooCfg(await readFile(file, 'utf8'));
     for (const key of config.unknownKeys) log.warn({ key, file }, 'unknown zoo.cfg key ignored');
   } else {
-    const dataDir = values['data-dir'] ?? (dev ? path.resolve('.drover', 'data') : undefined);
+    const dataDir = values['data-dir'];
     if (!dataDir) {
       process.stderr.write('drover server: give --data-dir DIR (where the log and snapshots live) or --config zoo.cfg.\n');
       return 2;
@@ -110,7 +110,7 @@ async function serverCommand(args: string[], dev: boolean): Promise<number> {
       dataDir: path.resolve(dataDir),
       dataLogDir: path.resolve(dataDir),
       clientPort: values.port ? Number(values.port) : 2181,
-      clientPortAddress: values.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+      clientPortAddress: values.host ?? '0.0.0.0',
       tickTime,
       minSessionTimeout: 2 * tickTime,
       maxSessionTimeout: 20 * tickTime,
