@@ -48,6 +48,11 @@ export interface ClaimerOptions {
 
 const CLAIM_RACES_MAX = 200;
 
+/** A little random wait after a lost race, so two claimers stop colliding in lockstep. */
+function jitter(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
+}
+
 interface LaneRead {
   priority: number;
   head: number;
@@ -192,6 +197,11 @@ export class Claimer {
       if (ranges.length === 0) return [];
       const taken = await this.readItems(ranges, cache);
       if (this.opts.stillWanted && !this.opts.stillWanted()) return [];
+      if (taken === null) {
+        if (attempt >= CLAIM_RACES_MAX) return [];
+        await jitter(attempt);
+        continue;
+      }
       const plan = this.buildClaim(ranges, taken);
       try {
         await this.client.multi(plan.ops);
@@ -203,7 +213,7 @@ export class Claimer {
         // the retry meets our own head move. Our session owning the first lease says so.
         if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.ownsLease(plan.value[0]!.runId))) return plan.value;
         if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt)));
+        await jitter(attempt);
       }
     }
   }
@@ -214,14 +224,22 @@ export class Claimer {
     return stat !== null && stat.ephemeralOwner === this.client.sessionId;
   }
 
-  private async readItems(ranges: { lane: LaneRead; n: number }[], cache: Map<string, Taken>): Promise<Taken[]> {
+  /** The slots' items and records; null when one is gone (another claimer moved the head). */
+  private async readItems(ranges: { lane: LaneRead; n: number }[], cache: Map<string, Taken>): Promise<Taken[] | null> {
     const slots = ranges.flatMap(({ lane, n }) => Array.from({ length: n }, (_, i) => ({ priority: lane.priority, index: lane.head + i })));
-    return Promise.all(
-      slots.map(async (s): Promise<Taken> => {
+    const all = await Promise.all(
+      slots.map(async (s): Promise<Taken | null> => {
         const key = `${s.priority}:${s.index}`;
         const hit = cache.get(key);
         if (hit) return hit;
-        const runId = (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8');
+        let runId: string;
+        try {
+          runId = (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8');
+        } catch (err) {
+          // Another claimer took it since we read the head: a lost race, not an error.
+          if (isZkError(err, 'NO_NODE')) return null;
+          throw err;
+        }
         let taken: Taken;
         try {
           const { data, stat } = await this.client.get(layout.run(this.job, runId));
@@ -234,6 +252,7 @@ export class Claimer {
         return taken;
       }),
     );
+    return all.every((t): t is Taken => t !== null) ? all : null;
   }
 
   private buildClaim(ranges: { lane: LaneRead; n: number }[], taken: Taken[]) {
