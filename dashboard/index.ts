@@ -13,6 +13,7 @@ import { silentLogger } from '../shared/recipes/silent-logger.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { clusterActions, type JobActions } from './job-actions.ts';
 import { LiveState } from './live/live-state.ts';
+import { installLoopbackHostCheck } from './plugins/host-check.ts';
 import { installStaticFiles } from './plugins/static-files.ts';
 import { installTokenAuth, isLoopback } from './plugins/token-auth.ts';
 import { installActionRoutes } from './routes/action-routes.ts';
@@ -31,6 +32,8 @@ export interface DashboardOptions {
   probeIntervalMs?: number;
   /** Override the actions (default: the runtime's helpers over `client`). */
   actions?: JobActions;
+  /** Answer only requests addressed to a loopback name (DNS rebinding); startDashboard sets it on loopback. */
+  loopbackOnly?: boolean;
 }
 
 export interface StartDashboardOptions extends DashboardOptions {
@@ -52,6 +55,7 @@ export async function buildDashboard(opts: DashboardOptions): Promise<FastifyIns
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   });
   installErrorHandler(app, logger);
+  if (opts.loopbackOnly) installLoopbackHostCheck(app);
   installTokenAuth(app, opts.token);
   const live = new LiveState({ client: opts.client, connect: opts.connect, logger, ...(opts.probeIntervalMs ? { probeIntervalMs: opts.probeIntervalMs } : {}) });
   app.addHook('onClose', async () => live.close());
@@ -69,7 +73,7 @@ export async function startDashboard(opts: StartDashboardOptions): Promise<{ app
   if (!isLoopback(host) && !opts.token) {
     throw new DroverError('DROVER_CONFIG', `the dashboard would listen on ${host} without a token: pass --token (or set DROVER_DASHBOARD_TOKEN), or keep the default host 127.0.0.1`);
   }
-  const app = await buildDashboard(opts);
+  const app = await buildDashboard({ ...opts, loopbackOnly: opts.loopbackOnly ?? isLoopback(host) });
   try {
     await app.listen({ host, port: opts.port });
   } catch (err) {

@@ -50,6 +50,16 @@ describeOnBackends('dashboard security', (env) => {
     expect(await client.exists('/jobs/csrf/paused')).not.toBeNull();
   });
 
+  it('on loopback, answers only requests addressed to a loopback name (DNS rebinding)', async () => {
+    const client = await env.client();
+    const app = await buildDashboard({ client, connect: env.backend().connectString, loopbackOnly: true });
+    env.defer(() => app.close());
+    expect((await app.inject({ method: 'GET', url: '/api/queues', headers: { host: 'evil.example:7070' } })).statusCode).toBe(401);
+    for (const host of ['127.0.0.1:7070', 'localhost:7070', '[::1]:7070', 'localhost']) {
+      expect((await app.inject({ method: 'GET', url: '/api/queues', headers: { host } })).statusCode, host).toBe(200);
+    }
+  });
+
   it('refuses to listen beyond loopback without a token', async () => {
     const client = await env.client();
     const err = await startDashboard({ client, connect: env.backend().connectString, host: '0.0.0.0', port: 0 }).catch((e: unknown) => e);
