@@ -10,11 +10,12 @@ import { CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } 
 
 const HELP = `drover tree — read and change znodes (like zkCli)
 
-Usage: drover tree <ls|get|stat|set|create|delete> PATH [DATA] [options]
+Usage: drover tree <ls|get|stat|acl|set|create|delete> PATH [DATA] [options]
 
   ls PATH            the node's children
   get PATH           the node's data (then its Stat with --stat)
   stat PATH          the node's Stat
+  acl PATH           the node's ACL (scheme:id: perms, as zkCli's getAcl)
   set PATH DATA      replace the node's data (--version N to make it conditional)
   create PATH [DATA] create a persistent node (--parents for missing ancestors)
   delete PATH        delete the node (-r for its subtree; --version N)
@@ -81,6 +82,13 @@ export async function run(args: string[]): Promise<number> {
         process.stdout.write(formatStat(stat));
         return 0;
       }
+      case 'acl': {
+        const { acl } = await client.getAcl(path);
+        // zkCli's order of the permission letters.
+        const perms = (p: string) => [...'cdrwa'].filter((c) => p.includes(c)).join('');
+        process.stdout.write(acl.map((a) => `'${a.scheme},'${a.id}\n: ${perms(a.perms)}\n`).join(''));
+        return 0;
+      }
       case 'set': {
         if (data === undefined) throw new DroverError('DROVER_INVALID_ARGUMENT', 'set needs DATA: `drover tree set PATH DATA`');
         const stat = await client.set(path, Buffer.from(data, 'utf8'), version);
@@ -101,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new DroverError('DROVER_INVALID_ARGUMENT', `unknown tree command '${verb}': use ls, get, stat, set, create or delete`);
+        throw new DroverError('DROVER_INVALID_ARGUMENT', `unknown tree command '${verb}': use ls, get, stat, acl, set, create or delete`);
     }
   } catch (err) {
     const zk = err as { codeName?: string; path?: string };

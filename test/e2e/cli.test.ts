@@ -59,6 +59,7 @@ describe.skipIf(!connect)('drover CLI', () => {
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/version No is not valid/);
     expect((await drover(['tree', 'stat', base, '--connect', connect])).stdout).toMatch(/numChildren = 1/);
+    expect((await drover(['tree', 'acl', base, '--connect', connect])).stdout).toBe("'world,'anyone\n: cdrwa\n");
     const notEmpty = await drover(['tree', 'delete', base, '--connect', connect]);
     expect(notEmpty.stderr).toMatch(/not empty.*-r/i);
     expect((await drover(['tree', 'delete', base, '-r', '--connect', connect])).code).toBe(0);
