@@ -18,7 +18,7 @@ Commands:
   dashboard  the web dashboard for a cluster
   enqueue    put a run on a job's queue (--wait follows it to the end)
   status     the ensemble, workers and queues as tables
-  tree       read and change znodes (ls, get, stat, set, create, delete)
+  tree       read and change znodes (ls, get, stat, acl, set, create, delete)
   help       show this help
 
 Connection: --connect host:port[,host:port...] (env DROVER_CONNECT, default 127.0.0.1:2181)
