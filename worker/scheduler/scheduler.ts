@@ -56,10 +56,13 @@ export interface SchedulerState {
 export const MISFIRE_GRACE_MS_DEFAULT = 60_000;
 const PRUNE_INTERVAL_MS_DEFAULT = 30_000;
 const JOBS_RETRY_MS = 1_000;
+const TERM_RETRY_MS = 1_000;
 
 export async function readSchedulerState(client: Coordination): Promise<SchedulerState | null> {
   try {
-    return decodeJson<SchedulerState>((await client.get(layout.schedulerState)).data, 'scheduler state');
+    const { data } = await client.get(layout.schedulerState);
+    // Empty: made by a first scheduler an instant before it writes its state.
+    return data.length === 0 ? null : decodeJson<SchedulerState>(data, 'scheduler state');
   } catch (err) {
     if (isZkError(err, 'NO_NODE')) return null;
     throw err;
@@ -92,18 +95,18 @@ class SchedulerTerm {
     );
   }
 
-  async start(reason: string): Promise<void> {
+  /** `candidatePath`: our election node; the state write is conditional on it, so a deposed leader cannot overwrite its successor's. */
+  async start(reason: string, candidatePath: string | undefined): Promise<void> {
     const { client, workerId, log, now } = this.opts;
     const previous = await readSchedulerState(client).catch(() => null);
     const why = previous && previous.leader !== workerId ? `${reason}; took over from ${previous.leader}` : previous ? reason : `${reason}; first scheduler of the cluster`;
     const state: SchedulerState = { v: 1, leader: workerId, since: now(), reason: why };
-    await client.ensurePath(layout.scheduler);
-    try {
-      await client.create(layout.schedulerState, encodeJson(state));
-    } catch (err) {
-      if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      await client.set(layout.schedulerState, encodeJson(state));
-    }
+    await client.ensurePath(layout.schedulerState);
+    if (this.stopped) return;
+    await client.multi([
+      ...(candidatePath ? [{ op: 'check' as const, path: candidatePath, version: 0 }] : []),
+      { op: 'set', path: layout.schedulerState, data: encodeJson(state) },
+    ]);
     log.info({ reason: why, previous: previous?.leader }, 'scheduler takeover');
     await client.ensurePath(layout.jobs);
     await this.jobsRunner.run();
@@ -178,15 +181,21 @@ export async function startSchedulerCandidate(opts: SchedulerCandidateOptions): 
       ...(opts.duties ? { duties: opts.duties } : {}),
     });
     term = t;
-    t.start(reason).then(
+    t.start(reason, election.candidatePath).then(
       () => {
         if (term !== t) return;
         termReady = true;
         for (const w of [...leadingWaiters]) w();
       },
       (err: unknown) => {
-        log.warn({ err }, 'scheduler term failed to start; stepping down until leadership is reconfirmed');
-        if (term === t) end('term failed to start');
+        if (term !== t) return;
+        end('term failed to start');
+        // Still the lowest candidate: nobody else can lead, so try again rather than sit on the leadership.
+        log.warn({ err }, 'scheduler term failed to start; retrying');
+        const retry = setTimeout(() => {
+          if (!closed && election.isLeader && !term) begin();
+        }, TERM_RETRY_MS);
+        retry.unref();
       },
     );
   };
