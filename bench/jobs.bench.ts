@@ -205,11 +205,33 @@ async function latencies(client: Coordination, sinceMs: number, floorMs?: number
   return out.sort((a, b) => a - b);
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20)); // a bench's completion probe, not a test wait
+/** No finished run for this long while runs are waiting means the workers went deaf: fail with the queue's state. */
+const STALL_MS = 30_000;
+
+async function queueState(client: Coordination): Promise<string> {
+  const count = async (p: string): Promise<number> => (await client.exists(p))?.numChildren ?? 0;
+  const lanes: string[] = [];
+  for (const lane of await client.children(layout.lanes(JOB)).catch(() => [] as string[])) {
+    const read = async (leaf: string): Promise<string> => (await client.get(`${layout.lanes(JOB)}/${lane}/${leaf}`).catch(() => null))?.data.toString() ?? '?';
+    lanes.push(`${lane} head ${await read('head')} tail ${await read('tail')}`);
+  }
+  return `history ${await count(layout.history(JOB))}, inflight ${await count(layout.inflight(JOB))}, leases ${await count(layout.leases(JOB))}, ${lanes.join(', ')}`;
+}
+
+/** Waits until `target` runs are in history; a bench's completion probe (20 ms), not a test wait. */
+async function waitForHistory(client: Coordination, target: number, what: string): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const n = await historyCount(client);
+    if (n >= target) return;
+    if (n !== last) {
+      last = n;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > STALL_MS) {
+      throw new Error(`bench: ${what} stalled: no run finished for ${STALL_MS / 1000} s (${await queueState(client)})`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -228,7 +250,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     let meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t0 = Date.now();
     await resumeJob(client, JOB);
-    await waitFor('the backlog to drain', async () => (await historyCount(client)) >= BACKLOG, 600_000);
+    await waitForHistory(client, BACKLOG, 'the backlog drain');
     const seconds = (Date.now() - t0) / 1000;
     let lat = await latencies(client, 0, t0);
     results.push({ label: `drover runtime, ${BACKLOG} backlog`, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
@@ -261,7 +283,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     console.log(
       `  drover: producer sent ${total} runs in ${produceSeconds.toFixed(1)} s (${Math.round(total / produceSeconds)}/s) in ${enqueueMs.length} enqueues, p50 ${percentile(enqueueMs, 0.5)} ms, p99 ${percentile(enqueueMs, 0.99)} ms each`,
     );
-    await waitFor('the steady runs to finish', async () => (await historyCount(client)) >= BACKLOG + total, 600_000);
+    await waitForHistory(client, BACKLOG + total, 'the steady phase');
     const seconds2 = (Date.now() - t1) / 1000;
     lat = await latencies(client, t1);
     results.push({ label: `drover runtime, producer ${RATE}/s`, jobs: total, seconds: seconds2, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
@@ -354,6 +376,11 @@ async function main(): Promise<void> {
 // Run only as a script: `drover worker --jobs bench/jobs.bench.ts` imports this file for `noop`.
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === SELF) {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode === '--naive') await naiveMode(args[0] as string, args[1] as string, Number(args[2]));
-  else await main();
+  try {
+    if (mode === '--naive') await naiveMode(args[0] as string, args[1] as string, Number(args[2]));
+    else await main();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
 }
