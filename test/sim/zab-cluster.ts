@@ -130,6 +130,8 @@ export class ZabCluster {
   private readCounter = 0;
   /** SNAP syncs delivered, for the scenarios that must exercise them. */
   snapSyncs = 0;
+  private readonly initLimit: number;
+  private readonly syncLimit: number;
   /** Links clogged until a step: what is sent on them waits (FIFO). */
   private readonly cloggedUntil = new Map<string, number>();
 
@@ -142,6 +144,12 @@ export class ZabCluster {
     this.observers = Array.from({ length: mix.observers ?? 0 }, (_, i) => mix.members + i + 1);
     this.members = [...this.voters, ...this.observers];
     const skew = Math.min(0.9, mix.clockSkew ?? 0);
+    // Syncing takes about five one-way trips, each a delay plus an fsync; a
+    // member whose clock runs fast gives up sooner. initLimit must cover it,
+    // as an operator sets it to: a sim that cannot elect proves nothing.
+    this.initLimit = Math.max(20, Math.ceil(5 * (mix.maxDelay + mix.maxFsyncDelay + 2) * (1 + skew)));
+    // Likewise syncLimit must outlast the widest gap between two pings' arrivals.
+    this.syncLimit = Math.max(8, Math.ceil((mix.maxDelay + 3) * (1 + skew)));
     for (const id of this.members) {
       const disk: Disk = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
       const rate = 1 + skew * (this.rng() * 2 - 1);
@@ -156,7 +164,7 @@ export class ZabCluster {
     const snap = n.disk.snapshots[n.disk.snapshots.length - 1];
     const base = snap?.zxid ?? 0;
     n.peer = new ZabPeer(
-      { id: n.id, members: this.voters, observers: this.observers, initLimit: 20, syncLimit: 8 },
+      { id: n.id, members: this.voters, observers: this.observers, initLimit: this.initLimit, syncLimit: this.syncLimit },
       { acceptedEpoch: n.disk.acceptedEpoch, currentEpoch: n.disk.currentEpoch, snapshotZxid: base, log: n.disk.log.filter((e) => e.zxid > base) },
     );
     n.applied = [];
@@ -526,7 +534,8 @@ export class ZabCluster {
   private quiescent(): boolean {
     const leader = this.nodes.find((n) => n.peer?.state === 'leading' && n.peer.established)?.peer;
     if (!leader) return false;
-    return this.nodes.every((n) => n.peer && n.peer.committed === leader.committed && n.pending === null);
+    // Applied, not merely known committed (a Ready may still be on its way through the host).
+    return this.nodes.every((n) => n.peer && n.peer.committed === leader.committed && (n.applied[n.applied.length - 1]?.zxid ?? 0) === leader.committed);
   }
 
   private settled(): boolean {

@@ -8,7 +8,8 @@
  * acknowledged write is on every member, in one order, and that the
  * key-value clients' history (writes and synced reads) is linearizable.
  *
- * DROVER_SEED=n replays one seed; DROVER_SIM_SEEDS=n runs more, from DROVER_SIM_BASE.
+ * DROVER_SEED=n replays one seed; DROVER_SIM_SEEDS=n runs more, from
+ * DROVER_SIM_BASE; DROVER_SIM_INTENSE=1 uses the harsher mixes.
  */
 import { describe, it, expect } from 'vitest';
 import { ZabCluster, mulberry32, type FaultMix } from './zab-cluster.ts';
@@ -33,15 +34,39 @@ function mixFor(seed: number): FaultMix {
   };
 }
 
-function runSeed(seed: number, steps: number): ZabCluster {
-  const mix = mixFor(seed);
+/** Harsher: more loss, crashes, duplicates, clogs and pauses, longer delays, more observers, tiny snapshot intervals. */
+function intenseMixFor(seed: number): FaultMix {
+  const r = mulberry32(seed ^ 0xabc);
+  return {
+    members: r() < 0.5 ? 3 : 5,
+    lossRate: r() * 0.08,
+    crashRate: r() * 0.05,
+    partitionRate: r() * 0.03,
+    maxDelay: Math.floor(r() * 6),
+    maxFsyncDelay: Math.floor(r() * 4),
+    writeRate: 0.5 + r() * 0.5,
+    readRate: r(),
+    snapEvery: 2 + Math.floor(r() * 10),
+    dupRate: r() * 0.2,
+    clogRate: r() * 0.03,
+    clockSkew: r() * 0.5,
+    pauseRate: r() * 0.02,
+    observers: Math.floor(r() * 3),
+  };
+}
+
+const INTENSE_STEPS = 600;
+
+function runSeed(seed: number, steps: number, intense = false): ZabCluster {
+  const mix = intense ? intenseMixFor(seed) : mixFor(seed);
   const c = new ZabCluster(seed, mix);
   try {
     for (let i = 0; i < steps; i++) c.step(true);
     c.finish(3000);
   } catch (err) {
     const e = err as Error;
-    e.message = `seed ${seed} (replay: DROVER_SEED=${seed} npx vitest run test/sim) mix ${JSON.stringify(mix)} at step ${c.now} [${c.describe()}]: ${e.message}`;
+    const replay = `${intense ? 'DROVER_SIM_INTENSE=1 ' : ''}DROVER_SEED=${seed}`;
+    e.message = `seed ${seed} (replay: ${replay} npx vitest run test/sim/zab-sim.test.ts) mix ${JSON.stringify(mix)} at step ${c.now} [${c.describe()}]: ${e.message}`;
     throw e;
   }
   return c;
@@ -52,14 +77,15 @@ describe('ZAB in a seeded simulation', () => {
   const count = Number(process.env['DROVER_SIM_SEEDS'] ?? 500);
   const base = only ? Number(only) : Number(process.env['DROVER_SIM_BASE'] ?? 1);
   const seeds = only ? [Number(only)] : Array.from({ length: count }, (_, i) => base + i);
+  const intense = process.env['DROVER_SIM_INTENSE'] === '1';
 
   it(`keeps every acknowledged write and one history (${seeds.length} seeds)`, () => {
     let acked = 0;
     let reads = 0;
     let snaps = 0;
-    const steps = Number(process.env['DROVER_SIM_STEPS'] ?? 400);
+    const steps = Number(process.env['DROVER_SIM_STEPS'] ?? (intense ? INTENSE_STEPS : 400));
     for (const seed of seeds) {
-      const c = runSeed(seed, steps);
+      const c = runSeed(seed, steps, intense);
       acked += c.acked.size;
       reads += c.readsAnswered;
       snaps += c.snapSyncs;
@@ -71,6 +97,12 @@ describe('ZAB in a seeded simulation', () => {
       expect(snaps).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it('survives harsher fault mixes too (50 seeds; DROVER_SIM_INTENSE=1 runs the main test with them)', () => {
+    let acked = 0;
+    for (let seed = 1; seed <= 50; seed++) acked += runSeed(seed, INTENSE_STEPS, true).acked.size;
+    expect(acked).toBeGreaterThan(50 * 5);
+  });
 
   it('a member down while the leader compacted its log comes back by SNAP', () => {
     const c = new ZabCluster(7, { members: 3, lossRate: 0, crashRate: 0, partitionRate: 0, maxDelay: 1, maxFsyncDelay: 1, writeRate: 1, readRate: 0.5, snapEvery: 10 });
