@@ -25,7 +25,8 @@ import { RecoveryDriver, type RecoveryDuties } from './recovery-driver.ts';
 
 export interface SchedulerCandidateOptions {
   client: Coordination;
-  workerId: string;
+  /** This worker's id (w-NNNNNNNNNN), or a getter for it: after LOST the worker re-registers under a new id, and the next term uses it. */
+  workerId: string | (() => string);
   logger: Logger;
   /** This worker's own jobs (scheduled even before their spec is visible under /jobs). */
   jobs: () => JobSpec[];
@@ -79,7 +80,13 @@ class SchedulerTerm {
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly opts: Required<Pick<SchedulerCandidateOptions, 'client' | 'workerId' | 'jobs' | 'now'>> & { log: Logger; misfireGraceMs: number; duties?: RecoveryDuties; pruneIntervalMs: number },
+    private readonly opts: Required<Pick<SchedulerCandidateOptions, 'client' | 'jobs' | 'now'>> & {
+      workerId: string;
+      log: Logger;
+      misfireGraceMs: number;
+      duties?: RecoveryDuties;
+      pruneIntervalMs: number;
+    },
   ) {
     this.cron = new CronDriver({ client: opts.client, workerId: opts.workerId, logger: opts.log, misfireGraceMs: opts.misfireGraceMs, now: opts.now });
     this.recovery = opts.duties
@@ -151,9 +158,10 @@ class SchedulerTerm {
 export async function startSchedulerCandidate(opts: SchedulerCandidateOptions): Promise<SchedulerCandidate> {
   // The runtime may hand in a logger already bound to this component; bind it once.
   const base = opts.logger.bindings()['component'] === 'scheduler' ? opts.logger : opts.logger.child({ component: 'scheduler' });
-  const log = base.child({ worker: opts.workerId });
+  const workerIdNow = typeof opts.workerId === 'function' ? opts.workerId : ((id: string) => () => id)(opts.workerId);
+  const log = base.child({ worker: workerIdNow() });
   const now = opts.now ?? Date.now;
-  const election = new LeaderElection(opts.client, layout.scheduler, { id: opts.workerId, logger: log });
+  const election = new LeaderElection(opts.client, layout.scheduler, { id: workerIdNow(), logger: log });
   let term: SchedulerTerm | null = null;
   let closed = false;
   /** Why the last term ended, for the next takeover's log line. */
@@ -172,7 +180,7 @@ export async function startSchedulerCandidate(opts: SchedulerCandidateOptions): 
     lastDrop = null;
     const t = new SchedulerTerm({
       client: opts.client,
-      workerId: opts.workerId,
+      workerId: workerIdNow(),
       jobs: opts.jobs,
       now,
       log,
