@@ -34,6 +34,21 @@ describe('transaction log', () => {
     expect(r.lastZxid).toBe(4);
   });
 
+  it('SNAP: after a snapshot, discardAll drops every record and appends continue above it', async () => {
+    const l = await TxnLog.open(dir, { log, preallocBytes: 4096 });
+    await l.append([rec(1), rec(2), rec(3)]);
+    await l.truncateAfter(2);
+    await writeSnapshot(dir, { zxid: 9, chunks: [Buffer.from('tree')] });
+    await l.discardAll(9);
+    await expect(l.append([rec(9)])).rejects.toBeInstanceOf(StorageError);
+    await l.append([rec(10), rec(11)]);
+    await l.close();
+    const r = await recover(dir, log);
+    expect(r.snapshot?.zxid).toBe(9);
+    expect(r.entries.map((e) => e.zxid)).toEqual([10, 11]);
+    expect(r.lastZxid).toBe(11);
+  });
+
   it('refuses zxids that do not increase', async () => {
     const l = await TxnLog.open(dir, { log });
     await l.append([rec(5)]);
