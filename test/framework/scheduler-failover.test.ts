@@ -79,9 +79,12 @@ describeOnBackends('scheduler: failover and misfires', (env) => {
     await firedBy(observer, 'w-a', 2);
 
     // A is cut off: it steps down on SUSPENDED; B leads once A's session has expired.
+    const cutAt = Date.now();
     proxy.cut();
     await until('a steps down', () => !a.leading, { timeoutMs: 10_000 });
     await b.whenLeading();
+    // Within A's 2 s session timeout plus the server's expiry tick; the slack is for a loaded machine.
+    expect(Date.now() - cutAt).toBeLessThan(2000 + 10_000);
     expect((await readSchedulerState(observer))?.leader).toBe('w-b');
     expect((await readSchedulerState(observer))?.reason).toContain('took over from w-a');
     await firedBy(observer, 'w-b', 2);
