@@ -215,7 +215,17 @@ async function queueState(client: Coordination): Promise<string> {
     const read = async (leaf: string): Promise<string> => (await client.get(`${layout.lanes(JOB)}/${lane}/${leaf}`).catch(() => null))?.data.toString() ?? '?';
     lanes.push(`${lane} head ${await read('head')} tail ${await read('tail')}`);
   }
-  return `history ${await count(layout.history(JOB))}, inflight ${await count(layout.inflight(JOB))}, leases ${await count(layout.leases(JOB))}, ${lanes.join(', ')}`;
+  // The runs that never reached history, by state: what the runtime did with them.
+  const finished = new Set((await client.children(layout.history(JOB))).map((n) => n.replace(/^h-\d{13}-/, '')));
+  const missing = (await client.children(layout.runs(JOB))).filter((id) => !finished.has(id));
+  const states = new Map<string, number>();
+  for (const id of missing.slice(0, 200)) {
+    const rec = JSON.parse((await client.get(layout.run(JOB, id))).data.toString()) as { state: string; attempt: number; error?: { code: string } };
+    const key = `${rec.state}/attempt ${rec.attempt}${rec.error ? `/${rec.error.code}` : ''}`;
+    states.set(key, (states.get(key) ?? 0) + 1);
+  }
+  const sample = [...states].map(([k, n]) => `${k}: ${n}`).join(', ');
+  return `history ${finished.size}, inflight ${await count(layout.inflight(JOB))}, leases ${await count(layout.leases(JOB))}, ${lanes.join(', ')}; ${missing.length} runs not in history (first 200 by state: ${sample})`;
 }
 
 /** Waits until `target` runs are in history; a bench's completion probe (20 ms), not a test wait. */
