@@ -264,6 +264,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     const seconds = (Date.now() - t0) / 1000;
     let lat = await latencies(client, 0, t0);
     results.push({ label: `drover runtime, ${BACKLOG} backlog`, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
+    console.log(`  ${row(results[0] as Result)}`); // as soon as measured, so a later failure keeps it
 
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most 2 in flight.
     meter = await costMeter(ensemble, () => workers.map((w) => w.child));
