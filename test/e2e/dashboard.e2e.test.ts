@@ -54,7 +54,7 @@ describe('dashboard in Chromium', () => {
     const exited = once(child, 'exit');
     let err = '';
     const id = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${name} did not start within 60 s:\n${err}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`worker ${name} did not start within 120 s:\n${err}`)), 120_000);
       child.stderr?.on('data', (d: Buffer) => {
         err += d.toString();
         const m = /drover worker: (w-\d{10}) running/.exec(err);
@@ -85,11 +85,13 @@ describe('dashboard in Chromium', () => {
     closeDashboard = () => started.app.close();
     browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1440, height: 1500 } });
+    // Generous: the suite shares two cores with real servers and worker processes.
+    page.setDefaultTimeout(60_000);
     page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
     page.on('console', (msg) => {
       if (msg.type() === 'error') process.stderr.write(`page console: ${msg.text()}\n`);
     });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -104,7 +106,7 @@ describe('dashboard in Chromium', () => {
     await ensemble?.stop();
   });
 
-  it('enqueues a run from the page and shows its progress bar move to done', { timeout: 120_000 }, async () => {
+  it('enqueues a run from the page and shows its progress bar move to done', { timeout: 240_000 }, async () => {
     await Promise.all([worker('alpha'), worker('beta')]);
     await page.goto(url);
     step('page open');
@@ -128,10 +130,10 @@ describe('dashboard in Chromium', () => {
       const tr = document.querySelector(sel);
       const pct = Number(tr?.querySelector('.progress-bar')?.getAttribute('data-pct'));
       return tr?.getAttribute('data-state') === 'active' && pct > 0 && pct < 100;
-    }, row, { timeout: 20_000 });
+    }, row, { timeout: 60_000 });
     expect(await page.locator(`${row} .progress-msg`).textContent()).toMatch(/image \d+ of 12/);
     // Then done.
-    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'succeeded', row, { timeout: 30_000 });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'succeeded', row, { timeout: 60_000 });
     expect(await page.locator(`${row} .progress-bar`).getAttribute('data-pct')).toBe('100');
     // Its details: input and result.
     await page.click(`${row} a.run-id`);
@@ -140,7 +142,7 @@ describe('dashboard in Chromium', () => {
     expect(await details.textContent()).toMatch(/input: {2}\{"images":12\}[\s\S]*result: \{"resized":12\}/);
   });
 
-  it('drops a killed worker from the list and moves its partitions', { timeout: 120_000 }, async () => {
+  it('drops a killed worker from the list and moves its partitions', { timeout: 240_000 }, async () => {
     const cells = '#partitions-body [data-partition-job="feed-consumer"] .cell';
     // Settled: six partitions, every one owned, by both workers.
     const owners = async () => page.$$eval(cells, (els) => els.map((e) => e.getAttribute('data-worker') ?? ''));
@@ -148,7 +150,7 @@ describe('dashboard in Chromium', () => {
       const els = Array.from(document.querySelectorAll(sel));
       const owners = new Set(els.map((e) => e.getAttribute('data-worker')));
       return els.length === n && !owners.has('') && owners.size === 2;
-    }, { sel: cells, n: FEED_PARTITIONS }, { timeout: 30_000 });
+    }, { sel: cells, n: FEED_PARTITIONS }, { timeout: 60_000 });
     const [alpha, beta] = workers as [WorkerProcess, WorkerProcess];
     expect(new Set(await owners())).toEqual(new Set([alpha.id, beta.id]));
 
@@ -179,7 +181,7 @@ describe('dashboard in Chromium', () => {
     // Kill beta (SIGKILL: no goodbye): once its session expires, its worker node and owner nodes go.
     beta.child.kill('SIGKILL');
     await beta.exited;
-    await page.waitForFunction((id) => document.querySelector(`#workers tr[data-worker="${id}"]`) === null, beta.id, { timeout: 30_000 });
+    await page.waitForFunction((id) => document.querySelector(`#workers tr[data-worker="${id}"]`) === null, beta.id, { timeout: 60_000 });
     expect(await page.locator('#workers tr[data-worker]').count()).toBe(1);
     await page.waitForFunction(
       ({ sel, id, n }) => {
@@ -187,7 +189,7 @@ describe('dashboard in Chromium', () => {
         return els.length === n && els.every((e) => e.getAttribute('data-worker') === id);
       },
       { sel: cells, id: alpha.id, n: FEED_PARTITIONS },
-      { timeout: 30_000 },
+      { timeout: 60_000 },
     );
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-after-kill.png'), fullPage: true });
   });

@@ -44,7 +44,7 @@ async function startDev(cwd: string, portBase: number): Promise<Dev> {
   let out = '';
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`drover dev printed no URL within 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`drover dev printed no URL within 120 s:\n${out}`)), 120_000);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /Dashboard:\s+(http:\/\/\S+)/.exec(out);
@@ -83,7 +83,7 @@ describe('npm start (drover dev)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('comes up, runs the examples, stops cleanly on SIGINT, and resumes', { timeout: 180_000 }, async () => {
+  it('comes up, runs the examples, stops cleanly on SIGINT, and resumes', { timeout: 300_000 }, async () => {
     const cwd = await mkdtemp(path.join(os.tmpdir(), 'drover-dev-'));
     dirs.push(cwd);
     const portBase = await freePortBase();
