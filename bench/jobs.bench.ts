@@ -1,6 +1,7 @@
 /**
  * `npm run bench:jobs` (and the tail of `npm run bench`): jobs end to end
- * on a fresh 3-member Drover ensemble (real processes, fsync on), beside
+ * on a fresh 3-member Drover ensemble (real processes, fsync on; BENCH_BACKEND=zookeeper
+ * for Apache ZooKeeper 3.8), beside
  * the naive recipe on the same ensemble in the same run.
  *
  *   drover runtime   N no-op runs enqueued while the job is paused (a
@@ -21,7 +22,7 @@
  * the worker/consumer processes (from /proc), so a miss can be placed.
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
- * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500),
+ * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes).
  * Internal mode (a child process of this file): --naive.
  */
@@ -49,6 +50,8 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 50);
 const TICK_MS = Number(process.env['BENCH_TICK_MS'] ?? 500);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
+/** BENCH_BACKEND=zookeeper runs the same on an Apache ZooKeeper 3.8 ensemble (to tell runtime from server behaviour). */
+const BACKEND: 'drover' | 'zookeeper' = process.env['BENCH_BACKEND'] === 'zookeeper' ? 'zookeeper' : 'drover';
 const JOB = 'bench-noop';
 const SELF = fileURLToPath(import.meta.url);
 const DROVER_BIN = fileURLToPath(new URL('../bin/drover.mjs', import.meta.url));
@@ -366,8 +369,8 @@ function row(r: Result): string {
 }
 
 async function main(): Promise<void> {
-  console.log(`\njobs: 3-member Drover ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs\n`);
-  const ensemble = await startProcessEnsemble('drover', 3, TICK_MS);
+  console.log(`\njobs: 3-member ${BACKEND} ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs\n`);
+  const ensemble = await startProcessEnsemble(BACKEND, 3, TICK_MS);
   try {
     const drover = await droverRuntime(ensemble);
     const naive = await naiveRecipe(ensemble);
