@@ -23,7 +23,7 @@ interface Result {
 
 function drover(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [ENTRY, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [ENTRY, ...args], { env: { ...process.env, ...env }, timeout: 100_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -32,7 +32,7 @@ function drover(args: string[], env: Record<string, string> = {}): Promise<Resul
 
 const connect = inject('droverConnect');
 
-describe.skipIf(!connect)('drover CLI', () => {
+describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
   const root = `/cli-${randomBytes(4).toString('hex')}`;
   let client: Coordination;
   let worker: Worker;
@@ -41,7 +41,7 @@ describe.skipIf(!connect)('drover CLI', () => {
   beforeAll(async () => {
     client = await connectCoordination({ connect, root });
     worker = await startWorker({ client, jobs: [resizeImages, imagePipeline], name: 'cli' });
-  });
+  }, 120_000);
   afterAll(async () => {
     await worker?.close({ graceMs: 0 });
     await client?.close();
