@@ -1,8 +1,8 @@
 /**
  * `npm run bench:jobs` (and the tail of `npm run bench`): jobs end to end
- * on a fresh 3-member Drover ensemble (real processes, fsync on; BENCH_BACKEND=zookeeper
- * for Apache ZooKeeper 3.8), beside
- * the naive recipe on the same ensemble in the same run.
+ * on a fresh 3-member Drover ensemble (real processes, fsync on;
+ * BENCH_BACKEND=zookeeper for Apache ZooKeeper 3.8), beside the naive
+ * recipe on the same ensemble in the same run.
  *
  *   drover runtime   N no-op runs enqueued while the job is paused (a
  *                    10,000 backlog), 2 `drover worker` processes (this
