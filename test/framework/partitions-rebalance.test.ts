@@ -160,7 +160,7 @@ describeOnBackends('partitions: rebalance', (env) => {
     expect(log.some((e) => e.reason.includes('left'))).toBe(true);
   });
 
-  it('a member cut off stops its handlers on SUSPENDED, before its session expires and others claim', async () => {
+  it('a member cut off stops its handlers on SUSPENDED, before its session expires and others claim; it rejoins last when the network heals', async () => {
     const timeline = new HandlerTimeline();
     const observer = await env.client();
     const live: Live[] = [];
@@ -183,6 +183,18 @@ describeOnBackends('partitions: rebalance', (env) => {
       expect(ivs.some((x) => x.worker === 'w-cut' && x.stop !== undefined)).toBe(true);
       expect(ivs.some((x) => x.worker !== 'w-cut' && x.stop === undefined)).toBe(true);
     }
+    expect(timeline.overlaps()).toEqual([]);
+
+    // The network heals: the client makes a new session (the old one expired) and the member rejoins, last in join order.
+    const before = cut.membership.members.get(JOB)?.member;
+    proxy.restore();
+    await until('the cut member rejoins', () => {
+      const now = cut.membership.members.get(JOB)?.member;
+      return now !== null && now !== undefined && now !== before;
+    });
+    await settled(observer, timeline, [...live, cut]);
+    const a = JSON.parse((await observer.get(layout.partitionAssignment(JOB))).data.toString()) as Assignment;
+    expect(a.ranges[a.ranges.length - 1]?.worker).toBe('w-cut');
     expect(timeline.overlaps()).toEqual([]);
     await cut.membership.close();
   });
