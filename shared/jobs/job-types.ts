@@ -127,6 +127,8 @@ export interface LeaseInfo {
   attempt: number;
   fence: string;
   at: number;
+  /** Unique per claim multi: lets a claimer tell its own applied multi from any other. */
+  claim?: string;
 }
 
 export interface WorkerInfo {

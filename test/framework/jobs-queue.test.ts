@@ -76,6 +76,30 @@ describeOnBackends('jobs: queue', (env) => {
     expect([...claims.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it('three workers racing for one backlog: every run finishes exactly once, none is skipped', async () => {
+    const client = await env.client();
+    await publishJob(client, add.spec);
+    const ids = await enqueueWith(client, 'q-add', Array.from({ length: 400 }, (_, i) => ({ input: { a: i, b: 0 } })));
+    const claims = new Map<string, number>();
+    let finishedCount = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(workerOpts([add], { concurrency: 10 }))));
+    for (const w of workers) {
+      env.defer(() => w.close({ graceMs: 1_000 }));
+      w.onEvent((e) => {
+        if (e.type === 'claimed') claims.set(e.runId, (claims.get(e.runId) ?? 0) + 1);
+        if (e.type === 'finished' && e.kind === 'succeeded' && ++finishedCount === ids.length) allDone();
+      });
+    }
+    await done;
+    expect(claims.size).toBe(ids.length);
+    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+    const tail = Number((await client.get(layout.laneTail('q-add', 5))).data.toString());
+    const head = Number((await workers[0]!.client.get(layout.laneHead('q-add', 5))).data.toString());
+    expect(head).toBe(tail);
+  });
+
   it('lower priority lanes are claimed first', async () => {
     const client = await env.client();
     await publishJob(client, ordered.spec);

@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
-import { describeOnBackends } from '../helpers/backends.ts';
+import { describeOnBackends, until } from '../helpers/backends.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
@@ -15,6 +15,7 @@ import { promoteDue, pruneHistory, requeueOrphans } from '../../shared/jobs/reco
 import { getRun } from '../../shared/jobs/run-admin.ts';
 import { Claimer } from '../../worker/runs/claim.ts';
 import { FinishBatcher } from '../../worker/runs/finish.ts';
+import { waitForRun } from './jobs-waits.ts';
 
 const silent = pino({ enabled: false });
 const fragile = defineJob({ name: 'fragile', retries: 0, maxStalls: 1, run: () => null });
@@ -23,12 +24,23 @@ const kept = defineJob({ name: 'kept', history: { keep: 2, maxAgeMs: 60_000 }, r
 
 describeOnBackends('jobs: recovery duties', (env) => {
   /** Claims one run on a session of its own, then ends that session: an orphan, as after kill -9. */
-  async function orphanOne(job: string): Promise<string> {
+  async function orphanOne(observer: Coordination, job: string): Promise<string> {
     const doomed = await env.client();
     const [claimed] = await new Claimer({ client: doomed, job, workerId: () => 'w-doomed', logger: silent, isCancelRequested: () => false }).claim(1);
     expect(claimed).toBeDefined();
     await doomed.close();
+    await orphanVisible(observer, job, [claimed!.runId]);
     return claimed!.runId;
+  }
+
+  /** The observer's member may lag the one the claim went through: wait until it shows the orphans. */
+  async function orphanVisible(observer: Coordination, job: string, runIds: string[]): Promise<void> {
+    await until('the orphans on this member', async () => {
+      for (const runId of runIds) {
+        if (!(await observer.exists(layout.inflightRun(job, runId))) || (await observer.exists(layout.lease(job, runId)))) return false;
+      }
+      return true;
+    });
   }
 
   async function tail(client: Coordination, job: string, priority = 5): Promise<number> {
@@ -39,11 +51,11 @@ describeOnBackends('jobs: recovery duties', (env) => {
     const client = await env.client();
     await publishJob(client, fragile.spec);
     const runId = await enqueue(client, 'fragile', null);
-    expect(await orphanOne('fragile')).toBe(runId);
+    expect(await orphanOne(client, 'fragile')).toBe(runId);
     expect(await requeueOrphans(client, 'fragile')).toEqual({ requeued: [runId], dead: [] });
     const once = await getRun(client, 'fragile', runId);
     expect(once).toMatchObject({ state: 'queued', attempt: 1, stalls: 1, freeAttempts: 1, error: { code: 'DROVER_WORKER_LOST' } });
-    expect(await orphanOne('fragile')).toBe(runId);
+    expect(await orphanOne(client, 'fragile')).toBe(runId);
     expect(await requeueOrphans(client, 'fragile')).toEqual({ requeued: [], dead: [runId] });
     const dead = await getRun(client, 'fragile', runId);
     expect(dead).toMatchObject({ state: 'dead', attempt: 2, stalls: 2, freeAttempts: 1, error: { code: 'DROVER_WORKER_LOST' } });
@@ -59,12 +71,16 @@ describeOnBackends('jobs: recovery duties', (env) => {
     await enqueueWith(a!, 'fragile', [{ input: 1 }, { input: 2 }, { input: 3 }]);
     const doomed = await env.client();
     const claimer = new Claimer({ client: doomed, job: 'fragile', workerId: () => 'w-doomed', logger: silent, isCancelRequested: () => false });
-    expect(await claimer.claim(3)).toHaveLength(3);
+    const taken = await claimer.claim(3);
+    expect(taken).toHaveLength(3);
     await doomed.close();
+    await orphanVisible(a!, 'fragile', taken.map((t) => t.runId));
+    await orphanVisible(b!, 'fragile', taken.map((t) => t.runId));
     const before = await tail(a!, 'fragile');
     const [ra, rb] = await Promise.all([requeueOrphans(a!, 'fragile'), requeueOrphans(b!, 'fragile')]);
     expect([...ra.requeued, ...rb.requeued].sort()).toHaveLength(3);
     expect(new Set([...ra.requeued, ...rb.requeued]).size).toBe(3);
+    for (const t of taken) await waitForRun(a!, 'fragile', t.runId, (r) => r.state === 'queued');
     expect(await tail(a!, 'fragile')).toBe(before + 3);
   });
 
@@ -74,6 +90,7 @@ describeOnBackends('jobs: recovery duties', (env) => {
     const runId = await enqueue(client, 'fragile', null);
     const holder = await env.client();
     await new Claimer({ client: holder, job: 'fragile', workerId: () => 'w-live', logger: silent, isCancelRequested: () => false }).claim(1);
+    await waitForRun(client, 'fragile', runId, (r) => r.state === 'active');
     expect(await requeueOrphans(client, 'fragile')).toEqual({ requeued: [], dead: [] });
     expect((await getRun(client, 'fragile', runId)).state).toBe('active');
   });
@@ -89,7 +106,7 @@ describeOnBackends('jobs: recovery duties', (env) => {
     const due = rec.dueAt! + 1;
     const [pa, pb] = await Promise.all([promoteDue(a!, 'later', due), promoteDue(b!, 'later', due)]);
     expect(pa + pb).toBe(1);
-    expect((await getRun(a!, 'later', runId)).state).toBe('queued');
+    await waitForRun(a!, 'later', runId, (r) => r.state === 'queued');
     expect(await a!.children(layout.delayed('later'))).toEqual([]);
     expect(await tail(a!, 'later')).toBe(1);
   });

@@ -83,7 +83,8 @@ describeOnBackends('worker: connection states', (env) => {
     proxy.restore();
     await registered;
     expect(worker.id).not.toBe(firstId);
-    expect((await observer.exists(layout.worker(worker.id)))?.ephemeralOwner).toBe(client.sessionId);
+    // Read through the worker's own session: it sees its own write; another member may lag.
+    expect((await client.exists(layout.worker(worker.id)))?.ephemeralOwner).toBe(client.sessionId);
     // Nothing was written for the aborted attempt: the record still says attempt 1 was running.
     const stale = await waitForRun(observer, 'held', r1, () => true);
     expect(stale.state).toBe('active');

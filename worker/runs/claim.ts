@@ -16,6 +16,7 @@
  * When every lane is empty the claimer arms one data watch per lane tail
  * (and a child watch for new lanes) and waits for it: no timer, no polling.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
@@ -211,17 +212,22 @@ export class Claimer {
         if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
         // The client retries a multi after a connection loss; if our first try was applied,
         // the retry meets our own head move. Our session owning the first lease says so.
-        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.ownsLease(plan.value[0]!.runId))) return plan.value;
+        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.leaseOfClaim(plan.value[0]!.runId, plan.nonce))) return plan.value;
         if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
         await jitter(attempt);
       }
     }
   }
 
-  /** True when the run's lease exists and belongs to this client's session. */
-  async ownsLease(runId: string): Promise<boolean> {
-    const stat = await this.client.exists(layout.lease(this.job, runId));
-    return stat !== null && stat.ephemeralOwner === this.client.sessionId;
+  /** True when the run's lease was made by the claim multi carrying `nonce` (so that multi was applied). */
+  private async leaseOfClaim(runId: string, nonce: string): Promise<boolean> {
+    try {
+      const { data } = await this.client.get(layout.lease(this.job, runId));
+      return (JSON.parse(data.toString('utf8')) as LeaseInfo).claim === nonce;
+    } catch (err) {
+      if (isZkError(err, 'NO_NODE')) return false;
+      throw err;
+    }
   }
 
   /** The slots' items and records; null when one is gone (another claimer moved the head). */
@@ -275,6 +281,9 @@ export class Claimer {
     }
     const headOps = ops.length;
     const now = Date.now();
+    // Names this multi in its leases: after a connection loss the client may retry it, and only
+    // this nonce (not the session: the worker may hold that lease from another claim) proves ours applied.
+    const nonce = randomBytes(6).toString('hex');
     const claimed: ClaimedRun[] = [];
     for (const t of kept) {
       retryable.add(ops.length);
@@ -295,13 +304,13 @@ export class Claimer {
       delete record.progress;
       delete record.logs;
       delete record.error;
-      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now };
+      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now, claim: nonce };
       ops.push({ op: 'create', path: layout.lease(this.job, t.runId), data: encodeJson(lease), mode: 'ephemeral' });
       ops.push({ op: 'create', path: layout.inflightRun(this.job, t.runId) });
       retryable.add(ops.length);
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
     }
-    return { ops, retryable, value: claimed, headOps };
+    return { ops, retryable, value: claimed, headOps, nonce };
   }
 }
