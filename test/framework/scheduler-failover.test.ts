@@ -65,7 +65,7 @@ async function runsByFireTime(observer: Coordination): Promise<Map<number, RunRe
 }
 
 describeOnBackends('scheduler: failover and misfires', (env) => {
-  it('cron fires exactly once per second across a cut-off leader and a closed one', async () => {
+  it('cron fires exactly once per second across a cut-off leader (which returns to the back of the line) and a closed one', async () => {
     const observer = await env.client();
     await publishJob(observer, spec('skip'));
     const { client: aClient, proxy } = await env.proxied({ sessionTimeoutMs: 2000 });
@@ -88,11 +88,16 @@ describeOnBackends('scheduler: failover and misfires', (env) => {
     expect((await readSchedulerState(observer))?.leader).toBe('w-b');
     expect((await readSchedulerState(observer))?.reason).toContain('took over from w-a');
     await firedBy(observer, 'w-b', 2);
+    // A's network heals: its session is gone, so it re-enters the election at the back of the line.
+    proxy.restore();
+    await until('a is a candidate again', async () => (await observer.children(layout.scheduler)).filter((n) => n.startsWith('c-')).length === 3, { timeoutMs: 20_000 });
 
-    // B closes (a worker shutting down): C is next in line.
+    // B closes (a worker shutting down): C is next in line, not the returned A.
     await b.close();
     await c.whenLeading();
+    expect(a.leading).toBe(false);
     await firedBy(observer, 'w-c', 2);
+    expect(a.leading).toBe(false);
     await c.close();
     await a.close();
 
