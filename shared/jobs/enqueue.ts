@@ -74,6 +74,9 @@ function checkOptions(opts: EnqueueOptions, spec: JobSpec): void {
   }
   if (opts.runId !== undefined && !NAME_PATTERN.test(opts.runId)) throw badArgument(`runId must match ${String(NAME_PATTERN)}`);
   if (opts.partition !== undefined && !(Number.isInteger(opts.partition) && opts.partition >= 0)) throw badArgument('partition must be an integer >= 0');
+  if (opts.group === undefined && spec.barrier !== undefined) {
+    throw badArgument(`job '${spec.name}' is a barrier job: enqueue its runs with group: { id } (they start together once ${spec.barrier.size} have arrived)`);
+  }
   if (opts.group !== undefined) {
     const size = opts.group.size ?? spec.barrier?.size;
     if (!NAME_PATTERN.test(opts.group.id)) throw badArgument(`group.id must match ${String(NAME_PATTERN)}`);

@@ -38,6 +38,8 @@ const ordered = defineJob<string, void>({
   },
 });
 
+const grouped = defineJob<number, number>({ name: 'q-grouped', barrier: { size: 2 }, run: (_ctx, n) => n });
+
 describeOnBackends('jobs: queue', (env) => {
   function workerOpts(jobs: Parameters<typeof startWorker>[0]['jobs'], extra: Partial<Parameters<typeof startWorker>[0]> = {}) {
     return { connect: env.backend().connectString, root: env.root(), jobs, schedule: false, sessionTimeoutMs: 4_000, ...extra };
@@ -121,6 +123,7 @@ describeOnBackends('jobs: queue', (env) => {
     const client = await env.client();
     await publishJob(client, add.spec);
     await publishJob(client, ordered.spec);
+    await publishJob(client, grouped.spec);
     await add.enqueue(client, { a: 1, b: 1 }); // the lane exists: a failed enqueue must not touch it
     const before = await snapshotTree(client);
     const attempts: [string, () => Promise<unknown>][] = [
@@ -132,6 +135,8 @@ describeOnBackends('jobs: queue', (env) => {
       ['DROVER_PAYLOAD_TOO_LARGE', () => enqueue(client, 'q-ordered', { pad: 'x'.repeat(PAYLOAD_BYTES_MAX) })],
       ['DROVER_UNKNOWN_JOB', () => enqueue(client, 'no-such-job', {})],
       ['DROVER_INVALID_ARGUMENT', () => enqueue(client, 'q-add', { a: 1, b: 2 }, { priority: 12 })],
+      ['DROVER_INVALID_ARGUMENT', () => enqueue(client, 'q-grouped', 1)], // a barrier job needs a group id
+      ['DROVER_DUPLICATE_RUN', () => enqueueWith(client, 'q-add', [{ input: { a: 1, b: 1 }, opts: { runId: 'same' } }, { input: { a: 1, b: 1 }, opts: { runId: 'same' } }])],
       // One bad item in a batch: the good ones are not written either.
       ['DROVER_INVALID_PAYLOAD', () => enqueueWith(client, 'q-add', [{ input: { a: 1, b: 2 } }, { input: { a: 1 } }])],
     ];

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
 import { loadJobs, type Job } from '../../shared/jobs/define-job.ts';
 import { runHandler } from './executor.ts';
+import type { LogLevel } from './run-logger.ts';
 import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
 
 const port = parentPort;
@@ -30,7 +31,7 @@ try {
     controllers.set(m.id, controller);
     const hooks = {
       progress: (pct: number, message?: string) => send({ t: 'progress', id: m.id, pct, ...(message !== undefined ? { message } : {}) }),
-      log: (level: FromThread & { t: 'log' } extends { level: infer L } ? L : never, msg: string) => send({ t: 'log', id: m.id, level, msg }),
+      log: (level: LogLevel, msg: string) => send({ t: 'log', id: m.id, level, msg }),
     };
     const outcome = job
       ? runHandler(job, m.req, hooks, controller.signal, silent)
