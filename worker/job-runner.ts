@@ -39,6 +39,8 @@ export interface RunnerHost {
 }
 
 const ERROR_BACKOFF_MS = 500;
+/** Runs shorter than this on average are claimed ahead. */
+const PREFETCH_RUN_MS_MAX = 50;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -51,6 +53,8 @@ export class JobRunner {
   private readonly log: Logger;
   private cancels = new Set<string>();
   private readonly buffer: ClaimedRun[] = [];
+  /** Moving average of handler time (ms), for the prefetch decision. */
+  private runMsEma: number | null = null;
   private paused = false;
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -135,6 +139,17 @@ export class JobRunner {
     while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
   }
 
+  /**
+   * How many runs to hold claimed beyond the free slots: only for short runs,
+   * where a claim's round trips would otherwise leave slots idle. Runs that
+   * take longer than PREFETCH_RUN_MS_MAX are not hoarded: an idle worker
+   * should get them instead. Nothing is held before a first run has ended.
+   */
+  private prefetch(): number {
+    if (this.runMsEma === null || this.runMsEma > PREFETCH_RUN_MS_MAX) return 0;
+    return Math.min(2 * this.spec.concurrency, CLAIM_BATCH_MAX);
+  }
+
   /** Room for another run of this job now: its concurrency and the worker's capacity. */
   private slotFree(): boolean {
     return this.active.size < this.spec.concurrency && this.host.freeSlots() > 0;
@@ -146,18 +161,17 @@ export class JobRunner {
   }
 
   /**
-   * Claims ahead: up to `concurrency` runs beyond the free slots wait here,
-   * leased, so a slot that frees starts the next run at once instead of
-   * waiting for a claim's round trips. Throughput then does not hang on
-   * the claim latency, and each claim multi moves a full batch.
+   * Claims ahead for short runs (prefetch()): claimed runs beyond the free
+   * slots wait in the buffer, leased, so a slot that frees starts the next run
+   * at once instead of waiting for a claim's round trips, and each claim
+   * multi moves a full batch.
    */
   private async loop(): Promise<void> {
-    const prefetch = Math.min(this.spec.concurrency, CLAIM_BATCH_MAX);
     while (!this.stopped) {
       try {
         this.drainBuffer();
         const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
-        const want = Math.min(CLAIM_BATCH_MAX, free + prefetch - this.buffer.length);
+        const want = Math.min(CLAIM_BATCH_MAX, free + this.prefetch() - this.buffer.length);
         if (!this.host.canClaim() || this.paused || want <= 0) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });
@@ -252,7 +266,10 @@ export class JobRunner {
     );
     // The handler's outcome, or the abort if it comes first: a handler that ignores its
     // signal does not hold the attempt (its late result is dropped).
+    const startedAt = Date.now();
     const outcome = await Promise.race([exec, aborted]);
+    const ms = Date.now() - startedAt;
+    this.runMsEma = this.runMsEma === null ? ms : 0.8 * this.runMsEma + 0.2 * ms;
     if (timer) clearTimeout(timer);
     await run.settle();
     const req = this.finishRequest(run, outcome, runLog);

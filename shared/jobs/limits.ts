@@ -30,7 +30,7 @@ export const MULTI_OPS_MAX = 1000;
 /** ... and about this many data bytes (one oversize run still goes alone). */
 export const MULTI_BYTES_TARGET = 256 * 1024;
 /** Runs claimed by one claim multi. */
-export const CLAIM_BATCH_MAX = 100;
+export const CLAIM_BATCH_MAX = 200;
 /** Members of one barrier run group (the release is one multi). */
 export const BARRIER_SIZE_MAX = 200;
 /** Priorities are lanes 0..PRIORITY_MAX; lower runs first. */

@@ -75,6 +75,7 @@ export class Claimer {
   private readonly job: string;
   private lanes: number[] | null = null;
   private lanesWatched = false;
+  private lanesGeneration = 0;
   private readonly tailsWatched = new Set<number>();
   private wake: (() => void) | null = null;
   private woken = false;
@@ -101,21 +102,32 @@ export class Claimer {
 
   private async readLaneNames(watch: boolean): Promise<number[]> {
     if (this.lanes !== null && (this.lanesWatched || !watch)) return this.lanes;
+    // The event can be handled before this read's continuation runs (reply and event in one
+    // socket chunk): mark the watch armed before asking, and keep the answer only if no event
+    // came meanwhile, or a watch would be thought armed after it fired (a lost wake-up).
+    const generation = ++this.lanesGeneration;
     const watcher = watch
       ? () => {
+          this.lanesGeneration++;
           this.lanesWatched = false;
           this.lanes = null;
           this.poke();
         }
       : undefined;
-    const names = await this.client.children(layout.lanes(this.job), watcher);
     if (watch) this.lanesWatched = true;
-    this.lanes = names
+    let names: string[];
+    try {
+      names = await this.client.children(layout.lanes(this.job), watcher);
+    } catch (err) {
+      if (watch) this.lanesWatched = false;
+      throw err;
+    }
+    const lanes = names
       .map(laneOf)
       .filter((n) => !Number.isNaN(n))
       .sort((a, b) => a - b);
-    if (!watch) this.lanesWatched = false;
-    return this.lanes;
+    if (generation === this.lanesGeneration) this.lanes = lanes;
+    return lanes;
   }
 
   private async readLanes(watch: boolean): Promise<LaneRead[]> {
@@ -129,12 +141,13 @@ export class Claimer {
               this.poke();
             }
           : undefined;
+        // Marked before the read, for the reason in readLaneNames: the event may come first.
+        if (armTail) this.tailsWatched.add(priority);
         try {
           const [head, tail] = await Promise.all([
             this.client.get(layout.laneHead(this.job, priority)),
             this.client.get(layout.laneTail(this.job, priority), tailWatcher),
           ]);
-          if (armTail) this.tailsWatched.add(priority);
           return {
             priority,
             head: decodeCounter(head.data, layout.laneHead(this.job, priority)),
@@ -142,6 +155,7 @@ export class Claimer {
             tail: decodeCounter(tail.data, layout.laneTail(this.job, priority)),
           };
         } catch (err) {
+          if (armTail) this.tailsWatched.delete(priority);
           // A lane seen in the listing but not yet complete cannot happen (made in one multi); a
           // vanished one (deleted by an admin) is simply empty.
           if (isZkError(err, 'NO_NODE')) return null;
