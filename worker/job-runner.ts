@@ -294,7 +294,15 @@ export class JobRunner {
   private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: Logger): FinishRequest | null {
     const now = Date.now();
     const base: RunRecord = { ...run.record, finishedAt: now };
-    const make = (kind: FinishKind, record: RunRecord): FinishRequest => ({ job: this.job, runId: run.runId, version: run.version, record, kind });
+    // A cancel request that came too late to matter still goes with the finish, not left behind.
+    const make = (kind: FinishKind, record: RunRecord): FinishRequest => ({
+      job: this.job,
+      runId: run.runId,
+      version: run.version,
+      record,
+      kind,
+      ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
+    });
     const failure = (error: { code: string; message: string }): FinishRequest => {
       const err = { code: error.code, message: error.message.slice(0, RUN_ERROR_CHARS_MAX) };
       if (hasAttemptsLeft(run.record)) {
@@ -317,10 +325,7 @@ export class JobRunner {
         case 'DROVER_TIMEOUT':
           return failure({ code: reason.code, message: reason.message });
         case 'DROVER_CANCELLED':
-          return {
-            ...make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } }),
-            ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
-          };
+          return make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } });
         case 'DROVER_CLOSED':
           return handBack();
         default:

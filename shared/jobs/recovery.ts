@@ -194,5 +194,21 @@ export async function pruneHistory(client: Coordination, job: string, spec: Pick
       }
     }
   }
+  await dropStaleCancels(client, job);
   return removed;
+}
+
+/** Cancel requests whose run has ended (or is gone) meanwhile: nobody will consume them. */
+async function dropStaleCancels(client: Coordination, job: string): Promise<void> {
+  const names = await childrenOrEmpty(client, layout.cancels(job));
+  if (names.length === 0) return;
+  const records = await readRecords(client, job, names);
+  await Promise.all(
+    names.map(async (runId, i) => {
+      const state = records[i]?.record.state;
+      if (state === undefined || state === 'succeeded' || state === 'failed' || state === 'dead' || state === 'cancelled') {
+        await client.delete(layout.cancel(job, runId)).catch(() => {});
+      }
+    }),
+  );
 }

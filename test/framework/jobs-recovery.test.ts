@@ -126,7 +126,10 @@ describeOnBackends('jobs: recovery duties', (env) => {
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 10)).toBe(3);
     expect((await client.children(layout.runs('kept'))).sort()).toEqual(ids.slice(3).sort());
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 10)).toBe(0);
+    // A cancel request that arrived after its run ended is garbage: pruning drops it.
+    await client.create(layout.cancel('kept', ids[4]!));
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 60_000 + 4)).toBe(1);
     expect(await client.children(layout.runs('kept'))).toEqual([ids[4]]);
+    expect(await client.children(layout.cancels('kept'))).toEqual([]);
   });
 });
