@@ -305,6 +305,7 @@ export class JobRunner {
     });
     const failure = (error: { code: string; message: string }): FinishRequest => {
       const err = { code: error.code, message: error.message.slice(0, RUN_ERROR_CHARS_MAX) };
+      if (this.cancels.has(run.runId)) return cancelled(); // no retry for a run someone cancelled
       if (hasAttemptsLeft(run.record)) {
         const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
         const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err };
@@ -314,7 +315,10 @@ export class JobRunner {
       runLog.warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
       return make('dead', { ...base, state: 'dead', error: err });
     };
+    const cancelled = (): FinishRequest =>
+      make('cancelled', { ...base, state: 'cancelled', error: { code: 'DROVER_CANCELLED', message: 'cancelled while running' } });
     const handBack = (): FinishRequest => {
+      if (this.cancels.has(run.runId)) return cancelled();
       const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
       delete rec.worker;
       return make('handback', rec);
@@ -325,7 +329,7 @@ export class JobRunner {
         case 'DROVER_TIMEOUT':
           return failure({ code: reason.code, message: reason.message });
         case 'DROVER_CANCELLED':
-          return make('cancelled', { ...base, state: 'cancelled', error: { code: reason.code, message: 'cancelled while running' } });
+          return cancelled();
         case 'DROVER_CLOSED':
           return handBack();
         default:
