@@ -20,7 +20,7 @@
  */
 import type { Coordination, Op } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
-import type { JobSpec, RunRecord } from './job-types.ts';
+import type { BarrierState, JobSpec, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './queue-append.ts';
 import { decodeRecord, encodeRecord } from './run-codec.ts';
@@ -195,7 +195,31 @@ export async function pruneHistory(client: Coordination, job: string, spec: Pick
     }
   }
   await dropStaleCancels(client, job);
+  await dropFinishedGroups(client, job, cutoff);
   return removed;
+}
+
+/**
+ * Barrier run groups of this job that are done (every member left, the
+ * follow-up enqueued) and untouched since `cutoff`: nothing will read them
+ * again, so they go with the history of the same age.
+ */
+async function dropFinishedGroups(client: Coordination, job: string, cutoff: number): Promise<void> {
+  const prefix = `${job}-`;
+  const names = (await childrenOrEmpty(client, layout.barriers)).filter((n) => n.startsWith(prefix));
+  await Promise.all(
+    names.map(async (name) => {
+      const path = `${layout.barriers}/${name}`;
+      try {
+        const { data, stat } = await client.get(path);
+        const state = JSON.parse(data.toString('utf8')) as BarrierState;
+        const done = state.v === 1 && state.left >= state.size && (state.then === undefined || state.followUp !== undefined);
+        if (done && stat.mtime < cutoff) await client.delete(path, stat.version);
+      } catch {
+        // Not a run group of ours (a recipe's node), changed meanwhile, or gone: leave it.
+      }
+    }),
+  );
 }
 
 /** Cancel requests whose run has ended (or is gone) meanwhile: nobody will consume them. */

@@ -131,5 +131,13 @@ describeOnBackends('jobs: recovery duties', (env) => {
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 60_000 + 4)).toBe(1);
     expect(await client.children(layout.runs('kept'))).toEqual([ids[4]]);
     expect(await client.children(layout.cancels('kept'))).toEqual([]);
+    // A finished barrier group goes once it is as old as the history kept; an open one stays.
+    const done = { v: 1, size: 1, arrived: [{ runId: 'x', priority: 5 }], released: true, left: 1 };
+    await client.create(layout.runGroup('kept', 'g-done'), Buffer.from(JSON.stringify(done)));
+    await client.create(layout.runGroup('kept', 'g-open'), Buffer.from(JSON.stringify({ ...done, left: 0 })));
+    await pruneHistory(client, 'kept', kept.spec, Date.now());
+    expect((await client.children(layout.barriers)).sort()).toEqual(['kept-g-done', 'kept-g-open']);
+    await pruneHistory(client, 'kept', kept.spec, Date.now() + 120_000);
+    expect(await client.children(layout.barriers)).toEqual(['kept-g-open']);
   });
 });
