@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { Coordination } from '../shared/client/coordination.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError, isDroverError } from '../shared/errors.ts';
 import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
@@ -39,6 +39,7 @@ export interface RunnerHost {
 }
 
 const ERROR_BACKOFF_MS = 500;
+const FINISH_RETRIES_MAX = 5;
 /** Runs shorter than this on average are claimed ahead. */
 const PREFETCH_RUN_MS_MAX = 50;
 
@@ -280,10 +281,17 @@ export class JobRunner {
     }
     const finishing = this.host.finisher.finish(req);
     release();
-    const result = await finishing;
+    let result = await finishing;
+    // A finish lost to the connection is tried again: it stays conditional on the fence, so a
+    // late one is refused if the run moved on, and otherwise our live lease would strand the run.
+    for (let tries = 1; !result.ok && !isDroverError(result.error, 'DROVER_FENCED') && tries <= FINISH_RETRIES_MAX; tries++) {
+      runLog.warn({ err: result.error, tries }, 'finish failed; trying again');
+      await sleep(ERROR_BACKOFF_MS * tries);
+      result = await this.host.finisher.finish(req);
+    }
     if (!result.ok) {
       const code = result.error instanceof DroverError ? result.error.code : 'ERROR';
-      if (code !== 'DROVER_FENCED') runLog.warn({ err: result.error }, 'finish failed; the run is recovered when its lease goes');
+      if (code !== 'DROVER_FENCED') runLog.error({ err: result.error }, 'finish failed for good; the run is recovered when its lease goes');
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
