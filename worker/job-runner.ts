@@ -54,6 +54,8 @@ export class JobRunner {
   private readonly log: Logger;
   private cancels = new Set<string>();
   private readonly buffer: ClaimedRun[] = [];
+  /** Runs from claim to written finish (a superset of `active`). */
+  private readonly settling = new Set<string>();
   /** Moving average of handler time (ms), for the prefetch decision. */
   private runMsEma: number | null = null;
   private paused = false;
@@ -108,12 +110,12 @@ export class JobRunner {
     if (this.stopped || !this.host.canClaim()) return;
     const names = await this.host.client.children(layout.leases(this.job));
     for (const runId of names) {
-      if (this.active.has(runId) || this.buffer.some((b) => b.runId === runId) || this.stopped) continue;
+      if (this.settling.has(runId) || this.buffer.some((b) => b.runId === runId) || this.stopped) continue;
       const stat = await this.host.client.exists(layout.lease(this.job, runId));
       if (!stat || stat.ephemeralOwner !== this.host.client.sessionId) continue;
       const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, runId));
       const record = decodeRecord(data, layout.run(this.job, runId));
-      if (record.state !== 'active' || record.worker !== this.host.workerId() || this.active.has(runId)) continue;
+      if (record.state !== 'active' || record.worker !== this.host.workerId() || this.settling.has(runId) || this.buffer.some((b) => b.runId === runId)) continue;
       this.log.warn({ runId }, 'adopting an attempt claimed by a multi whose reply was lost');
       this.startAttempt({ job: this.job, runId, record, version: recStat.version, fence: `${runId}:${recStat.version}` });
     }
@@ -229,10 +231,13 @@ export class JobRunner {
       this.active.delete(run.runId);
       this.host.release();
     };
+    // Until its finish is written the lease is still ours: adoptOwnLeases must not take it up.
+    this.settling.add(run.runId);
     const p = this.attempt(run, release)
       .catch((err: unknown) => this.log.error({ err, runId: run.runId }, 'attempt bookkeeping failed'))
       .finally(() => {
         release();
+        this.settling.delete(run.runId);
         this.finishing.delete(p);
       });
     this.finishing.add(p);
