@@ -78,6 +78,9 @@ export async function requeueOrphans(client: Coordination, job: string, opts: { 
       const [found] = await readRecords(client, job, [runId]);
       const stillInflight = await client.exists(layout.inflightRun(job, runId));
       if (!stillInflight) return null;
+      // Re-claimed since the listing (a retry or a hand-back came round): a live attempt, not an
+      // orphan. A claim after this read moves the record's version, which the multi checks.
+      if (await client.exists(layout.lease(job, runId))) return null;
       const retryable = new Set<number>([0]);
       if (!found) return { ops: [{ op: 'delete', path: layout.inflightRun(job, runId) } as Op], retryable, value: null };
       const { record, version } = found;
