@@ -146,8 +146,9 @@ class ZkView implements Coordination {
     return this.call(path, (c, cb: Callback<{ data: Buffer; stat: Stat }>) => {
       const done = (err: unknown, data?: Buffer, stat?: LibStat): void =>
         err ? cb(err) : cb(null, { data: data ?? Buffer.alloc(0), stat: toStat(stat as LibStat) });
-      if (watcher) c.getData(full, this.libWatcher(watcher), done);
-      else c.getData(full, done);
+      if (!watcher) return c.getData(full, done);
+      const reg = this.session.fanout.join('data', full, this.libWatcher(watcher));
+      c.getData(full, reg.lib, (err: unknown, data?: Buffer, stat?: LibStat) => (err && reg.undo(), done(err, data, stat)));
     });
   }
 
@@ -167,8 +168,9 @@ class ZkView implements Coordination {
     const full = this.full(path);
     return this.call(path, (c, cb: Callback<Stat | null>) => {
       const done = (err: unknown, stat?: LibStat): void => (err ? cb(err) : cb(null, stat ? toStat(stat) : null));
-      if (watcher) c.exists(full, this.libWatcher(watcher), done);
-      else c.exists(full, done);
+      if (!watcher) return c.exists(full, done);
+      const reg = this.session.fanout.join('exists', full, this.libWatcher(watcher));
+      c.exists(full, reg.lib, (err: unknown, stat?: LibStat) => (err && reg.undo(), done(err, stat)));
     });
   }
 
@@ -181,8 +183,9 @@ class ZkView implements Coordination {
     return this.call(path, (c, cb: Callback<{ children: string[]; stat: Stat }>) => {
       const done = (err: unknown, children?: string[], stat?: LibStat): void =>
         err ? cb(err) : cb(null, { children: children ?? [], stat: toStat(stat as LibStat) });
-      if (watcher) c.getChildren(full, this.libWatcher(watcher), done);
-      else c.getChildren(full, done);
+      if (!watcher) return c.getChildren(full, done);
+      const reg = this.session.fanout.join('child', full, this.libWatcher(watcher));
+      c.getChildren(full, reg.lib, (err: unknown, children?: string[], stat?: LibStat) => (err && reg.undo(), done(err, children, stat)));
     });
   }
 
@@ -307,11 +310,10 @@ class ZkView implements Coordination {
   }
 
   /**
-   * One wrapper per Watcher function: node-zookeeper-client skips a listener
-   * already registered on the path (as ZooKeeper's Java client keeps watchers
-   * in a set), so a caller re-reading a node with the same watcher before the
-   * last one fired (a cache re-reading data after a child event) does not
-   * pile up listeners, and hears one event, not one per read.
+   * One wrapper per Watcher function, so the session's fan-out (a set, as
+   * ZooKeeper's Java client keeps watchers) sees a caller re-reading a node
+   * with the same watcher before it fired (a cache re-reading data after a
+   * child event) as one registration, and it hears one event, not one per read.
    */
   private readonly wrappedWatchers = new WeakMap<Watcher, (e: Event) => void>();
 

@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { ConnectionState, StateChange, StateListener } from './coordination.ts';
 import { isConnected, nextState, type ConnectionInput, type MachineState } from './connection-state.ts';
 import { DroverError } from '../errors.ts';
+import { WatchFanout } from './watch-fanout.ts';
 
 export interface SessionOptions {
   /** host:port[,host:port...] */
@@ -31,6 +32,8 @@ export class ZkSession {
   private readonly log: Logger;
   private closing: Promise<void> | null = null;
   private lastSessionId = '0';
+  /** Watch registrations of the current library client (shared by every namespace view). */
+  readonly fanout = new WatchFanout();
 
   constructor(private readonly opts: SessionOptions) {
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'coordination' });
@@ -135,6 +138,7 @@ export class ZkSession {
       this.suspendTimer = setTimeout(() => this.transition('suspend-timeout'), timeout);
     }
     if (change.state === 'LOST') {
+      this.fanout.reset();
       const old = this.client;
       this.client = this.newClient();
       old.close();

@@ -96,6 +96,34 @@ describeOnBackends('the Coordination client', (env) => {
     expect(events).toHaveLength(1);
   });
 
+  it('many watchers on one path each hear the event once, through one library listener', async () => {
+    const c = await env.client();
+    const other = await env.client();
+    await c.create('/fan', Buffer.from('0'));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const heard = new Array<number>(50).fill(0);
+      const all = await Promise.all(
+        heard.map((_, i) => armed<WatchEvent>(`watcher ${i}`, (d) => c.get('/fan', (e) => ((heard[i] = (heard[i] ?? 0) + 1), d(e))))),
+      );
+      // A failed read sets no watch: this watcher must never hear of /fan.
+      let stray = 0;
+      await c.get('/fan/missing', () => stray++).catch(() => undefined);
+      await other.set('/fan', Buffer.from('1'));
+      for (const a of all) expect(await a.event).toEqual({ type: 'changed', path: '/fan' });
+      await other.create('/fan/missing');
+      await other.set('/fan/missing', Buffer.from('x'));
+      await c.get('/fan');
+      expect(heard.every((n) => n === 1)).toBe(true);
+      expect(stray).toBe(0);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('ensurePath, deleteRecursive and nested namespaces', async () => {
     const c = await env.client();
     await c.ensurePath('/x/y/z');
