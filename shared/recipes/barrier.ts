@@ -25,11 +25,10 @@ import type { Logger } from 'pino';
 import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
-import { remainingOf, type WaitOptions } from './abortable-wait.ts';
-import { isConnectionTrouble } from './connection-checks.ts';
+import type { WaitOptions } from './abortable-wait.ts';
+import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
-import { WatchWait } from './watch-wait.ts';
 
 export const BARRIER_MEMBER_PREFIX = 'm-';
 export const BARRIER_READY = 'ready';
@@ -65,35 +64,22 @@ export class Barrier {
   /** Arrives and waits until `size` members have arrived (at once if the barrier is already released). */
   async wait(opts: WaitOptions = {}): Promise<void> {
     await this.client.ensurePath(this.path);
-    const remaining = remainingOf(opts);
-    for (;;) {
-      const ready = new WatchWait();
-      let errored = false;
-      try {
-        // Watch `ready` before arriving, so the release cannot slip between the two.
-        if (await this.client.exists(this.readyPath, ready.watcher)) return;
-        await this.arrive();
-        if ((await this.arrivedCount()) >= this.size) {
-          await this.client.create(this.readyPath).catch((err: unknown) => {
-            if (!isZkError(err, 'NODE_EXISTS')) throw err;
-          });
-          this.log.info('released the barrier');
-          return;
-        }
-      } catch (err) {
-        if (!isConnectionTrouble(err)) throw err;
-        errored = true;
-        this.log.debug({ err }, 'connection trouble; waiting again');
-      }
-      // On a new session our node went with the old one: the next pass arrives again.
-      try {
-        await ready.wait(this.client, 'barrier', { ...remaining(), afterError: errored });
-      } catch (err) {
-        // A member that gave up must not count towards the release.
-        if (!(await this.isReleased().catch(() => false))) await this.leave().catch(() => undefined);
-        throw err;
-      }
-    }
+    await passReadyGate(
+      this.client,
+      {
+        readyPath: this.readyPath,
+        size: this.size,
+        what: 'barrier',
+        openedMessage: 'released the barrier',
+        // Already released: nothing to wait for, and no member to leave behind.
+        arriveWhenOpen: false,
+        log: this.log,
+        arrive: () => this.arrive(),
+        count: () => this.arrivedCount(),
+        withdraw: () => this.leave(),
+      },
+      opts,
+    );
   }
 
   /** Whether the barrier has released. */

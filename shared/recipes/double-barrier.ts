@@ -29,6 +29,7 @@ import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import { remainingOf, type WaitOptions } from './abortable-wait.ts';
 import { isConnectionTrouble } from './connection-checks.ts';
+import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
 import { WatchWait } from './watch-wait.ts';
@@ -68,33 +69,22 @@ export class DoubleBarrier {
   /** Enters and waits until `size` members have entered. */
   async enter(opts: WaitOptions = {}): Promise<void> {
     await this.client.ensurePath(this.path);
-    const remaining = remainingOf(opts);
-    for (;;) {
-      const ready = new WatchWait();
-      let errored = false;
-      try {
-        const wasReady = await this.client.exists(this.readyPath, ready.watcher);
-        await this.createMember();
-        if (wasReady) return;
-        if ((await this.members()).length >= this.size) {
-          await this.client.create(this.readyPath).catch((err: unknown) => {
-            if (!isZkError(err, 'NODE_EXISTS')) throw err;
-          });
-          this.log.info('entry released');
-          return;
-        }
-      } catch (err) {
-        if (!isConnectionTrouble(err)) throw err;
-        errored = true;
-      }
-      try {
-        await ready.wait(this.client, 'double barrier enter', { ...remaining(), afterError: errored });
-      } catch (err) {
-        // A member that gave up entering must not count.
-        if ((await this.client.exists(this.readyPath).catch(() => null)) === null) await this.deleteMember().catch(() => undefined);
-        throw err;
-      }
-    }
+    await passReadyGate(
+      this.client,
+      {
+        readyPath: this.readyPath,
+        size: this.size,
+        what: 'double barrier enter',
+        openedMessage: 'entry released',
+        // Entry already released: still arrive, so leave() waits for this member too.
+        arriveWhenOpen: true,
+        log: this.log,
+        arrive: () => this.createMember(),
+        count: async () => (await this.members()).length,
+        withdraw: () => this.deleteMember(),
+      },
+      opts,
+    );
   }
 
   /** Leaves and waits until every member has left. */
