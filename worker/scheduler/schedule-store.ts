@@ -12,7 +12,7 @@
  * under us. Either way nothing was written and the caller re-reads: a new
  * leader can neither fire T twice nor skip it unrecorded.
  */
-import type { Coordination } from '../../shared/client/coordination.ts';
+import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { ZkError, isZkError } from '../../shared/client/zk-error.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import type { JobSpec, ScheduleState } from '../../shared/jobs/job-types.ts';
@@ -92,6 +92,31 @@ function lostRace(err: unknown): DecisionResult | null {
   return null;
 }
 
+/**
+ * Writes one decision: `write` runs a multi that starts with the fire record
+ * at `fireTime` and the state @stored.version (the op indexes lostRace reads).
+ * On success `stored` follows the write.
+ */
+async function writeDecision(
+  stored: StoredSchedule,
+  decision: { job: string; fireTime: number; record: FireRecord; state: ScheduleState },
+  write: (ops: Op[]) => Promise<unknown>,
+): Promise<DecisionResult> {
+  try {
+    await write([
+      { op: 'create', path: layout.fire(decision.job, decision.fireTime), data: encodeJson(decision.record) },
+      { op: 'set', path: layout.schedule(decision.job), data: encodeJson(decision.state), version: stored.version },
+    ]);
+  } catch (err) {
+    const lost = lostRace(err);
+    if (lost) return lost;
+    throw err;
+  }
+  stored.state = decision.state;
+  stored.version += 1; // a successful set bumps the version by exactly one
+  return 'written';
+}
+
 /** Fires T: the run, its fire record and the advanced state in one multi. */
 export async function fireOnce(
   client: Coordination,
@@ -107,24 +132,9 @@ export async function fireOnce(
     ...(opts.nextFireTime !== undefined ? { nextFireTime: opts.nextFireTime } : {}),
     updatedBy: opts.by,
   };
-  try {
-    await enqueueWith(
-      client,
-      spec.name,
-      [{ input: spec.scheduleInput ?? null, opts: { fireTime, runId } }],
-      [
-        { op: 'create', path: layout.fire(spec.name, fireTime), data: encodeJson(record) },
-        { op: 'set', path: layout.schedule(spec.name), data: encodeJson(state), version: stored.version },
-      ],
-    );
-  } catch (err) {
-    const lost = lostRace(err);
-    if (lost) return lost;
-    throw err;
-  }
-  stored.state = state;
-  stored.version += 1; // a successful set bumps the version by exactly one
-  return 'written';
+  return writeDecision(stored, { job: spec.name, fireTime, record, state }, (ops) =>
+    enqueueWith(client, spec.name, [{ input: spec.scheduleInput ?? null, opts: { fireTime, runId } }], ops),
+  );
 }
 
 /** Records a misfire the policy skips, and moves the cursor past it, in one multi. */
@@ -142,19 +152,7 @@ export async function recordSkip(
     lastSkip: { ...skipped, at: opts.now },
     updatedBy: opts.by,
   };
-  try {
-    await client.multi([
-      { op: 'create', path: layout.fire(spec.name, skipped.to), data: encodeJson(record) },
-      { op: 'set', path: layout.schedule(spec.name), data: encodeJson(state), version: stored.version },
-    ]);
-  } catch (err) {
-    const lost = lostRace(err);
-    if (lost) return lost;
-    throw err;
-  }
-  stored.state = state;
-  stored.version += 1;
-  return 'written';
+  return writeDecision(stored, { job: spec.name, fireTime: skipped.to, record, state }, (ops) => client.multi(ops));
 }
 
 /**
