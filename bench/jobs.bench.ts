@@ -23,7 +23,8 @@
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
  * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
- * BENCH_CPU_PROF (a directory for V8 profiles of the child processes).
+ * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
+ * BENCH_BACKLOG_ONLY=1 (only the backlog drain).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -53,6 +54,8 @@ const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
 /** BENCH_BACKEND=zookeeper runs the same on an Apache ZooKeeper 3.8 ensemble (to tell runtime from server behaviour). */
 const BACKEND: 'drover' | 'zookeeper' = process.env['BENCH_BACKEND'] === 'zookeeper' ? 'zookeeper' : 'drover';
 const JOB = 'bench-noop';
+/** BENCH_BACKLOG_ONLY=1: only the drover backlog drain (for profiling it alone). */
+const BACKLOG_ONLY = process.env['BENCH_BACKLOG_ONLY'] === '1';
 const SELF = fileURLToPath(import.meta.url);
 const DROVER_BIN = fileURLToPath(new URL('../bin/drover.mjs', import.meta.url));
 
@@ -268,6 +271,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     let lat = await latencies(client, 0, t0);
     results.push({ label: `drover runtime, ${BACKLOG} backlog`, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
     console.log(`  ${row(results[0] as Result)}`); // as soon as measured, so a later failure keeps it
+    if (BACKLOG_ONLY) return results;
 
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most 2 in flight.
     meter = await costMeter(ensemble, () => workers.map((w) => w.child));
@@ -370,19 +374,26 @@ function row(r: Result): string {
 
 async function main(): Promise<void> {
   console.log(`\njobs: 3-member ${BACKEND} ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs\n`);
+  // BENCH_CPU_PROF also profiles the `drover server` members (spawnDrover reads DROVER_NODE_ARGS).
+  if (process.env['BENCH_CPU_PROF'] && BACKEND === 'drover') process.env['DROVER_NODE_ARGS'] = `--cpu-prof --cpu-prof-dir ${process.env['BENCH_CPU_PROF']}`;
   const ensemble = await startProcessEnsemble(BACKEND, 3, TICK_MS);
   try {
     const drover = await droverRuntime(ensemble);
-    const naive = await naiveRecipe(ensemble);
+    const naive = BACKLOG_ONLY ? [] : await naiveRecipe(ensemble);
     console.log(['\nworkload'.padEnd(35), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'srv cpu', 'cli cpu'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
     const backlogRatio = rate(drover[0]) / rate(naive[0]);
     const steadyRatio = rate(drover[1]) / rate(naive[1]);
-    console.log(`\nratio drover/naive: ${backlogRatio.toFixed(1)}x at a ${BACKLOG} backlog (target >= 20x), ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`);
+    if (!BACKLOG_ONLY) console.log(`\nratio drover/naive: ${backlogRatio.toFixed(1)}x at a ${BACKLOG} backlog (target >= 20x), ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`);
     console.log(`drover backlog throughput: ${Math.round(rate(drover[0]))} durable jobs/s (target >= 15000)`);
     console.log('(backlog latencies count from the release of the backlog; producer latencies from enqueue; cpu in seconds over the phase)');
   } finally {
+    if (process.env['BENCH_CPU_PROF']) {
+      // A profile is written at exit: SIGTERM the members (stop() SIGKILLs) and wait for them.
+      for (const m of ensemble.members) m.child?.kill('SIGTERM');
+      await Promise.all(ensemble.members.map((m) => m.exited));
+    }
     await ensemble.stop();
   }
 }
