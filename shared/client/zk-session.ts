@@ -12,9 +12,6 @@ import type { ConnectionState, StateChange, StateListener } from './coordination
 import { isConnected, nextState, type ConnectionInput, type MachineState } from './connection-state.ts';
 import { DroverError } from '../errors.ts';
 import { WatchFanout } from './watch-fanout.ts';
-import { installFastMulti } from './fast-multi.ts';
-
-installFastMulti();
 
 export interface SessionOptions {
   /** host:port[,host:port...] */
