@@ -5,8 +5,7 @@
  * was LOST.
  */
 import { expect, it } from 'vitest';
-import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
-import type { Coordination, StateChange } from '../../shared/client/coordination.ts';
+import { describeOnBackends, nextEvent, nextState } from '../helpers/backends.ts';
 import { NodeCache } from '../../shared/recipes/node-cache.ts';
 import { ChildrenCache } from '../../shared/recipes/children-cache.ts';
 import { TreeCache, type CachedNode } from '../../shared/recipes/tree-cache.ts';
@@ -25,9 +24,6 @@ function first<T extends unknown[]>(what: string, on: (l: (...args: T) => void) 
   });
 }
 
-function nextState(c: Coordination, state: StateChange['state']): Promise<StateChange> {
-  return first<[StateChange]>(state, (l) => c.onState(l), (s) => s.state === state).then(([s]) => s);
-}
 
 describeOnBackends('recipes: caches', (env) => {
   it('node cache: absent at start, then created, changed (twice: the watch re-arms), deleted, created again', async () => {

@@ -4,8 +4,8 @@
  * LOST re-enters with a new node.
  */
 import { expect, it } from 'vitest';
-import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
-import type { Coordination, StateChange } from '../../shared/client/coordination.ts';
+import { describeOnBackends, nextEvent, until, nextState } from '../helpers/backends.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
 import { LeaderElection } from '../../shared/recipes/leader-election.ts';
 import { isDroverError } from '../../shared/errors.ts';
 import { watchedPaths } from './recipes-watch-count.ts';
@@ -23,16 +23,6 @@ function nextLeading(e: LeaderElection, leading: boolean, what: string): Promise
   });
 }
 
-function nextState(c: Coordination, state: StateChange['state']): Promise<StateChange> {
-  return nextEvent(state, (d) => {
-    const off = c.onState((s) => {
-      if (s.state === state) {
-        off();
-        d(s);
-      }
-    });
-  });
-}
 
 describeOnBackends('recipes: leader election', (env) => {
   async function candidates(n: number): Promise<{ clients: Coordination[]; elections: LeaderElection[] }> {

@@ -4,8 +4,7 @@
  * member whose session was LOST joins again on its new session.
  */
 import { expect, it } from 'vitest';
-import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
-import type { Coordination, StateChange } from '../../shared/client/coordination.ts';
+import { describeOnBackends, nextEvent, until, nextState } from '../helpers/backends.ts';
 import { GroupMembership } from '../../shared/recipes/group-membership.ts';
 
 function membersWhere(g: GroupMembership, what: string, match: (m: Map<string, Buffer>) => boolean): Promise<Map<string, Buffer>> {
@@ -20,16 +19,6 @@ function membersWhere(g: GroupMembership, what: string, match: (m: Map<string, B
   });
 }
 
-function nextState(c: Coordination, state: StateChange['state']): Promise<StateChange> {
-  return nextEvent(state, (d) => {
-    const off = c.onState((s) => {
-      if (s.state === state) {
-        off();
-        d(s);
-      }
-    });
-  });
-}
 
 const names = (m: Map<string, Buffer>): string[] => [...m.keys()].sort();
 

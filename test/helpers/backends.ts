@@ -8,7 +8,7 @@ import { afterEach, describe, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { connectCoordination, type ConnectOptions } from '../../shared/client/zk-client.ts';
-import type { Coordination } from '../../shared/client/coordination.ts';
+import type { Coordination, StateChange } from '../../shared/client/coordination.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 export type BackendName = 'drover' | 'zookeeper';
@@ -139,4 +139,20 @@ export async function armed<T>(what: string, register: (deliver: (v: T) => void)
   const event = nextEvent<T>(what, (d) => (deliver = d), timeoutMs);
   await register((v) => deliver(v));
   return { event };
+}
+
+/** The next time `client` enters `state`. */
+export function nextState(client: Coordination, state: StateChange['state'], timeoutMs = 20_000): Promise<StateChange> {
+  return nextEvent(
+    state,
+    (deliver) => {
+      const off = client.onState((s) => {
+        if (s.state === state) {
+          off();
+          deliver(s);
+        }
+      });
+    },
+    timeoutMs,
+  );
 }
