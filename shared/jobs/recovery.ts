@@ -26,6 +26,7 @@ import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './q
 import { decodeRecord, encodeRecord } from './run-codec.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
+import { childrenOrEmpty } from '../client/absent-ok.ts';
 
 const CHUNK_RUNS = 100;
 
@@ -41,15 +42,6 @@ async function readRecords(client: Coordination, job: string, runIds: string[]):
       }
     }),
   );
-}
-
-async function childrenOrEmpty(client: Coordination, path: string): Promise<string[]> {
-  try {
-    return await client.children(path);
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return [];
-    throw err;
-  }
 }
 
 export interface OrphanReport {
@@ -157,13 +149,7 @@ export async function promoteDue(client: Coordination, job: string, nowMs: numbe
 
 /** The earliest due time among a job's delayed entries, or null. */
 export async function nextDueMs(client: Coordination, job: string, watcher?: () => void): Promise<number | null> {
-  let names: string[];
-  try {
-    names = await client.children(layout.delayed(job), watcher);
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return null;
-    throw err;
-  }
+  const names = await childrenOrEmpty(client, layout.delayed(job), watcher);
   let min: number | null = null;
   for (const name of names) {
     const p = parseDelayed(name);

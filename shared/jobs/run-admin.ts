@@ -13,6 +13,7 @@ import { layout, laneOf } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails } from './queue-append.ts';
 import { decodeCounter, decodeRecord, encodeRecord } from './run-codec.ts';
 import { groupLeaveOps } from './run-group.ts';
+import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
 
 async function readRun(client: Coordination, job: string, runId: string): Promise<{ record: RunRecord; version: number }> {
   try {
@@ -101,11 +102,7 @@ export async function pauseJob(client: Coordination, job: string): Promise<void>
 
 export async function resumeJob(client: Coordination, job: string): Promise<void> {
   await readJobSpec(client, job);
-  try {
-    await client.delete(layout.jobPaused(job));
-  } catch (err) {
-    if (!isZkError(err, 'NO_NODE')) throw err;
-  }
+  await deleteIfPresent(client, layout.jobPaused(job));
 }
 
 export async function isPaused(client: Coordination, job: string): Promise<boolean> {
@@ -114,13 +111,7 @@ export async function isPaused(client: Coordination, job: string): Promise<boole
 
 /** Runs waiting per priority lane (tail - head), without listing any items. */
 export async function queueDepth(client: Coordination, job: string): Promise<{ total: number; lanes: { priority: number; depth: number }[] }> {
-  let names: string[];
-  try {
-    names = await client.children(layout.lanes(job));
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return { total: 0, lanes: [] };
-    throw err;
-  }
+  const names = await childrenOrEmpty(client, layout.lanes(job));
   const priorities = names.map(laneOf).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
   const lanes = await Promise.all(
     priorities.map(async (priority) => {
@@ -141,14 +132,7 @@ export type RunListing = 'queued' | 'active' | 'delayed' | 'history' | 'dead' | 
 export async function listRuns(client: Coordination, job: string, opts: { which?: RunListing; limit?: number; state?: RunState } = {}): Promise<RunRecord[]> {
   const which = opts.which ?? 'all';
   const limit = opts.limit ?? 100;
-  const names = async (path: string): Promise<string[]> => {
-    try {
-      return (await client.children(path)).sort();
-    } catch (err) {
-      if (isZkError(err, 'NO_NODE')) return [];
-      throw err;
-    }
-  };
+  const names = async (path: string): Promise<string[]> => (await childrenOrEmpty(client, path)).sort();
   let runIds: string[];
   switch (which) {
     case 'queued': {

@@ -29,6 +29,7 @@ import type { WaitOptions } from './abortable-wait.ts';
 import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
+import { deleteIfPresent } from '../client/absent-ok.ts';
 
 export const BARRIER_MEMBER_PREFIX = 'm-';
 export const BARRIER_READY = 'ready';
@@ -99,16 +100,12 @@ export class Barrier {
 
   /** Removes this member's node (after release, so it no longer lingers with the session). */
   async leave(): Promise<void> {
-    await this.client.delete(this.memberPath).catch((err: unknown) => {
-      if (!isZkError(err, 'NO_NODE')) throw err;
-    });
+    await deleteIfPresent(this.client, this.memberPath);
   }
 
   /** Un-releases the barrier for another round; call once every member is through. */
   async reset(): Promise<void> {
-    await this.client.delete(this.readyPath).catch((err: unknown) => {
-      if (!isZkError(err, 'NO_NODE')) throw err;
-    });
+    await deleteIfPresent(this.client, this.readyPath);
   }
 
   private async arrive(): Promise<void> {

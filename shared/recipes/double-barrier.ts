@@ -33,6 +33,7 @@ import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
 import { silentLogger } from './silent-logger.ts';
 import { WatchWait } from './watch-wait.ts';
+import { deleteIfPresent } from '../client/absent-ok.ts';
 
 export const DOUBLE_BARRIER_MEMBER_PREFIX = 'm-';
 export const DOUBLE_BARRIER_READY = 'ready';
@@ -142,8 +143,6 @@ export class DoubleBarrier {
   }
 
   private async deleteMember(): Promise<void> {
-    await this.client.delete(this.memberPath).catch((err: unknown) => {
-      if (!isZkError(err, 'NO_NODE')) throw err;
-    });
+    await deleteIfPresent(this.client, this.memberPath);
   }
 }

@@ -28,6 +28,7 @@ import { assignRanges, partitionsOf, type PartitionMemberRef } from './assign.ts
 import { publishAssignment } from './assignment-store.ts';
 import { appendPartitionLog } from './partition-log.ts';
 import type { PartitionHost } from './partition-host.ts';
+import { deleteIfPresent } from '../../shared/client/absent-ok.ts';
 
 export interface JobPartitionMemberOptions {
   host: PartitionHost;
@@ -109,7 +110,7 @@ export class JobPartitionMember {
     if (this.client.state === 'CLOSED') return;
     for (const p of [...this.held]) await this.releaseOwner(p).catch((err: unknown) => this.log.warn({ err, partition: p }, 'owner release failed on close'));
     if (this.memberName) {
-      await this.deleteQuietly(`${layout.partitionMembers(this.opts.job)}/${this.memberName}`).catch((err: unknown) =>
+      await deleteIfPresent(this.client, `${layout.partitionMembers(this.opts.job)}/${this.memberName}`).catch((err: unknown) =>
         this.log.warn({ err }, 'leaving failed on close'),
       );
     }
@@ -215,7 +216,7 @@ export class JobPartitionMember {
       if (stat && stat.ephemeralOwner === this.client.sessionId) mine.push(n);
     }
     mine.sort();
-    for (const extra of mine.slice(1)) await this.deleteQuietly(`${dir}/${extra}`);
+    for (const extra of mine.slice(1)) await deleteIfPresent(this.client, `${dir}/${extra}`);
     return mine[0] ?? null;
   }
 
@@ -301,18 +302,11 @@ export class JobPartitionMember {
   }
 
   private async releaseOwner(p: number): Promise<void> {
-    await this.deleteQuietly(layout.partitionOwner(this.opts.job, p));
+    await deleteIfPresent(this.client, layout.partitionOwner(this.opts.job, p));
     this.held.delete(p);
     this.log.info({ partition: p }, 'partition released');
   }
 
-  private async deleteQuietly(path: string): Promise<void> {
-    try {
-      await this.client.delete(path);
-    } catch (err) {
-      if (!isZkError(err, 'NO_NODE')) throw err;
-    }
-  }
 }
 
 /** Resolves after ms, or at once when the signal aborts. */

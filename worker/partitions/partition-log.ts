@@ -8,6 +8,7 @@ import type { Coordination } from '../../shared/client/coordination.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import { layout, sequenceOf } from '../../shared/jobs/layout.ts';
 import type { PartitionMove } from './assign.ts';
+import { childrenOrEmpty, deleteIfPresent } from '../../shared/client/absent-ok.ts';
 
 export const PARTITION_LOG_KEEP = 100;
 
@@ -21,30 +22,16 @@ export interface PartitionLogEntry {
   at: number;
 }
 
-async function deleteQuietly(client: Coordination, path: string): Promise<void> {
-  try {
-    await client.delete(path);
-  } catch (err) {
-    if (!isZkError(err, 'NO_NODE')) throw err;
-  }
-}
-
 export async function appendPartitionLog(client: Coordination, job: string, entry: PartitionLogEntry, keep = PARTITION_LOG_KEEP): Promise<void> {
   await client.create(layout.partitionLogPrefix(job), Buffer.from(JSON.stringify(entry)), { mode: 'persistent_sequential' });
   const names = await client.children(layout.partitionLog(job));
   if (names.length <= keep) return;
   names.sort((a, b) => sequenceOf(a) - sequenceOf(b));
-  for (const n of names.slice(0, names.length - keep)) await deleteQuietly(client, `${layout.partitionLog(job)}/${n}`);
+  for (const n of names.slice(0, names.length - keep)) await deleteIfPresent(client, `${layout.partitionLog(job)}/${n}`);
 }
 
 export async function readPartitionLog(client: Coordination, job: string): Promise<PartitionLogEntry[]> {
-  let names: string[];
-  try {
-    names = await client.children(layout.partitionLog(job));
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return [];
-    throw err;
-  }
+  const names = await childrenOrEmpty(client, layout.partitionLog(job));
   names.sort((a, b) => sequenceOf(a) - sequenceOf(b));
   const out: PartitionLogEntry[] = [];
   for (const n of names) {

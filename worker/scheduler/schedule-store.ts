@@ -20,6 +20,7 @@ import { layout } from '../../shared/jobs/layout.ts';
 import { decodeJson, encodeJson } from '../../shared/jobs/run-codec.ts';
 import { newRunId } from '../../shared/jobs/run-id.ts';
 import type { SkippedRange } from './fire-plan.ts';
+import { childrenOrEmpty } from '../../shared/client/absent-ok.ts';
 
 /** Fire records kept per job (older ones are pruned; the state's cursor is what guards). */
 export const FIRES_KEEP = 100;
@@ -187,13 +188,7 @@ export function fireTimeOf(name: string): number {
 
 /** Deletes all but the newest `keep` fire records; returns how many went. */
 export async function pruneFires(client: Coordination, job: string, keep = FIRES_KEEP): Promise<number> {
-  let names: string[];
-  try {
-    names = await client.children(layout.fires(job));
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return 0;
-    throw err;
-  }
+  const names = await childrenOrEmpty(client, layout.fires(job));
   if (names.length <= keep) return 0;
   const old = names
     .filter((n) => !Number.isNaN(fireTimeOf(n)))
@@ -214,13 +209,7 @@ export async function pruneFires(client: Coordination, job: string, keep = FIRES
 
 /** Reads every fire record of a job, oldest first (for tests and the dashboard). */
 export async function readFires(client: Coordination, job: string): Promise<FireRecord[]> {
-  let names: string[];
-  try {
-    names = await client.children(layout.fires(job));
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return [];
-    throw err;
-  }
+  const names = await childrenOrEmpty(client, layout.fires(job));
   names.sort((a, b) => fireTimeOf(a) - fireTimeOf(b));
   const out: FireRecord[] = [];
   for (const n of names) {
