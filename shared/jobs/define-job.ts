@@ -10,7 +10,7 @@ import type { Coordination } from '../client/coordination.ts';
 import { DroverError } from '../errors.ts';
 import type { JobDefinition, JobSpec } from './job-types.ts';
 import { NAME_PATTERN } from './layout.ts';
-import { PRIORITY_DEFAULT, PRIORITY_MAX } from './limits.ts';
+import { BUNDLE_RUNS_MAX, PRIORITY_DEFAULT, PRIORITY_MAX } from './limits.ts';
 import { enqueueJob, type EnqueueOptions } from './enqueue.ts';
 import { registerDefinition } from './job-registry.ts';
 
@@ -53,6 +53,7 @@ function checkDefinition(def: JobDefinition<never, unknown>): void {
   checkInteger(name, 'priority', def.priority, 0, PRIORITY_MAX);
   checkInteger(name, 'partitions', def.partitions, 1);
   checkInteger(name, 'maxStalls', def.maxStalls, 0);
+  checkInteger(name, 'bundle', def.bundle, 1, BUNDLE_RUNS_MAX);
   if (def.timeoutMs !== undefined && !(Number.isFinite(def.timeoutMs) && def.timeoutMs > 0)) {
     throw invalid(name, `timeoutMs must be > 0, got ${String(def.timeoutMs)}`);
   }
@@ -110,6 +111,7 @@ export function toJobSpec(def: JobDefinition<never, unknown>): JobSpec {
   if (def.timeoutMs !== undefined) spec.timeoutMs = def.timeoutMs;
   if (def.partitions !== undefined) spec.partitions = def.partitions;
   if (def.barrier !== undefined) spec.barrier = def.barrier;
+  if (def.bundle !== undefined && def.bundle > 1) spec.bundle = def.bundle;
   return spec;
 }
 

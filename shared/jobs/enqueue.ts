@@ -20,15 +20,15 @@
 import type { Coordination, Op } from '../client/coordination.ts';
 import { ZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
-import type { BarrierState, JobSpec, RunRecord } from './job-types.ts';
+import type { BarrierState, BundleRecord, JobSpec, RunRecord } from './job-types.ts';
 import { definitionOf } from './job-registry.ts';
 import { ensureJobDirs, publishJob, readJobSpec } from './job-dirs.ts';
 import { layout, NAME_PATTERN } from './layout.ts';
-import { BARRIER_SIZE_MAX, MULTI_BYTES_TARGET, MULTI_OPS_MAX, PRIORITY_MAX } from './limits.ts';
+import { BARRIER_SIZE_MAX, BUNDLE_INPUT_BYTES_MAX, BUNDLE_RUNS_MAX, MULTI_BYTES_TARGET, MULTI_OPS_MAX, PRIORITY_MAX } from './limits.ts';
 import { encodeInput } from './payload.ts';
 import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './queue-append.ts';
-import { decodeJson, encodeJson, encodeRecord } from './run-codec.ts';
-import { newRunId } from './run-id.ts';
+import { decodeJson, encodeBundle, encodeJson, encodeRecord } from './run-codec.ts';
+import { bundledRunId, isReservedRunId, newBundleId, newRunId } from './run-id.ts';
 import { isZkError } from '../client/zk-error.ts';
 import type { Job } from './define-job.ts';
 
@@ -61,6 +61,21 @@ export interface Prepared {
   record: RunRecord;
   bytes: number;
   group?: { id: string; size: number; then?: { job: string; input: unknown } };
+  /** Plain (no runId, group, partition, fire time or delay): may go into a bundle. */
+  bundleable?: boolean;
+}
+
+/** Runs of one enqueue stored as one bundle record (docs/adr/0006-run-bundles.md). */
+interface PreparedBundle {
+  runId: string;
+  bundle: BundleRecord;
+  bytes: number;
+}
+
+type Unit = Prepared | PreparedBundle;
+
+function isBundle(u: Unit): u is PreparedBundle {
+  return 'bundle' in u;
 }
 
 function badArgument(message: string): DroverError {
@@ -73,6 +88,7 @@ function checkOptions(opts: EnqueueOptions, spec: JobSpec): void {
     throw badArgument(`priority must be an integer in 0..${PRIORITY_MAX}`);
   }
   if (opts.runId !== undefined && !NAME_PATTERN.test(opts.runId)) throw badArgument(`runId must match ${String(NAME_PATTERN)}`);
+  if (opts.runId !== undefined && isReservedRunId(opts.runId)) throw badArgument(`runId '${opts.runId}' has the shape of a bundle's ids (b-...), which the runtime makes`);
   if (opts.partition !== undefined && !(Number.isInteger(opts.partition) && opts.partition >= 0)) throw badArgument('partition must be an integer >= 0');
   if (opts.group === undefined && spec.barrier !== undefined) {
     throw badArgument(`job '${spec.name}' is a barrier job: enqueue its runs with group: { id } (they start together once ${spec.barrier.size} have arrived)`);
@@ -127,6 +143,7 @@ export function prepare(job: string, spec: JobSpec, item: EnqueueItem, nowMs: nu
   if (opts.fireTime !== undefined) record.fireTime = opts.fireTime;
   if (opts.partition !== undefined) record.partition = opts.partition;
   const prepared: Prepared = { runId, record, bytes: inputText.length + 400 };
+  if (opts.runId === undefined && opts.group === undefined && opts.partition === undefined && opts.fireTime === undefined && !opts.delayMs) prepared.bundleable = true;
   if (opts.group) {
     const size = (opts.group.size ?? spec.barrier?.size) as number;
     record.group = { id: opts.group.id, size };
@@ -147,13 +164,14 @@ async function readBarrier(client: Coordination, path: string): Promise<{ state:
 }
 
 /** Builds one chunk's multi from fresh reads of the lanes and barriers it touches. */
-async function buildChunk(client: Coordination, job: string, chunk: Prepared[], extraOps: Op[]) {
+async function buildChunk(client: Coordination, job: string, chunk: Unit[], extraOps: Op[]) {
   const retryable = new Set<number>();
   const ops: Op[] = [...extraOps];
   const ready: AppendEntry[] = [];
   const groups = new Map<string, Prepared[]>();
   for (const p of chunk) {
-    if (p.group) groups.set(p.group.id, [...(groups.get(p.group.id) ?? []), p]);
+    if (isBundle(p)) ready.push({ runId: p.runId, priority: p.bundle.priority });
+    else if (p.group) groups.set(p.group.id, [...(groups.get(p.group.id) ?? []), p]);
     else if (p.record.state === 'queued') ready.push({ runId: p.runId, priority: p.record.priority });
   }
   const released = new Set<string>();
@@ -183,6 +201,10 @@ async function buildChunk(client: Coordination, job: string, chunk: Prepared[], 
   ops.push(...appendOps(job, tails, ready, ops.length, retryable));
   const recordStart = ops.length;
   for (const p of chunk) {
+    if (isBundle(p)) {
+      ops.push({ op: 'create', path: layout.run(job, p.runId), data: encodeBundle(p.bundle) });
+      continue;
+    }
     const record = released.has(p.runId) ? { ...p.record, state: 'queued' as const } : p.record;
     ops.push({ op: 'create', path: layout.run(job, p.runId), data: encodeRecord(record) });
     if (record.state === 'delayed') ops.push({ op: 'create', path: layout.delayedRun(job, record.dueAt!, p.runId) });
@@ -190,9 +212,57 @@ async function buildChunk(client: Coordination, job: string, chunk: Prepared[], 
   return { ops, retryable, value: recordStart };
 }
 
-function chunksOf(prepared: Prepared[]): Prepared[][] {
-  const chunks: Prepared[][] = [];
-  let current: Prepared[] = [];
+/**
+ * Packs consecutive plain runs of one priority into bundles of up to `size`
+ * runs and BUNDLE_INPUT_BYTES_MAX input bytes; everything else stays a run of
+ * its own. Order within a lane is kept.
+ */
+function bundle(job: string, prepared: Prepared[], size: number, nowMs: number): { units: Unit[]; ids: string[] } {
+  if (size <= 1 || prepared.filter((p) => p.bundleable).length < 2) return { units: prepared, ids: prepared.map((p) => p.runId) };
+  const units: Unit[] = [];
+  const ids: string[] = [];
+  const cur: { open: PreparedBundle | null; inputBytes: number } = { open: null, inputBytes: 0 };
+  const close = (): void => {
+    const open = cur.open;
+    if (open === null) return;
+    cur.open = null;
+    // A bundle of one is just a run: it keeps a record of its own.
+    if (open.bundle.runs.length === 1) {
+      const lone: RunRecord = { ...open.bundle.runs[0]!, id: newRunId(nowMs) };
+      units.push({ runId: lone.id, record: lone, bytes: open.bytes });
+      ids[ids.length - 1] = lone.id;
+    } else units.push(open);
+  };
+  for (const p of prepared) {
+    const bytes = p.bytes - 400;
+    if (!p.bundleable || bytes > BUNDLE_INPUT_BYTES_MAX) {
+      close();
+      units.push(p);
+      ids.push(p.runId);
+      continue;
+    }
+    const o = cur.open;
+    if (o !== null && (o.bundle.priority !== p.record.priority || o.bundle.runs.length >= size || cur.inputBytes + bytes > BUNDLE_INPUT_BYTES_MAX)) close();
+    let b = cur.open;
+    if (b === null) {
+      const id = newBundleId(nowMs);
+      b = { runId: id, bundle: { v: 1, kind: 'bundle', id, job, state: 'queued', priority: p.record.priority, enqueuedAt: nowMs, runs: [] }, bytes: 400 };
+      cur.open = b;
+      cur.inputBytes = 0;
+    }
+    const runId = bundledRunId(b.runId, b.bundle.runs.length);
+    b.bundle.runs.push({ ...p.record, id: runId });
+    b.bytes += bytes + 200;
+    cur.inputBytes += bytes;
+    ids.push(runId);
+  }
+  close();
+  return { units, ids };
+}
+
+function chunksOf(prepared: Unit[]): Unit[][] {
+  const chunks: Unit[][] = [];
+  let current: Unit[] = [];
   let bytes = 0;
   for (const p of prepared) {
     if (current.length > 0 && (bytes + p.bytes > MULTI_BYTES_TARGET || (current.length + 1) * 3 + 8 > MULTI_OPS_MAX / 2)) {
@@ -216,7 +286,8 @@ export async function enqueueWith(client: Coordination, job: string, items: Enqu
   const ids = new Set(prepared.map((p) => p.runId));
   if (ids.size !== prepared.length) throw new DroverError('DROVER_DUPLICATE_RUN', 'two items of one enqueue have the same runId');
   await ensureJobDirs(client, job);
-  const chunks = chunksOf(prepared);
+  const packed = bundle(job, prepared, Math.min(spec.bundle ?? 1, BUNDLE_RUNS_MAX), nowMs);
+  const chunks = chunksOf(packed.units);
   if (chunks.length === 0 && extraOps.length > 0) chunks.push([]);
   for (const [i, chunk] of chunks.entries()) {
     const extra = i === 0 ? extraOps : [];
@@ -234,7 +305,7 @@ export async function enqueueWith(client: Coordination, job: string, items: Enqu
       throw err;
     }
   }
-  return prepared.map((p) => p.runId);
+  return packed.ids;
 }
 
 /** Enqueues one run by job name (or Job handle); resolves to its runId. */

@@ -62,6 +62,14 @@ export interface JobDefinition<Input = unknown, Output = unknown> {
   history?: { keep?: number; maxAgeMs?: number };
   /** Lost workers a run survives before a lost lease counts as a failed attempt (default 2). */
   maxStalls?: number;
+  /**
+   * Runs enqueued together (one enqueue call) are stored, claimed and
+   * finished as bundles of up to this many (1..BUNDLE_RUNS_MAX, default 1 =
+   * off): one record, one lease, one history entry per bundle instead of per
+   * run. For many short runs; a bundle runs on one worker, so leave it at 1
+   * for long ones. Bundled runs keep smaller results and logs (limits.ts).
+   */
+  bundle?: number;
 }
 
 export type RunState = 'queued' | 'delayed' | 'waiting-barrier' | 'active' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
@@ -100,6 +108,35 @@ export interface RunRecord {
   freeAttempts?: number;
   /** How many times this run's worker was lost mid-attempt. */
   stalls?: number;
+}
+
+/** Where a bundle record sits: in a lane, waiting for a retry's due time, held by a worker, or finished. */
+export type BundleState = 'queued' | 'delayed' | 'active' | 'done';
+
+/**
+ * /runs/<job>/<bundleId>: up to JobSpec.bundle runs in one record
+ * (docs/adr/0006-run-bundles.md). The bundle moves through the queue as one
+ * unit; every run in it keeps its own RunRecord (id `<bundleId>.<k>`, state,
+ * attempt, result). The record's version is the fence of all its runs.
+ */
+export interface BundleRecord {
+  v: 1;
+  kind: 'bundle';
+  id: string;
+  job: string;
+  state: BundleState;
+  priority: number;
+  enqueuedAt: number;
+  /** While delayed: when it becomes ready (the latest due time among its retrying runs). */
+  dueAt?: number;
+  /** While active: the worker holding it, and since when. */
+  worker?: string;
+  startedAt?: number;
+  /** When it became done. */
+  finishedAt?: number;
+  /** The holder's last write (`<claim nonce>:<seq>`): tells its own applied write from another's. */
+  tag?: string;
+  runs: RunRecord[];
 }
 
 /**
@@ -161,6 +198,8 @@ export interface JobSpec {
   history: { keep: number; maxAgeMs: number };
   /** Absent in specs written before it existed: read as 2. */
   maxStalls?: number;
+  /** Bundle size for multi-run enqueues (absent = 1, off). */
+  bundle?: number;
 }
 
 export interface ScheduleState {

@@ -37,6 +37,22 @@ export const BARRIER_SIZE_MAX = 200;
 export const PRIORITY_MAX = 9;
 export const PRIORITY_DEFAULT = 5;
 
+/**
+ * Bundles (docs/adr/0006-run-bundles.md): up to BUNDLE_RUNS_MAX runs share
+ * one record, so each bundled run gets a small share of the znode: its
+ * inputs together at most BUNDLE_INPUT_BYTES_MAX (a larger item is not
+ * bundled), its result BUNDLE_RESULT_BYTES_MAX (larger fails the run with
+ * DROVER_PAYLOAD_TOO_LARGE), fewer log lines and shorter messages.
+ */
+export const BUNDLE_RUNS_MAX = 64;
+export const BUNDLE_INPUT_BYTES_MAX = 128 * 1024;
+export const BUNDLE_RESULT_BYTES_MAX = 2 * 1024;
+export const BUNDLE_LOG_LINES_MAX = 2;
+export const BUNDLE_ERROR_CHARS_MAX = 500;
+export const BUNDLE_MESSAGE_CHARS_MAX = 200;
+/** Per bundled run, beyond its input/result/logs/error/message: ids, states, times, attempts as JSON. */
+const BUNDLE_RUN_OVERHEAD_BYTES_MAX = 600;
+
 const RECORD_OVERHEAD_BYTES_MAX = 64 * 1024;
 
 function assert(ok: boolean, why: string): void {
@@ -47,5 +63,14 @@ assert(
     JUTE_MAXBUFFER_BYTES - 64 * 1024,
   'a full run record must fit one znode and one multi frame',
 );
+assert(
+  BUNDLE_INPUT_BYTES_MAX +
+    BUNDLE_RUNS_MAX *
+      (BUNDLE_RESULT_BYTES_MAX + BUNDLE_LOG_LINES_MAX * RUN_LOG_LINE_CHARS_MAX * 4 + (BUNDLE_ERROR_CHARS_MAX + BUNDLE_MESSAGE_CHARS_MAX) * 4 + BUNDLE_RUN_OVERHEAD_BYTES_MAX) +
+    RECORD_OVERHEAD_BYTES_MAX <
+    JUTE_MAXBUFFER_BYTES - 64 * 1024,
+  'a full bundle record must fit one znode and one multi frame',
+);
+assert(BUNDLE_RUNS_MAX <= CLAIM_BATCH_MAX, 'a bundle must fit one claim');
 assert(CLAIM_BATCH_MAX * 4 <= MULTI_OPS_MAX, 'a claim batch must fit one multi');
 assert(BARRIER_SIZE_MAX * 2 + 4 <= MULTI_OPS_MAX, 'a barrier release must fit one multi');

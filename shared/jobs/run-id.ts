@@ -2,20 +2,56 @@
  * Run ids: `r-<ms base36, 9 digits>-<8 random base36>`. Time-ordered to
  * the millisecond (so a listing sorts by age), unique without coordination
  * (8 random base36 chars: ~2.8e12 per millisecond), and safe znode names.
+ *
+ * Bundles (docs/adr/0006-run-bundles.md) are `b-<ms>-<rand>` and the k-th
+ * run in one is `b-<ms>-<rand>.<k>`: a run id says by its shape alone whether
+ * its record is its own or its bundle's, so no lookup has to guess.
  */
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
-export function newRunId(nowMs: number = Date.now()): string {
+function stamp(prefix: 'r' | 'b', nowMs: number): string {
   const bytes = randomBytes(8);
   let rand = '';
   for (const b of bytes) rand += ALPHABET[b % 36];
-  return `r-${nowMs.toString(36).padStart(9, '0')}-${rand}`;
+  return `${prefix}-${nowMs.toString(36).padStart(9, '0')}-${rand}`;
 }
 
-/** The enqueue time a run id carries, or NaN for a user-chosen id. */
+export function newRunId(nowMs: number = Date.now()): string {
+  return stamp('r', nowMs);
+}
+
+export function newBundleId(nowMs: number = Date.now()): string {
+  return stamp('b', nowMs);
+}
+
+const BUNDLE_ID = /^b-[0-9a-z]{9}-[0-9a-z]{8}$/;
+const BUNDLED_RUN_ID = /^(b-[0-9a-z]{9}-[0-9a-z]{8})\.(\d{1,3})$/;
+
+/** True for a bundle's record id (`b-...`, no `.k`). */
+export function isBundleId(id: string): boolean {
+  return BUNDLE_ID.test(id);
+}
+
+/** The id of the k-th run in a bundle. */
+export function bundledRunId(bundleId: string, index: number): string {
+  return `${bundleId}.${index}`;
+}
+
+/** `b-....k` -> its bundle and index; null for a run with a record of its own. */
+export function splitBundledRunId(runId: string): { bundleId: string; index: number } | null {
+  const m = BUNDLED_RUN_ID.exec(runId);
+  return m?.[1] && m[2] ? { bundleId: m[1], index: Number(m[2]) } : null;
+}
+
+/** Ids of these shapes are made by the runtime only (an explicit runId may not take them). */
+export function isReservedRunId(id: string): boolean {
+  return BUNDLE_ID.test(id) || BUNDLED_RUN_ID.test(id);
+}
+
+/** The enqueue time a run (or bundle, or bundled run) id carries, or NaN for a user-chosen id. */
 export function runIdTime(runId: string): number {
-  const m = /^r-([0-9a-z]{9})-[0-9a-z]{8}$/.exec(runId);
+  const m = /^[rb]-([0-9a-z]{9})-[0-9a-z]{8}(?:\.\d{1,3})?$/.exec(runId);
   return m?.[1] ? parseInt(m[1], 36) : Number.NaN;
 }

@@ -1,0 +1,51 @@
+/**
+ * Reading a run by id, whether its record is its own (/runs/<job>/<runId>)
+ * or its bundle's (/runs/<job>/<bundleId>, run `<bundleId>.<k>`): the one
+ * place that resolves a run id, so admin actions, the CLI and recovery agree.
+ */
+import type { Coordination } from '../client/coordination.ts';
+import { isZkError } from '../client/zk-error.ts';
+import type { BundleRecord, RunRecord } from './job-types.ts';
+import { layout } from './layout.ts';
+import { decodeStored, type StoredRecord } from './run-codec.ts';
+import { splitBundledRunId } from './run-id.ts';
+
+export interface RunView {
+  /** The run's own record, or its entry in the bundle. */
+  record: RunRecord;
+  /** The version of the znode holding it (the run's or the bundle's): the fence of any write. */
+  version: number;
+  /** Set for a bundled run: the whole bundle and the run's index in it. */
+  bundle?: { record: BundleRecord; index: number };
+}
+
+/** The znode that holds a run's record. */
+export function recordPathOf(job: string, runId: string): string {
+  return layout.run(job, splitBundledRunId(runId)?.bundleId ?? runId);
+}
+
+/** Every run a stored record holds (one, or a bundle's). */
+export function runsOf(stored: StoredRecord): RunRecord[] {
+  return stored.kind === 'bundle' ? stored.bundle.runs : [stored.record];
+}
+
+/** The run, or null when no record holds it. */
+export async function readRunView(client: Coordination, job: string, runId: string): Promise<RunView | null> {
+  const split = splitBundledRunId(runId);
+  let data: Buffer;
+  let version: number;
+  try {
+    const got = await client.get(recordPathOf(job, runId));
+    data = got.data;
+    version = got.stat.version;
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return null;
+    throw err;
+  }
+  const stored = decodeStored(data, recordPathOf(job, runId));
+  if (split === null) return stored.kind === 'run' ? { record: stored.record, version } : null;
+  if (stored.kind !== 'bundle') return null;
+  const record = stored.bundle.runs[split.index];
+  if (!record || record.id !== runId) return null;
+  return { record, version, bundle: { record: stored.bundle, index: split.index } };
+}
