@@ -1,7 +1,9 @@
 /**
  * `drover enqueue JOB [JSON] [--wait]`: puts one run on a job's queue and
  * prints its id; with --wait, follows the run (a watch on its record, no
- * polling) until it finishes, and exits non-zero unless it succeeded.
+ * polling) until it finishes, and exits non-zero unless it succeeded. A
+ * bundled run (`<bundleId>.<k>`) is followed in its bundle's record: the
+ * bundle's other runs change it too, so only this run's changes are shown.
  */
 import { parseArgs } from 'node:util';
 import type { Coordination } from '../shared/client/coordination.ts';
@@ -9,6 +11,9 @@ import { DroverError } from '../shared/errors.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
 import type { RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
+import { decodeStored } from '../shared/jobs/run-codec.ts';
+import { splitBundledRunId } from '../shared/jobs/run-id.ts';
+import { recordPathOf } from '../shared/jobs/run-lookup.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 import { progressBar, progressLine } from './progress-bar.ts';
 
@@ -85,9 +90,23 @@ function integer(flag: string, text: string): number {
   return n;
 }
 
+/** The run's record in what its znode holds (its own record, or its entry in a bundle). */
+export function runIn(data: Buffer, path: string, runId: string): RunRecord {
+  const stored = decodeStored(data, path);
+  const split = splitBundledRunId(runId);
+  if (split === null) {
+    if (stored.kind === 'run') return stored.record;
+  } else if (stored.kind === 'bundle') {
+    const record = stored.bundle.runs[split.index];
+    if (record?.id === runId) return record;
+  }
+  throw new DroverError('DROVER_RUN_NOT_FOUND', `${path} does not hold run ${runId}`, { details: { runId } });
+}
+
 /** Resolves with the finished record, or null after timeoutMs. */
 function follow(client: Coordination, job: string, runId: string, timeoutMs: number | undefined): Promise<RunRecord | null> {
   const tty = process.stderr.isTTY === true;
+  const path = recordPathOf(job, runId);
   let last = '';
   return new Promise((resolve, reject) => {
     let done = false;
@@ -99,25 +118,23 @@ function follow(client: Coordination, job: string, runId: string, timeoutMs: num
       if (tty) process.stderr.write('\n');
       resolve(v);
     }
+    function fail(err: unknown): void {
+      done = true;
+      if (timer) clearTimeout(timer);
+      reject(err);
+    }
     const read = (): void => {
       if (done) return;
-      client.get(layout.run(job, runId), () => read()).then(
-        ({ data }) => {
-          const record = JSON.parse(data.toString('utf8')) as RunRecord;
-          const p = { state: record.state, attempt: record.attempt, ...(record.progress ? { pct: record.progress.pct, ...(record.progress.message ? { message: record.progress.message } : {}) } : {}) };
-          const text = tty ? progressBar(p) : progressLine(p);
-          if (text !== last) {
-            process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
-            last = text;
-          }
-          if (FINISHED.has(record.state)) finish(record);
-        },
-        (err: unknown) => {
-          done = true;
-          if (timer) clearTimeout(timer);
-          reject(err);
-        },
-      );
+      client.get(path, () => read()).then(({ data }) => {
+        const record = runIn(data, path, runId);
+        const p = { state: record.state, attempt: record.attempt, ...(record.progress ? { pct: record.progress.pct, ...(record.progress.message ? { message: record.progress.message } : {}) } : {}) };
+        const text = tty ? progressBar(p) : progressLine(p);
+        if (text !== last) {
+          process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
+          last = text;
+        }
+        if (FINISHED.has(record.state)) finish(record);
+      }, fail).catch(fail);
     };
     read();
   });

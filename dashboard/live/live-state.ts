@@ -7,10 +7,10 @@
 import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { layout } from '../../shared/jobs/layout.ts';
+import { isBundleId } from '../../shared/jobs/run-id.ts';
 import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../ensemble/ensemble-probe.ts';
-import { clusterView, historyRunId, jobNames, queueDepth, schedulesView, TERMINAL_STATES, type ClusterView, type QueueView } from '../model/cluster-view.ts';
+import { clusterView, historyRunId, inflightRuns, jobNames, queueDepth, runKeys, schedulesView, type ClusterView, type QueueView } from '../model/cluster-view.ts';
 import { MetricsHistory, type MetricsSample } from '../model/metrics-history.ts';
-import { readObject, stringField } from '../model/read-record.ts';
 import { TreeCache } from '../../shared/recipes/tree-cache.ts';
 import type { MirrorView } from '../model/mirror-view.ts';
 import { cacheView } from './cache-view.ts';
@@ -132,13 +132,16 @@ export class LiveState {
     const all: string[] = [];
     for (const job of jobNames(tree)) {
       depth += queueDepth(tree, job);
-      inflight += tree.get(layout.inflight(job))?.children.length ?? 0;
-      for (const name of tree.get(layout.history(job))?.children ?? []) finished.push(`${job}/${historyRunId(name)}`);
-      for (const id of tree.get(layout.runs(job))?.children ?? []) {
-        all.push(`${job}/${id}`);
-        const state = stringField(readObject(tree.get(layout.run(job, id))?.data), 'state');
-        if (state && TERMINAL_STATES.has(state)) finished.push(`${job}/${id}`);
+      inflight += inflightRuns(tree, job);
+      // Runs, not znodes: a bundle's record counts each of its runs (its
+      // history entry names the bundle, whose runs the record lists).
+      for (const name of tree.get(layout.history(job))?.children ?? []) {
+        const id = historyRunId(name);
+        if (!isBundleId(id)) finished.push(`${job}/${id}`);
       }
+      const keys = runKeys(tree, job);
+      all.push(...keys.all);
+      finished.push(...keys.finished);
     }
     const sample = this.metrics.record(Date.now(), { depth, inflight, finished, all });
     this.emit('metrics', sample);

@@ -4,9 +4,10 @@
  * Records come from other processes, so every field is read defensively.
  */
 import { laneOf, layout, sequenceOf } from '../../shared/jobs/layout.ts';
-import type { MirrorNode, MirrorView } from './mirror-view.ts';
+import { bundledRunId, isBundleId } from '../../shared/jobs/run-id.ts';
+import type { MirrorView } from './mirror-view.ts';
 import { childPath } from './mirror-view.ts';
-import { numberField, readJson, readObject, stringField } from './read-record.ts';
+import { numberField, readJson, readObject, runRecordsOf, stringField } from './read-record.ts';
 import { nextFireTimes } from './schedule-preview.ts';
 
 export interface WorkerView {
@@ -139,7 +140,15 @@ export function workersView(tree: MirrorView): WorkerView[] {
       if (!worker) continue;
       const list = running.get(worker) ?? [];
       const attempt = numberField(lease, 'attempt');
-      list.push({ job, runId, ...(attempt !== undefined ? { attempt } : {}) });
+      // A bundle's one lease covers its runs, each in a slot of its own: list its active runs.
+      const bundled = isBundleId(runId) ? runRecordsOf(tree.get(layout.run(job, runId))?.data) : [];
+      const active = bundled.filter((r) => stringField(r, 'state') === 'active');
+      if (bundled.length === 0) list.push({ job, runId, ...(attempt !== undefined ? { attempt } : {}) });
+      for (const r of active) {
+        const id = stringField(r, 'id');
+        const a = numberField(r, 'attempt');
+        if (id !== undefined) list.push({ job, runId: id, ...(a !== undefined ? { attempt: a } : {}) });
+      }
       running.set(worker, list);
     }
   }
@@ -171,37 +180,93 @@ export function jobNames(tree: MirrorView): string[] {
   return [...names].sort();
 }
 
-/** Waiting runs: the plain FIFO plus every priority lane (p0..p9). */
+/**
+ * How many runs a name in a queue directory stands for: 1 for a run of its
+ * own; for a bundle (docs/adr/0006-run-bundles.md), its runs in `states`
+ * (1 while the mirror has no readable bundle record under that name yet).
+ */
+function runsNamed(tree: MirrorView, job: string, id: string, states: ReadonlySet<string>): number {
+  if (!isBundleId(id)) return 1;
+  const node = tree.get(layout.run(job, id));
+  const rec = readObject(node?.data);
+  if (rec?.['kind'] !== 'bundle') return 1;
+  return runRecordsOf(node?.data).filter((r) => states.has(stringField(r, 'state') ?? '')).length;
+}
+
+const QUEUED = new Set(['queued']);
+const ACTIVE = new Set(['active']);
+const WAITING = new Set(['queued', 'delayed']);
+
+function countRuns(tree: MirrorView, job: string, dir: string, states: ReadonlySet<string>, idOf: (name: string) => string = (n) => n): number {
+  return kids(tree, dir).reduce((n, name) => n + runsNamed(tree, job, idOf(name), states), 0);
+}
+
+/** Waiting runs: the plain FIFO plus every priority lane (p0..p9); a bundle's item counts its queued runs. */
 export function queueDepth(tree: MirrorView, job: string): number {
   let depth = countKids(tree, layout.queueItems(job));
   for (const name of kids(tree, layout.lanes(job))) {
     const lane = laneOf(name);
-    if (Number.isInteger(lane)) depth += countKids(tree, layout.laneItems(job, lane));
+    if (!Number.isInteger(lane)) continue;
+    const items = layout.laneItems(job, lane);
+    for (const item of kids(tree, items)) {
+      const data = tree.get(childPath(items, item))?.data;
+      depth += runsNamed(tree, job, data ? data.toString('utf8') : '', QUEUED);
+    }
   }
   return depth;
+}
+
+/** Runs claimed and not finished: an inflight bundle counts its active runs. */
+export function inflightRuns(tree: MirrorView, job: string): number {
+  return countRuns(tree, job, layout.inflight(job), ACTIVE);
 }
 
 export function queuesView(tree: MirrorView): QueueView[] {
   return jobNames(tree).map((job) => {
     const spec = readObject(tree.get(layout.job(job))?.data);
+    // Counts are of runs: a bundle's znode stands for its runs in the state the directory means.
     const view: QueueView = {
       job,
       paused: tree.get(layout.jobPaused(job)) !== undefined,
       depth: queueDepth(tree, job),
-      inflight: countKids(tree, layout.inflight(job)),
-      active: countKids(tree, layout.leases(job)),
-      delayed: countKids(tree, layout.delayed(job)),
+      inflight: inflightRuns(tree, job),
+      active: countRuns(tree, job, layout.leases(job), ACTIVE),
+      delayed: countRuns(tree, job, layout.delayed(job), WAITING, (n) => n.slice(16)),
       dead: countKids(tree, layout.dead(job)),
-      history: countKids(tree, layout.history(job)),
+      history: countRuns(tree, job, layout.history(job), TERMINAL_STATES, historyRunId),
     };
     if (spec) view.spec = spec;
     return view;
   });
 }
 
-function runFromNode(job: string, id: string, path: string, node: MirrorNode | undefined): RunView | undefined {
-  const rec = readObject(node?.data);
-  if (!rec) return undefined;
+/**
+ * Every run the records under /runs/<job> hold, as `<job>/<runId>` keys,
+ * and which of them are finished (for the metrics' rates).
+ */
+export function runKeys(tree: MirrorView, job: string): { all: string[]; finished: string[] } {
+  const all: string[] = [];
+  const finished: string[] = [];
+  for (const id of kids(tree, layout.runs(job))) {
+    const records = runRecordsOf(tree.get(layout.run(job, id))?.data);
+    // A run's own record counts even unreadable (it exists); a bundle counts its runs.
+    const runs = isBundleId(id) ? records.map((rec, k) => ({ key: `${job}/${stringField(rec, 'id') ?? bundledRunId(id, k)}`, rec })) : [{ key: `${job}/${id}`, rec: records[0] }];
+    for (const { key, rec } of runs) {
+      all.push(key);
+      const state = stringField(rec, 'state');
+      if (state && TERMINAL_STATES.has(state)) finished.push(key);
+    }
+  }
+  return { all, finished };
+}
+
+/** The runs of a node: its own record, or each run of a bundle (id `<bundleId>.<k>`, path the bundle's). */
+function runsFromNode(job: string, id: string, path: string, data: Buffer | null | undefined): RunView[] {
+  const bundle = isBundleId(id);
+  return runRecordsOf(data).map((rec, k) => runFromRecord(job, bundle ? bundledRunId(id, k) : id, path, rec));
+}
+
+function runFromRecord(job: string, id: string, path: string, rec: Record<string, unknown>): RunView {
   const view: RunView = { job: stringField(rec, 'job') ?? job, id: stringField(rec, 'id') ?? id, state: stringField(rec, 'state') ?? 'unknown', path };
   for (const key of ['attempt', 'maxAttempts', 'enqueuedAt', 'startedAt', 'finishedAt', 'dueAt', 'partition', 'fireTime'] as const) {
     const n = numberField(rec, key);
@@ -237,7 +302,8 @@ export function historyRunId(name: string): string {
 
 /**
  * Every unfinished run, and the newest `finishedLimit` finished ones (from
- * /runs and, when its entries hold records, /history), newest first.
+ * /runs and, when its entries hold records, /history), newest first. A
+ * bundle record shows as its runs, each with the bundle's znode as path.
  */
 export function runsView(tree: MirrorView, opts: { finishedLimit?: number; job?: string } = {}): RunView[] {
   const byId = new Map<string, RunView>();
@@ -245,13 +311,11 @@ export function runsView(tree: MirrorView, opts: { finishedLimit?: number; job?:
   for (const job of jobs) {
     for (const name of kids(tree, layout.history(job))) {
       const path = childPath(layout.history(job), name);
-      const run = runFromNode(job, historyRunId(name), path, tree.get(path));
-      if (run) byId.set(`${job}/${run.id}`, run);
+      for (const run of runsFromNode(job, historyRunId(name), path, tree.get(path)?.data)) byId.set(`${job}/${run.id}`, run);
     }
     // The live record wins over a history copy.
     for (const id of kids(tree, layout.runs(job))) {
-      const run = runFromNode(job, id, layout.run(job, id), tree.get(layout.run(job, id)));
-      if (run) byId.set(`${job}/${run.id}`, run);
+      for (const run of runsFromNode(job, id, layout.run(job, id), tree.get(layout.run(job, id))?.data)) byId.set(`${job}/${run.id}`, run);
     }
   }
   const all = [...byId.values()];

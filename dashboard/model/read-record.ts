@@ -28,3 +28,20 @@ export function stringField(o: Record<string, unknown> | undefined, key: string)
   const v = o?.[key];
   return typeof v === 'string' ? v : undefined;
 }
+
+/**
+ * The run records a node under /runs/<job> holds: its own, or each run of a
+ * bundle (docs/adr/0006-run-bundles.md) with the fields the bundle stores
+ * once for all of them (v, job, priority, enqueuedAt) filled back in.
+ * Entries that are not objects are skipped.
+ */
+export function runRecordsOf(data: Buffer | null | undefined): Record<string, unknown>[] {
+  const rec = readObject(data);
+  if (!rec) return [];
+  if (rec['kind'] !== 'bundle') return [rec];
+  if (!Array.isArray(rec['runs'])) return [];
+  const shared: Record<string, unknown> = { v: rec['v'], job: rec['job'], priority: rec['priority'], enqueuedAt: rec['enqueuedAt'] };
+  const out: Record<string, unknown>[] = [];
+  for (const r of rec['runs'] as unknown[]) if (typeof r === 'object' && r !== null && !Array.isArray(r)) out.push({ ...shared, ...(r as Record<string, unknown>) });
+  return out;
+}

@@ -1,7 +1,7 @@
 /** GET routes over the live model: what each view of the UI shows. */
 import type { FastifyInstance } from 'fastify';
 import type { Coordination } from '../../shared/client/coordination.ts';
-import { layout } from '../../shared/jobs/layout.ts';
+import { recordPathOf } from '../../shared/jobs/run-lookup.ts';
 import type { LiveState } from '../live/live-state.ts';
 import { runsView } from '../model/cluster-view.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
@@ -43,7 +43,8 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     const { job, runId } = request.params;
     const found = runsView(live.mirror, { job, finishedLimit: 1000 }).find((r) => r.id === runId);
     if (found) return { run: found };
-    // Not in the cache yet (just enqueued) or beyond what it shows: read it (NO_NODE -> DROVER_RUN_NOT_FOUND).
-    return { run: { ...(await getRun(client, job, runId)), path: layout.run(job, runId) } };
+    // Not in the cache yet (just enqueued) or beyond what it shows: read it (no record -> DROVER_RUN_NOT_FOUND).
+    // A bundled run's path is its bundle's znode, as in the runs view.
+    return { run: { ...(await getRun(client, job, runId)), path: recordPathOf(job, runId) } };
   });
 }

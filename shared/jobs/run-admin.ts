@@ -2,7 +2,9 @@
  * What operators do to runs and jobs (the dashboard and CLI call these):
  * read a run, list runs, cancel, retry, pause and resume. Each action is one
  * multi conditional on the record version it read, so it cannot race a
- * worker's claim or finish into an inconsistent state.
+ * worker's claim or finish into an inconsistent state. A bundled run
+ * (`<bundleId>.<k>`, docs/adr/0006-run-bundles.md) is read and written in
+ * its bundle's record (bundle-admin.ts has those plans).
  */
 import type { Coordination, Op } from '../client/coordination.ts';
 import { isZkError, ZkError } from '../client/zk-error.ts';
@@ -11,18 +13,21 @@ import type { RunRecord, RunState } from './job-types.ts';
 import { readJobSpec } from './job-dirs.ts';
 import { layout, laneOf } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails } from './queue-append.ts';
-import { decodeCounter, decodeRecord, encodeRecord } from './run-codec.ts';
+import { decodeCounter, decodeStored, encodeRecord } from './run-codec.ts';
 import { groupLeaveOps } from './run-group.ts';
+import { readRunView, runsOf, type RunView } from './run-lookup.ts';
+import { splitBundledRunId } from './run-id.ts';
+import { bundledCancelPlan, bundledRetryPlan, type BundledView } from './bundle-admin.ts';
 import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
 
-async function readRun(client: Coordination, job: string, runId: string): Promise<{ record: RunRecord; version: number }> {
-  try {
-    const { data, stat } = await client.get(layout.run(job, runId));
-    return { record: decodeRecord(data, layout.run(job, runId)), version: stat.version };
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) throw new DroverError('DROVER_RUN_NOT_FOUND', `no run ${runId} of job '${job}' (finished runs are pruned from history)`, { details: { job, runId } });
-    throw err;
-  }
+async function readRun(client: Coordination, job: string, runId: string): Promise<RunView> {
+  const view = await readRunView(client, job, runId);
+  if (view === null) throw new DroverError('DROVER_RUN_NOT_FOUND', `no run ${runId} of job '${job}' (finished runs are pruned from history)`, { details: { job, runId } });
+  return view;
+}
+
+function isBundled(view: RunView): view is BundledView {
+  return view.bundle !== undefined;
 }
 
 export async function getRun(client: Coordination, job: string, runId: string): Promise<RunRecord> {
@@ -35,12 +40,19 @@ export type CancelOutcome = 'cancelled' | 'cancel-requested';
  * Cancels a run: a queued, delayed or barrier-waiting run is marked cancelled
  * at once (its queue item is dropped when a claimer reaches it); an active
  * run gets a cancel request its worker watches for (ctx.signal aborts, the
- * run ends cancelled). A finished run: DROVER_RUN_STATE.
+ * run ends cancelled). A finished run: DROVER_RUN_STATE. A bundled run
+ * waiting in a bundle a worker holds also gets a cancel request (the next
+ * claim of the bundle marks it cancelled): see bundledCancelPlan.
  */
 export async function cancelRun(client: Coordination, job: string, runId: string): Promise<CancelOutcome> {
   const out = await commitWithRetry(client, async () => {
-    const { record, version } = await readRun(client, job, runId);
+    const view = await readRun(client, job, runId);
     const now = Date.now();
+    if (isBundled(view)) {
+      const plan = await bundledCancelPlan(client, job, runId, view, now);
+      return { ...plan, value: plan.value === 'request' ? ('active' as const) : plan.value };
+    }
+    const { record, version } = view;
     if (record.state === 'active') return { ops: [], retryable: new Set<number>(), value: 'active' as const };
     if (record.state !== 'queued' && record.state !== 'delayed' && record.state !== 'waiting-barrier') {
       throw new DroverError('DROVER_RUN_STATE', `run ${runId} is ${record.state}; only queued, delayed or active runs can be cancelled`, { details: { job, runId, state: record.state } });
@@ -66,11 +78,15 @@ export async function cancelRun(client: Coordination, job: string, runId: string
 /**
  * Runs a dead, failed or cancelled run again with a fresh attempt budget
  * (the attempt counter keeps counting): one multi sets the record queued,
- * drops its dead-letter or history entry and appends it to its lane.
+ * drops its dead-letter or history entry and appends it to its lane. A
+ * bundled run: only while its bundle is not held (else DROVER_RUN_STATE);
+ * a done bundle goes back to its lane (bundledRetryPlan).
  */
 export async function retryRun(client: Coordination, job: string, runId: string): Promise<void> {
   await commitWithRetry(client, async () => {
-    const { record, version } = await readRun(client, job, runId);
+    const view = await readRun(client, job, runId);
+    if (isBundled(view)) return bundledRetryPlan(client, job, runId, view, Date.now());
+    const { record, version } = view;
     if (record.state !== 'dead' && record.state !== 'failed' && record.state !== 'cancelled') {
       throw new DroverError('DROVER_RUN_STATE', `run ${runId} is ${record.state}; only dead, failed or cancelled runs can be retried`, { details: { job, runId, state: record.state } });
     }
@@ -109,7 +125,12 @@ export async function isPaused(client: Coordination, job: string): Promise<boole
   return (await client.exists(layout.jobPaused(job))) !== null;
 }
 
-/** Runs waiting per priority lane (tail - head), without listing any items. */
+/**
+ * Lane items waiting per priority lane (tail - head), without listing any
+ * items. A bundle is one item however many runs it holds (reading every
+ * bundle record would cost what this exists to avoid); listRuns('queued')
+ * gives the runs.
+ */
 export async function queueDepth(client: Coordination, job: string): Promise<{ total: number; lanes: { priority: number; depth: number }[] }> {
   const names = await childrenOrEmpty(client, layout.lanes(job));
   const priorities = names.map(laneOf).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
@@ -124,56 +145,72 @@ export async function queueDepth(client: Coordination, job: string): Promise<{ t
 
 export type RunListing = 'queued' | 'active' | 'delayed' | 'history' | 'dead' | 'all';
 
+/** The runs a listed name stands for: a bundle's runs, or one run (bundled or not); [] when gone or unreadable. */
+async function runsNamed(client: Coordination, job: string, id: string): Promise<RunRecord[]> {
+  try {
+    if (splitBundledRunId(id) !== null) {
+      const view = await readRunView(client, job, id);
+      return view ? [view.record] : [];
+    }
+    const { data } = await client.get(layout.run(job, id));
+    return runsOf(decodeStored(data, layout.run(job, id)));
+  } catch (err) {
+    if (err instanceof DroverError || err instanceof ZkError) return [];
+    throw err;
+  }
+}
+
 /**
  * Lists runs' records: queued (head first, per lane), active (inflight),
- * delayed (by due time), history (newest first), dead, or all (by id).
- * `limit` (default 100) bounds the records read.
+ * delayed (by due time), history (newest first), dead, or all (by record
+ * name). A bundle listed expands into its runs, in order. `state` filters
+ * per run. `limit` (default 100) bounds both the runs returned and the
+ * records read (as before bundles, a filter applies to what was read).
  */
 export async function listRuns(client: Coordination, job: string, opts: { which?: RunListing; limit?: number; state?: RunState } = {}): Promise<RunRecord[]> {
   const which = opts.which ?? 'all';
   const limit = opts.limit ?? 100;
   const names = async (path: string): Promise<string[]> => (await childrenOrEmpty(client, path)).sort();
-  let runIds: string[];
+  let ids: string[];
   switch (which) {
     case 'queued': {
-      runIds = [];
+      ids = [];
       const depth = await queueDepth(client, job);
       for (const lane of depth.lanes) {
         const head = decodeCounter((await client.get(layout.laneHead(job, lane.priority))).data, 'head');
-        const n = Math.min(lane.depth, limit - runIds.length);
+        // Each item is at least one run: `limit` items are enough.
+        const n = Math.min(lane.depth, limit - ids.length);
         const items = await Promise.all(
           Array.from({ length: n }, (_, i) => client.get(layout.laneItem(job, lane.priority, head + i)).then((r) => r.data.toString('utf8'), () => null)),
         );
-        runIds.push(...items.filter((x): x is string => x !== null));
+        ids.push(...items.filter((x): x is string => x !== null));
       }
       break;
     }
     case 'active':
-      runIds = await names(layout.inflight(job));
+      ids = await names(layout.inflight(job));
       break;
     case 'delayed':
-      runIds = (await names(layout.delayed(job))).map((n) => n.slice(16));
+      ids = (await names(layout.delayed(job))).map((n) => n.slice(16));
       break;
     case 'history':
-      runIds = (await names(layout.history(job))).reverse().map((n) => n.slice(16));
+      ids = (await names(layout.history(job))).reverse().map((n) => n.slice(16));
       break;
     case 'dead':
-      runIds = await names(layout.dead(job));
+      ids = await names(layout.dead(job));
       break;
     case 'all':
-      runIds = await names(layout.runs(job));
+      ids = await names(layout.runs(job));
       break;
   }
-  const records = await Promise.all(
-    runIds.slice(0, limit).map((runId) =>
-      readRun(client, job, runId).then(
-        (r) => r.record,
-        (err: unknown) => {
-          if (err instanceof DroverError || err instanceof ZkError) return null;
-          throw err;
-        },
-      ),
-    ),
-  );
-  return records.filter((r): r is RunRecord => r !== null && (opts.state === undefined || r.state === opts.state));
+  const out: RunRecord[] = [];
+  const readable = ids.slice(0, limit);
+  // Batches sized to what is still missing: a listing of bundles stops reading once it has `limit` runs.
+  for (let next = 0; next < readable.length && out.length < limit; ) {
+    const batch = readable.slice(next, next + (limit - out.length));
+    next += batch.length;
+    const found = await Promise.all(batch.map((id) => runsNamed(client, job, id)));
+    for (const runs of found) for (const r of runs) if (opts.state === undefined || r.state === opts.state) out.push(r);
+  }
+  return out.slice(0, limit);
 }

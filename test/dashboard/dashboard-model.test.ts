@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConnectString } from '../../dashboard/ensemble/connect-string.ts';
 import { parseMntr, parseSrvr } from '../../dashboard/ensemble/four-letter-parse.ts';
 import type { MirrorNode, MirrorView } from '../../dashboard/model/mirror-view.ts';
-import { clusterView, queueDepth, runsView } from '../../dashboard/model/cluster-view.ts';
+import { clusterView, queueDepth, runKeys, runsView } from '../../dashboard/model/cluster-view.ts';
 import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
 import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
 import { isDroverError } from '../../shared/errors.ts';
@@ -138,5 +138,62 @@ describe('cluster view', () => {
 
   it('reads barrier run groups', () => {
     expect(clusterView(t, 0).barriers).toEqual([{ group: 'img-g1', nodes: [], size: 3, arrived: 1, left: 0, released: false }]);
+  });
+});
+
+describe('cluster view of bundles', () => {
+  // Bundle entries are stored without v/job/priority/enqueuedAt (encodeBundle): the view fills them in.
+  const B = 'b-00000000a-aaaaaaaa';
+  const D = 'b-00000000b-bbbbbbbb';
+  const t = tree({
+    '/jobs/tiny': { v: 1, name: 'tiny', retries: 0, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 1 }, bundle: 4 },
+    [`/queues/tiny/p5/items/i-0000000000000000`]: B,
+    '/queues/tiny/p5/items/i-0000000000000001': 'r-solo',
+    [`/runs/tiny/${B}`]: {
+      v: 1, kind: 'bundle', id: B, job: 'tiny', state: 'queued', priority: 5, enqueuedAt: 7,
+      runs: [
+        { id: `${B}.0`, state: 'queued', input: 0, attempt: 0, maxAttempts: 1 },
+        { id: `${B}.1`, state: 'cancelled', input: 1, attempt: 0, maxAttempts: 1, finishedAt: 8 },
+        { id: `${B}.2`, state: 'queued', input: 2, attempt: 0, maxAttempts: 1 },
+      ],
+    },
+    [`/runs/tiny/${D}`]: {
+      v: 1, kind: 'bundle', id: D, job: 'tiny', state: 'done', priority: 5, enqueuedAt: 3, finishedAt: 9,
+      runs: [
+        { id: `${D}.0`, state: 'succeeded', input: 0, attempt: 1, maxAttempts: 1, finishedAt: 9, result: 10 },
+        { id: `${D}.1`, state: 'dead', input: 1, attempt: 1, maxAttempts: 1, finishedAt: 9 },
+      ],
+    },
+    [`/history/tiny/h-0000000000009-${D}`]: undefined,
+    [`/dead/tiny/${D}.1`]: undefined,
+    '/runs/tiny/r-solo': { v: 1, id: 'r-solo', job: 'tiny', state: 'queued', attempt: 0, enqueuedAt: 5 },
+    '/workers/w-0000000001': { v: 1, host: 'a', pid: 1, jobs: ['tiny'], capacity: 4, startedAt: 1 },
+    '/leases/tiny/b-00000000c-cccccccc': { worker: 'w-0000000001', attempt: 1, fence: 'x', at: 1 },
+    '/inflight/tiny/b-00000000c-cccccccc': undefined,
+    '/runs/tiny/b-00000000c-cccccccc': {
+      v: 1, kind: 'bundle', id: 'b-00000000c-cccccccc', job: 'tiny', state: 'active', priority: 5, enqueuedAt: 1, worker: 'w-0000000001',
+      runs: [
+        { id: 'b-00000000c-cccccccc.0', state: 'succeeded', attempt: 1, maxAttempts: 1 },
+        { id: 'b-00000000c-cccccccc.1', state: 'active', attempt: 2, maxAttempts: 3 },
+        { id: 'b-00000000c-cccccccc.2', state: 'active', attempt: 1, maxAttempts: 3 },
+      ],
+    },
+  });
+
+  it('shows each run of a bundle with the bundle as its path, and counts runs', () => {
+    const runs = runsView(t, { job: 'tiny' });
+    expect(runs.map((r) => r.id).sort()).toEqual([`${B}.0`, `${B}.1`, `${B}.2`, `${D}.0`, `${D}.1`, 'r-solo', ...[0, 1, 2].map((k) => `b-00000000c-cccccccc.${k}`)].sort());
+    const first = runs.find((r) => r.id === `${B}.2`);
+    expect(first).toMatchObject({ job: 'tiny', state: 'queued', enqueuedAt: 7, input: 2, path: `/runs/tiny/${B}` });
+    expect(runs.find((r) => r.id === `${D}.0`)).toMatchObject({ state: 'succeeded', result: 10, path: `/runs/tiny/${D}` });
+    // Waiting: the bundle's two queued runs and the solo run; finished: the done bundle's two runs.
+    expect(queueDepth(t, 'tiny')).toBe(3);
+    const view = clusterView(t, 0);
+    expect(view.queues.find((q) => q.job === 'tiny')).toMatchObject({ depth: 3, history: 2, dead: 1, inflight: 2, active: 2 });
+    // The held bundle's one lease: its two active runs, each a slot of the worker.
+    expect(view.workers[0]).toMatchObject({ running: [{ runId: 'b-00000000c-cccccccc.1', attempt: 2 }, { runId: 'b-00000000c-cccccccc.2', attempt: 1 }], load: 0.5 });
+    const keys = runKeys(t, 'tiny');
+    expect(keys.all).toHaveLength(9);
+    expect(keys.finished.sort()).toEqual([`tiny/${B}.1`, `tiny/${D}.0`, `tiny/${D}.1`, 'tiny/b-00000000c-cccccccc.0'].sort());
   });
 });

@@ -9,6 +9,7 @@ import { buildDashboard, startDashboard } from '../../dashboard/index.ts';
 import { isDroverError } from '../../shared/errors.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { describeOnBackends } from '../helpers/backends.ts';
 
 describeOnBackends('dashboard security', (env) => {
@@ -97,6 +98,18 @@ describeOnBackends('dashboard security', (env) => {
     const noRun = await app.inject({ method: 'GET', url: '/api/runs/known/r-nope' });
     expect(noRun.statusCode).toBe(404);
     expect(noRun.json().error.code).toBe('DROVER_RUN_NOT_FOUND');
+    // A bundled run (docs/adr/0006-run-bundles.md) is found in its bundle's record; one past its end is not.
+    await publishJob(client, defineJob({ name: 'bundled', bundle: 4, run: () => null }).spec);
+    const ids = await enqueueWith(client, 'bundled', [{ input: 'a' }, { input: 'b' }]);
+    const bundleId = ids[0]!.split('.')[0]!;
+    const oneRun = await app.inject({ method: 'GET', url: `/api/runs/bundled/${ids[1]}` });
+    expect(oneRun.statusCode).toBe(200);
+    expect(oneRun.json().run).toMatchObject({ id: ids[1], state: 'queued', input: 'b', path: `/runs/bundled/${bundleId}` });
+    const pastEnd = await app.inject({ method: 'GET', url: `/api/runs/bundled/${bundleId}.2` });
+    expect(pastEnd.statusCode).toBe(404);
+    expect(pastEnd.json().error.code).toBe('DROVER_RUN_NOT_FOUND');
+    const cancelled = await app.inject({ method: 'POST', url: `/api/runs/bundled/${ids[0]}/cancel` });
+    expect(cancelled.statusCode).toBe(200);
     const badQuery = await app.inject({ method: 'GET', url: '/api/runs?state=sleeping' });
     expect(badQuery.statusCode).toBe(400);
     expect(badQuery.json().error.message).toMatch(/state/);
