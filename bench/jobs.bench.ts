@@ -8,9 +8,12 @@
  *                    10,000 backlog), 2 `drover worker` processes (this
  *                    file is their job file, --inline) x concurrency 50
  *                    released together by resuming the job; jobs/s until the
- *                    last run is in history. Then a steady producer
- *                    (BENCH_RATE runs/s for BENCH_SECONDS) with the same
- *                    workers: jobs/s and enqueue->done latency p50/p99.
+ *                    last run is in history. Twice: a job of single runs,
+ *                    and a job with bundle: BENCH_BUNDLE (50; docs/adr/
+ *                    0006-run-bundles.md). Then a steady producer
+ *                    (BENCH_RATE runs/s for BENCH_SECONDS) on the bundled job
+ *                    with the same workers: jobs/s and enqueue->done
+ *                    latency p50/p99.
  *   naive recipe     B's FifoQueue (sequential children; every take lists
  *                    the whole queue and deletes to claim): the same backlog,
  *                    2 consumer processes x 50 takers, measured over
@@ -22,7 +25,7 @@
  * the worker/consumer processes (from /proc), so a miss can be placed.
  *
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
- * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
+ * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_BUNDLE (50), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
  * BENCH_BACKLOG_ONLY=1 (only the backlog drain).
  * Internal mode (a child process of this file): --naive.
@@ -40,7 +43,8 @@ import { enqueueWith } from '../shared/jobs/enqueue.ts';
 import { publishJob } from '../shared/jobs/job-dirs.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { pauseJob, resumeJob } from '../shared/jobs/run-admin.ts';
-import { runIdTime } from '../shared/jobs/run-id.ts';
+import { isBundleId, runIdTime } from '../shared/jobs/run-id.ts';
+import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { FifoQueue } from '../shared/recipes/fifo-queue.ts';
 import { fourLetter } from '../test/helpers/four-letter.ts';
 import { startProcessEnsemble, type ProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
@@ -54,6 +58,8 @@ const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
 /** BENCH_BACKEND=zookeeper runs the same on an Apache ZooKeeper 3.8 ensemble (to tell runtime from server behaviour). */
 const BACKEND: 'drover' | 'zookeeper' = process.env['BENCH_BACKEND'] === 'zookeeper' ? 'zookeeper' : 'drover';
 const JOB = 'bench-noop';
+const BUNDLED_JOB = 'bench-noop-bundled';
+const BUNDLE = Number(process.env['BENCH_BUNDLE'] ?? 50);
 /** BENCH_BACKLOG_ONLY=1: only the drover backlog drain (for profiling it alone). */
 const BACKLOG_ONLY = process.env['BENCH_BACKLOG_ONLY'] === '1';
 const SELF = fileURLToPath(import.meta.url);
@@ -64,6 +70,15 @@ export const noop = defineJob<{ i: number }, null>({
   name: JOB,
   concurrency: CONCURRENCY,
   // Keep every finished run in history: the bench reads its latencies from there.
+  history: { keep: 10_000_000, maxAgeMs: 24 * 3600_000 },
+  run: () => null,
+});
+
+/** The same no-op, stored and claimed in bundles of BENCH_BUNDLE runs. */
+export const noopBundled = defineJob<{ i: number }, null>({
+  name: BUNDLED_JOB,
+  concurrency: CONCURRENCY,
+  bundle: BUNDLE,
   history: { keep: 10_000_000, maxAgeMs: 24 * 3600_000 },
   run: () => null,
 });
@@ -181,32 +196,51 @@ interface Result {
 }
 
 /** Enqueues `count` runs in enqueueWith's own chunks (one multi per ~1000 ops). */
-async function fill(client: Coordination, count: number, base = 0): Promise<void> {
+async function fill(client: Coordination, job: string, count: number, base = 0): Promise<void> {
   const per = 2_000;
   const batches: Promise<string[]>[] = [];
   for (let i = 0; i < count; i += per) {
     const n = Math.min(per, count - i);
-    batches.push(enqueueWith(client, JOB, Array.from({ length: n }, (_, k) => ({ input: { i: base + i + k } }))));
+    batches.push(enqueueWith(client, job, Array.from({ length: n }, (_, k) => ({ input: { i: base + i + k } }))));
     if (batches.length >= 4) await Promise.all(batches.splice(0));
   }
   await Promise.all(batches);
 }
 
-async function historyCount(client: Coordination): Promise<number> {
-  return (await client.exists(layout.history(JOB)))?.numChildren ?? 0;
+/** The finished runs of the bundles read so far, by history entry name (a bundle is read once). */
+const bundleRuns = new Map<string, { id: string; finishedAt?: number }[]>();
+
+async function runsOfEntry(client: Coordination, job: string, name: string): Promise<{ id: string; finishedAt?: number }[]> {
+  const id = name.slice(16);
+  if (!isBundleId(id)) return [{ id, finishedAt: Number(name.slice(2, 15)) }];
+  const key = `${job}/${name}`;
+  const known = bundleRuns.get(key);
+  if (known) return known;
+  const stored = decodeStored((await client.get(layout.run(job, id))).data, id);
+  const runs = stored.kind === 'bundle' ? stored.bundle.runs : [stored.record];
+  bundleRuns.set(key, runs);
+  return runs;
 }
 
-/** enqueue -> done latencies from the history entries' names (h-<endMs>-<runId>, the run id carries its enqueue time). */
-async function latencies(client: Coordination, sinceMs: number, floorMs?: number): Promise<number[]> {
-  const names = await client.children(layout.history(JOB));
+/** Runs finished: history entries, a bundle counting its runs. */
+async function historyCount(client: Coordination, job: string): Promise<number> {
+  if (job === JOB) return (await client.exists(layout.history(job)))?.numChildren ?? 0;
+  let n = 0;
+  for (const name of await client.children(layout.history(job))) n += (await runsOfEntry(client, job, name)).length;
+  return n;
+}
+
+/** enqueue -> done latencies: a run id carries its enqueue time; the end is its finishedAt (or its entry's name). */
+async function latencies(client: Coordination, job: string, sinceMs: number, floorMs?: number): Promise<number[]> {
   const out: number[] = [];
-  for (const n of names) {
-    const m = /^h-(\d{13})-(.+)$/.exec(n);
-    if (!m?.[1] || !m[2]) continue;
-    const end = Number(m[1]);
-    const start = runIdTime(m[2]);
-    if (end < sinceMs) continue;
-    out.push(end - Math.max(start, floorMs ?? start));
+  for (const name of await client.children(layout.history(job))) {
+    if (!/^h-\d{13}-/.test(name)) continue;
+    for (const run of await runsOfEntry(client, job, name)) {
+      const end = run.finishedAt ?? Number(name.slice(2, 15));
+      const start = runIdTime(run.id);
+      if (end < sinceMs) continue;
+      out.push(end - Math.max(start, floorMs ?? start));
+    }
   }
   return out.sort((a, b) => a - b);
 }
@@ -214,7 +248,7 @@ async function latencies(client: Coordination, sinceMs: number, floorMs?: number
 /** No finished run for this long while runs are waiting means the workers went deaf: fail with the queue's state. */
 const STALL_MS = 30_000;
 
-async function queueState(client: Coordination): Promise<string> {
+async function queueState(client: Coordination, JOB: string): Promise<string> {
   const count = async (p: string): Promise<number> => (await client.exists(p))?.numChildren ?? 0;
   const lanes: string[] = [];
   for (const lane of await client.children(layout.lanes(JOB)).catch(() => [] as string[])) {
@@ -235,17 +269,17 @@ async function queueState(client: Coordination): Promise<string> {
 }
 
 /** Waits until `target` runs are in history; a bench's completion probe (20 ms), not a test wait. */
-async function waitForHistory(client: Coordination, target: number, what: string): Promise<void> {
+async function waitForHistory(client: Coordination, job: string, target: number, what: string): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
-    const n = await historyCount(client);
+    const n = await historyCount(client, job);
     if (n >= target) return;
     if (n !== last) {
       last = n;
       lastChange = Date.now();
     } else if (Date.now() - lastChange > STALL_MS) {
-      throw new Error(`bench: ${what} stalled: no run finished for ${STALL_MS / 1000} s (${await queueState(client)})`);
+      throw new Error(`bench: ${what} stalled: no run finished for ${STALL_MS / 1000} s (${await queueState(client, job)})`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -254,23 +288,32 @@ async function waitForHistory(client: Coordination, target: number, what: string
 async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
   const root = `/bench-${randomBytes(3).toString('hex')}`;
   const client = await connectCoordination({ connect: ensemble.connectString, root, sessionTimeoutMs: 10_000 });
-  await publishJob(client, noop.spec);
-  await pauseJob(client, JOB);
-  const t0fill = Date.now();
-  await fill(client, BACKLOG);
-  const fillSeconds = (Date.now() - t0fill) / 1000;
-  console.log(`  drover: enqueued ${BACKLOG} runs in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
+  for (const job of [noop, noopBundled]) {
+    await publishJob(client, job.spec);
+    await pauseJob(client, job.name);
+  }
   const workers = (await Promise.all(Array.from({ length: WORKERS }, (_, i) => spawnWorker(ensemble.connectString, root, i)))).map((child) => ({ child }));
   const results: Result[] = [];
-  try {
-    let meter = await costMeter(ensemble, () => workers.map((w) => w.child));
+  const drain = async (job: string, label: string): Promise<void> => {
+    const t0fill = Date.now();
+    await fill(client, job, BACKLOG);
+    const fillSeconds = (Date.now() - t0fill) / 1000;
+    console.log(`  drover: enqueued ${BACKLOG} runs of ${job} in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
+    const meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t0 = Date.now();
-    await resumeJob(client, JOB);
-    await waitForHistory(client, BACKLOG, 'the backlog drain');
+    await resumeJob(client, job);
+    await waitForHistory(client, job, BACKLOG, `the backlog drain of ${job}`);
     const seconds = (Date.now() - t0) / 1000;
-    let lat = await latencies(client, 0, t0);
-    results.push({ label: `drover runtime, ${BACKLOG} backlog`, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
-    console.log(`  ${row(results[0] as Result)}`); // as soon as measured, so a later failure keeps it
+    const lat = await latencies(client, job, 0, t0);
+    const r: Result = { label, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() };
+    results.push(r);
+    console.log(`  ${row(r)}`); // as soon as measured, so a later failure keeps it
+  };
+  try {
+    await drain(JOB, `drover runtime, ${BACKLOG} backlog`);
+    await drain(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG} backlog`);
+    let meter;
+    const JOB_P = BUNDLED_JOB;
     if (BACKLOG_ONLY) return results;
 
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most 2 in flight.
@@ -286,7 +329,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
         const n = due - sent;
         const from = BACKLOG + sent;
         const started = Date.now();
-        const p = enqueueWith(client, JOB, Array.from({ length: n }, (_, k) => ({ input: { i: from + k } }))).then(() => {
+        const p = enqueueWith(client, JOB_P, Array.from({ length: n }, (_, k) => ({ input: { i: from + k } }))).then(() => {
           enqueueMs.push(Date.now() - started);
           inflight.delete(p);
         });
@@ -301,10 +344,10 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     console.log(
       `  drover: producer sent ${total} runs in ${produceSeconds.toFixed(1)} s (${Math.round(total / produceSeconds)}/s) in ${enqueueMs.length} enqueues, p50 ${percentile(enqueueMs, 0.5)} ms, p99 ${percentile(enqueueMs, 0.99)} ms each`,
     );
-    await waitForHistory(client, BACKLOG + total, 'the steady phase');
+    await waitForHistory(client, JOB_P, BACKLOG + total, 'the steady phase');
     const seconds2 = (Date.now() - t1) / 1000;
-    lat = await latencies(client, t1);
-    results.push({ label: `drover runtime, producer ${RATE}/s`, jobs: total, seconds: seconds2, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
+    const lat = await latencies(client, JOB_P, t1);
+    results.push({ label: `drover bundled, producer ${RATE}/s`, jobs: total, seconds: seconds2, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });
   } finally {
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
@@ -383,10 +426,15 @@ async function main(): Promise<void> {
     console.log(['\nworkload'.padEnd(35), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'srv cpu', 'cli cpu'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
-    const backlogRatio = rate(drover[0]) / rate(naive[0]);
-    const steadyRatio = rate(drover[1]) / rate(naive[1]);
-    if (!BACKLOG_ONLY) console.log(`\nratio drover/naive: ${backlogRatio.toFixed(1)}x at a ${BACKLOG} backlog (target >= 20x), ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`);
-    console.log(`drover backlog throughput: ${Math.round(rate(drover[0]))} durable jobs/s (target >= 15000)`);
+    const single = rate(drover[0]);
+    const bundled = rate(drover[1]);
+    const steadyRatio = rate(drover[2]) / rate(naive[1]);
+    if (!BACKLOG_ONLY) {
+      console.log(
+        `\nratio drover/naive at a ${BACKLOG} backlog (target >= 20x): ${(single / rate(naive[0])).toFixed(1)}x single runs, ${(bundled / rate(naive[0])).toFixed(1)}x bundled; ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`,
+      );
+    }
+    console.log(`drover backlog throughput (target >= 15000 durable jobs/s): ${Math.round(bundled)} bundled (bundle: ${BUNDLE}), ${Math.round(single)} single runs`);
     console.log('(backlog latencies count from the release of the backlog; producer latencies from enqueue; cpu in seconds over the phase)');
   } finally {
     if (process.env['BENCH_CPU_PROF']) {

@@ -11,13 +11,14 @@ import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError, isDroverError } from '../shared/errors.ts';
 import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
-import { CLAIM_BATCH_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
+import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
-import { decodeRecord } from '../shared/jobs/run-codec.ts';
+import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { ActiveRun } from './runs/active-run.ts';
+import { BundleHolder } from './runs/bundle-holder.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
 import type { ExecOutcome, Executor } from './runs/executor.ts';
-import type { FinishBatcher, FinishKind, FinishRequest } from './runs/finish.ts';
+import type { FinishBatcher, FinishKind, FinishRequest, FinishResult } from './runs/finish.ts';
 import { attemptsUsed, backoffDelayMs, hasAttemptsLeft } from './runs/retry-policy.ts';
 import type { LogLevel } from './runs/run-logger.ts';
 import type { WorkerEvent } from './worker-events.ts';
@@ -54,6 +55,8 @@ export class JobRunner {
   private readonly log: Logger;
   private cancels = new Set<string>();
   private readonly buffer: ClaimedRun[] = [];
+  /** Bundles claimed and not yet settled, by bundle id (docs/adr/0006-run-bundles.md). */
+  private readonly holders = new Map<string, BundleHolder>();
   /** Runs from claim to written finish (a superset of `active`). */
   private readonly settling = new Set<string>();
   /** Moving average of handler time (ms), for the prefetch decision. */
@@ -109,23 +112,77 @@ export class JobRunner {
   async adoptOwnLeases(): Promise<void> {
     if (this.stopped || !this.host.canClaim()) return;
     const names = await this.host.client.children(layout.leases(this.job));
-    for (const runId of names) {
-      if (this.settling.has(runId) || this.buffer.some((b) => b.runId === runId) || this.stopped) continue;
-      const stat = await this.host.client.exists(layout.lease(this.job, runId));
+    const known = (id: string): boolean => this.settling.has(id) || this.holders.has(id) || this.buffer.some((b) => b.runId === id);
+    for (const name of names) {
+      if (known(name) || this.stopped) continue;
+      const stat = await this.host.client.exists(layout.lease(this.job, name));
       if (!stat || stat.ephemeralOwner !== this.host.client.sessionId) continue;
-      const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, runId));
-      const record = decodeRecord(data, layout.run(this.job, runId));
-      if (record.state !== 'active' || record.worker !== this.host.workerId() || this.settling.has(runId) || this.buffer.some((b) => b.runId === runId)) continue;
-      this.log.warn({ runId }, 'adopting an attempt claimed by a multi whose reply was lost');
-      this.startAttempt({ job: this.job, runId, record, version: recStat.version, fence: `${runId}:${recStat.version}` });
+      const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, name));
+      const stored = decodeStored(data, layout.run(this.job, name));
+      if (known(name)) continue;
+      if (stored.kind === 'bundle') {
+        const b = stored.bundle;
+        if (b.state !== 'active' || b.worker !== this.host.workerId()) continue;
+        const runIds = b.runs.filter((r) => r.state === 'active').map((r) => r.id);
+        this.log.warn({ bundle: name, runs: runIds.length }, 'adopting a bundle claimed by a multi whose reply was lost');
+        const held = { id: name, record: b, version: recStat.version, nonce: '', runIds };
+        for (const r of b.runs) {
+          if (r.state === 'active') this.startAttempt({ job: this.job, runId: r.id, record: r, version: recStat.version, fence: `${r.id}:${recStat.version}`, bundle: held });
+        }
+        continue;
+      }
+      const record = stored.record;
+      if (record.state !== 'active' || record.worker !== this.host.workerId()) continue;
+      this.log.warn({ runId: name }, 'adopting an attempt claimed by a multi whose reply was lost');
+      this.startAttempt({ job: this.job, runId: name, record, version: recStat.version, fence: `${name}:${recStat.version}` });
     }
+  }
+
+  /** The holder of a claimed bundle (made by its first run). */
+  private holderOf(claimed: ClaimedRun): BundleHolder | null {
+    const b = claimed.bundle;
+    if (!b) return null;
+    let holder = this.holders.get(b.id);
+    if (!holder) {
+      const made = new BundleHolder(this.host.client, this.job, b, this.log, (err) => this.fenceBundle(made, err));
+      holder = made;
+      this.holders.set(b.id, holder);
+    }
+    return holder;
+  }
+
+  /** A bundle moved on under us: its running runs stop, its claimed-ahead ones are dropped. */
+  private fenceBundle(holder: BundleHolder, err: DroverError): void {
+    this.holders.delete(holder.id);
+    const ids = new Set(holder.runIds);
+    for (const id of ids) this.active.get(id)?.abort(err);
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      const c = this.buffer[i]!;
+      if (c.bundle?.id === holder.id) {
+        this.buffer.splice(i, 1);
+        this.host.emit({ type: 'abandoned', job: this.job, runId: c.runId, code: 'DROVER_FENCED' });
+      }
+    }
+  }
+
+  /** Writes a run's outcome: through its bundle's holder, or the finish batcher. */
+  private async writeFinish(req: FinishRequest, holder: BundleHolder | null): Promise<FinishResult> {
+    if (!holder) return this.host.finisher.finish(req);
+    const r = await holder.finish(req.runId, req.record, req.cancelNode);
+    if (holder.done && this.holders.get(holder.id) === holder) this.holders.delete(holder.id);
+    return r;
   }
 
   /** Aborts every attempt with `reason` (LOST: no write; shutdown: hand back). */
   abortAll(reason: DroverError): void {
     // Claimed-ahead runs: on LOST their leases are gone too (the re-queue takes them); on
     // shutdown the loop hands them back.
-    if (reason.code === 'DROVER_SESSION_LOST') this.buffer.length = 0;
+    if (reason.code === 'DROVER_SESSION_LOST') {
+      this.buffer.length = 0;
+      // The bundles' leases went with the session: recovery settles them now, not us.
+      for (const h of this.holders.values()) h.close();
+      this.holders.clear();
+    }
     for (const run of this.active.values()) run.abort(reason);
   }
 
@@ -212,7 +269,7 @@ export class JobRunner {
       runs.map(async (c) => {
         const record: RunRecord = { ...c.record, state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 };
         delete record.worker;
-        const r = await this.host.finisher.finish({ job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' });
+        const r = await this.writeFinish({ job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' }, this.holderOf(c));
         this.host.emit(r.ok ? { type: 'finished', job: this.job, runId: c.runId, kind: 'handback', attempt: c.record.attempt } : { type: 'abandoned', job: this.job, runId: c.runId, code: 'DROVER_FENCED' });
       }),
     );
@@ -220,7 +277,7 @@ export class JobRunner {
 
   private startAttempt(claimed: ClaimedRun): void {
     this.host.reserve();
-    const run = new ActiveRun(this.host.client, claimed, this.log);
+    const run = new ActiveRun(this.host.client, claimed, this.log, this.holderOf(claimed));
     this.active.set(run.runId, run);
     // The slot frees once the handler is done, before its finish is written: the next claim
     // overlaps the finish multi instead of waiting for it (the finish needs no slot).
@@ -284,7 +341,7 @@ export class JobRunner {
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
-    const finishing = this.host.finisher.finish(req);
+    const finishing = this.writeFinish(req, run.holder);
     release();
     let result = await finishing;
     // A finish lost to the connection is tried again: it stays conditional on the fence, so a
@@ -292,7 +349,7 @@ export class JobRunner {
     for (let tries = 1; !result.ok && !isDroverError(result.error, 'DROVER_FENCED') && tries <= FINISH_RETRIES_MAX; tries++) {
       runLog.warn({ err: result.error, tries }, 'finish failed; trying again');
       await sleep(ERROR_BACKOFF_MS * tries);
-      result = await this.host.finisher.finish(req);
+      result = await this.writeFinish(req, run.holder);
     }
     if (!result.ok) {
       const code = result.error instanceof DroverError ? result.error.code : 'ERROR';
@@ -316,8 +373,9 @@ export class JobRunner {
       kind,
       ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
     });
+    const errorChars = run.holder ? BUNDLE_ERROR_CHARS_MAX : RUN_ERROR_CHARS_MAX;
     const failure = (error: { code: string; message: string }): FinishRequest => {
-      const err = { code: error.code, message: error.message.slice(0, RUN_ERROR_CHARS_MAX) };
+      const err = { code: error.code, message: error.message.slice(0, errorChars) };
       if (this.cancels.has(run.runId)) return cancelled(); // no retry for a run someone cancelled
       if (hasAttemptsLeft(run.record)) {
         const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
@@ -349,12 +407,20 @@ export class JobRunner {
           return null; // fenced or session lost: the run is someone else's business now
       }
     }
+    if (outcome.ok && run.holder) {
+      // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
+      const bytes = Buffer.byteLength(JSON.stringify(outcome.result ?? null), 'utf8');
+      if (bytes > BUNDLE_RESULT_BYTES_MAX) {
+        const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${bytes} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
+        return make('failed', { ...base, state: 'failed', error });
+      }
+    }
     if (outcome.ok) {
       const rec: RunRecord = { ...base, state: 'succeeded', result: outcome.result };
       delete rec.error;
       return make('succeeded', rec);
     }
-    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: outcome.error });
+    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: { code: outcome.error.code, message: outcome.error.message.slice(0, errorChars) } });
     if (outcome.handBack) return handBack();
     return failure(outcome.error);
   }

@@ -17,31 +17,54 @@
  *   chunk (record set at its version, entry deleted, lane appended).
  * pruneHistory: history entries beyond the last `keep` or older than
  *   `maxAgeMs` go, each with its run record, in one multi per chunk.
+ * A bundle (docs/adr/0006-run-bundles.md) is one orphan, one delayed entry,
+ *   one history entry: the stall rule applies to each of its active runs,
+ *   and settleBundle says where the bundle goes next.
  */
 import type { Coordination, Op } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
-import type { BarrierState, JobSpec, RunRecord } from './job-types.ts';
+import type { BarrierState, BundleRecord, JobSpec, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './queue-append.ts';
-import { decodeRecord, encodeRecord } from './run-codec.ts';
+import { decodeStored, encodeBundle, encodeRecord, type StoredRecord } from './run-codec.ts';
+import { isBundleId } from './run-id.ts';
+import { readRunView } from './run-lookup.ts';
+import { newlyDeadOps, placementOps, settleBundle } from './bundle-settle.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
-import { childrenOrEmpty } from '../client/absent-ok.ts';
+import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
 
 const CHUNK_RUNS = 100;
 
-async function readRecords(client: Coordination, job: string, runIds: string[]): Promise<({ record: RunRecord; version: number } | null)[]> {
+/** The records under /runs/<job> with these names (a run's own or a bundle's), null when gone. */
+async function readRecords(client: Coordination, job: string, names: string[]): Promise<({ stored: StoredRecord; version: number } | null)[]> {
   return Promise.all(
-    runIds.map(async (runId) => {
+    names.map(async (name) => {
       try {
-        const { data, stat } = await client.get(layout.run(job, runId));
-        return { record: decodeRecord(data, layout.run(job, runId)), version: stat.version };
+        const { data, stat } = await client.get(layout.run(job, name));
+        return { stored: decodeStored(data, layout.run(job, name)), version: stat.version };
       } catch (err) {
         if (isZkError(err, 'NO_NODE')) return null;
         throw err;
       }
     }),
   );
+}
+
+/**
+ * A run whose worker was lost mid-attempt: back to queued with a free
+ * attempt while it has stalled at most maxStalls times, else a failed
+ * attempt (DROVER_WORKER_LOST), dead when no attempts are left.
+ */
+function afterLostWorker(record: RunRecord, maxStalls: number, now: number): RunRecord {
+  const stalls = (record.stalls ?? 0) + 1;
+  const error = { code: 'DROVER_WORKER_LOST', message: `worker ${record.worker ?? '?'} was lost during attempt ${record.attempt}` };
+  const counts = stalls > maxStalls;
+  const next: RunRecord = { ...record, stalls, error, freeAttempts: (record.freeAttempts ?? 0) + (counts ? 0 : 1) };
+  delete next.worker;
+  const attemptsUsed = next.attempt - (next.freeAttempts ?? 0);
+  if (attemptsUsed >= next.maxAttempts) return { ...next, state: 'dead', finishedAt: now };
+  return { ...next, state: 'queued' };
 }
 
 export interface OrphanReport {
@@ -74,36 +97,50 @@ export async function requeueOrphans(client: Coordination, job: string, opts: { 
       // orphan. A claim after this read moves the record's version, which the multi checks.
       if (await client.exists(layout.lease(job, runId))) return null;
       const retryable = new Set<number>([0]);
-      if (!found) return { ops: [{ op: 'delete', path: layout.inflightRun(job, runId) } as Op], retryable, value: null };
-      const { record, version } = found;
-      const stalls = (record.stalls ?? 0) + 1;
+      if (!found) return { ops: [{ op: 'delete', path: layout.inflightRun(job, runId) } as Op], retryable, value: { dead: [] as string[], requeued: [] as string[] } };
       const now = Date.now();
-      const error = { code: 'DROVER_WORKER_LOST', message: `worker ${record.worker ?? '?'} was lost during attempt ${record.attempt}` };
-      const counts = stalls > maxStalls!;
-      const next: RunRecord = { ...record, stalls, error, freeAttempts: (record.freeAttempts ?? 0) + (counts ? 0 : 1) };
-      delete next.worker;
+      const { stored, version } = found;
+      if (stored.kind === 'bundle') return orphanBundleOps(client, job, stored.bundle, version, maxStalls!, now);
+      const next = afterLostWorker(stored.record, maxStalls!, now);
       const ops: Op[] = [];
-      const attemptsUsed = next.attempt - (next.freeAttempts ?? 0);
-      const dead = attemptsUsed >= next.maxAttempts;
-      if (dead) {
-        Object.assign(next, { state: 'dead', finishedAt: now });
-        ops.push({ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version });
-        ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
+      ops.push({ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version });
+      ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
+      if (next.state === 'dead') {
         ops.push({ op: 'create', path: layout.deadRun(job, runId) });
         if (next.group) ops.push(...(await groupLeaveOps(client, job, next.group.id, ops.length, retryable)));
       } else {
-        next.state = 'queued';
-        ops.push({ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version });
-        ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
         const tails = await readLaneTails(client, job, [next.priority]);
         ops.push(...appendOps(job, tails, [{ runId, priority: next.priority }], ops.length, retryable));
       }
-      return { ops, retryable, value: dead ? ('dead' as const) : ('requeued' as const) };
+      return { ops, retryable, value: next.state === 'dead' ? { dead: [runId], requeued: [] } : { dead: [], requeued: [runId] } };
     });
-    if (done?.value === 'dead') report.dead.push(runId);
-    else if (done?.value === 'requeued') report.requeued.push(runId);
+    if (done) {
+      report.dead.push(...done.value.dead);
+      report.requeued.push(...done.value.requeued);
+    }
   }
   return report;
+}
+
+/** An orphaned bundle: each active run through the stall rule, the rest kept, then settled. */
+async function orphanBundleOps(client: Coordination, job: string, bundle: BundleRecord, version: number, maxStalls: number, now: number) {
+  const retryable = new Set<number>([0]);
+  const dead: string[] = [];
+  const requeued: string[] = [];
+  const runs = bundle.runs.map((r) => {
+    if (r.state !== 'active') return r;
+    const next = afterLostWorker(r, maxStalls, now);
+    (next.state === 'dead' ? dead : requeued).push(r.id);
+    return next;
+  });
+  const ops: Op[] = [{ op: 'delete', path: layout.inflightRun(job, bundle.id) }];
+  if (bundle.state !== 'active') return { ops, retryable: new Set<number>([0]), value: { dead, requeued } };
+  const settled = settleBundle({ ...bundle, runs }, now);
+  delete settled.bundle.tag;
+  ops.unshift({ op: 'set', path: layout.run(job, bundle.id), data: encodeBundle(settled.bundle), version });
+  ops.push(...newlyDeadOps(job, bundle, settled.bundle));
+  ops.push(...(await placementOps(client, job, settled, ops.length, retryable)));
+  return { ops, retryable, value: { dead, requeued } };
 }
 
 /** The due time in a delayed entry's name `d-<dueMs13>-<runId>`. */
@@ -131,11 +168,29 @@ export async function promoteDue(client: Coordination, job: string, nowMs: numbe
         retryable.add(ops.length);
         ops.push({ op: 'delete', path: `${layout.delayed(job)}/${d.name}` });
         const found = records[i];
-        if (!found || found.record.state !== 'delayed') return; // cancelled meanwhile: just drop the entry
-        const next: RunRecord = { ...found.record, state: 'queued' };
+        if (!found) return; // gone meanwhile: just drop the entry
+        const path = layout.run(job, d.parsed.runId);
+        if (found.stored.kind === 'bundle') {
+          const b = found.stored.bundle;
+          if (b.state !== 'delayed') return; // cancelled to its last run meanwhile
+          const runs = b.runs.map((r) => {
+            if (r.state !== 'delayed') return r;
+            const q: RunRecord = { ...r, state: 'queued' };
+            delete q.dueAt;
+            return q;
+          });
+          const next: BundleRecord = { ...b, state: 'queued', runs };
+          delete next.dueAt;
+          retryable.add(ops.length);
+          ops.push({ op: 'set', path, data: encodeBundle(next), version: found.version });
+          ready.push({ runId: b.id, priority: b.priority });
+          return;
+        }
+        if (found.stored.record.state !== 'delayed') return; // cancelled meanwhile: just drop the entry
+        const next: RunRecord = { ...found.stored.record, state: 'queued' };
         delete next.dueAt;
         retryable.add(ops.length);
-        ops.push({ op: 'set', path: layout.run(job, d.parsed.runId), data: encodeRecord(next), version: found.version });
+        ops.push({ op: 'set', path, data: encodeRecord(next), version: found.version });
         ready.push({ runId: d.parsed.runId, priority: next.priority });
       });
       const tails = await readLaneTails(client, job, ready.map((r) => r.priority));
@@ -167,6 +222,11 @@ export async function pruneHistory(client: Coordination, job: string, spec: Pick
   let removed = 0;
   for (let i = 0; i < drop.length; i += CHUNK_RUNS) {
     const chunk = drop.slice(i, i + CHUNK_RUNS);
+    // A bundle's dead runs have dead-letter entries pointing into its record: they go with it.
+    const bundles = chunk.map((name) => name.slice(16)).filter(isBundleId);
+    const deadOfBundles = (await readRecords(client, job, bundles)).flatMap((f) =>
+      f?.stored.kind === 'bundle' ? f.stored.bundle.runs.filter((r) => r.state === 'dead').map((r) => layout.deadRun(job, r.id)) : [],
+    );
     const ops: Op[] = chunk.flatMap((name) => [
       { op: 'delete', path: `${layout.history(job)}/${name}` } as Op,
       { op: 'delete', path: layout.run(job, name.slice(16)) } as Op,
@@ -182,6 +242,7 @@ export async function pruneHistory(client: Coordination, job: string, spec: Pick
         removed++;
       }
     }
+    await Promise.all(deadOfBundles.map((p) => deleteIfPresent(client, p)));
   }
   await dropStaleCancels(client, job);
   await dropFinishedGroups(client, job, cutoff);
@@ -215,10 +276,10 @@ async function dropFinishedGroups(client: Coordination, job: string, cutoff: num
 async function dropStaleCancels(client: Coordination, job: string): Promise<void> {
   const names = await childrenOrEmpty(client, layout.cancels(job));
   if (names.length === 0) return;
-  const records = await readRecords(client, job, names);
+  const views = await Promise.all(names.map((runId) => readRunView(client, job, runId)));
   await Promise.all(
     names.map(async (runId, i) => {
-      const state = records[i]?.record.state;
+      const state = views[i]?.record.state;
       if (state === undefined || state === 'succeeded' || state === 'failed' || state === 'dead' || state === 'cancelled') {
         await client.delete(layout.cancel(job, runId)).catch(() => {});
       }

@@ -5,8 +5,8 @@
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
-import { layout } from '../../shared/jobs/layout.ts';
-import { decodeRecord } from '../../shared/jobs/run-codec.ts';
+import { decodeStored } from '../../shared/jobs/run-codec.ts';
+import { recordPathOf } from '../../shared/jobs/run-lookup.ts';
 
 export async function waitForRun(
   client: Coordination,
@@ -22,12 +22,14 @@ export async function waitForRun(
     const changed = new Promise<void>((resolve) => (fired = resolve));
     const watcher = () => fired();
     try {
-      const { data } = await client.get(layout.run(job, runId), watcher);
-      last = decodeRecord(data, runId);
-      if (done(last)) return last;
+      // A bundled run (b-....k) lives in its bundle's record.
+      const { data } = await client.get(recordPathOf(job, runId), watcher);
+      const stored = decodeStored(data, runId);
+      last = (stored.kind === 'bundle' ? stored.bundle.runs.find((r) => r.id === runId) : stored.record) ?? null;
+      if (last && done(last)) return last;
     } catch (err) {
       if (!isZkError(err, 'NO_NODE')) throw err;
-      await client.exists(layout.run(job, runId), watcher);
+      await client.exists(recordPathOf(job, runId), watcher);
     }
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`timed out waiting for ${opts.what ?? `run ${runId}`}; last record: ${JSON.stringify(last)}`);

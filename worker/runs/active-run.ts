@@ -4,6 +4,8 @@
  * throttled progress and log writes. Writes are serialized so the finish
  * always uses the version of the last progress write; a progress write that
  * meets BAD_VERSION means someone else owns the run now: abort, DROVER_FENCED.
+ * A bundled run's writes go to its BundleHolder instead, which writes the
+ * whole bundle (and keeps fewer log lines and shorter messages per run).
  */
 import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
@@ -11,7 +13,8 @@ import { isZkError } from '../../shared/client/zk-error.ts';
 import { DroverError } from '../../shared/errors.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { PROGRESS_INTERVAL_MS, RUN_LOG_LINE_CHARS_MAX, RUN_LOG_LINES_MAX } from '../../shared/jobs/limits.ts';
+import { BUNDLE_LOG_LINES_MAX, BUNDLE_MESSAGE_CHARS_MAX, PROGRESS_INTERVAL_MS, RUN_LOG_LINE_CHARS_MAX, RUN_LOG_LINES_MAX } from '../../shared/jobs/limits.ts';
+import type { BundleHolder } from './bundle-holder.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
 import type { ClaimedRun } from './claim.ts';
 
@@ -32,6 +35,7 @@ export class ActiveRun {
     private readonly client: Coordination,
     claimed: ClaimedRun,
     private readonly logger: Logger,
+    readonly holder: BundleHolder | null = null,
   ) {
     this.job = claimed.job;
     this.runId = claimed.runId;
@@ -58,7 +62,8 @@ export class ActiveRun {
   progress(pct: number, message?: string): void {
     if (this.closed || !Number.isFinite(pct)) return;
     const p = Math.max(0, Math.min(100, pct));
-    this.record.progress = { pct: p, at: Date.now(), ...(message !== undefined ? { message: message.slice(0, RUN_LOG_LINE_CHARS_MAX) } : {}) };
+    const chars = this.holder ? BUNDLE_MESSAGE_CHARS_MAX : RUN_LOG_LINE_CHARS_MAX;
+    this.record.progress = { pct: p, at: Date.now(), ...(message !== undefined ? { message: message.slice(0, chars) } : {}) };
     this.markDirty();
   }
 
@@ -66,12 +71,17 @@ export class ActiveRun {
     if (this.closed) return;
     const logs = this.record.logs ?? [];
     logs.push({ at: Date.now(), level, msg: msg.slice(0, RUN_LOG_LINE_CHARS_MAX) });
-    if (logs.length > RUN_LOG_LINES_MAX) logs.splice(0, logs.length - RUN_LOG_LINES_MAX);
+    const keep = this.holder ? BUNDLE_LOG_LINES_MAX : RUN_LOG_LINES_MAX;
+    if (logs.length > keep) logs.splice(0, logs.length - keep);
     this.record.logs = logs;
     this.markDirty();
   }
 
   private markDirty(): void {
+    if (this.holder) {
+      this.holder.touch(this.runId, { ...this.record });
+      return;
+    }
     this.dirty = true;
     if (this.timer) return;
     const wait = Math.max(0, this.lastWriteAt + PROGRESS_INTERVAL_MS - Date.now());

@@ -11,6 +11,11 @@
  *                    startedAt) at rv  -> version rv+1 is the fence
  *           a run cancelled while queued: delete item; set record cancelled
  *                    at rv; create its history entry (no lease)
+ *   bundle  (docs/adr/0006-run-bundles.md) per bundle, not per run: delete
+ *           item; ONE lease and ONE inflight named by the bundle id; set the
+ *           bundle at rv: active, each queued run active with attempt+1 (or
+ *           cancelled when a cancel request waits); nothing left to run ->
+ *           the bundle is done (history entry, no lease)
  *   races   BAD_VERSION on a head or a record: another claimer (or an admin
  *           action) won; re-read and retry with jitter
  * When every lane is empty the claimer arms one data watch per lane tail
@@ -20,10 +25,11 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
-import type { LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
+import type { BundleRecord, LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
+import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
-import { decodeCounter, decodeRecord, encodeCounter, encodeJson, encodeRecord } from '../../shared/jobs/run-codec.ts';
+import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
 
 export interface ClaimedRun {
   job: string;
@@ -33,6 +39,23 @@ export interface ClaimedRun {
   /** The record's version after the claim: finish and progress are conditional on it. */
   version: number;
   fence: string;
+  /** Set for a bundled run: the bundle claimed with it (one object shared by all its runs). */
+  bundle?: ClaimedBundle;
+}
+
+/** A bundle as its claim wrote it: the record, its version, and the claim's nonce. */
+export interface ClaimedBundle {
+  id: string;
+  record: BundleRecord;
+  version: number;
+  nonce: string;
+  /** The runs this claim made active (the attempt's runs). */
+  runIds: string[];
+}
+
+/** The lease (and inflight) name of a claimed run: its bundle's id, or its own. */
+export function leaseNameOf(claimed: Pick<ClaimedRun, 'runId' | 'bundle'>): string {
+  return claimed.bundle?.id ?? claimed.runId;
 }
 
 export interface ClaimerOptions {
@@ -65,9 +88,15 @@ interface Taken {
   priority: number;
   index: number;
   runId: string;
-  record: RunRecord | null;
+  stored: StoredRecord | null;
   recordVersion: number;
   bytes: number;
+}
+
+/** Runs a slot would start: a bundle's queued runs, or one. */
+function runsIn(t: Taken): number {
+  if (t.stored?.kind !== 'bundle') return 1;
+  return Math.max(1, t.stored.bundle.runs.filter((r) => r.state === 'queued' || r.state === 'delayed').length);
 }
 
 export class Claimer {
@@ -79,6 +108,8 @@ export class Claimer {
   private readonly tailsWatched = new Set<number>();
   private wake: (() => void) | null = null;
   private woken = false;
+  /** Runs per queue item seen lately (bundles hold many): how many items a claim of k runs reads. */
+  private runsPerItem = 1;
 
   constructor(private readonly opts: ClaimerOptions) {
     this.client = opts.client;
@@ -200,7 +231,7 @@ export class Claimer {
     for (let attempt = 0; ; attempt++) {
       const lanes = await this.readLanes(false);
       const ranges: { lane: LaneRead; n: number }[] = [];
-      let left = want;
+      let left = Math.max(1, Math.ceil(want / this.runsPerItem));
       for (const lane of lanes) {
         if (left === 0) break;
         const n = Math.min(left, lane.tail - lane.head);
@@ -217,7 +248,7 @@ export class Claimer {
         await jitter(attempt);
         continue;
       }
-      const plan = this.buildClaim(ranges, taken);
+      const plan = this.buildClaim(ranges, taken, want);
       try {
         await this.client.multi(plan.ops);
         return plan.value;
@@ -226,17 +257,17 @@ export class Claimer {
         if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
         // The client retries a multi after a connection loss; if our first try was applied,
         // the retry meets our own head move. Our session owning the first lease says so.
-        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.leaseOfClaim(plan.value[0]!.runId, plan.nonce))) return plan.value;
+        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.leaseOfClaim(leaseNameOf(plan.value[0]!), plan.nonce))) return plan.value;
         if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
         await jitter(attempt);
       }
     }
   }
 
-  /** True when the run's lease was made by the claim multi carrying `nonce` (so that multi was applied). */
-  private async leaseOfClaim(runId: string, nonce: string): Promise<boolean> {
+  /** True when the lease was made by the claim multi carrying `nonce` (so that multi was applied). */
+  private async leaseOfClaim(leaseName: string, nonce: string): Promise<boolean> {
     try {
-      const { data } = await this.client.get(layout.lease(this.job, runId));
+      const { data } = await this.client.get(layout.lease(this.job, leaseName));
       return (JSON.parse(data.toString('utf8')) as LeaseInfo).claim === nonce;
     } catch (err) {
       if (isZkError(err, 'NO_NODE')) return false;
@@ -263,10 +294,10 @@ export class Claimer {
         let taken: Taken;
         try {
           const { data, stat } = await this.client.get(layout.run(this.job, runId));
-          taken = { ...s, runId, record: decodeRecord(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
+          taken = { ...s, runId, stored: decodeStored(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
         } catch (err) {
           if (!isZkError(err, 'NO_NODE')) throw err;
-          taken = { ...s, runId, record: null, recordVersion: -1, bytes: 0 };
+          taken = { ...s, runId, stored: null, recordVersion: -1, bytes: 0 };
         }
         cache.set(key, taken);
         return taken;
@@ -275,16 +306,20 @@ export class Claimer {
     return all.every((t): t is Taken => t !== null) ? all : null;
   }
 
-  private buildClaim(ranges: { lane: LaneRead; n: number }[], taken: Taken[]) {
-    // Keep the multi within one frame: a claim of huge records takes fewer runs.
+  private buildClaim(ranges: { lane: LaneRead; n: number }[], taken: Taken[], want: number) {
+    // Keep the multi within one frame (a claim of huge records takes fewer runs), and stop
+    // once the slots kept hold `want` runs (a bundle holds many).
     let bytes = 0;
     let keep = 0;
+    let runs = 0;
     for (const t of taken) {
-      if (keep > 0 && bytes + t.bytes > MULTI_BYTES_TARGET) break;
+      if (keep > 0 && (bytes + t.bytes > MULTI_BYTES_TARGET || runs >= want)) break;
       bytes += t.bytes;
+      runs += runsIn(t);
       keep++;
     }
     const kept = taken.slice(0, keep);
+    if (keep > 0) this.runsPerItem = 0.5 * this.runsPerItem + 0.5 * (runs / keep);
     const retryable = new Set<number>();
     const ops: Op[] = [];
     for (const { lane } of ranges) {
@@ -302,7 +337,11 @@ export class Claimer {
     for (const t of kept) {
       retryable.add(ops.length);
       ops.push({ op: 'delete', path: layout.laneItem(this.job, t.priority, t.index) });
-      const rec = t.record;
+      if (t.stored?.kind === 'bundle') {
+        claimed.push(...this.claimBundle(t, t.stored.bundle, ops, retryable, nonce, now));
+        continue;
+      }
+      const rec = t.stored?.record ?? null;
       // An item whose record is gone or already finished is dropped, not run.
       if (rec === null || !(rec.state === 'queued' || rec.state === 'waiting-barrier')) continue;
       if (this.opts.isCancelRequested(t.runId)) {
@@ -326,5 +365,44 @@ export class Claimer {
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
     }
     return { ops, retryable, value: claimed, headOps, nonce };
+  }
+
+  /** A bundle's part of a claim multi (see the contract above); the runs it makes active. */
+  private claimBundle(t: Taken, bundle: BundleRecord, ops: Op[], retryable: Set<number>, nonce: string, now: number): ClaimedRun[] {
+    // An item whose bundle is not waiting in a lane (cancelled to the last run, or moved on) is dropped.
+    if (bundle.state !== 'queued') return [];
+    const worker = this.opts.workerId();
+    const runIds: string[] = [];
+    const runs = bundle.runs.map((r): RunRecord => {
+      if (r.state !== 'queued' && r.state !== 'delayed') return r;
+      if (this.opts.isCancelRequested(r.id)) {
+        return { ...r, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
+      }
+      const next: RunRecord = { ...r, state: 'active', attempt: r.attempt + 1, worker, startedAt: now };
+      delete next.progress;
+      delete next.logs;
+      delete next.error;
+      delete next.dueAt;
+      runIds.push(r.id);
+      return next;
+    });
+    const path = layout.run(this.job, bundle.id);
+    retryable.add(ops.length);
+    if (runIds.length === 0) {
+      const settled = settleBundle({ ...bundle, runs }, now);
+      ops.push({ op: 'set', path, data: encodeBundle(settled.bundle), version: t.recordVersion });
+      ops.push({ op: 'create', path: layout.historyEntry(this.job, now, bundle.id) });
+      return [];
+    }
+    const record: BundleRecord = { ...bundle, state: 'active', worker, startedAt: now, tag: `${nonce}:0`, runs };
+    ops.push({ op: 'set', path, data: encodeBundle(record), version: t.recordVersion });
+    const version = t.recordVersion + 1;
+    const lease: LeaseInfo = { worker, attempt: Math.max(...runs.map((r) => r.attempt)), fence: `${bundle.id}:${version}`, at: now, claim: nonce };
+    ops.push({ op: 'create', path: layout.lease(this.job, bundle.id), data: encodeJson(lease), mode: 'ephemeral' });
+    ops.push({ op: 'create', path: layout.inflightRun(this.job, bundle.id) });
+    const held: ClaimedBundle = { id: bundle.id, record, version, nonce, runIds };
+    return runs
+      .filter((r) => runIds.includes(r.id))
+      .map((r) => ({ job: this.job, runId: r.id, record: r, version, fence: `${r.id}:${version}`, bundle: held }));
   }
 }

@@ -1,0 +1,306 @@
+/**
+ * Run bundles on both backends (docs/adr/0006-run-bundles.md): many runs
+ * in one record, claimed, run and settled as one unit while every run keeps
+ * its own outcome — results, retries with backoff, dead letters, cancel of
+ * one active run, a too-large result, fencing, hand-back on close, and a
+ * worker process killed mid-bundle (finished runs stay finished, the rest
+ * run again elsewhere, never twice at once).
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { defineJob, type Job } from '../../shared/jobs/define-job.ts';
+import { enqueueWith } from '../../shared/jobs/enqueue.ts';
+import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { requeueOrphans } from '../../shared/jobs/recovery.ts';
+import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
+import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
+import { startWorker, type Worker } from '../../worker/runtime.ts';
+import { finished, waitForRun } from './jobs-waits.ts';
+
+const bus = new EventEmitter();
+bus.setMaxListeners(100);
+
+const squares = defineJob<number, number>({
+  name: 'b-squares',
+  bundle: 8,
+  concurrency: 4,
+  run: (_ctx, n) => n * n,
+});
+
+/** Fails `failTimes` attempts, then succeeds; retries 1 with a 150 ms backoff. */
+const shaky = defineJob<{ failTimes: number; n: number }, string>({
+  name: 'b-shaky',
+  bundle: 8,
+  concurrency: 8,
+  retries: 1,
+  backoff: { type: 'fixed', delayMs: 150 },
+  run: (ctx, input) => {
+    bus.emit('shaky', { runId: ctx.runId, attempt: ctx.attempt, at: Date.now() });
+    if (ctx.attempt <= input.failTimes) throw new Error(`no ${input.n}/${ctx.attempt}`);
+    return `ok ${input.n}/${ctx.attempt}`;
+  },
+});
+
+/** Blocks until released by label or aborted. */
+const held = defineJob<{ label: string; big?: boolean }, unknown>({
+  name: 'b-held',
+  bundle: 4,
+  concurrency: 4,
+  run: (ctx, input) =>
+    new Promise((resolve, reject) => {
+      bus.emit('held-started', { label: input.label, runId: ctx.runId, attempt: ctx.attempt });
+      ctx.signal.addEventListener('abort', () => {
+        bus.emit('held-aborted', { label: input.label, code: (ctx.signal.reason as { code?: string })?.code });
+        reject(ctx.signal.reason as Error);
+      });
+      bus.once(`release-${input.label}`, () => resolve(input.big ? 'x'.repeat(5000) : `done ${input.label}`));
+    }),
+});
+
+async function readBundle(client: Coordination, job: string, id: string): Promise<{ bundle: BundleRecord; version: number }> {
+  const { data, stat } = await client.get(layout.run(job, id));
+  const stored = decodeStored(data, id);
+  if (stored.kind !== 'bundle') throw new Error(`${id} is not a bundle`);
+  return { bundle: stored.bundle, version: stat.version };
+}
+
+function bundleOf(runId: string): string {
+  const split = splitBundledRunId(runId);
+  if (!split) throw new Error(`${runId} is not a bundled run id`);
+  return split.bundleId;
+}
+
+describeOnBackends('worker: bundles', (env) => {
+  async function worker(jobs: Job[], extra: { concurrency?: number } = {}): Promise<Worker> {
+    const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: jobs as Job<never, unknown>[] as Job[], schedule: false, sessionTimeoutMs: 4_000, ...extra });
+    env.defer(() => w.close({ graceMs: 500 }));
+    return w;
+  }
+
+  it('runs every run of every bundle once, each with its own result; one history entry per bundle', async () => {
+    const client = await env.client();
+    await publishJob(client, squares.spec);
+    const ids = await enqueueWith(client, 'b-squares', Array.from({ length: 20 }, (_, i) => ({ input: i })));
+    const bundles = [...new Set(ids.map(bundleOf))];
+    expect(bundles).toHaveLength(3); // 8 + 8 + 4
+    expect(ids.map((id) => splitBundledRunId(id)?.index)).toEqual([...Array(8).keys(), ...Array(8).keys(), 0, 1, 2, 3]);
+    // Per bundle: one record and one lane item, not one per run.
+    expect((await client.children(layout.runs('b-squares'))).sort()).toEqual([...bundles].sort());
+    const w = await worker([squares]);
+    const claimed: string[] = [];
+    w.onEvent((e) => e.type === 'claimed' && claimed.push(e.runId));
+    const records = await Promise.all(ids.map((id) => waitForRun(client, 'b-squares', id, finished)));
+    records.forEach((r, i) => {
+      expect(r.id).toBe(ids[i]);
+      expect(r.state).toBe('succeeded');
+      expect(r.result).toBe(i * i);
+      expect(r.attempt).toBe(1);
+    });
+    await until('every bundle settled into history', async () => (await client.children(layout.history('b-squares'))).length === 3);
+    for (const id of bundles) expect((await readBundle(client, 'b-squares', id)).bundle.state).toBe('done');
+    expect(await client.children(layout.leases('b-squares'))).toEqual([]);
+    expect(await client.children(layout.inflight('b-squares'))).toEqual([]);
+    expect(new Set(claimed).size).toBe(claimed.length);
+  });
+
+  it('a failing run retries after its backoff with the bundle; the others keep their first result; the last attempt dead-letters', async () => {
+    const client = await env.client();
+    await publishJob(client, shaky.spec);
+    const attempts: { runId: string; attempt: number; at: number }[] = [];
+    const on = (a: { runId: string; attempt: number; at: number }) => attempts.push(a);
+    bus.on('shaky', on);
+    try {
+      const ids = await enqueueWith(client, 'b-shaky', [
+        { input: { failTimes: 0, n: 0 } },
+        { input: { failTimes: 1, n: 1 } },
+        { input: { failTimes: 5, n: 2 } },
+        { input: { failTimes: 0, n: 3 } },
+      ]);
+      const bundleId = bundleOf(ids[0]!);
+      await worker([shaky]);
+      const recs = await Promise.all(ids.map((id) => waitForRun(client, 'b-shaky', id, finished)));
+      expect(recs.map((r) => [r.state, r.attempt])).toEqual([
+        ['succeeded', 1],
+        ['succeeded', 2],
+        ['dead', 2],
+        ['succeeded', 1],
+      ]);
+      expect(recs[1]!.result).toBe('ok 1/2');
+      expect(recs[2]!.error?.message).toBe('no 2/2');
+      expect(await client.exists(layout.deadRun('b-shaky', ids[2]!))).not.toBeNull();
+      // Runs 0 and 3 ran once: the retry took only the runs that failed.
+      expect(attempts.filter((a) => a.runId === ids[0] || a.runId === ids[3]).map((a) => a.attempt)).toEqual([1, 1]);
+      const first = attempts.find((a) => a.runId === ids[1] && a.attempt === 1)!;
+      const second = attempts.find((a) => a.runId === ids[1] && a.attempt === 2)!;
+      expect(second.at - first.at).toBeGreaterThanOrEqual(145);
+      await until('the bundle in history', async () => (await client.children(layout.history('b-shaky'))).some((n) => n.endsWith(bundleId)));
+      expect(await client.children(layout.delayed('b-shaky'))).toEqual([]);
+    } finally {
+      bus.off('shaky', on);
+    }
+  });
+
+  it('cancel of one active bundled run aborts only it; a too-large result fails only its run', async () => {
+    const client = await env.client();
+    await publishJob(client, held.spec);
+    const started = new Map<string, string>();
+    const onStart = (e: { label: string; runId: string }) => started.set(e.label, e.runId);
+    bus.on('held-started', onStart);
+    try {
+      await worker([held]);
+      const ids = await enqueueWith(client, 'b-held', ['c0', 'c1', 'c2'].map((label) => ({ input: { label, big: label === 'c2' } })));
+      await until('all three started', () => started.size === 3);
+      const aborted = nextEvent<{ label: string; code: string }>('the abort', (d) => bus.once('held-aborted', d));
+      await client.create(layout.cancel('b-held', ids[1]!));
+      expect(await aborted).toEqual({ label: 'c1', code: 'DROVER_CANCELLED' });
+      bus.emit('release-c0');
+      bus.emit('release-c2');
+      const recs = await Promise.all(ids.map((id) => waitForRun(client, 'b-held', id, finished)));
+      expect(recs.map((r) => r.state)).toEqual(['succeeded', 'cancelled', 'failed']);
+      expect(recs[0]!.result).toBe('done c0');
+      expect(recs[2]!.error?.code).toBe('DROVER_PAYLOAD_TOO_LARGE');
+      // The cancel request went with the settle multi.
+      await until('the bundle settled', async () => (await readBundle(client, 'b-held', bundleOf(ids[0]!))).bundle.state === 'done');
+      expect(await client.children(layout.cancels('b-held'))).toEqual([]);
+    } finally {
+      bus.off('held-started', onStart);
+    }
+  });
+
+  it('a bundle moved on under its worker (version bumped) fences every run in it: results discarded', async () => {
+    const client = await env.client();
+    await publishJob(client, held.spec);
+    const started = new Set<string>();
+    const onStart = (e: { label: string }) => started.add(e.label);
+    bus.on('held-started', onStart);
+    try {
+      await worker([held]);
+      const ids = await enqueueWith(client, 'b-held', ['f0', 'f1'].map((label) => ({ input: { label } })));
+      await until('both started', () => started.size === 2);
+      const bundleId = bundleOf(ids[0]!);
+      const { bundle, version } = await readBundle(client, 'b-held', bundleId);
+      // Someone else (an operator, a recovery that thought the worker lost) rewrote the bundle.
+      const theirs: BundleRecord = { ...bundle, runs: bundle.runs.map((r): RunRecord => ({ ...r, error: { code: 'TEST', message: 'moved on' } })) };
+      await client.set(layout.run('b-held', bundleId), encodeBundle(theirs), version);
+      const aborts: string[] = [];
+      const onAbort = (e: { code: string }) => aborts.push(e.code);
+      bus.on('held-aborted', onAbort);
+      bus.emit('release-f0'); // its finish meets BAD_VERSION: fenced, and f1 is aborted with it
+      await until('f1 aborted as fenced', () => aborts.includes('DROVER_FENCED'));
+      bus.off('held-aborted', onAbort);
+      const after = await readBundle(client, 'b-held', bundleId);
+      expect(after.version).toBe(version + 1);
+      expect(after.bundle.runs.map((r) => r.state)).toEqual(['active', 'active']);
+      expect(after.bundle.runs.map((r) => r.error?.code)).toEqual(['TEST', 'TEST']);
+    } finally {
+      bus.off('held-started', onStart);
+    }
+  });
+
+  it('close hands back a bundle whose runs have not finished: queued again, no attempt counted', async () => {
+    const client = await env.client();
+    await publishJob(client, held.spec);
+    const started = new Set<string>();
+    const onStart = (e: { label: string }) => started.add(e.label);
+    bus.on('held-started', onStart);
+    try {
+      const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: [held as unknown as Job], schedule: false, sessionTimeoutMs: 4_000 });
+      const ids = await enqueueWith(client, 'b-held', ['h0', 'h1'].map((label) => ({ input: { label } })));
+      await until('both started', () => started.size === 2);
+      bus.emit('release-h0');
+      await waitForRun(client, 'b-held', ids[0]!, finished);
+      await w.close({ graceMs: 50 });
+      const { bundle } = await readBundle(client, 'b-held', bundleOf(ids[0]!));
+      expect(bundle.state).toBe('queued');
+      expect(bundle.runs.map((r) => [r.state, r.attempt, r.freeAttempts ?? 0])).toEqual([
+        ['succeeded', 1, 0],
+        ['queued', 1, 1],
+      ]);
+      expect(await client.children(layout.leases('b-held'))).toEqual([]);
+      // Back in its lane: a new worker runs only h1.
+      started.clear();
+      await worker([held]);
+      await until('h1 started again', () => started.has('h1'));
+      expect([...started]).toEqual(['h1']);
+      bus.emit('release-h1');
+      expect((await waitForRun(client, 'b-held', ids[1]!, finished)).state).toBe('succeeded');
+    } finally {
+      bus.off('held-started', onStart);
+    }
+  });
+
+  it('kill -9 mid-bundle: finished runs stay finished, the others run again on another worker after the session expires', async () => {
+    const client = await env.client();
+    const dir = mkdtempSync(path.join(tmpdir(), 'drover-bundle-'));
+    env.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const log = path.join(dir, 'trace.jsonl');
+    const traces = (): { event: string; runId: string; attempt: number; pid: number; at: number }[] => {
+      try {
+        return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; runId: string; attempt: number; pid: number; at: number });
+      } catch {
+        return [];
+      }
+    };
+    const repo = path.resolve(import.meta.dirname, '../..');
+    const fixture = path.join(repo, 'test/framework/fixtures/worker-process-jobs.ts');
+    const args = ['bin/drover.mjs', 'worker', '--jobs', fixture, '--connect', env.backend().connectString, '--root', env.root(), '--no-schedule', '--session-timeout', '3000', '--log-level', 'warn'];
+    const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+    env.defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let err = '';
+    await nextEvent<void>('worker A to start', (d) => child.stderr!.on('data', (c: Buffer) => ((err += c.toString()), /running/.test(err) && d())), 30_000);
+    const ids = await enqueueWith(client, 'bundle-stick', [0, 1, 2, 3].map((n) => ({ input: { log, n, hang: n >= 2 } })));
+    const bundleId = bundleOf(ids[0]!);
+    // Runs 0 and 1 finish and are written; 2 and 3 hang in worker A.
+    await waitForRun(client, 'bundle-stick', ids[1]!, finished);
+    await waitForRun(client, 'bundle-stick', ids[0]!, finished);
+    await until('runs 2 and 3 started in A', () => traces().filter((t) => t.event === 'start').length === 4);
+    child.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    for (;;) {
+      let fired!: () => void;
+      const gone = new Promise<void>((resolve) => (fired = resolve));
+      if (!(await client.exists(layout.lease('bundle-stick', bundleId), () => fired()))) break;
+      await gone;
+    }
+    const report = await requeueOrphans(client, 'bundle-stick');
+    expect(report).toEqual({ requeued: [ids[2], ids[3]], dead: [] });
+    const requeued = await readBundle(client, 'bundle-stick', bundleId);
+    expect(requeued.bundle.state).toBe('queued');
+    expect(requeued.bundle.runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'queued', 'queued']);
+    const b = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: fixture, schedule: false, sessionTimeoutMs: 3_000 });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'bundle-stick', id, finished, { timeoutMs: 30_000 })));
+    expect(recs.map((r) => [r.state, r.result])).toEqual([
+      ['succeeded', 'n0 on attempt 1'],
+      ['succeeded', 'n1 on attempt 1'],
+      ['succeeded', 'n2 on attempt 2'],
+      ['succeeded', 'n3 on attempt 2'],
+    ]);
+    expect(recs[2]!.stalls).toBe(1);
+    const starts = traces().filter((t) => t.event === 'start');
+    // 0 and 1 once (in A); 2 and 3 twice: in A, then in B only after A was dead.
+    expect(starts.filter((s) => s.runId === ids[0] || s.runId === ids[1])).toHaveLength(2);
+    for (const id of [ids[2], ids[3]]) {
+      const mine = starts.filter((s) => s.runId === id);
+      expect(mine.map((s) => [s.attempt, s.pid === process.pid ? 'b' : 'a'])).toEqual([
+        [1, 'a'],
+        [2, 'b'],
+      ]);
+      expect(mine[1]!.at).toBeGreaterThanOrEqual(killedAt);
+    }
+    await until('the bundle in history', async () => (await readBundle(client, 'bundle-stick', bundleId)).bundle.state === 'done');
+    expect(await client.children(layout.inflight('bundle-stick'))).toEqual([]);
+  }, 60_000);
+});
