@@ -27,7 +27,7 @@
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
  * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_BUNDLE (50), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
- * BENCH_BACKLOG_ONLY=1 (only the backlog drain).
+ * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -157,18 +157,23 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-async function lastZxid(ensemble: ProcessEnsemble): Promise<number> {
-  let max = 0;
+/** The newest zxid's counter among the members, and the client requests they received in all. */
+async function serverCounters(ensemble: ProcessEnsemble): Promise<{ zxid: number; received: number }> {
+  let zxid = 0;
+  let received = 0;
   for (const m of ensemble.members) {
     const srvr = await fourLetter('127.0.0.1', m.clientPort, 'srvr', 2000).catch(() => '');
     const hex = /Zxid: 0x([0-9a-f]+)/.exec(srvr)?.[1];
-    if (hex) max = Math.max(max, Number(BigInt(`0x${hex}`) & 0xffffffffn));
+    if (hex) zxid = Math.max(zxid, Number(BigInt(`0x${hex}`) & 0xffffffffn));
+    received += Number(/Received: (\d+)/.exec(srvr)?.[1] ?? 0);
   }
-  return max;
+  return { zxid, received };
 }
 
 interface Cost {
   txns: number;
+  /** Client requests the members received (reads, writes, pings; a multi is one). */
+  requests: number;
   serverCpu: number;
   clientCpu: number;
 }
@@ -176,10 +181,13 @@ interface Cost {
 async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[]): Promise<() => Promise<Cost>> {
   const servers = (): number => ensemble.members.reduce((s, m) => s + cpuSeconds(m.child?.pid), 0);
   const others = (): number => clients().reduce((s, c) => s + cpuSeconds(c.pid), 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
-  const z0 = await lastZxid(ensemble);
+  const z0 = await serverCounters(ensemble);
   const s0 = servers();
   const c0 = others();
-  return async () => ({ txns: (await lastZxid(ensemble)) - z0, serverCpu: servers() - s0, clientCpu: others() - c0 });
+  return async () => {
+    const z1 = await serverCounters(ensemble);
+    return { txns: z1.zxid - z0.zxid, requests: z1.received - z0.received, serverCpu: servers() - s0, clientCpu: others() - c0 };
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -310,7 +318,8 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     console.log(`  ${row(r)}`); // as soon as measured, so a later failure keeps it
   };
   try {
-    await drain(JOB, `drover runtime, ${BACKLOG} backlog`);
+    if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0 } });
+    else await drain(JOB, `drover runtime, ${BACKLOG} backlog`);
     await drain(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG} backlog`);
     let meter;
     const JOB_P = BUNDLED_JOB;
@@ -410,6 +419,7 @@ function row(r: Result): string {
     r.p50.toFixed(0).padStart(8),
     r.p99.toFixed(0).padStart(8),
     (r.cost.txns / r.jobs).toFixed(2).padStart(8),
+    (r.cost.requests / r.jobs).toFixed(2).padStart(8),
     r.cost.serverCpu.toFixed(1).padStart(8),
     r.cost.clientCpu.toFixed(1).padStart(8),
   ].join('  ');
@@ -423,7 +433,7 @@ async function main(): Promise<void> {
   try {
     const drover = await droverRuntime(ensemble);
     const naive = BACKLOG_ONLY ? [] : await naiveRecipe(ensemble);
-    console.log(['\nworkload'.padEnd(35), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'srv cpu', 'cli cpu'].join('  '));
+    console.log(['\nworkload'.padEnd(35), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
     const single = rate(drover[0]);

@@ -11,7 +11,7 @@ import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError, isDroverError } from '../shared/errors.ts';
 import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
-import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
+import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { ActiveRun } from './runs/active-run.ts';
@@ -43,6 +43,13 @@ const ERROR_BACKOFF_MS = 500;
 const FINISH_RETRIES_MAX = 5;
 /** Runs shorter than this on average are claimed ahead. */
 const PREFETCH_RUN_MS_MAX = 50;
+/**
+ * Bundles of short runs are claimed this many bundles ahead: a worker runs
+ * a no-op bundle in a few ms while a claim takes ~10 ms on a busy ensemble,
+ * and every claim is a transaction — one claim moving many bundles is what
+ * keeps the ensemble's work per run small (docs/adr/0006-run-bundles.md).
+ */
+const PREFETCH_BUNDLES = 16;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -207,6 +214,8 @@ export class JobRunner {
    */
   private prefetch(): number {
     if (this.runMsEma === null || this.runMsEma > PREFETCH_RUN_MS_MAX) return 0;
+    const bundle = this.spec.bundle ?? 1;
+    if (bundle > 1) return Math.min(PREFETCH_BUNDLES * Math.max(this.spec.concurrency, bundle), CLAIM_RUNS_MAX);
     return Math.min(2 * this.spec.concurrency, CLAIM_BATCH_MAX);
   }
 
@@ -231,7 +240,7 @@ export class JobRunner {
       try {
         this.drainBuffer();
         const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
-        const want = Math.min(CLAIM_BATCH_MAX, free + this.prefetch() - this.buffer.length);
+        const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + this.prefetch() - this.buffer.length);
         if (!this.host.canClaim() || this.paused || want <= 0) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });
@@ -306,15 +315,14 @@ export class JobRunner {
     const timer = timeoutMs
       ? setTimeout(() => run.abort(new DroverError('DROVER_TIMEOUT', `attempt ${run.record.attempt} exceeded timeoutMs ${timeoutMs}`)), timeoutMs)
       : null;
-    const runLog = this.log.child({ runId: run.runId, attempt: run.record.attempt });
+    // Made on first use: a run that ends well logs nothing here.
+    let runLogMade: Logger | undefined;
+    const runLog = (): Logger => (runLogMade ??= this.log.child({ runId: run.runId, attempt: run.record.attempt }));
     const hooks = {
       progress: (pct: number, message?: string) => run.progress(pct, message),
       log: (level: LogLevel, msg: string) => run.log(level, msg),
     };
-    const aborted = new Promise<null>((resolve) => {
-      if (run.signal.aborted) resolve(null);
-      else run.signal.addEventListener('abort', () => resolve(null), { once: true });
-    });
+    const aborted = new Promise<null>((resolve) => run.latch.onAbort(() => resolve(null)));
     const exec = this.host.executor.execute(
       {
         job: this.job,
@@ -325,7 +333,7 @@ export class JobRunner {
         ...(run.record.partition !== undefined ? { partition: run.record.partition } : {}),
       },
       hooks,
-      run.signal,
+      run.latch,
     );
     // The handler's outcome, or the abort if it comes first: a handler that ignores its
     // signal does not hold the attempt (its late result is dropped).
@@ -347,13 +355,13 @@ export class JobRunner {
     // A finish lost to the connection is tried again: it stays conditional on the fence, so a
     // late one is refused if the run moved on, and otherwise our live lease would strand the run.
     for (let tries = 1; !result.ok && !isDroverError(result.error, 'DROVER_FENCED') && tries <= FINISH_RETRIES_MAX; tries++) {
-      runLog.warn({ err: result.error, tries }, 'finish failed; trying again');
+      runLog().warn({ err: result.error, tries }, 'finish failed; trying again');
       await sleep(ERROR_BACKOFF_MS * tries);
       result = await this.writeFinish(req, run.holder);
     }
     if (!result.ok) {
       const code = result.error instanceof DroverError ? result.error.code : 'ERROR';
-      if (code !== 'DROVER_FENCED') runLog.error({ err: result.error }, 'finish failed for good; the run is recovered when its lease goes');
+      if (code !== 'DROVER_FENCED') runLog().error({ err: result.error }, 'finish failed for good; the run is recovered when its lease goes');
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
@@ -361,7 +369,7 @@ export class JobRunner {
   }
 
   /** What to write for an attempt's outcome; null when nothing may be written. */
-  private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: Logger): FinishRequest | null {
+  private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: () => Logger): FinishRequest | null {
     const now = Date.now();
     const base: RunRecord = { ...run.record, finishedAt: now };
     // A cancel request that came too late to matter still goes with the finish, not left behind.
@@ -380,10 +388,10 @@ export class JobRunner {
       if (hasAttemptsLeft(run.record)) {
         const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
         const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err };
-        runLog.info({ code: err.code, dueAt }, 'attempt failed; retrying');
+        runLog().info({ code: err.code, dueAt }, 'attempt failed; retrying');
         return make('retry', rec);
       }
-      runLog.warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
+      runLog().warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
       return make('dead', { ...base, state: 'dead', error: err });
     };
     const cancelled = (): FinishRequest =>
@@ -416,9 +424,9 @@ export class JobRunner {
       }
     }
     if (outcome.ok) {
-      const rec: RunRecord = { ...base, state: 'succeeded', result: outcome.result };
-      delete rec.error;
-      return make('succeeded', rec);
+      // Rest, not delete: a deleted key leaves a slow object behind for every later copy and encode.
+      const { error: _error, ...rest } = base;
+      return make('succeeded', { ...rest, state: 'succeeded', result: outcome.result });
     }
     if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: { code: outcome.error.code, message: outcome.error.message.slice(0, errorChars) } });
     if (outcome.handBack) return handBack();

@@ -29,8 +29,10 @@ export const PROGRESS_INTERVAL_MS = 250;
 export const MULTI_OPS_MAX = 1000;
 /** ... and about this many data bytes (one oversize run still goes alone). */
 export const MULTI_BYTES_TARGET = 256 * 1024;
-/** Runs claimed by one claim multi. */
+/** Queue items (runs, or bundles) claimed by one claim multi. */
 export const CLAIM_BATCH_MAX = 200;
+/** Runs claimed by one claim multi (more than CLAIM_BATCH_MAX only through bundles). */
+export const CLAIM_RUNS_MAX = 2048;
 /** Members of one barrier run group (the release is one multi). */
 export const BARRIER_SIZE_MAX = 200;
 /** Priorities are lanes 0..PRIORITY_MAX; lower runs first. */

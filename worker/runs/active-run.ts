@@ -15,6 +15,7 @@ import type { RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { BUNDLE_LOG_LINES_MAX, BUNDLE_MESSAGE_CHARS_MAX, PROGRESS_INTERVAL_MS, RUN_LOG_LINE_CHARS_MAX, RUN_LOG_LINES_MAX } from '../../shared/jobs/limits.ts';
 import type { BundleHolder } from './bundle-holder.ts';
+import { AbortLatch } from './abort-latch.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
 import type { ClaimedRun } from './claim.ts';
 
@@ -22,7 +23,7 @@ export class ActiveRun {
   readonly job: string;
   readonly runId: string;
   readonly fence: string;
-  readonly controller = new AbortController();
+  readonly latch = new AbortLatch();
   record: RunRecord;
   version: number;
   private writes: Promise<void> = Promise.resolve();
@@ -45,18 +46,18 @@ export class ActiveRun {
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.latch.signal;
   }
 
   /** The reason the run was aborted, as a DroverError, or null. */
   get abortReason(): DroverError | null {
-    if (!this.signal.aborted) return null;
-    const r: unknown = this.signal.reason;
+    if (!this.latch.aborted) return null;
+    const r: unknown = this.latch.reason;
     return r instanceof DroverError ? r : new DroverError('DROVER_CANCELLED', String(r));
   }
 
   abort(reason: DroverError): void {
-    if (!this.signal.aborted) this.controller.abort(reason);
+    this.latch.abort(reason);
   }
 
   progress(pct: number, message?: string): void {

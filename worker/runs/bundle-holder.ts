@@ -71,7 +71,7 @@ export class BundleHolder {
     private readonly onFenced: (err: DroverError) => void,
   ) {
     this.id = claimed.id;
-    this.record = claimed.record;
+    this.record = { ...claimed.record, runs: claimed.record.runs.slice() };
     this.claimedRecord = claimed.record;
     this.version = claimed.version;
     this.attemptRuns = new Set(claimed.runIds);
@@ -89,15 +89,16 @@ export class BundleHolder {
   }
 
   private indexOf(runId: string): number {
-    const i = this.record.runs.findIndex((r) => r.id === runId);
+    // Run k of bundle B is `B.k`: its index is in its id.
+    const k = Number(runId.slice(this.id.length + 1));
+    const i = this.record.runs[k]?.id === runId ? k : this.record.runs.findIndex((r) => r.id === runId);
     if (i < 0) throw new Error(`bundle ${this.id} has no run ${runId}`);
     return i;
   }
 
+  /** In place: the record is ours alone, and each write encodes it to bytes when it goes. */
   private put(runId: string, record: RunRecord): void {
-    const runs = this.record.runs.slice();
-    runs[this.indexOf(runId)] = record;
-    this.record = { ...this.record, runs };
+    this.record.runs[this.indexOf(runId)] = record;
   }
 
   /** A run's progress or logs changed: written within PROGRESS_INTERVAL_MS. */

@@ -28,7 +28,7 @@ import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
 import type { BundleRecord, LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
 import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
-import { CLAIM_BATCH_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
+import { CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
 import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
 
 export interface ClaimedRun {
@@ -222,7 +222,7 @@ export class Claimer {
 
   /** Claims up to k runs; [] when every lane is empty. */
   async claim(k: number): Promise<ClaimedRun[]> {
-    const want = Math.min(k, CLAIM_BATCH_MAX);
+    const want = Math.min(k, CLAIM_RUNS_MAX);
     if (want <= 0) return [];
     this.woken = false;
     // Slots read by a try that lost the head CAS stay valid for the next try: the winner
@@ -231,7 +231,7 @@ export class Claimer {
     for (let attempt = 0; ; attempt++) {
       const lanes = await this.readLanes(false);
       const ranges: { lane: LaneRead; n: number }[] = [];
-      let left = Math.max(1, Math.ceil(want / this.runsPerItem));
+      let left = Math.min(CLAIM_BATCH_MAX, Math.max(1, Math.ceil(want / this.runsPerItem)));
       for (const lane of lanes) {
         if (left === 0) break;
         const n = Math.min(left, lane.tail - lane.head);
@@ -378,13 +378,10 @@ export class Claimer {
       if (this.opts.isCancelRequested(r.id)) {
         return { ...r, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
       }
-      const next: RunRecord = { ...r, state: 'active', attempt: r.attempt + 1, worker, startedAt: now };
-      delete next.progress;
-      delete next.logs;
-      delete next.error;
-      delete next.dueAt;
+      // Rest, not delete: a deleted key leaves a slow object behind for every later copy and encode.
+      const { progress: _progress, logs: _logs, error: _error, dueAt: _dueAt, ...rest } = r;
       runIds.push(r.id);
-      return next;
+      return { ...rest, state: 'active', attempt: r.attempt + 1, worker, startedAt: now };
     });
     const path = layout.run(this.job, bundle.id);
     retryable.add(ops.length);
@@ -401,8 +398,9 @@ export class Claimer {
     ops.push({ op: 'create', path: layout.lease(this.job, bundle.id), data: encodeJson(lease), mode: 'ephemeral' });
     ops.push({ op: 'create', path: layout.inflightRun(this.job, bundle.id) });
     const held: ClaimedBundle = { id: bundle.id, record, version, nonce, runIds };
+    const mine = new Set(runIds);
     return runs
-      .filter((r) => runIds.includes(r.id))
+      .filter((r) => mine.has(r.id))
       .map((r) => ({ job: this.job, runId: r.id, record: r, version, fence: `${r.id}:${version}`, bundle: held }));
   }
 }

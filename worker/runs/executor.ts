@@ -11,6 +11,7 @@ import type { Job } from '../../shared/jobs/define-job.ts';
 import type { JobContext } from '../../shared/jobs/job-types.ts';
 import { checkResult } from '../../shared/jobs/payload.ts';
 import { capturingLogger, type LogLevel } from './run-logger.ts';
+import { AbortLatch } from './abort-latch.ts';
 
 export interface ExecRequest {
   job: string;
@@ -38,7 +39,7 @@ export type ExecOutcome =
     };
 
 export interface Executor {
-  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome>;
+  execute(req: ExecRequest, hooks: ExecHooks, abort: AbortLatch): Promise<ExecOutcome>;
   close(): Promise<void>;
 }
 
@@ -54,7 +55,7 @@ function errorOf(thrown: unknown): { code: string; message: string } {
  * Shared by both executors; `log` is the run's base logger (its lines also
  * go to hooks.log).
  */
-export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, signal: AbortSignal, log: Logger): Promise<ExecOutcome> {
+export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, signal: AbortSignal | AbortLatch, log: Logger): Promise<ExecOutcome> {
   let input: unknown = req.input;
   if (job.definition.validate) {
     try {
@@ -63,14 +64,22 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
       return { ok: false, error: { code: 'DROVER_INVALID_PAYLOAD', message: `input rejected at claim: ${toError(thrown).message}` }, permanent: true };
     }
   }
+  // signal and log are made on first use: most short handlers touch neither, and a
+  // controller and a pino child per run are a real share of such a run's cost.
+  let runLog: Logger | undefined;
   const ctx: JobContext = {
     runId: req.runId,
     job: req.job,
     attempt: req.attempt,
     fence: req.fence,
     partition: req.partition,
-    signal,
-    log: capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), hooks.log),
+    get signal() {
+      return signal instanceof AbortLatch ? signal.signal : signal;
+    },
+    get log() {
+      runLog ??= capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), hooks.log);
+      return runLog;
+    },
     progress: (pct, message) => hooks.progress(pct, message),
   };
   try {
@@ -91,10 +100,10 @@ export class InlineExecutor implements Executor {
     this.jobs = new Map(jobs.map((j) => [j.name, j]));
   }
 
-  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome> {
+  execute(req: ExecRequest, hooks: ExecHooks, abort: AbortLatch): Promise<ExecOutcome> {
     const job = this.jobs.get(req.job);
     if (!job) return Promise.resolve({ ok: false, error: { code: 'DROVER_UNKNOWN_JOB', message: `no job '${req.job}' here` }, permanent: false });
-    return runHandler(job, req, hooks, signal, this.logger);
+    return runHandler(job, req, hooks, abort, this.logger);
   }
 
   async close(): Promise<void> {}

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
+import type { AbortLatch } from './abort-latch.ts';
 import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.ts';
 import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
 
@@ -113,15 +114,14 @@ export class ThreadPool implements Executor {
     void slot.thread.terminate();
   }
 
-  execute(req: ExecRequest, hooks: ExecHooks, signal: AbortSignal): Promise<ExecOutcome> {
+  execute(req: ExecRequest, hooks: ExecHooks, abort: AbortLatch): Promise<ExecOutcome> {
     if (this.closed) return Promise.resolve({ ok: false, error: { code: 'DROVER_CLOSED', message: 'the worker is closing' }, permanent: false });
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve) => {
       slot.pending.set(id, { req, hooks, resolve });
       slot.thread.postMessage({ t: 'run', id, req } satisfies ToThread);
-      const onAbort = (): void => {
-        const reason: unknown = signal.reason;
+      const onAbort = (reason: unknown): void => {
         const code = reason instanceof DroverError ? reason.code : 'DROVER_CANCELLED';
         slot.thread.postMessage({ t: 'abort', id, code, message: (reason as Error)?.message ?? 'aborted' } satisfies ToThread);
         const stuck = setTimeout(() => {
@@ -131,8 +131,7 @@ export class ThreadPool implements Executor {
         }, this.opts.graceMs);
         stuck.unref();
       };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      abort.onAbort(onAbort);
     });
   }
 
