@@ -34,7 +34,7 @@ import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
 import { ZabPeer } from '../zab/peer.ts';
 import type { Ready, ZabMessage } from '../zab/messages.ts';
-import { decodeZabMessage, encodeZabMessage } from '../zab/message-codec.ts';
+import { decodeZabMessage, encodeProposalParts, encodeZabMessage } from '../zab/message-codec.ts';
 import { hexZxid } from '../zab/zxid.ts';
 import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts';
 import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
@@ -229,7 +229,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
             await persist(r);
             for (const m of r.messages) {
               if (m.kind === 'disconnected') continue;
-              transport.send(m.to, FrameType.zab, m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4));
+              if (m.kind === 'proposal') transport.sendParts(m.to, FrameType.zab, encodeProposalParts(m));
+              else transport.send(m.to, FrameType.zab, m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4));
             }
             applyCommitted(r);
             peer.advance(r);

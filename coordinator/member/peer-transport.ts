@@ -86,6 +86,16 @@ export class PeerTransport {
     for (const id of this.out.keys()) this.connect(id);
   }
 
+  /** send() of a message given as parts (written as they are: no copy into one buffer). */
+  sendParts(to: number, type: number, parts: Buffer[]): boolean {
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    if (length > PART_BYTES) return this.send(to, type, Buffer.concat(parts, length));
+    const o = this.out.get(to);
+    if (!o?.up || !o.socket) return this.send(to, type, Buffer.alloc(0)); // reports the link down
+    this.enqueue(o, frameHead(type, length), ...parts);
+    return true;
+  }
+
   /** False when the link is down: the message is lost and the member has been (or is now) told. */
   send(to: number, type: number, body: Buffer): boolean {
     const o = this.out.get(to);

@@ -38,27 +38,52 @@ export function decodeRecord(data: Buffer, path: string): RunRecord {
 
 export type StoredRecord = { kind: 'run'; record: RunRecord } | { kind: 'bundle'; bundle: BundleRecord };
 
-/** Either kind of record under /runs/<job>. */
+/**
+ * Either kind of record under /runs/<job>. A bundle's runs are stored
+ * without what they share with it (encodeBundle): v, job, priority,
+ * enqueuedAt, their id when it is `<bundleId>.<index>`, and maxAttempts when
+ * the bundle holds it for all of them (`runMaxAttempts`).
+ */
 export function decodeStored(data: Buffer, path: string): StoredRecord {
-  const rec = decodeJson<(RunRecord & { kind?: undefined }) | (Omit<BundleRecord, 'runs'> & { runs: Partial<RunRecord>[] })>(data, `run record ${path}`);
+  const rec = decodeJson<(RunRecord & { kind?: undefined }) | StoredBundle>(data, `run record ${path}`);
   if (rec !== null && typeof rec === 'object' && rec.kind === 'bundle') {
     if (rec.v !== 1 || typeof rec.id !== 'string' || typeof rec.state !== 'string' || !Array.isArray(rec.runs)) {
       throw new DroverError('DROVER_CORRUPT_STATE', `bundle record ${path} is not a v1 BundleRecord`);
     }
-    // Entries are stored without the fields they share with their bundle (encodeBundle).
-    const runs = rec.runs.map((r) => checkRun({ v: 1, job: rec.job, priority: rec.priority, enqueuedAt: rec.enqueuedAt, ...r } as RunRecord, path));
-    return { kind: 'bundle', bundle: { ...rec, runs } };
+    const { runMaxAttempts, ...bundle } = rec;
+    const runs = rec.runs.map((r, k) => {
+      const run = r as RunRecord;
+      // Filled in place: the objects are fresh from JSON.parse, and a copy per run is what this saves.
+      run.v = 1;
+      run.job = rec.job;
+      run.priority = rec.priority;
+      run.enqueuedAt = rec.enqueuedAt;
+      run.id ??= `${rec.id}.${k}`;
+      if (runMaxAttempts !== undefined) run.maxAttempts ??= runMaxAttempts;
+      return checkRun(run, path);
+    });
+    return { kind: 'bundle', bundle: { ...bundle, runs } };
   }
   return { kind: 'run', record: checkRun(rec as RunRecord, path) };
 }
 
-/** A bundle's JSON, each run without the fields it shares with the bundle (v, job, priority, enqueuedAt). */
+/** A bundle as stored (see decodeStored). */
+type StoredBundle = Omit<BundleRecord, 'runs'> & { runs: Partial<RunRecord>[]; runMaxAttempts?: number };
+
+/** A bundle's JSON, each run without what it shares with the bundle (see decodeStored). */
 export function encodeBundle(bundle: BundleRecord): Buffer {
-  const runs = bundle.runs.map((r) => {
-    const { v: _v, job: _job, priority: _priority, enqueuedAt: _enqueuedAt, ...rest } = r;
-    return rest;
+  const first = bundle.runs[0]?.maxAttempts;
+  const shared = first !== undefined && bundle.runs.every((r) => r.maxAttempts === first) ? first : undefined;
+  const runs = bundle.runs.map((r, k) => {
+    const { v: _v, job: _job, priority: _priority, enqueuedAt: _enqueuedAt, id, maxAttempts, ...rest } = r;
+    const out: Partial<RunRecord> = rest;
+    if (id !== `${bundle.id}.${k}`) out.id = id;
+    if (shared === undefined) out.maxAttempts = maxAttempts;
+    return out;
   });
-  return encodeJson({ ...bundle, runs });
+  const stored: StoredBundle = { ...bundle, runs };
+  if (shared !== undefined) stored.runMaxAttempts = shared;
+  return encodeJson(stored);
 }
 
 export function encodeCounter(n: number): Buffer {

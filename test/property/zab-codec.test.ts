@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { decodeZabMessage, encodeZabMessage } from '../../coordinator/zab/message-codec.ts';
+import { decodeZabMessage, encodeProposalParts, encodeZabMessage } from '../../coordinator/zab/message-codec.ts';
 import { ProtocolError } from '../../coordinator/protocol/error-codes.ts';
 import type { ZabMessage } from '../../coordinator/zab/messages.ts';
 
@@ -23,6 +23,13 @@ const msg: fc.Arbitrary<Exclude<ZabMessage, { kind: 'disconnected' }>> = fc.oneo
 describe('ZAB message codec', () => {
   test.prop([msg])('round-trips every message', (m) => {
     expect(decodeZabMessage(encodeZabMessage(m).subarray(4))).toEqual(m);
+  });
+
+  test.prop([id, id, z, entry])('a proposal in parts is byte for byte the encoded message', (from, to, epoch, e) => {
+    const m = { kind: 'proposal' as const, from, to, epoch, entry: e };
+    const parts = encodeProposalParts(m);
+    expect(parts[1]).toBe(e.data); // the data itself, not a copy
+    expect(Buffer.concat(parts)).toEqual(encodeZabMessage(m).subarray(4));
   });
 
   test.prop([fc.uint8Array({ maxLength: 80 })])('garbage is a ProtocolError, never a crash', (bytes) => {
