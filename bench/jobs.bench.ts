@@ -43,7 +43,7 @@ import { enqueueWith } from '../shared/jobs/enqueue.ts';
 import { publishJob } from '../shared/jobs/job-dirs.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { pauseJob, resumeJob } from '../shared/jobs/run-admin.ts';
-import { isBundleId, runIdTime } from '../shared/jobs/run-id.ts';
+import { isBundleId, runIdTime, splitBundledRunId } from '../shared/jobs/run-id.ts';
 import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { FifoQueue } from '../shared/recipes/fifo-queue.ts';
 import { fourLetter } from '../test/helpers/four-letter.ts';
@@ -203,16 +203,23 @@ interface Result {
   cost: Cost;
 }
 
-/** Enqueues `count` runs in enqueueWith's own chunks (one multi per ~1000 ops). */
-async function fill(client: Coordination, job: string, count: number, base = 0): Promise<void> {
+/** Enqueues `count` runs in enqueueWith's own chunks (one multi per ~1000 ops); resolves to their ids. */
+async function fill(client: Coordination, job: string, count: number, base = 0): Promise<string[]> {
   const per = 2_000;
+  const ids: string[] = [];
   const batches: Promise<string[]>[] = [];
   for (let i = 0; i < count; i += per) {
     const n = Math.min(per, count - i);
     batches.push(enqueueWith(client, job, Array.from({ length: n }, (_, k) => ({ input: { i: base + i + k } }))));
-    if (batches.length >= 4) await Promise.all(batches.splice(0));
+    if (batches.length >= 4) for (const b of await Promise.all(batches.splice(0))) ids.push(...b);
   }
-  await Promise.all(batches);
+  for (const b of await Promise.all(batches)) ids.push(...b);
+  return ids;
+}
+
+/** How many records (runs of their own, or bundles) hold these runs: one history entry each once done. */
+function recordsOf(runIds: string[]): number {
+  return new Set(runIds.map((id) => splitBundledRunId(id)?.bundleId ?? id)).size;
 }
 
 /** The finished runs of the bundles read so far, by history entry name (a bundle is read once). */
@@ -230,9 +237,8 @@ async function runsOfEntry(client: Coordination, job: string, name: string): Pro
   return runs;
 }
 
-/** Runs finished: history entries, a bundle counting its runs. */
-async function historyCount(client: Coordination, job: string): Promise<number> {
-  if (job === JOB) return (await client.exists(layout.history(job)))?.numChildren ?? 0;
+/** Runs finished, reading every bundle in history (after a phase, not while it is timed). */
+async function historyRuns(client: Coordination, job: string): Promise<number> {
   let n = 0;
   for (const name of await client.children(layout.history(job))) n += (await runsOfEntry(client, job, name)).length;
   return n;
@@ -276,20 +282,29 @@ async function queueState(client: Coordination, JOB: string): Promise<string> {
   return `history ${finished.size}, inflight ${await count(layout.inflight(JOB))}, leases ${await count(layout.leases(JOB))}, ${lanes.join(', ')}; ${missing.length} runs not in history (first 200 by state: ${sample})`;
 }
 
-/** Waits until `target` runs are in history; a bench's completion probe (20 ms), not a test wait. */
-async function waitForHistory(client: Coordination, job: string, target: number, what: string): Promise<void> {
+/**
+ * Waits until `records` history entries exist (a run of its own or a bundle
+ * is one entry once all it holds has finished), then checks they hold
+ * `runs` runs. The probe is one stat every 5 ms, not a listing: the
+ * measurement must not take the CPU the measured system needs.
+ */
+async function waitForHistory(client: Coordination, job: string, records: number, runs: number, what: string): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
-    const n = await historyCount(client, job);
-    if (n >= target) return;
+    const n = (await client.exists(layout.history(job)))?.numChildren ?? 0;
+    if (n >= records) {
+      const finished = await historyRuns(client, job);
+      if (finished < runs) throw new Error(`bench: ${what}: ${records} history entries hold ${finished} runs, not ${runs}`);
+      return;
+    }
     if (n !== last) {
       last = n;
       lastChange = Date.now();
     } else if (Date.now() - lastChange > STALL_MS) {
       throw new Error(`bench: ${what} stalled: no run finished for ${STALL_MS / 1000} s (${await queueState(client, job)})`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -304,13 +319,13 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
   const results: Result[] = [];
   const drain = async (job: string, label: string): Promise<void> => {
     const t0fill = Date.now();
-    await fill(client, job, BACKLOG);
+    const ids = await fill(client, job, BACKLOG);
     const fillSeconds = (Date.now() - t0fill) / 1000;
     console.log(`  drover: enqueued ${BACKLOG} runs of ${job} in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
     const meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t0 = Date.now();
     await resumeJob(client, job);
-    await waitForHistory(client, job, BACKLOG, `the backlog drain of ${job}`);
+    await waitForHistory(client, job, recordsOf(ids), BACKLOG, `the backlog drain of ${job}`);
     const seconds = (Date.now() - t0) / 1000;
     const lat = await latencies(client, job, 0, t0);
     const r: Result = { label, jobs: BACKLOG, seconds, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() };
@@ -326,19 +341,22 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     if (BACKLOG_ONLY) return results;
 
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most 2 in flight.
+    const drained = (await client.exists(layout.history(JOB_P)))?.numChildren ?? 0; // the backlog's entries
     meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t1 = Date.now();
     const total = Math.round(RATE * SECONDS);
     let sent = 0;
     const inflight = new Set<Promise<unknown>>();
     const enqueueMs: number[] = [];
+    const produced: string[] = [];
     while (sent < total) {
       const due = Math.min(total, Math.floor(((Date.now() - t1) / 1000) * RATE));
       if (due > sent && inflight.size < 2) {
         const n = due - sent;
         const from = BACKLOG + sent;
         const started = Date.now();
-        const p = enqueueWith(client, JOB_P, Array.from({ length: n }, (_, k) => ({ input: { i: from + k } }))).then(() => {
+        const p = enqueueWith(client, JOB_P, Array.from({ length: n }, (_, k) => ({ input: { i: from + k } }))).then((got) => {
+          produced.push(...got);
           enqueueMs.push(Date.now() - started);
           inflight.delete(p);
         });
@@ -353,7 +371,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     console.log(
       `  drover: producer sent ${total} runs in ${produceSeconds.toFixed(1)} s (${Math.round(total / produceSeconds)}/s) in ${enqueueMs.length} enqueues, p50 ${percentile(enqueueMs, 0.5)} ms, p99 ${percentile(enqueueMs, 0.99)} ms each`,
     );
-    await waitForHistory(client, JOB_P, BACKLOG + total, 'the steady phase');
+    await waitForHistory(client, JOB_P, drained + recordsOf(produced), BACKLOG + total, 'the steady phase');
     const seconds2 = (Date.now() - t1) / 1000;
     const lat = await latencies(client, JOB_P, t1);
     results.push({ label: `drover bundled, producer ${RATE}/s`, jobs: total, seconds: seconds2, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), cost: await meter() });

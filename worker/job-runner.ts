@@ -369,18 +369,29 @@ export class JobRunner {
   }
 
   /** What to write for an attempt's outcome; null when nothing may be written. */
+  /** The finish of `run` as `kind` with `record` (a cancel request that came too late goes with it). */
+  private finishOf(run: ActiveRun, kind: FinishKind, record: RunRecord): FinishRequest {
+    const req: FinishRequest = { job: this.job, runId: run.runId, version: run.version, record, kind };
+    if (this.cancels.has(run.runId)) req.cancelNode = layout.cancel(this.job, run.runId);
+    return req;
+  }
+
   private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: () => Logger): FinishRequest | null {
     const now = Date.now();
+    // The common case first, without the closures the others need.
+    if (outcome !== null && outcome.ok) {
+      const tooLarge = run.holder ? Buffer.byteLength(JSON.stringify(outcome.result ?? null), 'utf8') : 0;
+      // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
+      if (tooLarge > BUNDLE_RESULT_BYTES_MAX) {
+        const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${tooLarge} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
+        return this.finishOf(run, 'failed', { ...run.record, finishedAt: now, state: 'failed', error });
+      }
+      // Rest, not delete: a deleted key leaves a slow object behind for every later copy and encode.
+      const { error: _error, ...rest } = run.record;
+      return this.finishOf(run, 'succeeded', { ...rest, finishedAt: now, state: 'succeeded', result: outcome.result });
+    }
     const base: RunRecord = { ...run.record, finishedAt: now };
-    // A cancel request that came too late to matter still goes with the finish, not left behind.
-    const make = (kind: FinishKind, record: RunRecord): FinishRequest => ({
-      job: this.job,
-      runId: run.runId,
-      version: run.version,
-      record,
-      kind,
-      ...(this.cancels.has(run.runId) ? { cancelNode: layout.cancel(this.job, run.runId) } : {}),
-    });
+    const make = (kind: FinishKind, record: RunRecord): FinishRequest => this.finishOf(run, kind, record);
     const errorChars = run.holder ? BUNDLE_ERROR_CHARS_MAX : RUN_ERROR_CHARS_MAX;
     const failure = (error: { code: string; message: string }): FinishRequest => {
       const err = { code: error.code, message: error.message.slice(0, errorChars) };
@@ -398,9 +409,8 @@ export class JobRunner {
       make('cancelled', { ...base, state: 'cancelled', error: { code: 'DROVER_CANCELLED', message: 'cancelled while running' } });
     const handBack = (): FinishRequest => {
       if (this.cancels.has(run.runId)) return cancelled();
-      const rec: RunRecord = { ...run.record, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 };
-      delete rec.worker;
-      return make('handback', rec);
+      const { worker: _worker, ...rest } = run.record;
+      return make('handback', { ...rest, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 });
     };
     if (outcome === null) {
       const reason = run.abortReason;
@@ -414,19 +424,6 @@ export class JobRunner {
         default:
           return null; // fenced or session lost: the run is someone else's business now
       }
-    }
-    if (outcome.ok && run.holder) {
-      // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
-      const bytes = Buffer.byteLength(JSON.stringify(outcome.result ?? null), 'utf8');
-      if (bytes > BUNDLE_RESULT_BYTES_MAX) {
-        const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${bytes} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
-        return make('failed', { ...base, state: 'failed', error });
-      }
-    }
-    if (outcome.ok) {
-      // Rest, not delete: a deleted key leaves a slow object behind for every later copy and encode.
-      const { error: _error, ...rest } = base;
-      return make('succeeded', { ...rest, state: 'succeeded', result: outcome.result });
     }
     if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: { code: outcome.error.code, message: outcome.error.message.slice(0, errorChars) } });
     if (outcome.handBack) return handBack();
