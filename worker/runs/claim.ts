@@ -378,10 +378,10 @@ export class Claimer {
       if (this.opts.isCancelRequested(r.id)) {
         return { ...r, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
       }
-      // Rest, not delete: a deleted key leaves a slow object behind for every later copy and encode.
-      const { progress: _progress, logs: _logs, error: _error, dueAt: _dueAt, ...rest } = r;
       runIds.push(r.id);
-      return { ...rest, state: 'active', attempt: r.attempt + 1, worker, startedAt: now };
+      // Spread and blank, not delete or rest: both leave slow objects (and rest is slow itself);
+      // JSON leaves the undefined fields out.
+      return { ...r, state: 'active', attempt: r.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined, dueAt: undefined } as RunRecord;
     });
     const path = layout.run(this.job, bundle.id);
     retryable.add(ops.length);

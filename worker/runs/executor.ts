@@ -80,7 +80,7 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
       runLog ??= capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), hooks.log);
       return runLog;
     },
-    progress: (pct, message) => hooks.progress(pct, message),
+    progress: hooks.progress,
   };
   try {
     const result = await job.definition.run(ctx, input as never);
