@@ -74,13 +74,18 @@ type StoredBundle = Omit<BundleRecord, 'runs'> & { runs: Partial<RunRecord>[]; r
 export function encodeBundle(bundle: BundleRecord): Buffer {
   const first = bundle.runs[0]?.maxAttempts;
   const shared = first !== undefined && bundle.runs.every((r) => r.maxAttempts === first) ? first : undefined;
-  const runs = bundle.runs.map((r, k) => {
-    const { v: _v, job: _job, priority: _priority, enqueuedAt: _enqueuedAt, id, maxAttempts, ...rest } = r;
-    const out: Partial<RunRecord> = rest;
-    if (id !== `${bundle.id}.${k}`) out.id = id;
-    if (shared === undefined) out.maxAttempts = maxAttempts;
-    return out;
-  });
+  // Spread and blank, not rest: object rest is a slow runtime path, and JSON leaves undefined out.
+  const runs = bundle.runs.map(
+    (r, k): Partial<RunRecord> => ({
+      ...r,
+      v: undefined,
+      job: undefined,
+      priority: undefined,
+      enqueuedAt: undefined,
+      id: r.id === `${bundle.id}.${k}` ? undefined : r.id,
+      maxAttempts: shared === undefined ? r.maxAttempts : undefined,
+    }) as unknown as Partial<RunRecord>,
+  );
   const stored: StoredBundle = { ...bundle, runs };
   if (shared !== undefined) stored.runMaxAttempts = shared;
   return encodeJson(stored);
