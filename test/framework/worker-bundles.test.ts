@@ -85,6 +85,17 @@ describeOnBackends('worker: bundles', (env) => {
     return w;
   }
 
+  /** The b-held runs started from now on, label -> runId (listening until the test ends). */
+  function heldStarts(): Map<string, string> {
+    const started = new Map<string, string>();
+    const on = (e: { label: string; runId: string }) => started.set(e.label, e.runId);
+    bus.on('held-started', on);
+    env.defer(() => {
+      bus.off('held-started', on);
+    });
+    return started;
+  }
+
   it('runs every run of every bundle once, each with its own result; one history entry per bundle', async () => {
     const client = await env.client();
     await publishJob(client, squares.spec);
@@ -151,90 +162,72 @@ describeOnBackends('worker: bundles', (env) => {
   it('cancel of one active bundled run aborts only it; a too-large result fails only its run', async () => {
     const client = await env.client();
     await publishJob(client, held.spec);
-    const started = new Map<string, string>();
-    const onStart = (e: { label: string; runId: string }) => started.set(e.label, e.runId);
-    bus.on('held-started', onStart);
-    try {
-      await worker([held]);
-      const ids = await enqueueWith(client, 'b-held', ['c0', 'c1', 'c2'].map((label) => ({ input: { label, big: label === 'c2' } })));
-      await until('all three started', () => started.size === 3);
-      const aborted = nextEvent<{ label: string; code: string }>('the abort', (d) => bus.once('held-aborted', d));
-      await client.create(layout.cancel('b-held', ids[1]!));
-      expect(await aborted).toEqual({ label: 'c1', code: 'DROVER_CANCELLED' });
-      bus.emit('release-c0');
-      bus.emit('release-c2');
-      const recs = await Promise.all(ids.map((id) => waitForRun(client, 'b-held', id, finished)));
-      expect(recs.map((r) => r.state)).toEqual(['succeeded', 'cancelled', 'failed']);
-      expect(recs[0]!.result).toBe('done c0');
-      expect(recs[2]!.error?.code).toBe('DROVER_PAYLOAD_TOO_LARGE');
-      // The cancel request went with the settle multi.
-      await until('the bundle settled', async () => (await readBundle(client, 'b-held', bundleOf(ids[0]!))).bundle.state === 'done');
-      expect(await client.children(layout.cancels('b-held'))).toEqual([]);
-    } finally {
-      bus.off('held-started', onStart);
-    }
+    const started = heldStarts();
+    await worker([held]);
+    const ids = await enqueueWith(client, 'b-held', ['c0', 'c1', 'c2'].map((label) => ({ input: { label, big: label === 'c2' } })));
+    await until('all three started', () => started.size === 3);
+    const aborted = nextEvent<{ label: string; code: string }>('the abort', (d) => bus.once('held-aborted', d));
+    await client.create(layout.cancel('b-held', ids[1]!));
+    expect(await aborted).toEqual({ label: 'c1', code: 'DROVER_CANCELLED' });
+    bus.emit('release-c0');
+    bus.emit('release-c2');
+    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'b-held', id, finished)));
+    expect(recs.map((r) => r.state)).toEqual(['succeeded', 'cancelled', 'failed']);
+    expect(recs[0]!.result).toBe('done c0');
+    expect(recs[2]!.error?.code).toBe('DROVER_PAYLOAD_TOO_LARGE');
+    // The cancel request went with the settle multi.
+    await until('the bundle settled', async () => (await readBundle(client, 'b-held', bundleOf(ids[0]!))).bundle.state === 'done');
+    expect(await client.children(layout.cancels('b-held'))).toEqual([]);
   });
 
   it('a bundle moved on under its worker (version bumped) fences every run in it: results discarded', async () => {
     const client = await env.client();
     await publishJob(client, held.spec);
-    const started = new Set<string>();
-    const onStart = (e: { label: string }) => started.add(e.label);
-    bus.on('held-started', onStart);
-    try {
-      await worker([held]);
-      const ids = await enqueueWith(client, 'b-held', ['f0', 'f1'].map((label) => ({ input: { label } })));
-      await until('both started', () => started.size === 2);
-      const bundleId = bundleOf(ids[0]!);
-      const { bundle, version } = await readBundle(client, 'b-held', bundleId);
-      // Someone else (an operator, a recovery that thought the worker lost) rewrote the bundle.
-      const theirs: BundleRecord = { ...bundle, runs: bundle.runs.map((r): RunRecord => ({ ...r, error: { code: 'TEST', message: 'moved on' } })) };
-      await client.set(layout.run('b-held', bundleId), encodeBundle(theirs), version);
-      const aborts: string[] = [];
-      const onAbort = (e: { code: string }) => aborts.push(e.code);
-      bus.on('held-aborted', onAbort);
-      bus.emit('release-f0'); // its finish meets BAD_VERSION: fenced, and f1 is aborted with it
-      await until('f1 aborted as fenced', () => aborts.includes('DROVER_FENCED'));
-      bus.off('held-aborted', onAbort);
-      const after = await readBundle(client, 'b-held', bundleId);
-      expect(after.version).toBe(version + 1);
-      expect(after.bundle.runs.map((r) => r.state)).toEqual(['active', 'active']);
-      expect(after.bundle.runs.map((r) => r.error?.code)).toEqual(['TEST', 'TEST']);
-    } finally {
-      bus.off('held-started', onStart);
-    }
+    const started = heldStarts();
+    await worker([held]);
+    const ids = await enqueueWith(client, 'b-held', ['f0', 'f1'].map((label) => ({ input: { label } })));
+    await until('both started', () => started.size === 2);
+    const bundleId = bundleOf(ids[0]!);
+    const { bundle, version } = await readBundle(client, 'b-held', bundleId);
+    // Someone else (an operator, a recovery that thought the worker lost) rewrote the bundle.
+    const theirs: BundleRecord = { ...bundle, runs: bundle.runs.map((r): RunRecord => ({ ...r, error: { code: 'TEST', message: 'moved on' } })) };
+    await client.set(layout.run('b-held', bundleId), encodeBundle(theirs), version);
+    const aborts: string[] = [];
+    const onAbort = (e: { code: string }) => aborts.push(e.code);
+    bus.on('held-aborted', onAbort);
+    bus.emit('release-f0'); // its finish meets BAD_VERSION: fenced, and f1 is aborted with it
+    await until('f1 aborted as fenced', () => aborts.includes('DROVER_FENCED'));
+    bus.off('held-aborted', onAbort);
+    const after = await readBundle(client, 'b-held', bundleId);
+    expect(after.version).toBe(version + 1);
+    expect(after.bundle.runs.map((r) => r.state)).toEqual(['active', 'active']);
+    expect(after.bundle.runs.map((r) => r.error?.code)).toEqual(['TEST', 'TEST']);
   });
 
   it('close hands back a bundle whose runs have not finished: queued again, no attempt counted', async () => {
     const client = await env.client();
     await publishJob(client, held.spec);
-    const started = new Set<string>();
-    const onStart = (e: { label: string }) => started.add(e.label);
-    bus.on('held-started', onStart);
-    try {
-      const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: [held as unknown as Job], schedule: false, sessionTimeoutMs: 4_000 });
-      const ids = await enqueueWith(client, 'b-held', ['h0', 'h1'].map((label) => ({ input: { label } })));
-      await until('both started', () => started.size === 2);
-      bus.emit('release-h0');
-      await waitForRun(client, 'b-held', ids[0]!, finished);
-      await w.close({ graceMs: 50 });
-      const { bundle } = await readBundle(client, 'b-held', bundleOf(ids[0]!));
-      expect(bundle.state).toBe('queued');
-      expect(bundle.runs.map((r) => [r.state, r.attempt, r.freeAttempts ?? 0])).toEqual([
-        ['succeeded', 1, 0],
-        ['queued', 1, 1],
-      ]);
-      expect(await client.children(layout.leases('b-held'))).toEqual([]);
-      // Back in its lane: a new worker runs only h1.
-      started.clear();
-      await worker([held]);
-      await until('h1 started again', () => started.has('h1'));
-      expect([...started]).toEqual(['h1']);
-      bus.emit('release-h1');
-      expect((await waitForRun(client, 'b-held', ids[1]!, finished)).state).toBe('succeeded');
-    } finally {
-      bus.off('held-started', onStart);
-    }
+    const started = heldStarts();
+    const w = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: [held as unknown as Job], schedule: false, sessionTimeoutMs: 4_000 });
+    const ids = await enqueueWith(client, 'b-held', ['h0', 'h1'].map((label) => ({ input: { label } })));
+    await until('both started', () => started.size === 2);
+    bus.emit('release-h0');
+    await waitForRun(client, 'b-held', ids[0]!, finished);
+    await w.close({ graceMs: 50 });
+    const { bundle } = await readBundle(client, 'b-held', bundleOf(ids[0]!));
+    expect(bundle.state).toBe('queued');
+    expect(bundle.runs.map((r) => [r.state, r.attempt, r.freeAttempts ?? 0])).toEqual([
+      ['succeeded', 1, 0],
+      ['queued', 1, 1],
+    ]);
+    expect(await client.children(layout.leases('b-held'))).toEqual([]);
+    // Back in its lane: a new worker runs only h1.
+    started.clear();
+    await worker([held]);
+    await until('h1 started again', () => started.has('h1'));
+    expect([...started.keys()]).toEqual(['h1']);
+    bus.emit('release-h1');
+    expect((await waitForRun(client, 'b-held', ids[1]!, finished)).state).toBe('succeeded');
   });
 
   it('kill -9 mid-bundle: finished runs stay finished, the others run again on another worker after the session expires', async () => {

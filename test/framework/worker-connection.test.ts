@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { expect, it } from 'vitest';
-import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
+import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
@@ -114,6 +114,8 @@ describeOnBackends('worker: connection states', (env) => {
     const runId = await enqueue(observer, 'held', 'orphan-of-ours');
     // Claim it on the worker's own session, behind its back: as if its claim multi was
     // applied but the reply never came. The lease is alive, so no re-queue will ever free it.
+    // The enqueue went through another member: wait until the worker's own member has it (no sync in the client library).
+    await until('the run visible to the worker session', () => client.exists(layout.run('held', runId)));
     const [claimed] = await new Claimer({ client, job: 'held', workerId: () => worker.id, logger: silent, isCancelRequested: () => false }).claim(1);
     expect(claimed?.runId).toBe(runId);
     const started = nextEvent<{ label: string }>('the adopted run to start', (d) => bus.once('started', d));
