@@ -16,7 +16,8 @@ export function encodeForward(f: ForwardedRequest): Buffer {
   w.longBig(f.sessionId).int(f.cxid).int(KINDS.indexOf(f.kind)).int(f.timeoutMs).int(f.authIds.length);
   for (const a of f.authIds) w.ustring(a.scheme).ustring(a.id);
   w.buffer(f.body);
-  return Buffer.from(w.bytes());
+  // Sized exactly above: the writer's bytes are the frame, no copy needed.
+  return w.bytes();
 }
 
 export function decodeForward(b: Buffer): ForwardedRequest {
@@ -30,7 +31,9 @@ export function decodeForward(b: Buffer): ForwardedRequest {
   if (n < 0 || n > r.remaining) throw new ProtocolError('bad auth id count');
   const authIds = [];
   for (let i = 0; i < n; i++) authIds.push({ scheme: r.ustring(), id: r.ustring() });
-  return { sessionId, cxid, kind, timeoutMs, authIds, body: r.bufferCopy() };
+  // A view, not a copy: the leader decodes the request from it at once, and that decode copies
+  // what the tree keeps (request-codec), so the frame's chunk is not held.
+  return { sessionId, cxid, kind, timeoutMs, authIds, body: r.buffer() };
 }
 
 export function encodeTouch(ids: Iterable<bigint>): Buffer {
