@@ -17,6 +17,9 @@
  *                                    take from the lowest-numbered non-empty lane)
  *   /barriers/<job>-<group>          PERSISTENT  BarrierState JSON of a barrier run group (CAS by version)
  *   /runs/<job>/<runId>              PERSISTENT  RunRecord JSON; its version is the fence
+ *   /runs/<job>/<bundleId>           PERSISTENT  BundleRecord JSON (b-…): many runs `<bundleId>.<k>` in one
+ *                                    record, which is also their queue item, lease, inflight and
+ *                                    history name below (docs/adr/0006-run-bundles.md)
  *   /leases/<job>/<runId>            EPHEMERAL   LeaseInfo: the claiming worker's session owns it
  *   /inflight/<job>/<runId>          PERSISTENT  from claim to finish; inflight minus leases = orphans
  *   /delayed/<job>/d-<dueMs13>-<runId>  PERSISTENT  delayed/backoff runs, sorted by due time
