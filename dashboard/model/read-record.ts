@@ -3,6 +3,7 @@
  * else UTF-8 text. Pure. The records are written by other processes (maybe
  * an older or newer worker), so nothing here trusts their shape.
  */
+import { decodeStored } from '../../shared/jobs/run-codec.ts';
 export function readJson(data: Buffer | null | undefined): unknown {
   if (!data || data.length === 0) return undefined;
   const text = data.toString('utf8');
@@ -31,17 +32,18 @@ export function stringField(o: Record<string, unknown> | undefined, key: string)
 
 /**
  * The run records a node under /runs/<job> holds: its own, or each run of a
- * bundle (docs/adr/0006-run-bundles.md) with the fields the bundle stores
- * once for all of them (v, job, priority, enqueuedAt) filled back in.
- * Entries that are not objects are skipped.
+ * bundle (docs/adr/0006-run-bundles.md) as the job codec reads it back —
+ * with what the bundle stores once for all of them filled in. A bundle that
+ * does not decode shows no runs.
  */
 export function runRecordsOf(data: Buffer | null | undefined): Record<string, unknown>[] {
   const rec = readObject(data);
   if (!rec) return [];
   if (rec['kind'] !== 'bundle') return [rec];
-  if (!Array.isArray(rec['runs'])) return [];
-  const shared: Record<string, unknown> = { v: rec['v'], job: rec['job'], priority: rec['priority'], enqueuedAt: rec['enqueuedAt'] };
-  const out: Record<string, unknown>[] = [];
-  for (const r of rec['runs'] as unknown[]) if (typeof r === 'object' && r !== null && !Array.isArray(r)) out.push({ ...shared, ...(r as Record<string, unknown>) });
-  return out;
+  try {
+    const stored = decodeStored(data as Buffer, 'bundle');
+    return stored.kind === 'bundle' ? (stored.bundle.runs as unknown as Record<string, unknown>[]) : [];
+  } catch {
+    return [];
+  }
 }

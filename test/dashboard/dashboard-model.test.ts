@@ -7,6 +7,8 @@ import { clusterView, queueDepth, runKeys, runsView } from '../../dashboard/mode
 import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
 import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
 import { isDroverError } from '../../shared/errors.ts';
+import { encodeBundle } from '../../shared/jobs/run-codec.ts';
+import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 
 /** A tree from { path: data } (children derived from the paths). */
 function tree(nodes: Record<string, unknown>): MirrorView {
@@ -195,5 +197,18 @@ describe('cluster view of bundles', () => {
     const keys = runKeys(t, 'tiny');
     expect(keys.all).toHaveLength(9);
     expect(keys.finished.sort()).toEqual([`tiny/${B}.1`, `tiny/${D}.0`, `tiny/${D}.1`, 'tiny/b-00000000c-cccccccc.0'].sort());
+  });
+
+  it('reads a bundle as the job codec stores it (ids and a shared maxAttempts left out)', () => {
+    const id = 'b-00000000e-eeeeeeee';
+    const runs = [0, 1].map((k): RunRecord => ({ v: 1, id: `${id}.${k}`, job: 'tiny', state: 'queued', input: k, attempt: 0, maxAttempts: 3, priority: 5, enqueuedAt: 4 }));
+    const bundle: BundleRecord = { v: 1, kind: 'bundle', id, job: 'tiny', state: 'queued', priority: 5, enqueuedAt: 4, runs };
+    const stored = JSON.parse(encodeBundle(bundle).toString()) as { runs: Record<string, unknown>[] };
+    expect(stored.runs[0]).not.toHaveProperty('id'); // what the view must fill back in
+    const view = runsView(tree({ '/jobs/tiny': { v: 1, name: 'tiny', retries: 2, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 1 } }, [`/runs/tiny/${id}`]: stored }), { job: 'tiny' });
+    expect(view.map((r) => [r.id, r.maxAttempts, r.input, r.path])).toEqual([
+      [`${id}.0`, 3, 0, `/runs/tiny/${id}`],
+      [`${id}.1`, 3, 1, `/runs/tiny/${id}`],
+    ]);
   });
 });
