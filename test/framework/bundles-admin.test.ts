@@ -87,6 +87,39 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect(() => runIn(data, 'p', `${bundles[0]}.9`)).toThrow(/does not hold/);
   });
 
+  it('packs only plain runs, per priority and within the input bytes; the others keep records of their own', async () => {
+    const client = await env.client();
+    await publishJob(client, job.spec);
+    const big = 'x'.repeat(60 * 1024); // two fit a bundle's 128 KiB of input, three do not
+    const ids = await enqueueWith(client, JOB, [
+      { input: 0 },
+      { input: 1 },
+      { input: 2, opts: { priority: 1 } }, // another lane: closes the first bundle
+      { input: 3, opts: { priority: 1 } },
+      { input: 4, opts: { delayMs: 60_000 } }, // not plain: a run of its own
+      { input: 5, opts: { runId: 'chosen-5' } },
+      { input: big.length },
+      { input: big.length + 1 },
+      { input: big.length + 2 },
+    ].map((item, i) => (i >= 6 ? { input: `${big}${i}` } : item)));
+    const bundleOfId = (id: string) => splitBundledRunId(id)?.bundleId ?? null;
+    const [b0, b1, b2, b3, r4, r5, b6, b7, r8] = ids.map(bundleOfId);
+    expect(b0).not.toBeNull();
+    expect(b1).toBe(b0);
+    expect(b2).not.toBeNull();
+    expect(b3).toBe(b2);
+    expect(b2).not.toBe(b0);
+    expect([r4, r5]).toEqual([null, null]);
+    expect(ids[5]).toBe('chosen-5');
+    expect(b6).not.toBeNull();
+    expect(b7).toBe(b6);
+    expect(r8).toBeNull(); // the third big input would overflow the bundle; alone, it is just a run
+    expect((await readBundle(client, b2!)).bundle.priority).toBe(1);
+    expect((await getRun(client, JOB, ids[4]!)).state).toBe('delayed');
+    // An explicit runId may not take a bundle's shape.
+    expect(await codeOf(enqueueWith(client, JOB, [{ input: 9, opts: { runId: `${b0}.3` } }]))).toBe('DROVER_INVALID_ARGUMENT');
+  });
+
   it('cancels one queued bundled run in the record, leaving the others and the lane item', async () => {
     const { client, ids, bundleId } = await setup();
     const before = await readBundle(client, bundleId);
