@@ -4,7 +4,8 @@
  * — images through the pipeline (every so often one whose origin fails
  * first, to show retries, and rarely one that never recovers, to show a
  * dead run and the retry button), a word count map-reduce group behind its
- * barrier, a report for a past day by hand. A feed waits until a worker has
+ * barrier, a report for a past day by hand, a burst of clickstream events
+ * scored in bundles. A feed waits until a worker has
  * published its job, and holds back while `backlogMax` runs already wait,
  * so a stopped worker pool never piles up work.
  */
@@ -14,6 +15,7 @@ import { enqueue } from '../shared/jobs/enqueue.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { queueDepth } from '../shared/jobs/run-admin.ts';
 import { enqueueWordCount } from '../examples/word-count.ts';
+import { enqueueEvents, type ClickEvent } from '../examples/event-scoring.ts';
 
 export interface DemoProducer {
   stop(): Promise<void>;
@@ -39,6 +41,20 @@ it was the age of foolishness, it was the epoch of belief, it was the epoch of i
 it was the season of Light, it was the season of Darkness, it was the spring of hope,
 it was the winter of despair, we had everything before us, we had nothing before us`;
 
+const AGENTS = ['Mozilla/5.0 Firefox/130', 'Mozilla/5.0 Safari/17', 'Googlebot/2.1', 'Mozilla/5.0 Chrome/129', 'python-requests/2.32'];
+
+/** The k-th demo click: a few users, now and then a bot, a burst or a big checkout. */
+function clickEvent(k: number): ClickEvent {
+  const checkout = k % 11 === 0;
+  return {
+    user: `user-${k % 23}`,
+    path: checkout ? '/checkout' : `/product/${k % 97}`,
+    userAgent: AGENTS[k % AGENTS.length] as string,
+    gapMs: k % 13 === 0 ? 80 : 1500 + (k % 7) * 300,
+    ...(checkout ? { cartCents: (k % 9) * 12_000 } : {}),
+  };
+}
+
 const PHOTOS = ['harbour', 'alps', 'market', 'lighthouse', 'desert', 'aurora', 'forest', 'skyline'];
 
 export const FEEDS: Feed[] = [
@@ -53,6 +69,8 @@ export const FEEDS: Feed[] = [
       }),
   },
   { job: 'word-count-map', everyMs: 9000, make: (client) => enqueueWordCount(client, TEXT, { parts: 4, top: 5 }) },
+  // 200 events in one enqueue: bundles of 32 (examples/event-scoring.ts).
+  { job: 'event-scoring', everyMs: 2000, make: (client, n) => enqueueEvents(client, Array.from({ length: 200 }, (_, i) => clickEvent(n * 200 + i))) },
   {
     job: 'nightly-report',
     everyMs: 25_000,

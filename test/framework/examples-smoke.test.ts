@@ -15,6 +15,7 @@ import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { nextFireTime, validateSchedule } from '../../worker/scheduler/cron-schedule.ts';
 import { startWorker, type Worker } from '../../worker/runtime.ts';
+import { enqueueEvents, eventScoring, scoreEvent, type ClickEvent, type EventScore } from '../../examples/event-scoring.ts';
 import { feedConsumer, feedStats, FEED_PARTITIONS } from '../../examples/feed-consumer.ts';
 import { imagePipeline } from '../../examples/image-pipeline.ts';
 import { nightlyReport, type SalesReport } from '../../examples/nightly-report.ts';
@@ -82,6 +83,28 @@ describeOnBackends('examples', (env) => {
     expect(result.distinct).toBe(expected.size);
     expect(result.top[0]).toEqual(['the', 80]);
     expect((await client.children(layout.runs('word-count-reduce'))).length).toBe(1);
+  });
+
+  it('event-scoring: 70 events in one enqueue go as bundles of 32; each run keeps its own score', async () => {
+    const client = await env.client();
+    await publishJob(client, eventScoring.spec);
+    const events: ClickEvent[] = Array.from({ length: 70 }, (_, i) => ({
+      user: `u${i % 9}`,
+      path: i % 5 === 0 ? '/checkout' : `/p/${i}`,
+      userAgent: i % 7 === 0 ? 'Mozilla/5.0 HeadlessChrome' : 'Mozilla/5.0 Firefox/130',
+      gapMs: i % 4 === 0 ? 50 : 5_000,
+      ...(i % 5 === 0 ? { cartCents: 10_000 * i } : {}),
+    }));
+    const ids = await enqueueEvents(client, events);
+    // 32 + 32 bundled, the last 6 a bundle of their own: three records for 70 runs.
+    expect(new Set(ids.map((id) => id.split('.')[0])).size).toBe(3);
+    expect((await client.children(layout.runs('event-scoring'))).length).toBe(3);
+    await worker(env, [eventScoring as Job]);
+    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'event-scoring', id, finished)));
+    expect(recs.map((r) => r.state)).toEqual(ids.map(() => 'succeeded'));
+    expect(recs.map((r) => r.result as EventScore)).toEqual(events.map(scoreEvent));
+    expect(scoreEvent(events[0]!)).toEqual({ user: 'u0', bot: true, risk: 85 });
+    await expect(enqueueEvents(client, [{ user: 'x' } as ClickEvent])).rejects.toMatchObject({ code: 'DROVER_INVALID_PAYLOAD' });
   });
 
   it('feed-consumer: one worker owns all 8 partitions and consumes; closing releases them', async () => {
