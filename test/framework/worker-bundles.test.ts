@@ -2,15 +2,10 @@
  * Run bundles on both backends (docs/adr/0006-run-bundles.md): many runs
  * in one record, claimed, run and settled as one unit while every run keeps
  * its own outcome — results, retries with backoff, dead letters, cancel of
- * one active run, a too-large result, fencing, hand-back on close, and a
- * worker process killed mid-bundle (finished runs stay finished, the rest
- * run again elsewhere, never twice at once).
+ * one active run, a too-large result, fencing, hand-back on close. A worker
+ * process killed mid-bundle is in worker-process.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
@@ -19,7 +14,6 @@ import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { requeueOrphans } from '../../shared/jobs/recovery.ts';
 import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
 import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
 import { startWorker, type Worker } from '../../worker/runtime.ts';
@@ -229,71 +223,4 @@ describeOnBackends('worker: bundles', (env) => {
     bus.emit('release-h1');
     expect((await waitForRun(client, 'b-held', ids[1]!, finished)).state).toBe('succeeded');
   });
-
-  it('kill -9 mid-bundle: finished runs stay finished, the others run again on another worker after the session expires', async () => {
-    const client = await env.client();
-    const dir = mkdtempSync(path.join(tmpdir(), 'drover-bundle-'));
-    env.defer(() => rmSync(dir, { recursive: true, force: true }));
-    const log = path.join(dir, 'trace.jsonl');
-    const traces = (): { event: string; runId: string; attempt: number; pid: number; at: number }[] => {
-      try {
-        return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; runId: string; attempt: number; pid: number; at: number });
-      } catch {
-        return [];
-      }
-    };
-    const repo = path.resolve(import.meta.dirname, '../..');
-    const fixture = path.join(repo, 'test/framework/fixtures/worker-process-jobs.ts');
-    const args = ['bin/drover.mjs', 'worker', '--jobs', fixture, '--connect', env.backend().connectString, '--root', env.root(), '--no-schedule', '--session-timeout', '3000', '--log-level', 'warn'];
-    const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
-    env.defer(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let err = '';
-    await nextEvent<void>('worker A to start', (d) => child.stderr!.on('data', (c: Buffer) => ((err += c.toString()), /running/.test(err) && d())), 30_000);
-    const ids = await enqueueWith(client, 'bundle-stick', [0, 1, 2, 3].map((n) => ({ input: { log, n, hang: n >= 2 } })));
-    const bundleId = bundleOf(ids[0]!);
-    // Runs 0 and 1 finish and are written; 2 and 3 hang in worker A.
-    await waitForRun(client, 'bundle-stick', ids[1]!, finished);
-    await waitForRun(client, 'bundle-stick', ids[0]!, finished);
-    await until('runs 2 and 3 started in A', () => traces().filter((t) => t.event === 'start').length === 4);
-    child.kill('SIGKILL');
-    await exited;
-    const killedAt = Date.now();
-    for (;;) {
-      let fired!: () => void;
-      const gone = new Promise<void>((resolve) => (fired = resolve));
-      if (!(await client.exists(layout.lease('bundle-stick', bundleId), () => fired()))) break;
-      await gone;
-    }
-    const report = await requeueOrphans(client, 'bundle-stick');
-    expect(report).toEqual({ requeued: [ids[2], ids[3]], dead: [] });
-    const requeued = await readBundle(client, 'bundle-stick', bundleId);
-    expect(requeued.bundle.state).toBe('queued');
-    expect(requeued.bundle.runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'queued', 'queued']);
-    const b = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: fixture, schedule: false, sessionTimeoutMs: 3_000 });
-    env.defer(() => b.close({ graceMs: 500 }));
-    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'bundle-stick', id, finished, { timeoutMs: 30_000 })));
-    expect(recs.map((r) => [r.state, r.result])).toEqual([
-      ['succeeded', 'n0 on attempt 1'],
-      ['succeeded', 'n1 on attempt 1'],
-      ['succeeded', 'n2 on attempt 2'],
-      ['succeeded', 'n3 on attempt 2'],
-    ]);
-    expect(recs[2]!.stalls).toBe(1);
-    const starts = traces().filter((t) => t.event === 'start');
-    // 0 and 1 once (in A); 2 and 3 twice: in A, then in B only after A was dead.
-    expect(starts.filter((s) => s.runId === ids[0] || s.runId === ids[1])).toHaveLength(2);
-    for (const id of [ids[2], ids[3]]) {
-      const mine = starts.filter((s) => s.runId === id);
-      expect(mine.map((s) => [s.attempt, s.pid === process.pid ? 'b' : 'a'])).toEqual([
-        [1, 'a'],
-        [2, 'b'],
-      ]);
-      expect(mine[1]!.at).toBeGreaterThanOrEqual(killedAt);
-    }
-    await until('the bundle in history', async () => (await readBundle(client, 'bundle-stick', bundleId)).bundle.state === 'done');
-    expect(await client.children(layout.inflight('bundle-stick'))).toEqual([]);
-  }, 60_000);
 });

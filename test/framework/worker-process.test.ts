@@ -1,7 +1,8 @@
 /**
  * Worker processes on both backends: `drover worker` killed with SIGKILL
  * mid-run (the run is re-queued once the session expires and completes on
- * another worker, never on two at once, never lost), a CPU-bound handler
+ * another worker, never on two at once, never lost; for a bundle, its
+ * finished runs stay finished and only the others run again), a CPU-bound handler
  * that does not cost the worker its session, and SIGTERM draining.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,10 +12,12 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
-import { enqueue } from '../../shared/jobs/enqueue.ts';
+import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { requeueOrphans } from '../../shared/jobs/recovery.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
+import { decodeStored } from '../../shared/jobs/run-codec.ts';
+import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
 
@@ -145,6 +148,51 @@ describeOnBackends('worker: processes', (env) => {
 
   it('kill -9 mid-run: the scheduler of the surviving worker re-queues it', async () => {
     await killedMidRun({ viaScheduler: true });
+  }, 60_000);
+
+  it('kill -9 mid-bundle: finished runs stay finished, the others run again on another worker after the session expires', async () => {
+    const client = await env.client();
+    const log = tmpLog();
+    const a = await spawnWorker();
+    const ids = await enqueueWith(client, 'bundle-stick', [0, 1, 2, 3].map((n) => ({ input: { log, n, hang: n >= 2 } })));
+    const bundleId = splitBundledRunId(ids[0]!)?.bundleId as string;
+    const bundleState = async (): Promise<{ state: string; runs: string[] }> => {
+      const stored = decodeStored((await client.get(layout.run('bundle-stick', bundleId))).data, bundleId);
+      if (stored.kind !== 'bundle') throw new Error(`${bundleId} is not a bundle`);
+      return { state: stored.bundle.state, runs: stored.bundle.runs.map((r) => r.state) };
+    };
+    // Runs 0 and 1 finish and are written; 2 and 3 hang in worker A.
+    await Promise.all(ids.slice(0, 2).map((id) => waitForRun(client, 'bundle-stick', id, finished)));
+    await until('runs 2 and 3 started in A', () => traces(log).filter((t) => t.event === 'start').length === 4);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const killedAt = Date.now();
+    await leaseGone(client, 'bundle-stick', bundleId);
+    expect(await requeueOrphans(client, 'bundle-stick')).toEqual({ requeued: [ids[2], ids[3]], dead: [] });
+    expect(await bundleState()).toEqual({ state: 'queued', runs: ['succeeded', 'succeeded', 'queued', 'queued'] });
+    const b = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: FIXTURE, schedule: false, sessionTimeoutMs: SESSION_MS });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const recs = await Promise.all(ids.map((id) => waitForRun(client, 'bundle-stick', id, finished, { timeoutMs: 30_000 })));
+    expect(recs.map((r) => [r.state, r.result])).toEqual([
+      ['succeeded', 'n0 on attempt 1'],
+      ['succeeded', 'n1 on attempt 1'],
+      ['succeeded', 'n2 on attempt 2'],
+      ['succeeded', 'n3 on attempt 2'],
+    ]);
+    expect(recs[2]!.stalls).toBe(1);
+    const starts = traces(log).filter((t) => t.event === 'start');
+    // 0 and 1 once (in A); 2 and 3 twice: in A, then in B only after A was dead.
+    expect(starts.filter((s) => s.runId === ids[0] || s.runId === ids[1])).toHaveLength(2);
+    for (const id of [ids[2], ids[3]]) {
+      const mine = starts.filter((s) => s.runId === id);
+      expect(mine.map((s) => [s.attempt, s.pid === process.pid ? 'b' : 'a'])).toEqual([
+        [1, 'a'],
+        [2, 'b'],
+      ]);
+      expect(mine[1]!.at).toBeGreaterThanOrEqual(killedAt);
+    }
+    await until('the bundle in history', async () => (await bundleState()).state === 'done');
+    expect(await client.children(layout.inflight('bundle-stick'))).toEqual([]);
   }, 60_000);
 
   it('a CPU-bound handler (3x the session timeout) does not expire the worker session', async () => {
