@@ -380,10 +380,9 @@ export class JobRunner {
     const now = Date.now();
     // The common case first, without the closures the others need.
     if (outcome !== null && outcome.ok) {
-      const tooLarge = run.holder ? Buffer.byteLength(JSON.stringify(outcome.result ?? null), 'utf8') : 0;
       // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
-      if (tooLarge > BUNDLE_RESULT_BYTES_MAX) {
-        const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${tooLarge} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
+      if (run.holder && outcome.bytes > BUNDLE_RESULT_BYTES_MAX) {
+        const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${outcome.bytes} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
         return this.finishOf(run, 'failed', { ...run.record, finishedAt: now, state: 'failed', error });
       }
       // Spread and blank, not delete or rest (slow objects, a slow path); JSON leaves undefined out.

@@ -68,7 +68,8 @@ export function checkInput(input: unknown): unknown {
   return JSON.parse(encodeInput(input)) as unknown;
 }
 
-/** Checks a handler result and returns it as stored. */
-export function checkResult(result: unknown): unknown {
-  return JSON.parse(encodeResult(result)) as unknown;
+/** Checks a handler result and returns it as stored, with its size as UTF-8 JSON. */
+export function checkResult(result: unknown): { value: unknown; bytes: number } {
+  const text = encodeResult(result);
+  return { value: JSON.parse(text) as unknown, bytes: Buffer.byteLength(text, 'utf8') };
 }

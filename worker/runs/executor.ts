@@ -28,7 +28,8 @@ export interface ExecHooks {
 }
 
 export type ExecOutcome =
-  | { ok: true; result: unknown }
+  /** bytes: the result's size as UTF-8 JSON (a bundled run's share of its record is checked against it). */
+  | { ok: true; result: unknown; bytes: number }
   /** permanent: retrying cannot help (the input fails validation). */
   | {
       ok: false;
@@ -84,7 +85,8 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
   };
   try {
     const result = await job.definition.run(ctx, input as never);
-    return { ok: true, result: checkResult(result) };
+    const checked = checkResult(result);
+    return { ok: true, result: checked.value, bytes: checked.bytes };
   } catch (thrown) {
     return { ok: false, error: errorOf(thrown), permanent: false };
   }
