@@ -59,7 +59,10 @@ export interface EnqueueItem {
 export interface Prepared {
   runId: string;
   record: RunRecord;
+  /** About how much of a multi frame the run takes (its input plus the record around it). */
   bytes: number;
+  /** Its input as UTF-8 JSON: what a bundle's BUNDLE_INPUT_BYTES_MAX counts. */
+  inputBytes: number;
   group?: { id: string; size: number; then?: { job: string; input: unknown } };
   /** Plain (no runId, group, partition, fire time or delay): may go into a bundle. */
   bundleable?: boolean;
@@ -142,7 +145,8 @@ export function prepare(job: string, spec: JobSpec, item: EnqueueItem, nowMs: nu
   }
   if (opts.fireTime !== undefined) record.fireTime = opts.fireTime;
   if (opts.partition !== undefined) record.partition = opts.partition;
-  const prepared: Prepared = { runId, record, bytes: inputText.length + 400 };
+  const inputBytes = Buffer.byteLength(inputText, 'utf8');
+  const prepared: Prepared = { runId, record, bytes: inputBytes + 400, inputBytes };
   if (opts.runId === undefined && opts.group === undefined && opts.partition === undefined && opts.fireTime === undefined && !opts.delayMs) prepared.bundleable = true;
   if (opts.group) {
     const size = (opts.group.size ?? spec.barrier?.size) as number;
@@ -229,12 +233,12 @@ function bundle(job: string, prepared: Prepared[], size: number, nowMs: number):
     // A bundle of one is just a run: it keeps a record of its own.
     if (open.bundle.runs.length === 1) {
       const lone: RunRecord = { ...open.bundle.runs[0]!, id: newRunId(nowMs) };
-      units.push({ runId: lone.id, record: lone, bytes: open.bytes });
+      units.push({ runId: lone.id, record: lone, bytes: open.bytes, inputBytes: cur.inputBytes });
       ids[ids.length - 1] = lone.id;
     } else units.push(open);
   };
   for (const p of prepared) {
-    const bytes = p.bytes - 400;
+    const bytes = p.inputBytes;
     if (!p.bundleable || bytes > BUNDLE_INPUT_BYTES_MAX) {
       close();
       units.push(p);
