@@ -90,23 +90,16 @@ export class PeerTransport {
   sendParts(to: number, type: number, parts: Buffer[]): boolean {
     const length = parts.reduce((n, p) => n + p.length, 0);
     if (length > PART_BYTES) return this.send(to, type, Buffer.concat(parts, length));
-    const o = this.out.get(to);
-    if (!o?.up || !o.socket) return this.send(to, type, Buffer.alloc(0)); // reports the link down
+    const o = this.upLink(to);
+    if (!o) return false;
     this.enqueue(o, frameHead(type, length), ...parts);
     return true;
   }
 
   /** False when the link is down: the message is lost and the member has been (or is now) told. */
   send(to: number, type: number, body: Buffer): boolean {
-    const o = this.out.get(to);
+    const o = this.upLink(to);
     if (!o) return false;
-    if (!o.up || !o.socket) {
-      if (!o.reported) {
-        o.reported = true;
-        queueMicrotask(() => this.opts.onDisconnected(to));
-      }
-      return false;
-    }
     if (body.length <= PART_BYTES) {
       this.enqueue(o, frameHead(type, body.length), body);
       return true;
@@ -118,6 +111,18 @@ export class PeerTransport {
       this.enqueue(o, frameHead(FrameType.part, head.length + piece.length), head, piece);
     }
     return true;
+  }
+
+  /** The link to `to` when it is up; null when down (telling the member once per outage). */
+  private upLink(to: number): Outbound | null {
+    const o = this.out.get(to);
+    if (!o) return null;
+    if (o.up && o.socket) return o;
+    if (!o.reported) {
+      o.reported = true;
+      queueMicrotask(() => this.opts.onDisconnected(to));
+    }
+    return null;
   }
 
   private enqueue(o: Outbound, ...bufs: Buffer[]): void {
