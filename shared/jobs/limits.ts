@@ -73,6 +73,6 @@ assert(
     JUTE_MAXBUFFER_BYTES - 64 * 1024,
   'a full bundle record must fit one znode and one multi frame',
 );
-assert(BUNDLE_RUNS_MAX <= CLAIM_BATCH_MAX, 'a bundle must fit one claim');
+assert(BUNDLE_RUNS_MAX <= CLAIM_RUNS_MAX, 'a bundle must fit one claim');
 assert(CLAIM_BATCH_MAX * 4 <= MULTI_OPS_MAX, 'a claim batch must fit one multi');
 assert(BARRIER_SIZE_MAX * 2 + 4 <= MULTI_OPS_MAX, 'a barrier release must fit one multi');
