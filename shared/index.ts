@@ -3,7 +3,8 @@
  * 'drover'`): the job model, enqueue and run administration, the client and
  * its errors. Recipes are `drover/recipes`, the worker runtime `drover/worker`.
  */
-export { defineJob, loadJobs, type Job } from './jobs/define-job.ts';
+export { defineJob, type Job } from './jobs/define-job.ts';
+export { loadJobs } from './jobs/load-jobs.ts';
 export { enqueue, enqueueWith, type EnqueueOptions, type EnqueueItem } from './jobs/enqueue.ts';
 export { getRun, listRuns, cancelRun, retryRun, pauseJob, resumeJob, isPaused, queueDepth } from './jobs/run-admin.ts';
 export type {

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
+// dashboard/ui beside dashboard/plugins, in the sources and in dist/ (the build copies it).
 const UI_DIR = path.join(import.meta.dirname, '..', 'ui');
 const UI_FILES = ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'charts.js', 'tree-browser.js', 'styles.css'];
 

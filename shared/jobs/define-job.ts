@@ -3,8 +3,6 @@
  * here, once, so a bad name or cron fails at import time with
  * DROVER_INVALID_JOB instead of at 3 a.m. in the scheduler.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { CronExpressionParser } from 'cron-parser';
 import type { Coordination } from '../client/coordination.ts';
 import { DroverError } from '../errors.ts';
@@ -131,37 +129,4 @@ export function defineJob<I = unknown, O = unknown>(def: JobDefinition<I, O>): J
 
 export function isJob(value: unknown): value is Job {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[JOB_BRAND] === true;
-}
-
-/**
- * Loads a job file: `export default job`, `export default [jobA, jobB]`, or
- * several named exports that are jobs (any mix). Two different jobs with one
- * name are an error; the same job exported twice counts once.
- */
-export async function loadJobs(file: string): Promise<Job[]> {
-  const url = pathToFileURL(path.resolve(file)).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof DroverError) throw err;
-    throw new DroverError('DROVER_CONFIG', `cannot load job file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const found: Job[] = [];
-  const add = (value: unknown): void => {
-    if (isJob(value) && !found.includes(value)) found.push(value);
-  };
-  for (const value of Object.values(mod)) {
-    if (Array.isArray(value)) value.forEach(add);
-    else add(value);
-  }
-  if (found.length === 0) {
-    throw new DroverError('DROVER_CONFIG', `job file ${file} exports no jobs: export default defineJob({...}) (or an array, or named jobs)`);
-  }
-  const names = new Set<string>();
-  for (const job of found) {
-    if (names.has(job.name)) throw new DroverError('DROVER_INVALID_JOB', `job file ${file} defines job '${job.name}' twice`);
-    names.add(job.name);
-  }
-  return found;
 }

@@ -7,7 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
-import { loadJobs, type Job } from '../../shared/jobs/define-job.ts';
+import type { Job } from '../../shared/jobs/define-job.ts';
+import { loadJobs } from '../../shared/jobs/load-jobs.ts';
 import { runHandler } from './executor.ts';
 import type { LogLevel } from './run-logger.ts';
 import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';

@@ -29,11 +29,17 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
-/** A thread can be an ES module only through a bootstrap: register tsx, then import the entry. */
+/**
+ * The thread's entry beside this file: compiled (`.js`) in the package; in a
+ * source checkout (`.ts`, run under tsx) a thread needs tsx registered before
+ * it can import TypeScript, hence the bootstrap.
+ */
 function bootstrapCode(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './thread-entry.ts' : './thread-entry.js', import.meta.url).href;
+  if (!fromSource) return `import(${JSON.stringify(entry)})`;
   const require = createRequire(import.meta.url);
   const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./thread-entry.ts', import.meta.url).href;
   return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
 }
 
