@@ -21,6 +21,7 @@ import { DEFAULT_ROOT } from '../shared/jobs/layout.ts';
 import { connectForCli, reportError } from './cli-connect.ts';
 import { DEFAULT_DASHBOARD_PORT } from './dashboard-command.ts';
 import { startDemoProducer, type DemoProducer } from './demo-producer.ts';
+import { componentLogger } from '../shared/log.ts';
 
 const HELP = `drover dev — a local cluster: 3 members, 3 workers, the examples, the dashboard
 
@@ -80,11 +81,15 @@ function readOptions(args: string[]): Options | null {
   };
 }
 
-/** Every example job file (examples/*.ts), for the workers' --jobs. */
+/** Compiled (dist/bin/*.js, the package) or the TypeScript sources under tsx (a checkout). */
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** Every example job file (examples/*.ts, or dist/examples/*.js in the package), for the workers' --jobs. */
 export async function exampleFiles(): Promise<string[]> {
   const dir = path.resolve(import.meta.dirname, '..', 'examples');
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !n.startsWith('_')).sort().map((n) => path.join(dir, n));
+  const isJobFile = (n: string): boolean => n.endsWith(EXT) && !n.endsWith('.d.ts') && !n.endsWith('.test.ts') && !n.startsWith('_');
+  return names.filter(isJobFile).sort().map((n) => path.join(dir, n));
 }
 
 async function startMembers(opts: Options, log: ReturnType<typeof createRootLogger>): Promise<RunningMember[]> {
@@ -128,11 +133,14 @@ interface WorkerProcess {
 }
 
 function startWorker(n: number, connect: string, jobs: string[], logLevel: string): WorkerProcess {
-  const entry = path.resolve(import.meta.dirname, 'drover.mjs');
+  // The CLI this command runs in: bin/drover.mjs loads the sources through tsx.
+  const entry = path.resolve(import.meta.dirname, EXT === '.ts' ? 'drover.mjs' : 'drover.js');
+  // Worker lines are pretty when a person watches this terminal (the pipe would make them JSON).
+  const pretty = process.stderr.isTTY && process.env['DROVER_LOG_PRETTY'] === undefined ? { DROVER_LOG_PRETTY: '1' } : {};
   const name = `worker-${n}`;
   const child = spawn(process.execPath, [entry, 'worker', '--connect', connect, '--root', DEFAULT_ROOT, '--name', name, ...jobs.flatMap((f) => ['--jobs', f])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DROVER_LOG_LEVEL: logLevel },
+    env: { ...process.env, DROVER_LOG_LEVEL: logLevel, ...pretty },
   });
   const prefix = (chunk: Buffer) =>
     chunk
@@ -199,7 +207,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
     client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000 });
     const jobs = await exampleFiles();
-    if (jobs.length === 0) process.stderr.write('drover dev: no examples/*.ts found; workers start with no jobs\n');
+    if (jobs.length === 0) process.stderr.write(`drover dev: no example job files in ${path.resolve(import.meta.dirname, '..', 'examples')}; workers start with no jobs\n`);
     for (let i = 1; i <= opts.workers && !stopping; i++) workers.push(startWorker(i, connect, jobs, opts.logLevel));
     for (const w of workers) {
       void w.exited.then(() => {
@@ -207,7 +215,7 @@ export async function run(args: string[]): Promise<number> {
       });
     }
     dashboard = await startDashboard({ client, connect, logger: log, port: opts.dashboardPort });
-    if (opts.producer) producer = startDemoProducer({ client, logger: log.child({ component: 'producer' }) });
+    if (opts.producer) producer = startDemoProducer({ client, logger: componentLogger(log, 'producer') });
     process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${jobs.length} example files\n\n  Ctrl-C stops everything.\n\n`);
     await stop;
     return 0;

@@ -9,7 +9,7 @@ import { cacheView } from '../dashboard/live/cache-view.ts';
 import { queuesView, schedulerView, workersView } from '../dashboard/model/cluster-view.ts';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { TreeCache } from '../shared/recipes/tree-cache.ts';
-import { silentLogger } from '../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../shared/log.ts';
 import { formatTable } from './cli-table.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 

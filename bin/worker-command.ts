@@ -13,9 +13,10 @@ import { CONNECT_HELP, CONNECT_OPTIONS, connectString, reportError, rootPath } f
 
 const HELP = `drover worker — run jobs from job files
 
-Usage: drover worker --jobs FILE [--jobs FILE2 ...] [options]
+Usage: drover worker --jobs FILE[,FILE2...] [options]
 
-  --jobs FILE          a job file (export default defineJob({...}), an array, or named jobs); repeatable
+  --jobs FILE          job files (.ts .mts .cts .js .mjs .cjs) exporting defineJob({...}) jobs: a default
+                       export, an array, or named exports; comma-separated and/or repeated
   --concurrency N      run slots of this worker (default: the sum of its jobs' concurrency)
   --no-schedule        do not stand as scheduler candidate (cron, recovery)
   --name X             a label for the logs
@@ -54,8 +55,8 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const files = (values.jobs ?? []).map((f) => path.resolve(f));
-    if (files.length === 0) throw new DroverError('DROVER_INVALID_ARGUMENT', 'give at least one job file: drover worker --jobs ./examples/hello-job.ts');
+    const files = (values.jobs ?? []).flatMap((list) => list.split(',')).filter((f) => f.trim() !== '').map((f) => path.resolve(f.trim()));
+    if (files.length === 0) throw new DroverError('DROVER_INVALID_ARGUMENT', 'give at least one job file: drover worker --jobs ./jobs.ts');
     for (const f of files) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
     const graceMs = values.grace !== undefined ? integer('--grace', values.grace, 0) : 10_000;
     const logger = createRootLogger({ ...(values['log-level'] ? { level: values['log-level'] } : {}), stderr: true });

@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../shared/log.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { clusterActions, type JobActions } from './job-actions.ts';
 import { LiveState } from './live/live-state.ts';
@@ -20,6 +20,7 @@ import { installActionRoutes } from './routes/action-routes.ts';
 import { installEventRoutes } from './routes/event-routes.ts';
 import { installViewRoutes } from './routes/view-routes.ts';
 import { installZnodeRoutes } from './routes/znode-routes.ts';
+import { componentLogger } from '../shared/log.ts';
 
 export interface DashboardOptions {
   client: Coordination;
@@ -44,7 +45,7 @@ export interface StartDashboardOptions extends DashboardOptions {
 const BODY_LIMIT_BYTES = 512 * 1024;
 
 export async function buildDashboard(opts: DashboardOptions): Promise<FastifyInstance> {
-  const logger = (opts.logger ?? silentLogger).child({ component: 'dashboard' });
+  const logger = componentLogger(opts.logger ?? silentLogger, 'dashboard');
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request would drown the cluster's own logs (the UI polls nothing, but SSE reconnects).

@@ -14,7 +14,7 @@
  * hand the rest back (re-queued, not counted as an attempt), close.
  */
 import os from 'node:os';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Coordination, StateChange } from '../shared/client/coordination.ts';
 import { connectCoordination } from '../shared/client/zk-client.ts';
 import { DroverError } from '../shared/errors.ts';
@@ -31,6 +31,7 @@ import { FinishBatcher } from './runs/finish.ts';
 import { recoveryDuties } from './runs/recovery-duties.ts';
 import { ThreadPool } from './runs/thread-pool.ts';
 import type { WorkerEvent, WorkerEventListener } from './worker-events.ts';
+import { componentLogger, silentLogger } from '../shared/log.ts';
 
 export interface WorkerOptions {
   /** host:port[,host:port...] of the ensemble (Drover or Apache ZooKeeper). */
@@ -75,7 +76,6 @@ export interface Worker {
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
-const silentLogger = pino({ enabled: false });
 
 async function resolveJobs(jobs: WorkerOptions['jobs']): Promise<{ jobs: Job[]; files: string[] }> {
   if (typeof jobs === 'string') return { jobs: await loadJobs(jobs), files: [jobs] };
@@ -88,7 +88,7 @@ async function resolveJobs(jobs: WorkerOptions['jobs']): Promise<{ jobs: Job[]; 
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
-  const logger = (opts.logger ?? silentLogger).child({ component: 'worker', ...(opts.name ? { name: opts.name } : {}) });
+  const logger = componentLogger(opts.logger ?? silentLogger, 'worker', opts.name ? { name: opts.name } : {});
   const { jobs, files } = await resolveJobs(opts.jobs);
   const names = new Set<string>();
   for (const j of jobs) {
@@ -104,7 +104,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       connect: opts.connect ?? '127.0.0.1:2181',
       root: opts.root ?? DEFAULT_ROOT,
       ...(opts.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
-      logger: logger.child({ component: 'client' }),
+      logger: componentLogger(logger, 'client'),
     }));
   let executor: Executor;
   const inline = opts.inline === true || files.length === 0;
@@ -201,7 +201,7 @@ class Runtime implements Worker, RunnerHost {
     this.scheduler = await startSchedulerCandidate({
       client: this.client,
       workerId: this.workerIdNow,
-      logger: this.logger.child({ component: 'scheduler' }),
+      logger: componentLogger(this.logger, 'scheduler'),
       jobs: () => this.specs(),
       duties: recoveryDuties,
     });
@@ -217,7 +217,7 @@ class Runtime implements Worker, RunnerHost {
         return runtime.workerIdNow;
       },
       client: this.client,
-      logger: this.logger.child({ component: 'partitions' }),
+      logger: componentLogger(this.logger, 'partitions'),
       partitionedJobs: () => partitioned.map((j) => j.spec),
       runPartition: async ({ job, partition, generation, signal }) => {
         const def = partitioned.find((j) => j.name === job);

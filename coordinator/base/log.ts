@@ -1,9 +1,13 @@
 /**
  * One pino root per process; components get children (`{component:'server'}`)
- * injected at construction, never a global. Pretty only when a person is at
- * the terminal (stdout is a TTY) and pino-pretty is installed.
+ * injected at construction, never a global. JSON unless a person is at the
+ * terminal and pino-pretty can be loaded (it is a devDependency: an installed
+ * package usually has none, and then logs stay JSON instead of crashing).
+ * DROVER_LOG_PRETTY=1 asks for pretty lines on a pipe too (`drover dev`
+ * sets it for its workers when it runs on a terminal), =0 forces JSON.
  */
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -15,15 +19,33 @@ export interface RootLoggerOptions {
   stderr?: boolean;
 }
 
+type PrettyFactory = (opts: Record<string, unknown>) => DestinationStream;
+
+/** pino-pretty's stream factory, or null when it is not installed where this package can resolve it. */
+function loadPretty(): PrettyFactory | null {
+  try {
+    const mod = createRequire(import.meta.url)('pino-pretty') as PrettyFactory | { default: PrettyFactory };
+    return typeof mod === 'function' ? mod : mod.default;
+  } catch {
+    return null;
+  }
+}
+
+function wantsPretty(opts: RootLoggerOptions, fd: 1 | 2): boolean {
+  if (opts.json) return false;
+  const env = process.env['DROVER_LOG_PRETTY'];
+  if (env === '0') return false;
+  if (env === '1') return true;
+  return fd === 1 ? process.stdout.isTTY === true : process.stderr.isTTY === true;
+}
+
 export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
   const level = opts.level ?? process.env['DROVER_LOG_LEVEL'] ?? 'info';
   const fd = opts.stderr ? 2 : 1;
-  const tty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY;
-  if (tty && !opts.json) {
-    return pino({
-      level,
-      transport: { target: 'pino-pretty', options: { destination: fd, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
-    });
+  const pretty = wantsPretty(opts, fd) ? loadPretty() : null;
+  if (pretty) {
+    // In-process (no transport thread to resolve a target in): one line per event.
+    return pino({ level }, pretty({ destination: fd, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino({ level }, pino.destination({ dest: fd, sync: false }));
 }

@@ -7,11 +7,12 @@
  * library itself stops for good on expiry, which is how workers "go deaf".
  */
 import zookeeper, { type Client, type State } from 'node-zookeeper-client';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ConnectionState, StateChange, StateListener } from './coordination.ts';
 import { isConnected, nextState, type ConnectionInput, type MachineState } from './connection-state.ts';
 import { DroverError } from '../errors.ts';
 import { WatchFanout } from './watch-fanout.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export interface SessionOptions {
   /** host:port[,host:port...] */
@@ -36,7 +37,7 @@ export class ZkSession {
   readonly fanout = new WatchFanout();
 
   constructor(private readonly opts: SessionOptions) {
-    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'coordination' });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'coordination');
     this.client = this.newClient();
   }
 

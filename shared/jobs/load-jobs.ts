@@ -1,10 +1,9 @@
 /**
  * Loads users' job files: `export default job`, an array, or named jobs.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DroverError } from '../errors.ts';
 import { isJob, type Job } from './define-job.ts';
+import { importJobFile } from './import-job-file.ts';
 
 /**
  * Loads a job file: `export default job`, `export default [jobA, jobB]`, or
@@ -12,10 +11,9 @@ import { isJob, type Job } from './define-job.ts';
  * name are an error; the same job exported twice counts once.
  */
 export async function loadJobs(file: string): Promise<Job[]> {
-  const url = pathToFileURL(path.resolve(file)).href;
-  let mod: Record<string, unknown>;
+  let mod: unknown;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importJobFile(file);
   } catch (err) {
     if (err instanceof DroverError) throw err;
     throw new DroverError('DROVER_CONFIG', `cannot load job file ${file}: ${(err as Error).message}`, { cause: err });
@@ -24,7 +22,9 @@ export async function loadJobs(file: string): Promise<Job[]> {
   const add = (value: unknown): void => {
     if (isJob(value) && !found.includes(value)) found.push(value);
   };
-  for (const value of Object.values(mod)) {
+  // A namespace, or what a CommonJS file assigned to module.exports (a job, an array, or an object of jobs).
+  const values = isJob(mod) || Array.isArray(mod) ? [mod] : typeof mod === 'object' && mod !== null ? Object.values(mod) : [];
+  for (const value of values) {
     if (Array.isArray(value)) value.forEach(add);
     else add(value);
   }

@@ -28,8 +28,8 @@ import { DroverError } from '../errors.ts';
 import type { WaitOptions } from './abortable-wait.ts';
 import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
-import { silentLogger } from './silent-logger.ts';
 import { deleteIfPresent } from '../client/absent-ok.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export const BARRIER_MEMBER_PREFIX = 'm-';
 export const BARRIER_READY = 'ready';
@@ -59,7 +59,7 @@ export class Barrier {
     this.id = opts.id ?? randomUUID();
     this.memberPath = childPath(path, `${BARRIER_MEMBER_PREFIX}${this.id}`);
     this.readyPath = childPath(path, BARRIER_READY);
-    this.log = (opts.logger ?? silentLogger).child({ component: 'barrier', path, id: this.id });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'barrier', { path, id: this.id });
   }
 
   /** Arrives and waits until `size` members have arrived (at once if the barrier is already released). */

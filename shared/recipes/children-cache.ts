@@ -18,8 +18,8 @@ import type { Coordination } from '../client/coordination.ts';
 import type { Logger } from 'pino';
 import { ListenerSet } from './listener-set.ts';
 import { baseName, childPath } from './sequential-nodes.ts';
-import { silentLogger } from './silent-logger.ts';
 import { TreeCache, type CachedNode } from './tree-cache.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export type { CachedNode } from './tree-cache.ts';
 
@@ -34,7 +34,7 @@ export class ChildrenCache {
     private readonly path: string,
     opts: { logger?: Logger } = {},
   ) {
-    const log = (opts.logger ?? silentLogger).child({ component: 'children-cache', path });
+    const log = componentLogger(opts.logger ?? silentLogger, 'children-cache', { path });
     this.tree = new TreeCache(client, path, { maxDepth: 1, logger: log });
     this.added = new ListenerSet(log, 'added');
     this.updated = new ListenerSet(log, 'updated');

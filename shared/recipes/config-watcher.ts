@@ -16,7 +16,7 @@ import type { Coordination } from '../client/coordination.ts';
 import { DroverError } from '../errors.ts';
 import { ListenerSet } from './listener-set.ts';
 import { NodeCache, type CachedNode } from './node-cache.ts';
-import { silentLogger } from './silent-logger.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export interface ConfigWatcherOptions<T> {
   /** Validates/converts the parsed JSON; throw to reject a value. Default: the JSON as is. */
@@ -38,7 +38,7 @@ export class ConfigWatcher<T = unknown> {
     private readonly path: string,
     opts: ConfigWatcherOptions<T> = {},
   ) {
-    this.log = (opts.logger ?? silentLogger).child({ component: 'config-watcher', path });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'config-watcher', { path });
     this.parse = opts.parse ?? ((json) => json as T);
     this.cache = new NodeCache(client, path, { logger: this.log });
     this.values = new ListenerSet(this.log, 'value');

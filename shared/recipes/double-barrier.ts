@@ -31,9 +31,9 @@ import { remainingOf, type WaitOptions } from './abortable-wait.ts';
 import { isConnectionTrouble } from './connection-checks.ts';
 import { passReadyGate } from './ready-gate.ts';
 import { childPath } from './sequential-nodes.ts';
-import { silentLogger } from './silent-logger.ts';
 import { WatchWait } from './watch-wait.ts';
 import { deleteIfPresent } from '../client/absent-ok.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export const DOUBLE_BARRIER_MEMBER_PREFIX = 'm-';
 export const DOUBLE_BARRIER_READY = 'ready';
@@ -64,7 +64,7 @@ export class DoubleBarrier {
     this.name = `${DOUBLE_BARRIER_MEMBER_PREFIX}${this.id}`;
     this.memberPath = childPath(path, this.name);
     this.readyPath = childPath(path, DOUBLE_BARRIER_READY);
-    this.log = (opts.logger ?? silentLogger).child({ component: 'double-barrier', path, id: this.id });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'double-barrier', { path, id: this.id });
   }
 
   /** Enters and waits until `size` members have entered. */

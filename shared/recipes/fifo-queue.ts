@@ -27,8 +27,8 @@ import { isZkError } from '../client/zk-error.ts';
 import { remainingOf, type WaitOptions } from './abortable-wait.ts';
 import { isConnectionTrouble } from './connection-checks.ts';
 import { childPath, sortSequential } from './sequential-nodes.ts';
-import { silentLogger } from './silent-logger.ts';
 import { WatchWait } from './watch-wait.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export const QUEUE_ITEM_PREFIX = 'q-';
 
@@ -41,7 +41,7 @@ export class FifoQueue {
     private readonly path: string,
     opts: { logger?: Logger } = {},
   ) {
-    this.log = (opts.logger ?? silentLogger).child({ component: 'fifo-queue', path });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'fifo-queue', { path });
   }
 
   /** Appends an item; returns its node path. */

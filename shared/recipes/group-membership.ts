@@ -22,7 +22,7 @@ import { isConnected } from './connection-checks.ts';
 import { deleteEventually } from './eventual-delete.ts';
 import { ListenerSet } from './listener-set.ts';
 import { childPath } from './sequential-nodes.ts';
-import { silentLogger } from './silent-logger.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export interface GroupMembershipOptions {
   /** This member's id: a safe znode name, unique in the group. Needed only to join. */
@@ -49,7 +49,7 @@ export class GroupMembership {
   ) {
     if (opts.id !== undefined && !NAME_PATTERN.test(opts.id)) throw new DroverError('DROVER_INVALID_ARGUMENT', `member id ${JSON.stringify(opts.id)} is not a safe znode name`);
     this.data = opts.data ?? Buffer.alloc(0);
-    this.log = (opts.logger ?? silentLogger).child({ component: 'group-membership', path, id: opts.id });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'group-membership', { path, id: opts.id });
     this.cache = new ChildrenCache(client, path, { logger: this.log });
     this.changes = new ListenerSet(this.log, 'change');
     const changed = (): void => {

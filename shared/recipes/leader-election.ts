@@ -36,7 +36,7 @@ import { RetryTimer } from './retry-timer.ts';
 import { baseName, childPath, sortSequential } from './sequential-nodes.ts';
 import { SerialRunner } from './serial-runner.ts';
 import { deleteEventually } from './eventual-delete.ts';
-import { silentLogger } from './silent-logger.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 /** The candidate name prefix (matches layout.schedulerCandidatePrefix). */
 export const CANDIDATE_PREFIX = 'c-';
@@ -75,7 +75,7 @@ export class LeaderElection {
     opts: LeaderElectionOptions = {},
   ) {
     this.id = opts.id ?? randomUUID();
-    this.log = (opts.logger ?? silentLogger).child({ component: 'leader-election', path, id: this.id });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'leader-election', { path, id: this.id });
     this.runner = new SerialRunner(
       () => this.evaluate(),
       (err) => this.onPassError(err),

@@ -29,8 +29,8 @@ import { isConnected, isConnectionTrouble } from './connection-checks.ts';
 import { isOutcomeUnknown } from './outcome-unknown.ts';
 import { childPath, sortSequential, type SequentialNode } from './sequential-nodes.ts';
 import { deleteEventually } from './eventual-delete.ts';
-import { silentLogger } from './silent-logger.ts';
 import { WatchWait } from './watch-wait.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 /** The node this contender must wait for, or undefined when it holds the lock. */
 export type BlockerRule = (queue: readonly SequentialNode[], mine: number) => SequentialNode | undefined;
@@ -64,7 +64,7 @@ export class LockContender {
     private readonly spec: ContenderSpec,
     opts: LockOptions = {},
   ) {
-    this.log = (opts.logger ?? silentLogger).child({ component: 'lock', dir: spec.dir, prefix: spec.prefix });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'lock', { dir: spec.dir, prefix: spec.prefix });
   }
 
   get isHeld(): boolean {

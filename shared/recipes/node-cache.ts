@@ -14,8 +14,8 @@
 import type { Coordination } from '../client/coordination.ts';
 import type { Logger } from 'pino';
 import { ListenerSet } from './listener-set.ts';
-import { silentLogger } from './silent-logger.ts';
 import { TreeCache, type CachedNode } from './tree-cache.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export type { CachedNode } from './tree-cache.ts';
 
@@ -30,7 +30,7 @@ export class NodeCache {
     private readonly path: string,
     opts: { logger?: Logger } = {},
   ) {
-    const log = (opts.logger ?? silentLogger).child({ component: 'node-cache', path });
+    const log = componentLogger(opts.logger ?? silentLogger, 'node-cache', { path });
     this.tree = new TreeCache(client, path, { maxDepth: 0, logger: log });
     this.created = new ListenerSet(log, 'created');
     this.changed = new ListenerSet(log, 'changed');

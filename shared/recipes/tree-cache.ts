@@ -31,7 +31,7 @@ import { ListenerSet } from './listener-set.ts';
 import { RetryTimer } from './retry-timer.ts';
 import { childPath } from './sequential-nodes.ts';
 import { SerialRunner } from './serial-runner.ts';
-import { silentLogger } from './silent-logger.ts';
+import { componentLogger, silentLogger } from '../log.ts';
 
 export interface CachedNode {
   /** The node's path (relative to the client's namespace, like every recipe path). */
@@ -82,7 +82,7 @@ export class TreeCache {
     this.maxDepth = opts.maxDepth ?? Number.POSITIVE_INFINITY;
     if (!(this.maxDepth >= 0)) throw new DroverError('DROVER_INVALID_ARGUMENT', `maxDepth must be >= 0, got ${opts.maxDepth}`);
     this.concurrency = Math.max(1, opts.concurrency ?? 32);
-    this.log = (opts.logger ?? silentLogger).child({ component: 'tree-cache', path: rootPath });
+    this.log = componentLogger(opts.logger ?? silentLogger, 'tree-cache', { path: rootPath });
     this.added = new ListenerSet(this.log, 'added');
     this.updated = new ListenerSet(this.log, 'updated');
     this.removed = new ListenerSet(this.log, 'removed');

@@ -11,7 +11,7 @@ import { expect, it } from 'vitest';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import type { Assignment, JobSpec } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { silentLogger } from '../../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../../shared/log.ts';
 import { assignRanges, ownersOf } from '../../worker/partitions/assign.ts';
 import type { OwnerRecord } from '../../worker/partitions/job-partition-member.ts';
 import type { PartitionHost, PartitionRunOptions } from '../../worker/partitions/partition-host.ts';

@@ -13,7 +13,7 @@ import type { JobSpec, MisfirePolicy, RunRecord, ScheduleState } from '../../sha
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { pino } from 'pino';
-import { silentLogger } from '../../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../../shared/log.ts';
 import { readFires, type FireRecord } from '../../worker/scheduler/schedule-store.ts';
 import { readSchedulerState, startSchedulerCandidate, type SchedulerCandidate } from '../../worker/scheduler/scheduler.ts';
 import { describeOnBackends, until, type BackendEnv } from '../helpers/backends.ts';

@@ -12,7 +12,7 @@ import { defineJob, type Job } from '../../shared/jobs/define-job.ts';
 import { enqueue } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import type { JobSpec } from '../../shared/jobs/job-types.ts';
-import { silentLogger } from '../../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../../shared/log.ts';
 import { recoveryDuties } from '../../worker/runs/recovery-duties.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { fireTimeOf, pruneFires, readFires } from '../../worker/scheduler/schedule-store.ts';

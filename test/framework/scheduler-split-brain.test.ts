@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import type { JobSpec, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { silentLogger } from '../../shared/recipes/silent-logger.ts';
+import { silentLogger } from '../../shared/log.ts';
 import { CronDriver } from '../../worker/scheduler/cron-driver.ts';
 import { readFires, type FireRecord } from '../../worker/scheduler/schedule-store.ts';
 import { describeOnBackends, until } from '../helpers/backends.ts';

@@ -6,6 +6,7 @@
 import type { JobSpec } from '../../shared/jobs/job-types.ts';
 import { JobPartitionMember } from './job-partition-member.ts';
 import type { PartitionHost, PartitionMemberHandle } from './partition-host.ts';
+import { componentLogger } from '../../shared/log.ts';
 
 export interface PartitionMemberOptions {
   /** Default: every job of host.partitionedJobs() with partitions > 0. */
@@ -28,7 +29,7 @@ export async function startPartitionMember(host: PartitionHost, opts: PartitionM
         job: spec.name,
         partitions: spec.partitions as number,
         // The runtime's host logger may already be bound to this component; bind it once.
-        logger: (host.logger.bindings()['component'] === 'partitions' ? host.logger : host.logger.child({ component: 'partitions' })).child({ job: spec.name }),
+        logger: (/(^|\/)partitions$/.test(String(host.logger.bindings()['component'])) ? host.logger : componentLogger(host.logger, 'partitions')).child({ job: spec.name }),
         ...(opts.restartDelayMs !== undefined ? { restartDelayMs: opts.restartDelayMs } : {}),
       });
       members.set(spec.name, m);

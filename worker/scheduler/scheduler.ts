@@ -22,6 +22,7 @@ import { LeaderElection } from '../../shared/recipes/leader-election.ts';
 import { SerialRunner } from '../../shared/recipes/serial-runner.ts';
 import { CronDriver } from './cron-driver.ts';
 import { RecoveryDriver, type RecoveryDuties } from './recovery-driver.ts';
+import { componentLogger } from '../../shared/log.ts';
 
 export interface SchedulerCandidateOptions {
   client: Coordination;
@@ -157,7 +158,7 @@ class SchedulerTerm {
 
 export async function startSchedulerCandidate(opts: SchedulerCandidateOptions): Promise<SchedulerCandidate> {
   // The runtime may hand in a logger already bound to this component; bind it once.
-  const base = opts.logger.bindings()['component'] === 'scheduler' ? opts.logger : opts.logger.child({ component: 'scheduler' });
+  const base = /(^|\/)scheduler$/.test(String(opts.logger.bindings()['component'])) ? opts.logger : componentLogger(opts.logger, 'scheduler');
   const workerIdNow = typeof opts.workerId === 'function' ? opts.workerId : ((id: string) => () => id)(opts.workerId);
   const log = base.child({ worker: workerIdNow() });
   const now = opts.now ?? Date.now;
