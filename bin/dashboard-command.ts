@@ -1,4 +1,5 @@
 /** `drover dashboard`: the web dashboard for a cluster, on 127.0.0.1 unless told otherwise. */
+import { stopSignal } from './stop-signal.ts';
 import { parseArgs } from 'node:util';
 import { createRootLogger } from '../coordinator/base/log.ts';
 import { startDashboard } from '../dashboard/index.ts';
@@ -31,6 +32,7 @@ export async function run(args: string[]): Promise<number> {
     const token = values.token ?? process.env['DROVER_DASHBOARD_TOKEN'];
     const logger = createRootLogger({ ...(values['log-level'] ? { level: values['log-level'] } : {}) });
     const connect = connectString(values.connect);
+    const stopped = stopSignal();
     const client = await connectForCli({ connect, root: rootPath(values.root) });
     let started;
     try {
@@ -40,11 +42,7 @@ export async function run(args: string[]): Promise<number> {
       throw err;
     }
     process.stderr.write(`drover: dashboard at ${started.url} (cluster ${connect}${client.root})\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     await started.app.close();
     await client.close();
     return 0;

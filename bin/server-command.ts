@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRootLogger } from '../coordinator/base/log.ts';
+import { stopSignal } from './stop-signal.ts';
 import { startStandalone, startEnsembleMember, parseZooCfg, defaultConfig, type MemberConfig } from '../coordinator/index.ts';
 
 const HELP = `drover server — run a coordination server
@@ -66,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
     });
   }
   if (values.port && values.config) config = { ...config, clientPort: Number(values.port) };
+  const stopped = stopSignal();
   let member;
   if (config.servers.length > 0) {
     // As ZooKeeper: server.N lines make an ensemble member; dataDir/myid says which one this is.
@@ -81,12 +83,11 @@ export async function run(args: string[]): Promise<number> {
     member = await startStandalone(config, log);
   }
   process.stderr.write(`drover: serving ZooKeeper clients on ${member.host}:${member.port} (data in ${config.dataDir})\n`);
-  const shutdown = (signal: string): void => {
+  const running = member;
+  void stopped.then((signal) => {
     log.info({ signal }, 'shutting down');
-    void member.stop();
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+    void running.stop();
+  });
   await member.stopped;
   return 0;
 }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createRootLogger } from '../coordinator/base/log.ts';
 import { DroverError } from '../shared/errors.ts';
 import { startWorker } from '../worker/runtime.ts';
+import { stopSignal } from './stop-signal.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectString, reportError, rootPath } from './cli-connect.ts';
 
 const HELP = `drover worker — run jobs from job files
@@ -61,6 +62,8 @@ export async function run(args: string[]): Promise<number> {
     const graceMs = values.grace !== undefined ? integer('--grace', values.grace, 0) : 10_000;
     const logger = createRootLogger({ ...(values['log-level'] ? { level: values['log-level'] } : {}), stderr: true });
     const connect = connectString(values.connect);
+    // A signal during start-up drains the worker as soon as it has started.
+    const stopped = stopSignal();
     const worker = await startWorker({
       connect,
       root: rootPath(values.root),
@@ -73,10 +76,6 @@ export async function run(args: string[]): Promise<number> {
       ...(values.inline ? { inline: true } : {}),
     });
     process.stderr.write(`drover worker: ${worker.id} running ${worker.jobs.join(', ')} on ${connect}${worker.client.root} (pid ${process.pid})\n`);
-    const stopped = new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
     const signal = await stopped;
     process.stderr.write(`drover worker: ${signal}: draining (grace ${graceMs} ms)\n`);
     await worker.close({ graceMs });

@@ -142,6 +142,14 @@ describeOnBackends('worker: processes', (env) => {
     expect(await client.children(layout.inflight('stick-first'))).toEqual([]);
   }
 
+  it('--jobs takes a comma-separated list as well as repeats', async () => {
+    const w = await spawnWorker(['--jobs', 'examples/word-count.ts,examples/feed-consumer.ts']);
+    const running = /running (.*) on /.exec(w.stderr())?.[1]?.split(', ') ?? [];
+    expect(running).toEqual(expect.arrayContaining(['stick-first', 'word-count-map', 'word-count-reduce', 'feed-consumer']));
+    w.child.kill('SIGTERM');
+    expect(await w.exited, w.stderr()).toBe(0);
+  });
+
   it('kill -9 mid-run: re-queued after the session expires (requeueOrphans), completes on another worker', async () => {
     await killedMidRun({ viaScheduler: false });
   }, 60_000);

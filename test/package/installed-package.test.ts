@@ -118,6 +118,7 @@ const JOBS_TS = `import { defineJob, NonRetryableError } from 'drover';
 
 export const double = defineJob<{ n: number }, { doubled: number }>({
   name: 'double',
+  retries: 3,
   input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
   async run(ctx, input) {
     ctx.log.info({ n: input.n }, 'doubling');
@@ -142,7 +143,7 @@ function enqueueScript(style: 'require' | 'import'): string {
   try {
     const runId = await enqueue(client, 'double', { n: Number(process.env.N) });
     const record = await waitForRun(client, 'double', runId, { timeoutMs: 60000 });
-    console.log(JSON.stringify({ runId, state: record.state, result: record.result }));
+    console.log(JSON.stringify({ runId, state: record.state, result: record.result, attempt: record.attempt, error: record.error }));
   } finally {
     await client.close();
   }`;
@@ -279,6 +280,19 @@ describe.each(['commonjs', 'module'] as const)('installed into a fresh "%s" proj
     expect(tsc.code).toBe(0);
   }, 120_000);
 
+  it('loads every entry point with plain node, by require and by import, with no TypeScript loader', async () => {
+    const names = ['drover', 'drover/worker', 'drover/recipes'];
+    const required = await run(process.execPath, ['-e', `for (const n of ${JSON.stringify(names)}) console.log(n, Object.keys(require(n)).length)`], dir);
+    expect(required.stderr).toBe('');
+    const imported = await run(process.execPath, ['--input-type=module', '-e', `for (const n of ${JSON.stringify(names)}) console.log(n, Object.keys(await import(n)).length)`], dir);
+    expect(imported.stderr).toBe('');
+    expect(required.stdout).toBe(imported.stdout);
+    expect(required.stdout).toMatch(/^drover \d+\ndrover\/worker \d+\ndrover\/recipes \d+\n$/);
+    const help = await run(path.join(dir, 'node_modules', '.bin', 'drover'), ['--help'], dir);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^drover — /);
+  });
+
   const cases = [
     { file: 'jobs.ts', tty: false, client: 'enqueue.cjs' },
     { file: 'jobs.ts', tty: true, client: 'enqueue.mjs' },
@@ -292,11 +306,16 @@ describe.each(['commonjs', 'module'] as const)('installed into a fresh "%s" proj
       const res = await run(process.execPath, [client], dir, { timeoutMs: 90_000, env: { CONNECT: connect, ROOT: root, N: '21' } });
       expect(res.stderr).toBe('');
       expect(JSON.parse(res.stdout.trim()) as unknown).toMatchObject({ state: 'succeeded', result: { doubled: 42 } });
+      if (file === 'jobs.ts' && !tty) {
+        // The job's own copy of 'drover' made the NonRetryableError; the worker's copy honours it (retries: 3).
+        const refused = await run(process.execPath, [client], dir, { timeoutMs: 90_000, env: { CONNECT: connect, ROOT: root, N: '-1' } });
+        expect(JSON.parse(refused.stdout.trim()) as unknown).toMatchObject({ state: 'dead', attempt: 1, error: { message: 'negative numbers are refused' } });
+      }
     } finally {
       const code = await stopWorker(worker, tty);
       expect(code, worker.output()).toBe(0);
     }
-    const out = worker.output();
+    const out = worker.output().replace(/\x1b\[[0-9;]*m/g, '');
     expect(out).not.toMatch(/unable to determine transport target|Error \[|TypeError/);
     const logLines = out.split(/\r?\n/).filter((l) => l.includes('"level"') || /\b(INFO|WARN|ERROR)\b/.test(l));
     if (tty && withPretty) {
