@@ -42,28 +42,23 @@ export function scoreEvent(e: ClickEvent): EventScore {
   return { user: e.user, bot, risk: Math.min(100, risk) };
 }
 
-function isEvent(v: unknown): v is ClickEvent {
-  const e = v as Partial<ClickEvent> | null;
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof e.user === 'string' &&
-    typeof e.path === 'string' &&
-    typeof e.userAgent === 'string' &&
-    typeof e.gapMs === 'number' &&
-    (e.cartCents === undefined || typeof e.cartCents === 'number')
-  );
-}
-
 export const eventScoring = defineJob<ClickEvent, EventScore>({
   name: 'event-scoring',
   bundle: 32,
   concurrency: 32,
   retries: 1,
   history: { keep: 200 },
-  validate(input) {
-    if (!isEvent(input)) throw new Error('an event needs user, path, userAgent (strings) and gapMs (number)');
-    return input;
+  // Checked per event by every enqueuer, enqueueEvents' batches included.
+  input: {
+    type: 'object',
+    properties: {
+      user: { type: 'string' },
+      path: { type: 'string' },
+      userAgent: { type: 'string' },
+      gapMs: { type: 'number' },
+      cartCents: { type: 'number' },
+    },
+    required: ['user', 'path', 'userAgent', 'gapMs'],
   },
   run: (_ctx, event) => scoreEvent(event),
 });

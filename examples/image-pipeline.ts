@@ -66,13 +66,16 @@ export const imagePipeline = defineJob<ImageInput, ImageOutput>({
   retries: 3,
   backoff: { type: 'exponential', delayMs: 200, maxDelayMs: 5_000 },
   timeoutMs: 15_000,
-  validate(input: unknown): ImageInput {
-    const v = input as ImageInput;
-    if (!v || typeof v.url !== 'string' || !/^https?:\/\//.test(v.url)) throw new Error('url must be an http(s) URL');
-    if (v.sizes !== undefined && !(Array.isArray(v.sizes) && v.sizes.every((s) => Number.isInteger(s) && s > 0 && s <= 4096))) {
-      throw new Error('sizes must be widths in 1..4096');
-    }
-    return v;
+  // Published with the job: the CLI, the dashboard and every producer refuse bad input before writing.
+  input: {
+    type: 'object',
+    properties: {
+      url: { type: 'string', pattern: '^https?://' },
+      sizes: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 } },
+      failFirst: { type: 'integer', minimum: 0 },
+    },
+    required: ['url'],
+    additionalProperties: false,
   },
   async run(ctx, input) {
     const sizes = input.sizes ?? [160, 640, 1280];

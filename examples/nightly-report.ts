@@ -65,12 +65,14 @@ export const nightlyReport = defineJob<ReportInput, SalesReport>({
   backoff: { type: 'exponential', delayMs: 30_000, maxDelayMs: 600_000 },
   timeoutMs: 5 * 60_000,
   history: { keep: 90 },
-  validate(input: unknown): ReportInput {
-    const value = (input ?? {}) as ReportInput;
-    if (typeof value !== 'object') throw new Error('input must be an object');
-    if (value.day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(value.day)) throw new Error('day must be YYYY-MM-DD');
-    return value;
+  // Checked by every enqueuer (scheduleInput too, at defineJob); null means "yesterday".
+  input: {
+    type: ['object', 'null'],
+    properties: { day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } },
+    additionalProperties: false,
   },
+  // Local, in the worker before run(): turns `drover enqueue nightly-report` (null) into {}.
+  validate: (input: unknown): ReportInput => (input ?? {}) as ReportInput,
   async run(ctx, input) {
     const day = input.day ?? yesterdayIn(ZONE, Date.now());
     ctx.log.info({ day }, 'building the sales report');

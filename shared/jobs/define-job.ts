@@ -10,7 +10,8 @@ import type { JobDefinition, JobSpec } from './job-types.ts';
 import { NAME_PATTERN } from './layout.ts';
 import { BUNDLE_RUNS_MAX, PRIORITY_DEFAULT, PRIORITY_MAX } from './limits.ts';
 import { enqueueJob, type EnqueueOptions } from './enqueue.ts';
-import { registerDefinition } from './job-registry.ts';
+import { compileInputSchema, schemaMiss, type SchemaValidator } from './input-schema.ts';
+import { checkInput } from './payload.ts';
 
 const JOB_BRAND = Symbol.for('drover.job');
 
@@ -24,7 +25,7 @@ export interface Job<I = unknown, O = unknown> {
   readonly name: string;
   readonly definition: JobDefinition<I, O>;
   readonly spec: JobSpec;
-  /** Enqueues one run (validate runs first); resolves to its runId. */
+  /** Enqueues one run, checked by this definition's input schema and the published one, then validate; resolves to its runId. */
   enqueue(client: Coordination, input: I, opts?: EnqueueOptions): Promise<string>;
 }
 
@@ -39,7 +40,27 @@ function checkInteger(name: string, field: string, value: number | undefined, mi
   }
 }
 
-function checkDefinition(def: JobDefinition<never, unknown>): void {
+/**
+ * The input schema compiles, and scheduleInput is JSON that passes it: the
+ * scheduler fires by the published spec, so a bad one would otherwise fail
+ * at fire time. (validate is not called here: it runs at claim.)
+ */
+function checkInputOptions(name: string, def: JobDefinition<never, unknown>): SchemaValidator | undefined {
+  const validator = def.input === undefined ? undefined : compileInputSchema(name, def.input);
+  if (def.scheduleInput === undefined) return validator;
+  let stored: unknown;
+  try {
+    stored = checkInput(def.scheduleInput);
+  } catch (err) {
+    throw new DroverError('DROVER_INVALID_JOB', `job '${name}': scheduleInput: ${(err as Error).message}`, { cause: err, details: { job: name } });
+  }
+  const miss = validator ? schemaMiss(validator, stored) : null;
+  if (miss) throw new DroverError('DROVER_INVALID_JOB', `job '${name}': scheduleInput does not pass the input schema: ${miss.message}`, { details: { job: name, path: miss.path } });
+  return validator;
+}
+
+/** Throws DROVER_INVALID_JOB for a bad definition; returns its input schema's validator. */
+function checkDefinition(def: JobDefinition<never, unknown>): SchemaValidator | undefined {
   const name = typeof def?.name === 'string' ? def.name : String(def?.name);
   if (typeof def?.name !== 'string' || !NAME_PATTERN.test(def.name)) {
     throw invalid(name, `the name must match ${String(NAME_PATTERN)} (letters, digits, '_', '.', '-')`);
@@ -86,6 +107,7 @@ function checkDefinition(def: JobDefinition<never, unknown>): void {
       throw new DroverError('DROVER_INVALID_JOB', `job '${name}': unknown time zone '${def.timezone ?? ''}'`, { cause: err, details: { job: name } });
     }
   }
+  return checkInputOptions(name, def);
 }
 
 /** What workers publish at /jobs/<job>: the definition without its functions. */
@@ -105,6 +127,7 @@ export function toJobSpec(def: JobDefinition<never, unknown>): JobSpec {
     spec.misfire = def.misfire ?? 'skip';
     if (def.scheduleInput !== undefined) spec.scheduleInput = def.scheduleInput;
   }
+  if (def.input !== undefined) spec.input = def.input;
   if (def.backoff !== undefined) spec.backoff = def.backoff;
   if (def.timeoutMs !== undefined) spec.timeoutMs = def.timeoutMs;
   if (def.partitions !== undefined) spec.partitions = def.partitions;
@@ -114,15 +137,17 @@ export function toJobSpec(def: JobDefinition<never, unknown>): JobSpec {
 }
 
 export function defineJob<I = unknown, O = unknown>(def: JobDefinition<I, O>): Job<I, O> {
-  checkDefinition(def as unknown as JobDefinition<never, unknown>);
+  const schema = checkDefinition(def as unknown as JobDefinition<never, unknown>);
   const spec = toJobSpec(def as unknown as JobDefinition<never, unknown>);
-  registerDefinition(def as unknown as JobDefinition<never, unknown>);
+  const validate = def.validate;
+  // The handle's own checks, held here rather than in any process-wide table.
+  const own = { ...(validate ? { validate: (input: unknown): unknown => validate.call(def, input) } : {}), ...(schema ? { schema } : {}) };
   const job: Job<I, O> = {
     [JOB_BRAND]: true,
     name: def.name,
     definition: def,
     spec,
-    enqueue: (client, input, opts) => enqueueJob(client, job as unknown as Job, input, opts),
+    enqueue: (client, input, opts) => enqueueJob(client, job as unknown as Job, input, opts, own),
   };
   return Object.freeze(job);
 }

@@ -6,8 +6,10 @@
  *
  * Contract of enqueueWith(client, job, items, extraOps):
  *   checks  /jobs/<job> exists (DROVER_UNKNOWN_JOB), every input is JSON
- *           within PAYLOAD_BYTES_MAX, and passes the definition's validate
- *           when this process has it — all before anything is written
+ *           within PAYLOAD_BYTES_MAX and passes the input schema of the
+ *           spec it just read (DROVER_INVALID_PAYLOAD, naming the field);
+ *           through Job.enqueue also the definition's validate and schema
+ *           — all before anything is written
  *   ops     extraOps..., barrier CAS, lane appends (queue-append.ts),
  *           create runs/<job>/<runId> (RunRecord), create delayed entries
  *   fails   an extraOps op fails: rejects with that ZkError (opIndex is
@@ -21,7 +23,7 @@ import type { Coordination, Op } from '../client/coordination.ts';
 import { ZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { BarrierState, BundleRecord, JobSpec, RunRecord } from './job-types.ts';
-import { definitionOf } from './job-registry.ts';
+import { checkAgainstSchema, specValidator, type SchemaValidator } from './input-schema.ts';
 import { ensureJobDirs, publishJob, readJobSpec } from './job-dirs.ts';
 import { layout, NAME_PATTERN } from './layout.ts';
 import { BARRIER_SIZE_MAX, BUNDLE_INPUT_BYTES_MAX, BUNDLE_RUNS_MAX, MULTI_BYTES_TARGET, MULTI_OPS_MAX, PRIORITY_MAX } from './limits.ts';
@@ -54,6 +56,19 @@ export interface EnqueueOptions {
 export interface EnqueueItem {
   input: unknown;
   opts?: EnqueueOptions;
+}
+
+/** What an input is checked against beyond the JSON boundary. */
+export interface InputChecks {
+  /** The published spec's input schema. */
+  schema?: SchemaValidator | undefined;
+  /** Job.enqueue only: the definition's own validate (may normalize) and schema. */
+  own?: OwnChecks | undefined;
+}
+
+export interface OwnChecks {
+  validate?: (input: unknown) => unknown;
+  schema?: SchemaValidator;
 }
 
 export interface Prepared {
@@ -110,30 +125,41 @@ function checkOptions(opts: EnqueueOptions, spec: JobSpec): void {
   }
 }
 
-/** Checks one item and builds its run record (exported for the group follow-up). */
-export function prepare(job: string, spec: JobSpec, item: EnqueueItem, nowMs: number): Prepared {
+/**
+ * Checks one item and builds its run record (exported for the group
+ * follow-up, which gets the spec's schema by default). The input is checked
+ * as JSON, as every enqueuer checks it, then by the schemas; validate comes
+ * last, so it sees what the worker's validate will see: input that passed.
+ */
+export function prepare(job: string, spec: JobSpec, item: EnqueueItem, nowMs: number, checks: InputChecks = { schema: specValidator(spec) }): Prepared {
   const opts = item.opts ?? {};
   checkOptions(opts, spec);
-  let input = item.input;
-  const def = definitionOf(job);
-  if (def?.validate) {
+  let inputText = encodeInput(item.input);
+  let stored = JSON.parse(inputText) as unknown;
+  const own = checks.own;
+  // The same schema text shares one compiled validator: check it once.
+  if (own?.schema && own.schema !== checks.schema) checkAgainstSchema(job, own.schema, stored);
+  if (checks.schema) checkAgainstSchema(job, checks.schema, stored);
+  if (own?.validate) {
+    let input: unknown;
     try {
-      input = def.validate(input);
+      input = own.validate(stored);
     } catch (err) {
       throw new DroverError('DROVER_INVALID_PAYLOAD', `job '${job}' rejected the input: ${(err as Error)?.message ?? String(err)}`, {
         cause: err,
         details: { job },
       });
     }
+    inputText = encodeInput(input);
+    stored = JSON.parse(inputText) as unknown;
   }
-  const inputText = encodeInput(input);
   const runId = opts.runId ?? newRunId(nowMs);
   const record: RunRecord = {
     v: 1,
     id: runId,
     job,
     state: 'queued',
-    input: JSON.parse(inputText) as unknown,
+    input: stored,
     attempt: 0,
     maxAttempts: spec.retries + 1,
     priority: opts.priority ?? spec.priority,
@@ -282,11 +308,17 @@ function chunksOf(prepared: Unit[]): Unit[][] {
 }
 
 /** Enqueues runs of `job` (see the contract above); resolves to their runIds in order. */
-export async function enqueueWith(client: Coordination, job: string, items: EnqueueItem[], extraOps: Op[] = []): Promise<string[]> {
+export function enqueueWith(client: Coordination, job: string, items: EnqueueItem[], extraOps: Op[] = []): Promise<string[]> {
+  return enqueueChecked(client, job, items, extraOps, undefined);
+}
+
+async function enqueueChecked(client: Coordination, job: string, items: EnqueueItem[], extraOps: Op[], own: OwnChecks | undefined): Promise<string[]> {
   if (!NAME_PATTERN.test(job)) throw new DroverError('DROVER_UNKNOWN_JOB', `'${job}' is not a job name`);
   const spec = await readJobSpec(client, job);
   const nowMs = Date.now();
-  const prepared = items.map((item) => prepare(job, spec, item, nowMs));
+  // Checked against the spec just read: no definition needed, no extra read.
+  const checks: InputChecks = { schema: specValidator(spec), own };
+  const prepared = items.map((item) => prepare(job, spec, item, nowMs, checks));
   const ids = new Set(prepared.map((p) => p.runId));
   if (ids.size !== prepared.length) throw new DroverError('DROVER_DUPLICATE_RUN', 'two items of one enqueue have the same runId');
   await ensureJobDirs(client, job);
@@ -314,25 +346,30 @@ export async function enqueueWith(client: Coordination, job: string, items: Enqu
 
 /** Enqueues one run by job name (or Job handle); resolves to its runId. */
 export async function enqueue(client: Coordination, jobOrName: string | Job, input: unknown, opts?: EnqueueOptions): Promise<string> {
-  if (typeof jobOrName !== 'string') return enqueueJob(client, jobOrName, input, opts);
+  if (typeof jobOrName !== 'string') return jobOrName.enqueue(client, input, opts);
   const [runId] = await enqueueWith(client, jobOrName, [{ input, ...(opts ? { opts } : {}) }]);
   return runId!;
 }
 
 const published = new WeakMap<Coordination, Set<string>>();
 
-/** Job.enqueue: publishes the job's spec first when the cluster has none yet. */
-export async function enqueueJob(client: Coordination, job: Job, input: unknown, opts?: EnqueueOptions): Promise<string> {
+/**
+ * Job.enqueue: publishes the job's spec first when the cluster has none
+ * yet; checks the published schema and the definition's own checks.
+ */
+export async function enqueueJob(client: Coordination, job: Job, input: unknown, opts: EnqueueOptions | undefined, own: OwnChecks): Promise<string> {
   const done = published.get(client) ?? new Set<string>();
   published.set(client, done);
+  const item: EnqueueItem = { input, ...(opts ? { opts } : {}) };
   if (!done.has(job.name)) {
     const exists = await client.exists(layout.job(job.name));
     if (!exists) {
-      // Validate before publishing so a rejected input still writes nothing.
-      prepare(job.name, job.spec, { input, ...(opts ? { opts } : {}) }, Date.now());
+      // Check before publishing so a rejected input still writes nothing.
+      prepare(job.name, job.spec, item, Date.now(), { own });
       await publishJob(client, job.spec);
     }
     done.add(job.name);
   }
-  return enqueue(client, job.name, input, opts);
+  const [runId] = await enqueueChecked(client, job.name, [item], [], own);
+  return runId!;
 }

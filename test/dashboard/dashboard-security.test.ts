@@ -123,6 +123,23 @@ describeOnBackends('dashboard security', (env) => {
     expect(missing.json().error.code).toBe('NO_NODE');
   });
 
+  it("refuses input the job's published schema refuses: 400 DROVER_INVALID_PAYLOAD naming the field, nothing written", async () => {
+    const { app, client } = await dashboard();
+    await publishJob(client, defineJob({ name: 'typed', input: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] }, run: () => null }).spec);
+    const bad = await app.inject({ method: 'POST', url: '/api/jobs/typed/runs', payload: { input: { url: 5 } } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatchObject({ code: 'DROVER_INVALID_PAYLOAD', details: { job: 'typed', path: '/url' } });
+    expect(bad.json().error.message).toMatch(/input\/url must be string/);
+    const none = await app.inject({ method: 'POST', url: '/api/jobs/typed/runs', payload: {} });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error.message).toMatch(/input must be object/);
+    expect(await client.children('/runs/typed')).toEqual([]);
+    expect(await client.children('/queues/typed')).toEqual([]);
+    const good = await app.inject({ method: 'POST', url: '/api/jobs/typed/runs', payload: { input: { url: 'https://x.example' } } });
+    expect(good.statusCode).toBe(201);
+    expect(await client.children('/runs/typed')).toEqual([good.json().runId]);
+  });
+
   it('serves only its own files: traversal is refused however it is spelled', async () => {
     const { app } = await dashboard();
     const page = await app.inject({ method: 'GET', url: '/' });

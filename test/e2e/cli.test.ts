@@ -12,6 +12,7 @@ import { connectCoordination } from '../../shared/client/zk-client.ts';
 import { startWorker, type Worker } from '../../worker/index.ts';
 import { resizeImages } from './e2e-jobs.ts';
 import { imagePipeline } from '../../examples/image-pipeline.ts';
+import { layout } from '../../shared/jobs/layout.ts';
 
 const ENTRY = path.resolve(import.meta.dirname, '..', '..', 'bin', 'drover.mjs');
 
@@ -81,6 +82,21 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     const bad = await drover(['enqueue', 'image-pipeline', '{"url": "https://images.example.com/x.jpg", "failFirst": 99}', '--wait'], env());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/dead.*503/);
+  });
+
+  it("enqueue refuses input the job's published schema refuses, naming the field, and writes nothing", async () => {
+    // This process's worker published image-pipeline's spec; the CLI process never loads the job file.
+    const runsBefore = await client.children(layout.runs('image-pipeline'));
+    const wrongType = await drover(['enqueue', 'image-pipeline', '{"url": 5}'], env());
+    expect(wrongType.code).toBe(1);
+    expect(wrongType.stderr).toMatch(/input\/url must be string.*\[DROVER_INVALID_PAYLOAD\]/);
+    const missing = await drover(['enqueue', 'image-pipeline', '{"sizes": [64]}'], env());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/required property 'url'/);
+    const extra = await drover(['enqueue', 'image-pipeline', '{"url": "https://x.example/a.jpg", "size": 64}'], env());
+    expect(extra.stderr).toMatch(/additional properties \('size'\)/);
+    expect(wrongType.stdout + missing.stdout + extra.stdout).toBe('');
+    expect(await client.children(layout.runs('image-pipeline'))).toEqual(runsBefore);
   });
 
   it('status shows the ensemble, workers and queues as tables', async () => {

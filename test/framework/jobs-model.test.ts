@@ -11,7 +11,7 @@ import { isDroverError } from '../../shared/errors.ts';
 import { defineJob, toJobSpec } from '../../shared/jobs/define-job.ts';
 import { loadJobs } from '../../shared/jobs/load-jobs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { PAYLOAD_BYTES_MAX, RESULT_BYTES_MAX } from '../../shared/jobs/limits.ts';
+import { INPUT_SCHEMA_BYTES_MAX, PAYLOAD_BYTES_MAX, RESULT_BYTES_MAX } from '../../shared/jobs/limits.ts';
 import { checkInput, encodeResult } from '../../shared/jobs/payload.ts';
 import { appendOps, type LaneTail } from '../../shared/jobs/queue-append.ts';
 import { newRunId, runIdTime } from '../../shared/jobs/run-id.ts';
@@ -60,8 +60,21 @@ describe('defineJob', () => {
     ['zero partitions', { name: 'j', run, partitions: 0 }],
     ['no run function', { name: 'j' }],
     ['a zone without a schedule', { name: 'j', run, timezone: 'UTC' }],
+    ['an input schema that does not compile', { name: 'j', run, input: { type: 'strin' } }],
+    ['an input schema with a typo\'d keyword', { name: 'j', run, input: { type: 'object', requried: ['url'] } }],
+    ['an input schema with a dangling $ref', { name: 'j', run, input: { $ref: '#/definitions/nope' } }],
+    ['an input schema that is not an object', { name: 'j', run, input: [] }],
+    ['an input schema too large to publish', { name: 'j', run, input: { description: 'x'.repeat(INPUT_SCHEMA_BYTES_MAX) } }],
+    ['a scheduleInput the input schema refuses', { name: 'j', run, schedule: '0 * * * *', scheduleInput: { day: 1 }, input: { type: 'object', properties: { day: { type: 'string' } } } }],
   ])('rejects %s with DROVER_INVALID_JOB', (_what, def) => {
     expect(codeOf(() => defineJob(def as never))).toBe('DROVER_INVALID_JOB');
+  });
+
+  it('publishes the input schema in the spec; says why one does not compile', () => {
+    const input = { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] };
+    expect(defineJob({ name: 'with-schema', run, input }).spec.input).toEqual(input);
+    expect(defineJob({ name: 'no-schema', run }).spec).not.toHaveProperty('input');
+    expect(() => defineJob({ name: 'j', run, input: { type: 'string', format: 'uri' } })).toThrow(/does not compile: unknown format "uri".*use pattern/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The job queue on both backends: enqueue -> claim -> run -> result,
- * priority lanes, bad input that writes nothing, and the fence that
- * refuses a stale finish.
+ * priority lanes, bad input that writes nothing (the published input
+ * schema at every library enqueuer, with or without the definition), and
+ * the fence that refuses a stale finish.
  */
 import { expect, it } from 'vitest';
 import { describeOnBackends } from '../helpers/backends.ts';
@@ -11,6 +12,8 @@ import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { PAYLOAD_BYTES_MAX } from '../../shared/jobs/limits.ts';
 import { isDroverError } from '../../shared/errors.ts';
+import type { JobSpec } from '../../shared/jobs/job-types.ts';
+import { getRun, queueDepth } from '../../shared/jobs/run-admin.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { Claimer } from '../../worker/runs/claim.ts';
@@ -22,6 +25,7 @@ const silent = pino({ enabled: false });
 
 const add = defineJob<{ a: number; b: number }, number>({
   name: 'q-add',
+  input: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] },
   validate(input) {
     const i = input as { a?: unknown; b?: unknown };
     if (typeof i?.a !== 'number' || typeof i?.b !== 'number') throw new Error('a and b must be numbers');
@@ -39,6 +43,25 @@ const ordered = defineJob<string, void>({
 });
 
 const grouped = defineJob<number, number>({ name: 'q-grouped', barrier: { size: 2 }, run: (_ctx, n) => n });
+
+const typed = defineJob<{ url: string }, null>({
+  name: 'q-typed',
+  input: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] },
+  // Local only: the job handle runs it, enqueue by name does not.
+  validate(input) {
+    const { url } = input as { url: string };
+    if (!url.startsWith('https://')) throw new Error('url must be https');
+    return { url };
+  },
+  run: () => null,
+});
+
+async function refusal(attempt: () => Promise<unknown>): Promise<{ code?: string; message?: string; details?: Record<string, unknown> }> {
+  return attempt().then(
+    () => ({}),
+    (e: unknown) => e as { code?: string; message?: string; details?: Record<string, unknown> },
+  );
+}
 
 describeOnBackends('jobs: queue', (env) => {
   function workerOpts(jobs: Parameters<typeof startWorker>[0]['jobs'], extra: Partial<Parameters<typeof startWorker>[0]> = {}) {
@@ -150,6 +173,65 @@ describeOnBackends('jobs: queue', (env) => {
       expect(isDroverError(err) ? err.code : err, code).toBe(code);
     }
     expect(await snapshotTree(client)).toEqual(before);
+  });
+
+  it('the input schema refuses bad input by name, in batches and through the handle, naming the field; nothing is written', async () => {
+    const client = await env.client();
+    await publishJob(client, typed.spec);
+    await typed.enqueue(client, { url: 'https://a.example' }); // the lane exists: a refused enqueue must not touch it
+    const before = await snapshotTree(client);
+    const wrongType = [
+      () => enqueue(client, 'q-typed', { url: 5 }),
+      () => enqueueWith(client, 'q-typed', [{ input: { url: 'https://ok.example' } }, { input: { url: 5 } }]),
+      () => typed.enqueue(client, { url: 5 } as never),
+      () => enqueue(client, typed, { url: 5 }),
+    ];
+    for (const attempt of wrongType) {
+      const err = await refusal(attempt);
+      expect(err.code).toBe('DROVER_INVALID_PAYLOAD');
+      expect(err.message).toMatch(/input\/url must be string/);
+      expect(err.details).toMatchObject({ job: 'q-typed', path: '/url' });
+    }
+    const missing = await refusal(() => enqueue(client, 'q-typed', {}));
+    expect(missing).toMatchObject({ code: 'DROVER_INVALID_PAYLOAD', details: { path: '/url' } });
+    expect(missing.message).toMatch(/required property 'url'/);
+    // validate is the handle's local extra check.
+    expect((await refusal(() => typed.enqueue(client, { url: 'http://plain.example' }))).message).toMatch(/url must be https/);
+    expect(await snapshotTree(client)).toEqual(before);
+    expect((await queueDepth(client, 'q-typed')).total).toBe(1);
+    // Good input still goes; by name, validate does not run (only the schema does).
+    const id = await enqueue(client, 'q-typed', { url: 'http://plain.example' });
+    expect((await getRun(client, 'q-typed', id)).input).toEqual({ url: 'http://plain.example' });
+    expect((await queueDepth(client, 'q-typed')).total).toBe(2);
+  });
+
+  it('enqueue by name checks the published schema without the job definition, and follows a republished one', async () => {
+    const client = await env.client();
+    // Written as a worker publishes it, for a job this process never defined.
+    const spec: JobSpec = {
+      v: 1,
+      name: 'q-foreign',
+      retries: 0,
+      concurrency: 1,
+      priority: 5,
+      history: { keep: 10, maxAgeMs: 60_000 },
+      input: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+    };
+    await publishJob(client, spec);
+    const refused = await refusal(() => enqueue(client, 'q-foreign', { n: 'x' }));
+    expect(refused).toMatchObject({ code: 'DROVER_INVALID_PAYLOAD', details: { job: 'q-foreign', path: '/n' } });
+    expect(refused.message).toMatch(/input\/n must be integer/);
+    expect(await client.children(layout.runs('q-foreign'))).toEqual([]);
+    const id = await enqueue(client, 'q-foreign', { n: 1 });
+    expect((await getRun(client, 'q-foreign', id)).input).toEqual({ n: 1 });
+    // A worker with a newer definition republishes: the next enqueue checks the new schema.
+    await publishJob(client, { ...spec, input: { type: 'object', properties: { n: { type: 'string' } }, required: ['n'] } });
+    expect((await refusal(() => enqueue(client, 'q-foreign', { n: 2 }))).message).toMatch(/input\/n must be string/);
+    await enqueue(client, 'q-foreign', { n: 'two' });
+    // A published schema that does not compile refuses every enqueue, writing nothing.
+    await publishJob(client, { ...spec, input: { type: 'nope' } });
+    expect((await refusal(() => enqueue(client, 'q-foreign', { n: 3 }))).code).toBe('DROVER_INVALID_JOB');
+    expect((await client.children(layout.runs('q-foreign'))).length).toBe(2);
   });
 
   it('a failing extra op of enqueueWith rejects with its ZkError and writes nothing', async () => {
