@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       worker.once('exit', (code) => reject(new Error(`worker exited (${code}): ${err}`)));
     });
     const client = await connectCoordination({ connect: ensemble.connectString, root });
-    for (let i = 0; i < 5; i++) await enqueue(client, 'image-pipeline', { url: `https://example.com/${i}.jpg`, widths: [16] });
+    for (let i = 0; i < 5; i++) await enqueue(client, 'image-pipeline', { url: `https://example.com/${i}.jpg`, sizes: [16] });
     await client.close();
     const status = await median('drover status', ['status'], { DROVER_CONNECT: ensemble.connectString, DROVER_ROOT: root });
     console.log(`  goals: --help < 300 ms (${help < 300 ? 'met' : 'missed'}), status < 500 ms (${status < 500 ? 'met' : 'missed'})`);

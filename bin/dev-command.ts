@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,8 @@ Usage: drover dev [options]        (npm start)
                        (default 2181; env DROVER_DEV_PORT_BASE)
   --dashboard-port N   the dashboard's port (default ${DEFAULT_DASHBOARD_PORT}; env DROVER_DASHBOARD_PORT; 0 picks one)
   --dir DIR            where the members keep their state (default ./.drover)
+  --jobs FILE          your job files (comma-separated and/or repeated) for the workers
+                       instead of the examples; no example producer then
   --workers N          worker processes (default 3)
   --no-producer        do not enqueue example runs
   --log-level LEVEL    pino level for the members and workers (default warn; env DROVER_LOG_LEVEL)
@@ -48,6 +51,8 @@ interface Options {
   dir: string;
   workers: number;
   producer: boolean;
+  /** The user's job files; none means the examples. */
+  jobs: string[];
   logLevel: string;
 }
 
@@ -59,6 +64,7 @@ function readOptions(args: string[]): Options | null {
       'dashboard-port': { type: 'string' },
       dir: { type: 'string' },
       workers: { type: 'string' },
+      jobs: { type: 'string', multiple: true },
       'no-producer': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -76,7 +82,8 @@ function readOptions(args: string[]): Options | null {
     dashboardPort: int('--dashboard-port', values['dashboard-port'] ?? process.env['DROVER_DASHBOARD_PORT'], DEFAULT_DASHBOARD_PORT, 0, 65_535),
     dir: path.resolve(values.dir ?? '.drover'),
     workers: int('--workers', values.workers, 3, 0, 16),
-    producer: !values['no-producer'],
+    jobs: (values.jobs ?? []).flatMap((list) => list.split(',')).filter((f) => f.trim() !== '').map((f) => path.resolve(f.trim())),
+    producer: !values['no-producer'] && (values.jobs ?? []).length === 0,
     logLevel: values['log-level'] ?? process.env['DROVER_LOG_LEVEL'] ?? 'warn',
   };
 }
@@ -206,7 +213,8 @@ export async function run(args: string[]): Promise<number> {
     const connect = members.map((m) => `127.0.0.1:${m.port}`).join(',');
     process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
     client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000 });
-    const jobs = await exampleFiles();
+    for (const f of opts.jobs) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
+    const jobs = opts.jobs.length > 0 ? opts.jobs : await exampleFiles();
     if (jobs.length === 0) process.stderr.write(`drover dev: no example job files in ${path.resolve(import.meta.dirname, '..', 'examples')}; workers start with no jobs\n`);
     for (let i = 1; i <= opts.workers && !stopping; i++) workers.push(startWorker(i, connect, jobs, opts.logLevel));
     for (const w of workers) {
@@ -216,7 +224,7 @@ export async function run(args: string[]): Promise<number> {
     }
     dashboard = await startDashboard({ client, connect, logger: log, port: opts.dashboardPort });
     if (opts.producer) producer = startDemoProducer({ client, logger: componentLogger(log, 'producer') });
-    process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${jobs.length} example files\n\n  Ctrl-C stops everything.\n\n`);
+    process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${opts.jobs.length > 0 ? jobs.map((f) => path.relative(process.cwd(), f)).join(', ') : `${jobs.length} example files`}\n\n  Ctrl-C stops everything.\n\n`);
     await stop;
     return 0;
   } catch (err) {

@@ -1,19 +1,18 @@
 /**
  * `drover enqueue JOB [JSON] [--wait]`: puts one run on a job's queue and
- * prints its id; with --wait, follows the run (a watch on its record, no
- * polling) until it finishes, and exits non-zero unless it succeeded. A
- * bundled run (`<bundleId>.<k>`) is followed in its bundle's record: the
- * bundle's other runs change it too, so only this run's changes are shown.
+ * prints its id; with --wait, follows the run with waitForRun (a watch on
+ * its record, no polling) until it finishes, drawing each change, and exits
+ * non-zero unless it succeeded. A bundled run (`<bundleId>.<k>`) is followed
+ * in its bundle's record: the bundle's other runs change it too, so only
+ * this run's changes are shown.
  */
 import { parseArgs } from 'node:util';
 import type { Coordination } from '../shared/client/coordination.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError, isDroverError } from '../shared/errors.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
 import type { RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
-import { decodeStored } from '../shared/jobs/run-codec.ts';
-import { splitBundledRunId } from '../shared/jobs/run-id.ts';
-import { recordPathOf } from '../shared/jobs/run-lookup.ts';
+import { waitForRun } from '../shared/jobs/wait-for-run.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 import { progressBar, progressLine } from './progress-bar.ts';
 
@@ -21,7 +20,8 @@ const HELP = `drover enqueue — put a run of JOB on its queue
 
 Usage: drover enqueue JOB [JSON] [options]
 
-  JSON               the run's input (default null), e.g. '{"width": 64}'
+  JSON               the run's input (default null), e.g. '{"width": 64}'; checked
+                     against the job's published input schema before anything is written
   --wait             follow the run until it ends (a progress bar on a terminal);
                      exit 0 if it succeeded, 1 if it failed, died or was cancelled
   --delay MS         not before MS milliseconds from now
@@ -29,8 +29,6 @@ Usage: drover enqueue JOB [JSON] [options]
   --timeout MS       with --wait: give up waiting after MS (exit 3; the run goes on)
 ${CONNECT_HELP}
 `;
-
-const FINISHED = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
 
 export async function run(args: string[]): Promise<number> {
   let client: Coordination | undefined;
@@ -90,52 +88,26 @@ function integer(flag: string, text: string): number {
   return n;
 }
 
-/** The run's record in what its znode holds (its own record, or its entry in a bundle). */
-export function runIn(data: Buffer, path: string, runId: string): RunRecord {
-  const stored = decodeStored(data, path);
-  const split = splitBundledRunId(runId);
-  if (split === null) {
-    if (stored.kind === 'run') return stored.record;
-  } else if (stored.kind === 'bundle') {
-    const record = stored.bundle.runs[split.index];
-    if (record?.id === runId) return record;
-  }
-  throw new DroverError('DROVER_RUN_NOT_FOUND', `${path} does not hold run ${runId}`, { details: { runId } });
-}
-
-/** Resolves with the finished record, or null after timeoutMs. */
-function follow(client: Coordination, job: string, runId: string, timeoutMs: number | undefined): Promise<RunRecord | null> {
+/** Follows the run to its end with waitForRun, drawing each change; the finished record, or null after timeoutMs. */
+async function follow(client: Coordination, job: string, runId: string, timeoutMs: number | undefined): Promise<RunRecord | null> {
   const tty = process.stderr.isTTY === true;
-  const path = recordPathOf(job, runId);
   let last = '';
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const timer = timeoutMs !== undefined ? setTimeout(() => finish(null), timeoutMs) : undefined;
-    function finish(v: RunRecord | null): void {
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      if (tty) process.stderr.write('\n');
-      resolve(v);
+  const show = (record: RunRecord): void => {
+    const p = { state: record.state, attempt: record.attempt, ...(record.progress ? { pct: record.progress.pct, ...(record.progress.message ? { message: record.progress.message } : {}) } : {}) };
+    const text = tty ? progressBar(p) : progressLine(p);
+    if (text !== last) {
+      process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
+      last = text;
     }
-    function fail(err: unknown): void {
-      done = true;
-      if (timer) clearTimeout(timer);
-      reject(err);
-    }
-    const read = (): void => {
-      if (done) return;
-      client.get(path, () => read()).then(({ data }) => {
-        const record = runIn(data, path, runId);
-        const p = { state: record.state, attempt: record.attempt, ...(record.progress ? { pct: record.progress.pct, ...(record.progress.message ? { message: record.progress.message } : {}) } : {}) };
-        const text = tty ? progressBar(p) : progressLine(p);
-        if (text !== last) {
-          process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
-          last = text;
-        }
-        if (FINISHED.has(record.state)) finish(record);
-      }, fail).catch(fail);
-    };
-    read();
-  });
+  };
+  try {
+    const record = await waitForRun(client, job, runId, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), onUpdate: show });
+    show(record);
+    return record;
+  } catch (err) {
+    if (isDroverError(err, 'DROVER_WAIT_TIMEOUT')) return null;
+    throw err;
+  } finally {
+    if (tty) process.stderr.write('\n');
+  }
 }

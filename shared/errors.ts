@@ -4,7 +4,7 @@
  * retired code is never reused for something else.
  */
 export const DroverCode = {
-  /** A job payload failed its validation at enqueue, or is not JSON-serializable. */
+  /** A job payload failed the job's input schema or validate at enqueue (details.path names the field), or is not JSON-serializable. */
   DROVER_INVALID_PAYLOAD: 'a job payload failed validation',
   /** The payload (or result) is larger than the framework's limit, below jute.maxbuffer. */
   DROVER_PAYLOAD_TOO_LARGE: 'a job payload or result is too large',
@@ -42,6 +42,8 @@ export const DroverCode = {
   DROVER_CORRUPT_STATE: 'stored state is corrupt',
   /** The handler threw; the message carries the handler's error. */
   DROVER_HANDLER_FAILED: 'the handler failed',
+  /** The handler threw a NonRetryableError (without a code of its own): the run ends without further attempts. */
+  DROVER_NON_RETRYABLE: 'the handler failed and asked not to be retried',
   /** A run with that id already exists (an explicit EnqueueOptions.runId was reused). */
   DROVER_DUPLICATE_RUN: 'a run with that id already exists',
   /** A mutating dashboard request came without the dashboard's token (or with a wrong one). */
@@ -52,7 +54,17 @@ export const DroverCode = {
 
 export type DroverCodeName = keyof typeof DroverCode;
 
+/** Marks Drover's errors across copies of the package (a job file may import its own 'drover'). */
+const DROVER_ERROR_BRAND = Symbol.for('drover.error');
+
 export class DroverError extends Error {
+  /** `err instanceof DroverError` holds for a DroverError made by any copy of the package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== DroverError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DROVER_ERROR_BRAND] === true;
+  }
+
+  declare readonly [DROVER_ERROR_BRAND]: true;
   override readonly name = 'DroverError';
   readonly code: DroverCodeName;
   /** Structured details for logs and API answers (e.g. which field failed). */
@@ -64,6 +76,7 @@ export class DroverError extends Error {
     this.details = opts.details;
   }
 }
+Object.defineProperty(DroverError.prototype, DROVER_ERROR_BRAND, { value: true });
 
 export function isDroverError(err: unknown, code?: DroverCodeName): err is DroverError {
   return err instanceof DroverError && (code === undefined || err.code === code);

@@ -7,11 +7,17 @@ export { defineJob, type Job } from './jobs/define-job.ts';
 export { loadJobs } from './jobs/load-jobs.ts';
 export { enqueue, enqueueWith, type EnqueueOptions, type EnqueueItem } from './jobs/enqueue.ts';
 export { getRun, listRuns, cancelRun, retryRun, pauseJob, resumeJob, isPaused, queueDepth } from './jobs/run-admin.ts';
+export { waitForRun, type WaitForRunOptions } from './jobs/wait-for-run.ts';
 export type {
   JobDefinition,
+  JsonSchema,
   JobContext,
   RunRecord,
   RunState,
+  RunError,
+  RunLogLine,
+  AttemptRecord,
+  AttemptOutcome,
   Backoff,
   MisfirePolicy,
   BarrierOptions,
@@ -24,3 +30,4 @@ export type { Coordination, ConnectionState, StateChange, Stat, Op, OpResult, Wa
 export { exponentialBackoff, retryNTimes, retryUntilElapsed, noRetry, type RetryPolicy } from './client/retry.ts';
 export { ZkError, ZkCode, isZkError } from './client/zk-error.ts';
 export { DroverError, DroverCode, isDroverError, type DroverCodeName } from './errors.ts';
+export { NonRetryableError, isNonRetryable } from './non-retryable-error.ts';

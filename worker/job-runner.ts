@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError, isDroverError } from '../shared/errors.ts';
-import type { JobSpec, RunRecord } from '../shared/jobs/job-types.ts';
+import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS } from '../shared/jobs/attempt-history.ts';
+import type { AttemptOutcome, AttemptRecord, JobSpec, RunError, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
@@ -18,6 +19,7 @@ import { ActiveRun } from './runs/active-run.ts';
 import { BundleHolder } from './runs/bundle-holder.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
 import type { ExecOutcome, ExecRequest, Executor } from './runs/executor.ts';
+import type { HandlerError } from './runs/handler-error.ts';
 import type { FinishBatcher, FinishKind, FinishRequest, FinishResult } from './runs/finish.ts';
 import { attemptsUsed, backoffDelayMs, hasAttemptsLeft } from './runs/retry-policy.ts';
 import type { LogLevel } from './runs/run-logger.ts';
@@ -328,7 +330,7 @@ export class JobRunner {
     const runLog = (): Logger => (runLogMade ??= this.log.child({ runId: run.runId, attempt: run.record.attempt }));
     const hooks = {
       progress: (pct: number, message?: string) => run.progress(pct, message),
-      log: (level: LogLevel, msg: string) => run.log(level, msg),
+      log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => run.log(level, msg, fields),
     };
     const execReq: ExecRequest = { job: this.job, runId: run.runId, input: run.record.input, attempt: run.record.attempt, fence: run.fence };
     if (run.record.partition !== undefined) execReq.partition = run.record.partition;
@@ -368,7 +370,6 @@ export class JobRunner {
     this.host.emit({ type: 'finished', job: this.job, runId: run.runId, kind: req.kind, attempt: run.record.attempt });
   }
 
-  /** What to write for an attempt's outcome; null when nothing may be written. */
   /** The finish of `run` as `kind` with `record` (a cancel request that came too late goes with it). */
   private finishOf(run: ActiveRun, kind: FinishKind, record: RunRecord): FinishRequest {
     const req: FinishRequest = { job: this.job, runId: run.runId, version: run.version, record, kind };
@@ -376,45 +377,62 @@ export class JobRunner {
     return req;
   }
 
+  /** The run's attempt history with the attempt it is on ended as `outcome` (every attempt that did not succeed gets one). */
+  private historyWith(run: ActiveRun, now: number, outcome: AttemptOutcome, error?: HandlerError | RunError, free?: boolean): AttemptRecord[] {
+    const bounds = run.holder ? BUNDLED_ATTEMPT_BOUNDS : RUN_ATTEMPT_BOUNDS;
+    return appendAttempt(run.record.attempts, attemptEntry(run.record, { outcome, finishedAt: now, ...(error ? { error } : {}), ...(free ? { free } : {}) }, bounds), bounds);
+  }
+
+  /** What to write for an attempt's outcome; null when nothing may be written. */
   private finishRequest(run: ActiveRun, outcome: ExecOutcome | null, runLog: () => Logger): FinishRequest | null {
     const now = Date.now();
-    // The common case first, without the closures the others need.
+    // The common case first, without the closures the others need: no history entry, no stack.
     if (outcome !== null && outcome.ok) {
       // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
       if (run.holder && outcome.bytes > BUNDLE_RESULT_BYTES_MAX) {
         const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${outcome.bytes} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
-        return this.finishOf(run, 'failed', { ...run.record, finishedAt: now, state: 'failed', error });
+        return this.finishOf(run, 'failed', { ...run.record, finishedAt: now, state: 'failed', error, attempts: this.historyWith(run, now, 'failed', error) });
       }
       // Spread and blank, not delete or rest (slow objects, a slow path); JSON leaves undefined out.
       return this.finishOf(run, 'succeeded', { ...run.record, finishedAt: now, state: 'succeeded', result: outcome.result, error: undefined } as RunRecord);
     }
     const base: RunRecord = { ...run.record, finishedAt: now };
     const make = (kind: FinishKind, record: RunRecord): FinishRequest => this.finishOf(run, kind, record);
+    const ended = (kind: AttemptOutcome, error?: HandlerError, free?: boolean): AttemptRecord[] => this.historyWith(run, now, kind, error, free);
     const errorChars = run.holder ? BUNDLE_ERROR_CHARS_MAX : RUN_ERROR_CHARS_MAX;
-    const failure = (error: { code: string; message: string }): FinishRequest => {
-      const err = { code: error.code, message: error.message.slice(0, errorChars) };
+    const runError = (e: HandlerError): RunError => {
+      const out: RunError = { code: e.code, message: e.message.slice(0, errorChars) };
+      if (e.name !== undefined) out.name = e.name;
+      return out;
+    };
+    const failure = (error: HandlerError): FinishRequest => {
       if (this.cancels.has(run.runId)) return cancelled(); // no retry for a run someone cancelled
-      if (hasAttemptsLeft(run.record)) {
+      const err = runError(error);
+      const attempts = ended('failed', error);
+      if (!error.noRetry && hasAttemptsLeft(run.record)) {
         const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
-        const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err };
+        const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err, attempts };
         runLog().info({ code: err.code, dueAt }, 'attempt failed; retrying');
         return make('retry', rec);
       }
-      runLog().warn({ code: err.code }, 'attempt failed; no attempts left: dead-lettered');
-      return make('dead', { ...base, state: 'dead', error: err });
+      // A NonRetryableError ends the run as a last attempt would: dead-lettered.
+      runLog().warn({ code: err.code }, error.noRetry ? 'attempt failed and asked not to be retried: dead-lettered' : 'attempt failed; no attempts left: dead-lettered');
+      return make('dead', { ...base, state: 'dead', error: err, attempts });
     };
-    const cancelled = (): FinishRequest =>
-      make('cancelled', { ...base, state: 'cancelled', error: { code: 'DROVER_CANCELLED', message: 'cancelled while running' } });
-    const handBack = (): FinishRequest => {
+    const cancelled = (): FinishRequest => {
+      const error = { code: 'DROVER_CANCELLED', message: 'cancelled while running' };
+      return make('cancelled', { ...base, state: 'cancelled', error, attempts: ended('cancelled', error) });
+    };
+    const handBack = (error?: HandlerError): FinishRequest => {
       if (this.cancels.has(run.runId)) return cancelled();
       const { worker: _worker, ...rest } = run.record;
-      return make('handback', { ...rest, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1 });
+      return make('handback', { ...rest, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1, attempts: ended('handed-back', error, true) });
     };
     if (outcome === null) {
       const reason = run.abortReason;
       switch (reason?.code) {
         case 'DROVER_TIMEOUT':
-          return failure({ code: reason.code, message: reason.message });
+          return failure({ code: reason.code, name: reason.name, message: reason.message });
         case 'DROVER_CANCELLED':
           return cancelled();
         case 'DROVER_CLOSED':
@@ -423,8 +441,8 @@ export class JobRunner {
           return null; // fenced or session lost: the run is someone else's business now
       }
     }
-    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: { code: outcome.error.code, message: outcome.error.message.slice(0, errorChars) } });
-    if (outcome.handBack) return handBack();
+    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: runError(outcome.error), attempts: ended('failed', outcome.error) });
+    if (outcome.handBack) return handBack(outcome.error);
     return failure(outcome.error);
   }
 

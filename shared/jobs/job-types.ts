@@ -28,17 +28,28 @@ export interface JobContext {
   readonly partition: number | undefined;
   /** Aborts on timeout, cancel, lost ownership, or worker shutdown past its grace. */
   readonly signal: AbortSignal;
-  /** A pino child bound to { job, runId, attempt }; lines are also kept on the run (bounded). */
+  /** A pino child bound to { job, runId, attempt }; lines, with their fields, are also kept on the run (bounded). */
   readonly log: Logger;
   /** Records progress (0..100) and a message on the run's znode, throttled. */
   progress(pct: number, message?: string): void;
 }
 
+/** A JSON Schema (draft-07) object, as JSON. */
+export type JsonSchema = { [keyword: string]: unknown };
+
 export interface JobDefinition<Input = unknown, Output = unknown> {
   /** Safe znode name: letters, digits, '_', '.', '-'. */
   name: string;
   run(ctx: JobContext, input: Input): Promise<Output> | Output;
-  /** Validates (and may normalize) input at enqueue; throw to reject. */
+  /**
+   * The input's JSON Schema: published with the job, so every enqueuer (CLI,
+   * dashboard, enqueue by name, the job handle) checks it before writing.
+   */
+  input?: JsonSchema;
+  /**
+   * A local extra check (may normalize): runs where this definition is
+   * loaded — Job.enqueue, and the worker before the handler. Throw to reject.
+   */
   validate?(input: unknown): Input;
   /** A cron expression (cron-parser syntax, 5 or 6 fields). */
   schedule?: string;
@@ -93,9 +104,18 @@ export interface RunRecord {
   worker?: string;
   progress?: { pct: number; message?: string; at: number };
   result?: unknown;
-  error?: { code: string; message: string };
+  /** The last attempt's error (its stack is in its `attempts` entry). */
+  error?: RunError;
   /** The last few log lines of the attempt (bounded). */
-  logs?: { at: number; level: string; msg: string }[];
+  logs?: RunLogLine[];
+  /**
+   * The attempts that did not succeed, oldest first: the last
+   * RUN_ATTEMPTS_MAX (BUNDLE_ATTEMPTS_MAX for a bundled run) within a byte
+   * budget (limits.ts). A success is always the last attempt and is the
+   * record itself (worker, startedAt, finishedAt, logs, result), so a run
+   * whose first attempt succeeded has none.
+   */
+  attempts?: AttemptRecord[];
   /** Set when fired by a schedule: the fire time T. */
   fireTime?: number;
   partition?: number;
@@ -108,6 +128,45 @@ export interface RunRecord {
   freeAttempts?: number;
   /** How many times this run's worker was lost mid-attempt. */
   stalls?: number;
+}
+
+/** An error as a run keeps it: JSON, bounded (limits.ts). */
+export interface RunError {
+  /** The error's own string `code` when it has one (e.g. ECONNRESET), else a DROVER_* code. */
+  code: string;
+  message: string;
+  /** The error's class name (`err.name`), e.g. 'TypeError' or 'NonRetryableError'. */
+  name?: string;
+}
+
+/** A line the handler logged through ctx.log, with its structured fields (JSON-safe, bounded). */
+export interface RunLogLine {
+  at: number;
+  level: string;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * How an attempt that did not succeed ended: failed (threw, timed out, input
+ * or result refused), cancelled, lost (its worker's session ended), or
+ * handed-back (its worker shut down before it ended).
+ */
+export type AttemptOutcome = 'failed' | 'cancelled' | 'lost' | 'handed-back';
+
+/** One attempt in RunRecord.attempts. */
+export interface AttemptRecord {
+  attempt: number;
+  worker?: string;
+  startedAt?: number;
+  finishedAt: number;
+  outcome: AttemptOutcome;
+  /** Set when the attempt did not count against maxAttempts (a stall within maxStalls, a hand-back). */
+  free?: true;
+  /** `stack` holds the frames (the lines after `name: message`), cut to a bound. */
+  error?: RunError & { stack?: string };
+  /** The attempt's last log lines. */
+  logs?: RunLogLine[];
 }
 
 /** Where a bundle record sits: in a lane, waiting for a retry's due time, held by a worker, or finished. */
@@ -188,6 +247,8 @@ export interface JobSpec {
   timezone?: string;
   misfire?: MisfirePolicy;
   scheduleInput?: unknown;
+  /** The input's JSON Schema, checked by every enqueuer. */
+  input?: JsonSchema;
   retries: number;
   backoff?: Backoff;
   timeoutMs?: number;

@@ -15,6 +15,12 @@ export const JUTE_MAXBUFFER_BYTES = 1024 * 1024 - 1;
 export const PAYLOAD_BYTES_MAX = 400 * 1024;
 /** The largest accepted handler result, as UTF-8 JSON. */
 export const RESULT_BYTES_MAX = 400 * 1024;
+/**
+ * The largest input schema (defineJob's `input`), as UTF-8 JSON. It is
+ * published in the job's spec beside scheduleInput (at most
+ * PAYLOAD_BYTES_MAX), and the spec is one znode.
+ */
+export const INPUT_SCHEMA_BYTES_MAX = 64 * 1024;
 
 /** Log lines kept on a run record (the newest). */
 export const RUN_LOG_LINES_MAX = 20;
@@ -22,6 +28,23 @@ export const RUN_LOG_LINES_MAX = 20;
 export const RUN_LOG_LINE_CHARS_MAX = 500;
 /** An error message recorded on a run is cut to this many characters. */
 export const RUN_ERROR_CHARS_MAX = 4000;
+/** An error's code and class name are each cut to this many characters. */
+export const RUN_ERROR_NAME_CHARS_MAX = 64;
+/** A log line's structured fields, as JSON, are cut to this many characters (keys that do not fit go). */
+export const RUN_LOG_FIELDS_CHARS_MAX = 200;
+/**
+ * Attempt history (RunRecord.attempts): the last RUN_ATTEMPTS_MAX attempts
+ * that did not succeed, each with its error (message cut to
+ * RUN_ATTEMPT_ERROR_CHARS_MAX, stack frames to RUN_ERROR_STACK_CHARS_MAX)
+ * and last RUN_ATTEMPT_LOG_LINES_MAX log lines, and all of them at most
+ * RUN_ATTEMPTS_BYTES_MAX as UTF-8 JSON: past that the oldest shed their
+ * logs, then their stacks, then go (attempt-history.ts measures).
+ */
+export const RUN_ATTEMPTS_MAX = 10;
+export const RUN_ATTEMPTS_BYTES_MAX = 24 * 1024;
+export const RUN_ATTEMPT_ERROR_CHARS_MAX = 1000;
+export const RUN_ERROR_STACK_CHARS_MAX = 2000;
+export const RUN_ATTEMPT_LOG_LINES_MAX = 5;
 /** Progress writes are at most this often per run (the final one always goes). */
 export const PROGRESS_INTERVAL_MS = 250;
 
@@ -52,6 +75,12 @@ export const BUNDLE_RESULT_BYTES_MAX = 2 * 1024;
 export const BUNDLE_LOG_LINES_MAX = 2;
 export const BUNDLE_ERROR_CHARS_MAX = 500;
 export const BUNDLE_MESSAGE_CHARS_MAX = 200;
+/** A bundled run's share of attempt history: fewer attempts, shorter stacks, one log line each, a smaller budget. */
+export const BUNDLE_LOG_FIELDS_CHARS_MAX = 80;
+export const BUNDLE_ATTEMPTS_MAX = 3;
+export const BUNDLE_ATTEMPTS_BYTES_MAX = 1536;
+export const BUNDLE_ERROR_STACK_CHARS_MAX = 600;
+export const BUNDLE_ATTEMPT_LOG_LINES_MAX = 1;
 /** Per bundled run, beyond its input/result/logs/error/message: ids, states, times, attempts as JSON. */
 const BUNDLE_RUN_OVERHEAD_BYTES_MAX = 600;
 
@@ -61,18 +90,29 @@ function assert(ok: boolean, why: string): void {
   if (!ok) throw new Error(`job limits: ${why}`);
 }
 assert(
-  PAYLOAD_BYTES_MAX + RESULT_BYTES_MAX + RUN_LOG_LINES_MAX * RUN_LOG_LINE_CHARS_MAX * 4 + RUN_ERROR_CHARS_MAX * 4 + RECORD_OVERHEAD_BYTES_MAX <
+  PAYLOAD_BYTES_MAX +
+    RESULT_BYTES_MAX +
+    RUN_LOG_LINES_MAX * (RUN_LOG_LINE_CHARS_MAX + RUN_LOG_FIELDS_CHARS_MAX) * 4 +
+    (RUN_ERROR_CHARS_MAX + 2 * RUN_ERROR_NAME_CHARS_MAX) * 4 +
+    RUN_ATTEMPTS_BYTES_MAX +
+    RECORD_OVERHEAD_BYTES_MAX <
     JUTE_MAXBUFFER_BYTES - 64 * 1024,
   'a full run record must fit one znode and one multi frame',
 );
 assert(
   BUNDLE_INPUT_BYTES_MAX +
     BUNDLE_RUNS_MAX *
-      (BUNDLE_RESULT_BYTES_MAX + BUNDLE_LOG_LINES_MAX * RUN_LOG_LINE_CHARS_MAX * 4 + (BUNDLE_ERROR_CHARS_MAX + BUNDLE_MESSAGE_CHARS_MAX) * 4 + BUNDLE_RUN_OVERHEAD_BYTES_MAX) +
+      (BUNDLE_RESULT_BYTES_MAX +
+        BUNDLE_LOG_LINES_MAX * (RUN_LOG_LINE_CHARS_MAX + BUNDLE_LOG_FIELDS_CHARS_MAX) * 4 +
+        (BUNDLE_ERROR_CHARS_MAX + 2 * RUN_ERROR_NAME_CHARS_MAX + BUNDLE_MESSAGE_CHARS_MAX) * 4 +
+        BUNDLE_ATTEMPTS_BYTES_MAX +
+        BUNDLE_RUN_OVERHEAD_BYTES_MAX) +
     RECORD_OVERHEAD_BYTES_MAX <
     JUTE_MAXBUFFER_BYTES - 64 * 1024,
   'a full bundle record must fit one znode and one multi frame',
 );
+assert(PAYLOAD_BYTES_MAX + INPUT_SCHEMA_BYTES_MAX + RECORD_OVERHEAD_BYTES_MAX < JUTE_MAXBUFFER_BYTES - 64 * 1024, 'a job spec with its schema and scheduleInput must fit one znode');
 assert(BUNDLE_RUNS_MAX <= CLAIM_RUNS_MAX, 'a bundle must fit one claim');
+assert(BUNDLE_ATTEMPTS_MAX <= RUN_ATTEMPTS_MAX && BUNDLE_ATTEMPTS_BYTES_MAX <= RUN_ATTEMPTS_BYTES_MAX, "a bundled run's history is a share of a run's");
 assert(CLAIM_BATCH_MAX * 4 <= MULTI_OPS_MAX, 'a claim batch must fit one multi');
 assert(BARRIER_SIZE_MAX * 2 + 4 <= MULTI_OPS_MAX, 'a barrier release must fit one multi');

@@ -32,6 +32,7 @@ import { readRunView } from './run-lookup.ts';
 import { newlyDeadOps, placementOps, settleBundle } from './bundle-settle.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
+import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS, type AttemptBounds } from './attempt-history.ts';
 import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
 
 const CHUNK_RUNS = 100;
@@ -54,13 +55,15 @@ async function readRecords(client: Coordination, job: string, names: string[]): 
 /**
  * A run whose worker was lost mid-attempt: back to queued with a free
  * attempt while it has stalled at most maxStalls times, else a failed
- * attempt (DROVER_WORKER_LOST), dead when no attempts are left.
+ * attempt (DROVER_WORKER_LOST), dead when no attempts are left. Either way
+ * the attempt goes into its history, with the log lines its worker wrote.
  */
-function afterLostWorker(record: RunRecord, maxStalls: number, now: number): RunRecord {
+function afterLostWorker(record: RunRecord, maxStalls: number, now: number, bounds: AttemptBounds): RunRecord {
   const stalls = (record.stalls ?? 0) + 1;
   const error = { code: 'DROVER_WORKER_LOST', message: `worker ${record.worker ?? '?'} was lost during attempt ${record.attempt}` };
   const counts = stalls > maxStalls;
-  const next: RunRecord = { ...record, stalls, error, freeAttempts: (record.freeAttempts ?? 0) + (counts ? 0 : 1) };
+  const attempts = appendAttempt(record.attempts, attemptEntry(record, { outcome: 'lost', finishedAt: now, error, free: !counts }, bounds), bounds);
+  const next: RunRecord = { ...record, stalls, error, freeAttempts: (record.freeAttempts ?? 0) + (counts ? 0 : 1), attempts };
   delete next.worker;
   const attemptsUsed = next.attempt - (next.freeAttempts ?? 0);
   if (attemptsUsed >= next.maxAttempts) return { ...next, state: 'dead', finishedAt: now };
@@ -101,7 +104,7 @@ export async function requeueOrphans(client: Coordination, job: string, opts: { 
       const now = Date.now();
       const { stored, version } = found;
       if (stored.kind === 'bundle') return orphanBundleOps(client, job, stored.bundle, version, maxStalls!, now);
-      const next = afterLostWorker(stored.record, maxStalls!, now);
+      const next = afterLostWorker(stored.record, maxStalls!, now, RUN_ATTEMPT_BOUNDS);
       const ops: Op[] = [];
       ops.push({ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version });
       ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
@@ -129,7 +132,7 @@ async function orphanBundleOps(client: Coordination, job: string, bundle: Bundle
   const requeued: string[] = [];
   const runs = bundle.runs.map((r) => {
     if (r.state !== 'active') return r;
-    const next = afterLostWorker(r, maxStalls, now);
+    const next = afterLostWorker(r, maxStalls, now, BUNDLED_ATTEMPT_BOUNDS);
     (next.state === 'dead' ? dead : requeued).push(r.id);
     return next;
   });

@@ -5,6 +5,7 @@
  */
 import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
+import { DroverError } from '../errors.ts';
 import type { BundleRecord, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { decodeStored, type StoredRecord } from './run-codec.ts';
@@ -27,6 +28,19 @@ export function recordPathOf(job: string, runId: string): string {
 /** Every run a stored record holds (one, or a bundle's). */
 export function runsOf(stored: StoredRecord): RunRecord[] {
   return stored.kind === 'bundle' ? stored.bundle.runs : [stored.record];
+}
+
+/** The run's record in what its znode holds (its own, or its entry in a bundle); DROVER_RUN_NOT_FOUND when it holds no such run. */
+export function runIn(data: Buffer, path: string, runId: string): RunRecord {
+  const stored = decodeStored(data, path);
+  const split = splitBundledRunId(runId);
+  if (split === null) {
+    if (stored.kind === 'run') return stored.record;
+  } else if (stored.kind === 'bundle') {
+    const record = stored.bundle.runs[split.index];
+    if (record?.id === runId) return record;
+  }
+  throw new DroverError('DROVER_RUN_NOT_FOUND', `${path} does not hold run ${runId}`, { details: { runId } });
 }
 
 /** The run, or null when no record holds it. */

@@ -18,7 +18,7 @@ import { layout, pad } from '../../shared/jobs/layout.ts';
 import { cancelRun, getRun, listRuns, queueDepth, retryRun } from '../../shared/jobs/run-admin.ts';
 import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
 import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
-import { runIn } from '../../bin/enqueue-command.ts';
+import { runIn } from '../../shared/jobs/run-lookup.ts';
 
 const JOB = 'bundled-admin';
 const job = defineJob<number, number>({ name: JOB, bundle: 8, run: (_ctx, n) => n });

@@ -59,6 +59,12 @@ describeOnBackends('jobs: recovery duties', (env) => {
     expect(await requeueOrphans(client, 'fragile')).toEqual({ requeued: [], dead: [runId] });
     const dead = await getRun(client, 'fragile', runId);
     expect(dead).toMatchObject({ state: 'dead', attempt: 2, stalls: 2, freeAttempts: 1, error: { code: 'DROVER_WORKER_LOST' } });
+    // Both lost attempts are in its history: the first a free stall, the second counted.
+    expect(dead.attempts).toMatchObject([
+      { attempt: 1, outcome: 'lost', free: true, worker: 'w-doomed', error: { code: 'DROVER_WORKER_LOST' } },
+      { attempt: 2, outcome: 'lost', worker: 'w-doomed', error: { code: 'DROVER_WORKER_LOST' } },
+    ]);
+    expect(dead.attempts?.[1]?.free).toBeUndefined();
     expect(await client.exists(layout.deadRun('fragile', runId))).not.toBeNull();
     expect(await client.children(layout.inflight('fragile'))).toEqual([]);
     // Nothing left to do: a second pass changes nothing.

@@ -11,9 +11,17 @@ import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import { DroverError } from '../../shared/errors.ts';
-import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import type { RunLogLine, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { BUNDLE_LOG_LINES_MAX, BUNDLE_MESSAGE_CHARS_MAX, PROGRESS_INTERVAL_MS, RUN_LOG_LINE_CHARS_MAX, RUN_LOG_LINES_MAX } from '../../shared/jobs/limits.ts';
+import {
+  BUNDLE_LOG_FIELDS_CHARS_MAX,
+  BUNDLE_LOG_LINES_MAX,
+  BUNDLE_MESSAGE_CHARS_MAX,
+  PROGRESS_INTERVAL_MS,
+  RUN_LOG_LINE_CHARS_MAX,
+  RUN_LOG_LINES_MAX,
+} from '../../shared/jobs/limits.ts';
+import { boundFields } from './log-fields.ts';
 import type { BundleHolder } from './bundle-holder.ts';
 import { AbortLatch } from './abort-latch.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
@@ -68,10 +76,14 @@ export class ActiveRun {
     this.markDirty();
   }
 
-  log(level: string, msg: string): void {
+  /** `fields` come JSON-safe and bounded for a run of its own (run-logger.ts); a bundled run's are cut further. */
+  log(level: string, msg: string, fields?: Record<string, unknown>): void {
     if (this.closed) return;
     const logs = this.record.logs ?? [];
-    logs.push({ at: Date.now(), level, msg: msg.slice(0, RUN_LOG_LINE_CHARS_MAX) });
+    const line: RunLogLine = { at: Date.now(), level, msg: msg.slice(0, RUN_LOG_LINE_CHARS_MAX) };
+    const kept = fields && this.holder ? boundFields(fields, BUNDLE_LOG_FIELDS_CHARS_MAX) : fields;
+    if (kept) line.fields = kept;
+    logs.push(line);
     const keep = this.holder ? BUNDLE_LOG_LINES_MAX : RUN_LOG_LINES_MAX;
     if (logs.length > keep) logs.splice(0, logs.length - keep);
     this.record.logs = logs;

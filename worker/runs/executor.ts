@@ -6,11 +6,12 @@
  * handler cannot starve the session's pings).
  */
 import type { Logger } from 'pino';
-import { DroverError, toError } from '../../shared/errors.ts';
+import { toError } from '../../shared/errors.ts';
 import type { Job } from '../../shared/jobs/define-job.ts';
 import type { JobContext } from '../../shared/jobs/job-types.ts';
 import { checkResult } from '../../shared/jobs/payload.ts';
-import { capturingLogger, type LogLevel } from './run-logger.ts';
+import { handlerError, type HandlerError } from './handler-error.ts';
+import { capturingLogger, type LogCapture } from './run-logger.ts';
 import { AbortLatch } from './abort-latch.ts';
 
 export interface ExecRequest {
@@ -24,7 +25,7 @@ export interface ExecRequest {
 
 export interface ExecHooks {
   progress(pct: number, message?: string): void;
-  log(level: LogLevel, msg: string): void;
+  log: LogCapture;
 }
 
 export type ExecOutcome =
@@ -33,7 +34,8 @@ export type ExecOutcome =
   /** permanent: retrying cannot help (the input fails validation). */
   | {
       ok: false;
-      error: { code: string; message: string };
+      /** Made where the handler threw (handler-error.ts): with its class name, stack, and noRetry. */
+      error: HandlerError;
       permanent: boolean;
       /** Not the handler's doing (its thread was replaced under it): re-queue, not an attempt. */
       handBack?: boolean;
@@ -42,12 +44,6 @@ export type ExecOutcome =
 export interface Executor {
   execute(req: ExecRequest, hooks: ExecHooks, abort: AbortLatch): Promise<ExecOutcome>;
   close(): Promise<void>;
-}
-
-function errorOf(thrown: unknown): { code: string; message: string } {
-  const err = toError(thrown);
-  const code = err instanceof DroverError ? err.code : 'DROVER_HANDLER_FAILED';
-  return { code, message: err.message };
 }
 
 /**
@@ -88,7 +84,7 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
     const checked = checkResult(result);
     return { ok: true, result: checked.value, bytes: checked.bytes };
   } catch (thrown) {
-    return { ok: false, error: errorOf(thrown), permanent: false };
+    return { ok: false, error: handlerError(thrown), permanent: false };
   }
 }
 

@@ -32,7 +32,7 @@ try {
     controllers.set(m.id, controller);
     const hooks = {
       progress: (pct: number, message?: string) => send({ t: 'progress', id: m.id, pct, ...(message !== undefined ? { message } : {}) }),
-      log: (level: LogLevel, msg: string) => send({ t: 'log', id: m.id, level, msg }),
+      log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => send({ t: 'log', id: m.id, level, msg, ...(fields ? { fields } : {}) }),
     };
     const outcome = job
       ? runHandler(job, m.req, hooks, controller.signal, silent)

@@ -10,7 +10,8 @@ export type FromThread =
   | { t: 'ready'; jobs: string[] }
   | { t: 'load-failed'; message: string }
   | { t: 'progress'; id: number; pct: number; message?: string }
-  | { t: 'log'; id: number; level: LogLevel; msg: string }
+  /** fields: the line's structured fields, already JSON-safe and bounded (run-logger.ts). */
+  | { t: 'log'; id: number; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { t: 'done'; id: number; outcome: ExecOutcome };
 
 export interface ThreadData {

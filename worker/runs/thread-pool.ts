@@ -82,9 +82,11 @@ export class ThreadPool implements Executor {
         case 'log': {
           const p = pending.get(m.id);
           if (!p) break;
-          p.hooks.log(m.level, m.msg);
+          p.hooks.log(m.level, m.msg, m.fields);
           // The thread's own logger is silent: the line goes out through the worker's.
-          this.opts.logger.child({ job: p.req.job, runId: p.req.runId, attempt: p.req.attempt })[m.level](m.msg);
+          const log = this.opts.logger.child({ job: p.req.job, runId: p.req.runId, attempt: p.req.attempt });
+          if (m.fields) log[m.level](m.fields, m.msg);
+          else log[m.level](m.msg);
           break;
         }
         case 'done': {
