@@ -293,6 +293,27 @@ describe.each(['commonjs', 'module'] as const)('installed into a fresh "%s" proj
     expect(help.stdout).toMatch(/^drover — /);
   });
 
+  it('starts a worker on a job file of each extension, .ts .mts .cts .js .mjs .cjs', async () => {
+    const esm = (name: string): string => `import { defineJob } from 'drover';\nexport default defineJob({ name: '${name}', run: () => 1 });\n`;
+    const cjs = (name: string): string => `const { defineJob } = require('drover');\nmodule.exports = defineJob({ name: '${name}', run: () => 1 });\n`;
+    // .ts and .js follow the project's "type"; TypeScript may use import syntax in a CommonJS file (tsx compiles it).
+    const bodies: Record<string, string> = {
+      'ext.ts': esm('double'),
+      'ext.mts': esm('double'),
+      'ext.cts': esm('double'),
+      'ext.js': kind === 'module' ? esm('double') : cjs('double'),
+      'ext.mjs': esm('double'),
+      'ext.cjs': cjs('double'),
+    };
+    const root = `/pkg-${randomBytes(4).toString('hex')}`;
+    for (const [file, body] of Object.entries(bodies)) {
+      writeFileSync(path.join(dir, file), body);
+      const worker = await startWorkerProcess(dir, file, connect, root, false);
+      expect(await stopWorker(worker, false), `${file}: ${worker.output()}`).toBe(0);
+      rmSync(path.join(dir, file));
+    }
+  }, 120_000);
+
   const cases = [
     { file: 'jobs.ts', tty: false, client: 'enqueue.cjs' },
     { file: 'jobs.ts', tty: true, client: 'enqueue.mjs' },
