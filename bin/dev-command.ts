@@ -26,7 +26,7 @@ import { componentLogger } from '../shared/log.ts';
 
 const HELP = `drover dev — a local cluster: 3 members, 3 workers, the examples, the dashboard
 
-Usage: drover dev [options]        (npm start)
+Usage: drover dev [options]        (\`npm start\` in Drover's own repository)
 
   --port-base N        client ports N, N+1, N+2 and quorum ports N+10..N+12
                        (default 2181; env DROVER_DEV_PORT_BASE)

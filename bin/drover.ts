@@ -9,14 +9,14 @@ const HELP = `drover — distributed jobs on a ZooKeeper-compatible core
 Usage: drover <command> [options]
 
 Commands:
-  dev        a local cluster: 3 members, 3 workers, the examples, the dashboard (\`npm start\`)
+  dev        a local cluster: 3 members, 3 workers (the examples, or --jobs FILE), the dashboard
   server     run a coordination server (ZooKeeper wire protocol), standalone or an ensemble member
   worker     run jobs from job files (drover worker --jobs FILE[,FILE...])
   dashboard  the web dashboard for a cluster
   enqueue    put a run on a job's queue (--wait follows it to the end)
   status     the ensemble, workers and queues as tables
   tree       read and change znodes (ls, get, stat, acl, set, create, delete)
-  help       show this help
+  help       show this help (--version prints the version)
 
 Connection: --connect host:port[,host:port...] (env DROVER_CONNECT, default 127.0.0.1:2181)
             --root /path (env DROVER_ROOT, default /drover)
@@ -33,6 +33,13 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       process.stdout.write(HELP);
       return 0;
+    case '--version':
+    case '-v': {
+      const { readFileSync } = await import('node:fs');
+      const pkg = JSON.parse(readFileSync(new URL(import.meta.url.endsWith('.ts') ? '../package.json' : '../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
     case 'server':
     case 'dev':
     case 'worker':

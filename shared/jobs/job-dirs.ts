@@ -7,7 +7,7 @@ import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { JobSpec } from './job-types.ts';
-import { layout } from './layout.ts';
+import { DEFAULT_ROOT, layout } from './layout.ts';
 import { decodeJson, encodeJson } from './run-codec.ts';
 
 const made = new WeakMap<Coordination, Set<string>>();
@@ -32,8 +32,8 @@ export async function readJobSpec(client: Coordination, job: string): Promise<Jo
     return decodeJson<JobSpec>(data, `job spec ${layout.job(job)}`);
   } catch (err) {
     if (isZkError(err, 'NO_NODE')) {
-      throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' is registered: start a worker that defines it (drover worker --jobs FILE) first`, {
-        details: { job },
+      throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' is registered under ${client.root}: start a worker that defines it (drover worker --jobs FILE) first, or connect with the workers' root (theirs is ${DEFAULT_ROOT} unless --root says otherwise)`, {
+        details: { job, root: client.root },
       });
     }
     throw err;

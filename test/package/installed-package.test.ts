@@ -173,6 +173,13 @@ export async function main(): Promise<RunRecord> {
   const election = new LeaderElection(client, '/election', { id: 'a' });
   void election;
   const runId: string = await job.enqueue(client, { url: 'https://example.com' });
+  // The declarations are real types, not any: each of these must be refused.
+  // @ts-expect-error the job's input is { url: string }
+  await job.enqueue(client, { url: 5 });
+  // @ts-expect-error startWorker wants job files or handles
+  await startWorker({ client, jobs: 5 });
+  // @ts-expect-error a recipe's options are typed
+  void new LeaderElection(client, '/e', { id: 5 });
   await enqueue(client, 'fetch', { url: 'x' });
   try {
     return await waitForRun(client, 'fetch', runId, { timeoutMs: 1000 });
