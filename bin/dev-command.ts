@@ -137,6 +137,8 @@ interface WorkerProcess {
   name: string;
   child: ChildProcess;
   exited: Promise<void>;
+  /** Resolves once the worker has published its jobs (its "running" line), or has exited. */
+  ready: Promise<void>;
 }
 
 function startWorker(n: number, connect: string, jobs: string[], logLevel: string): WorkerProcess {
@@ -157,9 +159,22 @@ function startWorker(n: number, connect: string, jobs: string[], logLevel: strin
       .map((l) => `[${name}] ${l}\n`)
       .join('');
   child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
-  child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
   const exited = once(child, 'exit').then(() => undefined);
-  return { name, child, exited };
+  let seen = '';
+  const ready = new Promise<void>((resolve) => {
+    child.stderr?.on('data', (c: Buffer) => {
+      process.stderr.write(prefix(c));
+      if (seen !== 'ready') {
+        seen = (seen + c.toString('utf8')).slice(-4096);
+        if (/drover worker: w-\d+ running/.test(seen)) {
+          seen = 'ready';
+          resolve();
+        }
+      }
+    });
+    void exited.then(() => resolve());
+  });
+  return { name, child, exited, ready };
 }
 
 async function stopWorker(w: WorkerProcess, graceMs: number): Promise<void> {
@@ -222,6 +237,9 @@ export async function run(args: string[]): Promise<number> {
         if (!stopping) process.stderr.write(`drover dev: ${w.name} exited (code ${w.child.exitCode ?? w.child.signalCode})\n`);
       });
     }
+    // The banner says the cluster is ready: its jobs are published, so an enqueue right after it finds them.
+    await Promise.race([Promise.all(workers.map((w) => w.ready)), stop]);
+    if (stopping) return 0;
     dashboard = await startDashboard({ client, connect, logger: log, port: opts.dashboardPort });
     if (opts.producer) producer = startDemoProducer({ client, logger: componentLogger(log, 'producer') });
     process.stdout.write(`\n  Drover is running.\n\n  Dashboard:  ${dashboard.url}\n  Connect:    ${connect}  (drover status --connect ${connect})\n  Workers:    ${workers.length} processes running ${opts.jobs.length > 0 ? jobs.map((f) => path.relative(process.cwd(), f)).join(', ') : `${jobs.length} example files`}\n\n  Ctrl-C stops everything.\n\n`);

@@ -7,31 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFeed } from '../dashboard/sse-client.ts';
+import { freePortBase } from '../helpers/free-port-base.ts';
 
 const ENTRY = path.resolve(import.meta.dirname, '..', '..', 'bin', 'drover.mjs');
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base where base..base+2 and base+10..base+12 are all free. */
-async function freePortBase(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [0, 1, 2, 10, 11, 12].map((d) => base + d);
-    if ((await Promise.all(ports.map(canListen))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
 
 interface Dev {
   child: ChildProcess;

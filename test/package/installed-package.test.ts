@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePortBase } from '../helpers/free-port-base.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -359,4 +360,39 @@ describe.each(['commonjs', 'module'] as const)('installed into a fresh "%s" proj
       }
     }
   }, 120_000);
+
+  it.runIf(kind === 'module')('drover dev --jobs jobs.ts: its own cluster, workers on the job file, the dashboard served from dist', async () => {
+    const base = await freePortBase();
+    const bin = path.join(dir, 'node_modules', '.bin', 'drover');
+    const child = spawn(bin, ['dev', '--jobs', 'jobs.ts', '--workers', '1', '--port-base', String(base), '--dashboard-port', '0', '--dir', '.drover-test'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /Dashboard:\s+(http:\/\/\S+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        void exited.then((code) => reject(new Error(`drover dev exited (${code}):\n${out}`)));
+      });
+      expect(out).toMatch(/running jobs\.ts/);
+      for (const asset of ['', 'ui/app.js', 'ui/styles.css', 'vendor/uplot.js']) expect((await fetch(new URL(asset, url))).status, asset).toBe(200);
+      const connect = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(',');
+      const res = await run(bin, ['enqueue', 'double', '{"n":4}', '--wait', '--connect', connect], dir, { timeoutMs: 90_000 });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/"doubled":8/);
+      const refused = await run(bin, ['enqueue', 'double', '{"n":"four"}', '--connect', connect], dir);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/input\/n must be number.*DROVER_INVALID_PAYLOAD/);
+    } finally {
+      child.kill('SIGINT');
+      expect(await exited, out).toBe(0);
+      rmSync(path.join(dir, '.drover-test'), { recursive: true, force: true });
+    }
+  }, 180_000);
 });
