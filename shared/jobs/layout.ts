@@ -59,6 +59,9 @@ export const layout = {
   job: (job: string) => `/jobs/${job}`,
   jobPaused: (job: string) => `/jobs/${job}/paused`,
 
+  /** Parents of the per-job directories: their children are job names. */
+  queuesRoot: '/queues',
+  runsRoot: '/runs',
   queue: (job: string) => `/queues/${job}`,
   queueTail: (job: string) => `/queues/${job}/tail`,
   queueHead: (job: string) => `/queues/${job}/head`,

@@ -1,0 +1,308 @@
+/**
+ * Runs a page at a time, by state, with a cursor: what the dashboard, the
+ * admin API and `drover runs list` read instead of mirroring the tree.
+ * Each state is read from the structure that already orders it, so a page
+ * costs what it shows:
+ *
+ *   waiting     the priority lanes, by index from each lane's head (lane
+ *               items are read by their index; no listing)
+ *   active      /inflight/<job>, by name
+ *   delayed     /delayed/<job>, by name (= due time)
+ *   dead        /dead/<job>, by name (dead-lettered runs, not in history)
+ *   finished    /history/<job>, newest first: succeeded, failed and
+ *   succeeded…  cancelled runs; each of those states is history filtered
+ *               per run (a page reads on until it is full or history
+ *               ends: at most history.keep records)
+ *
+ * A cursor names the last place read (lane and index, or a znode name, and
+ * the run within a bundle), never an offset: runs that move on between two
+ * pages are neither repeated nor skipped within a state, and a run that
+ * arrives behind the cursor shows on a later page. Bundled runs
+ * (docs/adr/0006-run-bundles.md) are listed one by one, in bundle order.
+ */
+import { childrenOrEmpty } from '../client/absent-ok.ts';
+import type { Coordination } from '../client/coordination.ts';
+import { isZkError } from '../client/zk-error.ts';
+import { DroverError } from '../errors.ts';
+import type { RunRecord, RunState } from './job-types.ts';
+import { laneOf, layout } from './layout.ts';
+import { decodeCounter, decodeStored } from './run-codec.ts';
+import { readRunView, runsOf } from './run-lookup.ts';
+import { splitBundledRunId } from './run-id.ts';
+
+export const PAGE_STATES = ['waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'finished'] as const;
+export type PageState = (typeof PAGE_STATES)[number];
+
+export const PAGE_LIMIT_DEFAULT = 50;
+export const PAGE_LIMIT_MAX = 500;
+
+export interface RunPage {
+  runs: RunRecord[];
+  /** Pass back as `cursor` for the next page; null when this was the last one. */
+  next: string | null;
+}
+
+export interface PageOptions {
+  state: PageState;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** Where a page stopped: a lane position (waiting) or a znode name, plus the run within a bundle. */
+interface Position {
+  /** The job (listings across jobs). */
+  j?: string;
+  /** Lane priority and item index (waiting). */
+  p?: number;
+  i?: number;
+  /** The last znode name fully or partly read (other states). */
+  n?: string;
+  /** Runs of the record at the position already listed (a bundle cut by the limit). */
+  k?: number;
+}
+
+interface Cursor extends Position {
+  v: 1;
+  s: PageState;
+}
+
+const RUN_STATES: Partial<Record<PageState, ReadonlySet<RunState>>> = {
+  waiting: new Set(['queued']),
+  active: new Set(['active']),
+  delayed: new Set(['delayed']),
+  succeeded: new Set(['succeeded']),
+  failed: new Set(['failed']),
+  cancelled: new Set(['cancelled']),
+  dead: new Set(['dead']),
+  finished: new Set(['succeeded', 'failed', 'cancelled']),
+};
+
+function badCursor(why: string): DroverError {
+  return new DroverError('DROVER_INVALID_ARGUMENT', `invalid cursor: ${why} (pass back the \`next\` of the previous page)`);
+}
+
+export function encodeCursor(state: PageState, at: Position): string {
+  return Buffer.from(JSON.stringify({ v: 1, s: state, ...at } satisfies Cursor)).toString('base64url');
+}
+
+export function decodeCursor(state: PageState, text: string): Position {
+  let c: Partial<Cursor>;
+  try {
+    c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
+  } catch {
+    throw badCursor('not one of ours');
+  }
+  if (typeof c !== 'object' || c === null || c.v !== 1) throw badCursor('not one of ours');
+  if (c.s !== state) throw badCursor(`it belongs to a listing of '${String(c.s)}', not '${state}'`);
+  const at: Position = {};
+  if (c.j !== undefined) {
+    if (typeof c.j !== 'string') throw badCursor('bad job');
+    at.j = c.j;
+  }
+  if (c.p !== undefined || c.i !== undefined) {
+    if (!Number.isInteger(c.p) || !Number.isInteger(c.i)) throw badCursor('bad lane position');
+    at.p = c.p as number;
+    at.i = c.i as number;
+  }
+  if (c.n !== undefined) {
+    if (typeof c.n !== 'string') throw badCursor('bad name');
+    at.n = c.n;
+  }
+  if (c.k !== undefined) {
+    if (!Number.isInteger(c.k) || (c.k as number) < 0) throw badCursor('bad run index');
+    at.k = c.k as number;
+  }
+  return at;
+}
+
+function pageLimit(limit: number | undefined): number {
+  const n = limit ?? PAGE_LIMIT_DEFAULT;
+  if (!Number.isInteger(n) || n < 1 || n > PAGE_LIMIT_MAX) throw new DroverError('DROVER_INVALID_ARGUMENT', `limit must be an integer in 1..${PAGE_LIMIT_MAX}, got ${String(limit)}`);
+  return n;
+}
+
+function checkState(state: string): asserts state is PageState {
+  if (!(PAGE_STATES as readonly string[]).includes(state)) {
+    throw new DroverError('DROVER_INVALID_ARGUMENT', `state must be one of ${PAGE_STATES.join(', ')}; got '${state}'`);
+  }
+}
+
+/**
+ * The runs a record name stands for, in the given states, in bundle order:
+ * a run of its own, a bundle's runs, or one bundled run (dead entries name
+ * runs, not bundles). [] when the record is gone (it moved on meanwhile).
+ */
+async function runsAt(client: Coordination, job: string, id: string, states: ReadonlySet<RunState>): Promise<RunRecord[]> {
+  let runs: RunRecord[];
+  try {
+    if (splitBundledRunId(id) !== null) {
+      const view = await readRunView(client, job, id);
+      runs = view ? [view.record] : [];
+    } else {
+      const { data } = await client.get(layout.run(job, id));
+      runs = runsOf(decodeStored(data, layout.run(job, id)));
+    }
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return [];
+    throw err;
+  }
+  return runs.filter((r) => states.has(r.state));
+}
+
+/** Collects runs up to `limit`; says where it stopped. */
+class PageFill {
+  readonly runs: RunRecord[] = [];
+  constructor(private readonly limit: number) {}
+
+  get full(): boolean {
+    return this.runs.length >= this.limit;
+  }
+
+  /** Adds the runs of one record from index `from`; returns how many of its runs are now listed, or null if all were. */
+  take(runs: RunRecord[], from: number): number | null {
+    let k = from;
+    for (; k < runs.length && !this.full; k++) this.runs.push(runs[k] as RunRecord);
+    return k < runs.length ? k : null;
+  }
+}
+
+/** Reads ahead a few records at once (round trips in parallel), consumed in order. */
+const READ_AHEAD = 16;
+
+async function byName(
+  client: Coordination,
+  job: string,
+  names: string[],
+  idOf: (name: string) => string,
+  states: ReadonlySet<RunState>,
+  fill: PageFill,
+  from: Position,
+): Promise<Position | null> {
+  let start = 0;
+  let k = 0;
+  if (from.n !== undefined) {
+    // Resume at the cut record (k > 0) or after the last one read.
+    const at = names.findIndex((n) => n === from.n);
+    if (at >= 0 && from.k !== undefined && from.k > 0) {
+      start = at;
+      k = from.k;
+    } else {
+      start = at >= 0 ? at + 1 : names.findIndex((n) => n > from.n!);
+      if (start < 0) start = names.length;
+    }
+  }
+  for (let i = start; i < names.length && !fill.full; ) {
+    const batch = names.slice(i, i + Math.max(1, Math.min(READ_AHEAD, names.length - i)));
+    const read = await Promise.all(batch.map((name) => runsAt(client, job, idOf(name), states)));
+    for (let b = 0; b < batch.length; b++, i++) {
+      const cut = fill.take(read[b] as RunRecord[], k);
+      k = 0;
+      if (cut !== null) return { n: batch[b] as string, k: cut };
+      if (fill.full) return i + 1 < names.length ? { n: batch[b] as string } : null;
+    }
+  }
+  return null;
+}
+
+async function waiting(client: Coordination, job: string, fill: PageFill, from: Position): Promise<Position | null> {
+  const states = RUN_STATES.waiting as ReadonlySet<RunState>;
+  const priorities = (await childrenOrEmpty(client, layout.lanes(job)))
+    .map(laneOf)
+    .filter((p) => !Number.isNaN(p))
+    .sort((a, b) => a - b);
+  for (const p of priorities) {
+    if (from.p !== undefined && p < from.p) continue;
+    const [head, tail] = await Promise.all([client.get(layout.laneHead(job, p)), client.get(layout.laneTail(job, p))]);
+    const h = decodeCounter(head.data, layout.laneHead(job, p));
+    const t = decodeCounter(tail.data, layout.laneTail(job, p));
+    let i = h;
+    let k = 0;
+    if (from.p === p && from.i !== undefined && from.i >= h) {
+      i = from.i;
+      k = from.k ?? 0;
+    }
+    while (i < t && !fill.full) {
+      const n = Math.min(t - i, READ_AHEAD);
+      const ids = await Promise.all(
+        Array.from({ length: n }, (_, d) =>
+          client.get(layout.laneItem(job, p, i + d)).then(
+            (r) => r.data.toString('utf8'),
+            (err: unknown) => {
+              if (isZkError(err, 'NO_NODE')) return null; // claimed meanwhile
+              throw err;
+            },
+          ),
+        ),
+      );
+      const read = await Promise.all(ids.map((id) => (id === null ? [] : runsAt(client, job, id, states))));
+      for (let d = 0; d < n; d++, i++) {
+        const cut = fill.take(read[d] as RunRecord[], k);
+        k = 0;
+        if (cut !== null) return { p, i, k: cut };
+        if (fill.full) return { p, i: i + 1 };
+      }
+    }
+  }
+  return null;
+}
+
+/** One job's page of runs in `state`. */
+export async function listRunPage(client: Coordination, job: string, opts: PageOptions): Promise<RunPage> {
+  checkState(opts.state);
+  const fill = new PageFill(pageLimit(opts.limit));
+  const from = opts.cursor ? decodeCursor(opts.state, opts.cursor) : {};
+  const at = await pageOf(client, job, opts.state, fill, from);
+  return { runs: fill.runs, next: at === null ? null : encodeCursor(opts.state, at) };
+}
+
+async function pageOf(client: Coordination, job: string, state: PageState, fill: PageFill, from: Position): Promise<Position | null> {
+  const states = RUN_STATES[state] as ReadonlySet<RunState>;
+  const sorted = async (path: string): Promise<string[]> => (await childrenOrEmpty(client, path)).sort();
+  switch (state) {
+    case 'waiting':
+      return waiting(client, job, fill, from);
+    case 'active':
+      return byName(client, job, await sorted(layout.inflight(job)), (n) => n, states, fill, from);
+    case 'delayed':
+      // d-<dueMs13>-<runId>
+      return byName(client, job, await sorted(layout.delayed(job)), (n) => n.slice(16), states, fill, from);
+    case 'dead':
+      return byName(client, job, await sorted(layout.dead(job)), (n) => n, states, fill, from);
+    case 'finished':
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled': {
+      // h-<endMs13>-<runId>, newest first: walked in the order of their flipped names.
+      const flipped = (await childrenOrEmpty(client, layout.history(job))).map(flip).sort();
+      const at = await byName(client, job, flipped, (n) => n.slice(16), states, fill, from.n !== undefined ? { ...from, n: flip(from.n) } : from);
+      return at === null ? null : { ...at, ...(at.n !== undefined ? { n: flip(at.n) } : {}) };
+    }
+  }
+}
+
+/**
+ * History names sort oldest first; listing newest first walks them in the
+ * order of a mapped name that sorts the other way (digits complemented),
+ * so one "after this name" rule serves both directions.
+ */
+function flip(name: string): string {
+  return name.replace(/^h-(\d{13})-/, (_, ms: string) => `h-${[...ms].map((c) => String(9 - Number(c))).join('')}-`);
+}
+
+/** A page of runs in `state` across every job, job by job (in name order). */
+export async function listRunPageAcrossJobs(client: Coordination, jobs: readonly string[], opts: PageOptions): Promise<RunPage> {
+  checkState(opts.state);
+  const fill = new PageFill(pageLimit(opts.limit));
+  const from = opts.cursor ? decodeCursor(opts.state, opts.cursor) : {};
+  const sorted = [...jobs].sort();
+  for (const job of sorted) {
+    if (from.j !== undefined && job < from.j) continue;
+    const at = await pageOf(client, job, opts.state, fill, from.j === job ? from : {});
+    if (at !== null) return { runs: fill.runs, next: encodeCursor(opts.state, { ...at, j: job }) };
+    if (fill.full) {
+      const after = sorted[sorted.indexOf(job) + 1];
+      return { runs: fill.runs, next: after === undefined ? null : encodeCursor(opts.state, { j: after }) };
+    }
+  }
+  return { runs: fill.runs, next: null };
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs a page at a time (shared/jobs/run-pages.ts) and counts from O(1)
+ * sources (job-counts.ts), on both backends: every state's pages together
+ * list each run once, in the state's order; cursors survive runs moving on
+ * between pages; bundles are cut mid-record and resumed; across jobs a
+ * state's listing is complete; bad cursors are refused.
+ */
+import { expect, it } from 'vitest';
+import { describeOnBackends, until } from '../helpers/backends.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { isDroverError } from '../../shared/errors.ts';
+import { defineJob } from '../../shared/jobs/define-job.ts';
+import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
+import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
+import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import { cancelRun, pauseJob, resumeJob } from '../../shared/jobs/run-admin.ts';
+import { listRunPage, listRunPageAcrossJobs, type PageState } from '../../shared/jobs/run-pages.ts';
+import { waitForRun } from '../../shared/jobs/wait-for-run.ts';
+import { NonRetryableError } from '../../shared/non-retryable-error.ts';
+import { startWorker } from '../../worker/index.ts';
+
+const plain = defineJob<number, number>({ name: 'pages', concurrency: 4, run: (_ctx, n) => n });
+const bundled = defineJob<number, number>({ name: 'pages-bundled', bundle: 4, run: (_ctx, n) => n });
+/** Even inputs succeed; odd ones are refused for good (dead at once). */
+const judged = defineJob<number, number>({
+  name: 'pages-judged',
+  concurrency: 8,
+  retries: 2,
+  run: (_ctx, n) => {
+    if (n % 2 === 1) throw new NonRetryableError(`odd ${n}`);
+    return n;
+  },
+});
+const judgedToo = defineJob<number, number>({ name: 'pages-judged-2', concurrency: 8, run: (_ctx, n) => {
+  if (n % 2 === 1) throw new NonRetryableError(`odd ${n}`);
+  return n;
+} });
+
+/** Every page of a listing, limit `limit`. */
+async function allPages(read: (cursor: string | null) => Promise<{ runs: RunRecord[]; next: string | null }>): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const page = await read(cursor);
+    ids.push(...page.runs.map((r) => r.id));
+    cursor = page.next;
+    pages++;
+    if (pages > 1000) throw new Error('runaway pagination');
+  } while (cursor !== null);
+  return { ids, pages };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isDroverError(err)) return err.code;
+    throw err;
+  }
+  return 'resolved';
+}
+
+describeOnBackends('jobs: runs by page, counts without listing', (env) => {
+  async function paused(client: Coordination, job: typeof plain | typeof bundled): Promise<void> {
+    await publishJob(client, job.spec);
+    await pauseJob(client, job.name);
+  }
+
+  it('waiting: pages of every lane in claim order (priority, then FIFO), each run once; counts from lane heads and tails', async () => {
+    const client = await env.client();
+    await paused(client, plain);
+    const low = await enqueueWith(client, 'pages', Array.from({ length: 7 }, (_, i) => ({ input: i, opts: { priority: 7 } })));
+    const high = await enqueueWith(client, 'pages', Array.from({ length: 5 }, (_, i) => ({ input: i, opts: { priority: 2 } })));
+    const mid = await enqueueWith(client, 'pages', Array.from({ length: 6 }, (_, i) => ({ input: i })));
+    const listed = await allPages((cursor) => listRunPage(client, 'pages', { state: 'waiting', limit: 4, cursor }));
+    expect(listed.ids).toEqual([...high, ...mid, ...low]);
+    expect(listed.pages).toBe(5);
+    const counts = await jobCounts(client, 'pages');
+    expect(counts).toMatchObject({ job: 'pages', waiting: 18, active: 0, delayed: 0, dead: 0, finished: 0, paused: true });
+    expect(counts.lanes).toEqual([
+      { priority: 2, depth: 5 },
+      { priority: 5, depth: 6 },
+      { priority: 7, depth: 7 },
+    ]);
+  });
+
+  it('waiting: runs claimed between pages are not repeated, and none still waiting is skipped', async () => {
+    const client = await env.client();
+    await paused(client, plain);
+    const gate = { open: false, release: (): void => {} };
+    const held = new Promise<void>((resolve) => (gate.release = resolve));
+    const slow = defineJob<number, number>({ name: 'pages-moving', concurrency: 3, run: async (_ctx, n) => {
+      if (!gate.open) await held;
+      return n;
+    } });
+    await publishJob(client, slow.spec);
+    await pauseJob(client, 'pages-moving');
+    const ids = await enqueueWith(client, 'pages-moving', Array.from({ length: 20 }, (_, i) => ({ input: i })));
+    const first = await listRunPage(client, 'pages-moving', { state: 'waiting', limit: 5 });
+    expect(first.runs.map((r) => r.id)).toEqual(ids.slice(0, 5));
+    // A worker claims from the head meanwhile: some of page 1, perhaps more.
+    const worker = await startWorker({ client, jobs: [slow], name: 'pager', schedule: false });
+    env.defer(() => worker.close({ graceMs: 0 }));
+    await resumeJob(client, 'pages-moving');
+    await until('the worker to claim from the head', async () => (await jobCounts(client, 'pages-moving')).active >= 3);
+    const rest = await allPages((cursor) => listRunPage(client, 'pages-moving', { state: 'waiting', limit: 5, cursor: cursor ?? first.next }));
+    const seen = [...first.runs.map((r) => r.id), ...rest.ids];
+    expect(new Set(seen).size).toBe(seen.length);
+    const stillWaiting = (await allPages((cursor) => listRunPage(client, 'pages-moving', { state: 'waiting', limit: 50, cursor }))).ids;
+    for (const id of stillWaiting) expect(seen).toContain(id);
+    gate.open = true;
+    gate.release();
+  });
+
+  it('bundles: a page may end inside a bundle and the next goes on from its next run', async () => {
+    const client = await env.client();
+    await paused(client, bundled);
+    const ids = await enqueueWith(client, 'pages-bundled', Array.from({ length: 10 }, (_, i) => ({ input: i })));
+    const listed = await allPages((cursor) => listRunPage(client, 'pages-bundled', { state: 'waiting', limit: 3, cursor }));
+    expect(listed.ids).toEqual(ids);
+    // Records, not runs: two bundles of 4 and a bundle or run for the rest.
+    expect((await jobCounts(client, 'pages-bundled')).waiting).toBe(3);
+  });
+
+  it('finished, succeeded, dead and cancelled: complete, newest first; dead across jobs is every dead run', async () => {
+    const client = await env.client();
+    await publishJob(client, judged.spec);
+    await publishJob(client, judgedToo.spec);
+    await pauseJob(client, 'pages-judged');
+    const ids = await enqueueWith(client, 'pages-judged', Array.from({ length: 12 }, (_, i) => ({ input: i })));
+    const cancelled = [ids[10]!, ids[11]!];
+    for (const id of cancelled) expect(await cancelRun(client, 'pages-judged', id)).toBe('cancelled');
+    const other = await enqueueWith(client, 'pages-judged-2', Array.from({ length: 5 }, (_, i) => ({ input: i })));
+    const worker = await startWorker({ client, jobs: [judged, judgedToo], name: 'judge', schedule: false });
+    env.defer(() => worker.close({ graceMs: 0 }));
+    await resumeJob(client, 'pages-judged');
+    for (const id of ids.slice(0, 10)) await waitForRun(client, 'pages-judged', id, { timeoutMs: 20_000 });
+    for (const id of other) await waitForRun(client, 'pages-judged-2', id, { timeoutMs: 20_000 });
+
+    const list = (state: PageState, limit: number) => allPages((cursor) => listRunPage(client, 'pages-judged', { state, limit, cursor }));
+    const even = ids.slice(0, 10).filter((_, i) => i % 2 === 0);
+    const odd = ids.slice(0, 10).filter((_, i) => i % 2 === 1);
+    expect((await list('succeeded', 2)).ids.sort()).toEqual([...even].sort());
+    expect((await list('dead', 2)).ids.sort()).toEqual([...odd].sort());
+    expect((await list('cancelled', 1)).ids.sort()).toEqual([...cancelled].sort());
+    expect((await list('failed', 3)).ids).toEqual([]);
+    // Finished is history: succeeded, failed and cancelled (dead runs have their own listing).
+    const finished = await allPages((cursor) => listRunPage(client, 'pages-judged', { state: 'finished', limit: 3, cursor }));
+    expect(finished.ids.sort()).toEqual([...even, ...cancelled].sort());
+    const firstPage = await listRunPage(client, 'pages-judged', { state: 'finished', limit: 12 });
+    const ends = firstPage.runs.map((r) => r.finishedAt ?? 0);
+    expect(ends).toEqual([...ends].sort((a, b) => b - a));
+
+    const counts = await jobCounts(client, 'pages-judged');
+    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0, dead: 5, finished: 7 });
+
+    const jobs = await jobNames(client);
+    expect(jobs).toEqual(expect.arrayContaining(['pages-judged', 'pages-judged-2']));
+    const dead = await allPages((cursor) => listRunPageAcrossJobs(client, jobs, { state: 'dead', limit: 2, cursor }));
+    const otherOdd = other.filter((_, i) => i % 2 === 1);
+    expect(dead.ids.sort()).toEqual([...odd, ...otherOdd].sort());
+  });
+
+  it('refuses a cursor that is not one, or belongs to another state; refuses a bad limit or state', async () => {
+    const client = await env.client();
+    await paused(client, plain);
+    await enqueue(client, 'pages', 1);
+    await enqueue(client, 'pages', 2);
+    const page = await listRunPage(client, 'pages', { state: 'waiting', limit: 1 });
+    expect(page.next).not.toBeNull();
+    expect(await codeOf(listRunPage(client, 'pages', { state: 'dead', cursor: page.next }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await codeOf(listRunPage(client, 'pages', { state: 'waiting', cursor: 'not-a-cursor' }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await codeOf(listRunPage(client, 'pages', { state: 'waiting', limit: 0 }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await codeOf(listRunPage(client, 'pages', { state: 'nope' as PageState }))).toBe('DROVER_INVALID_ARGUMENT');
+  });
+});
