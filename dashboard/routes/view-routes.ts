@@ -5,7 +5,14 @@ import { recordPathOf } from '../../shared/jobs/run-lookup.ts';
 import type { LiveState } from '../live/live-state.ts';
 import { runsView } from '../model/cluster-view.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
-import { jobName, runParams } from './schemas.ts';
+import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
+import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, type PageState } from '../../shared/jobs/run-pages.ts';
+import { cursor, jobName, jobParams, runParams } from './schemas.ts';
+
+/** The run states' names as the records say them, for the listing that holds them ('queued' runs are waiting). */
+function pageState(state: string): PageState {
+  return state === 'queued' ? 'waiting' : (state as PageState);
+}
 
 export function installViewRoutes(app: FastifyInstance, live: LiveState, client: Coordination): void {
   app.get('/api/health', async () => ({ ok: true, state: client.state, nodes: live.size }));
@@ -19,24 +26,53 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
   app.get('/api/scheduler', async () => live.view().scheduler);
   app.get('/api/metrics', async () => ({ samples: live.metricsSeries() }));
 
-  app.get<{ Querystring: { job?: string; state?: string; limit?: number } }>(
+  // With a state: that state's runs, complete and a page at a time (one job, or every job), read from the
+  // cluster. Without one: the live table (unfinished runs and the newest finished ones).
+  app.get<{ Querystring: { job?: string; state?: string; limit?: number; cursor?: string } }>(
     '/api/runs',
     {
       schema: {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { job: jobName, state: { type: 'string', enum: ['queued', 'delayed', 'waiting-barrier', 'active', 'succeeded', 'failed', 'dead', 'cancelled'] }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+          properties: { job: jobName, state: { type: 'string', enum: [...PAGE_STATES, 'queued', 'waiting-barrier'] }, limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX }, cursor },
         },
       },
     },
     async (request) => {
-      const { job, state, limit } = request.query;
-      let runs = runsView(live.mirror, { finishedLimit: limit ?? 100, ...(job ? { job } : {}) });
-      if (state) runs = runs.filter((r) => r.state === state);
-      return { runs: runs.slice(0, limit ?? 200) };
+      const { job, state, limit, cursor: at } = request.query;
+      if (state === undefined || state === 'waiting-barrier') {
+        let runs = runsView(live.mirror, { finishedLimit: limit ?? 100, ...(job ? { job } : {}) });
+        if (state) runs = runs.filter((r) => r.state === state);
+        return { runs: runs.slice(0, limit ?? 200), next: null };
+      }
+      const opts = { state: pageState(state), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) };
+      const page = job ? await listRunPage(client, job, opts) : await listRunPageAcrossJobs(client, await jobNames(client), opts);
+      return { runs: page.runs.map((r) => ({ ...r, path: recordPathOf(r.job, r.id) })), next: page.next };
     },
   );
+
+  // A job's runs in one state, a page at a time; its counts from O(1) sources.
+  app.get<{ Params: { job: string }; Querystring: { state: PageState; limit?: number; cursor?: string } }>(
+    '/api/jobs/:job/runs',
+    {
+      schema: {
+        params: jobParams,
+        querystring: {
+          type: 'object',
+          required: ['state'],
+          additionalProperties: false,
+          properties: { state: { type: 'string', enum: [...PAGE_STATES] }, limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX }, cursor },
+        },
+      },
+    },
+    async (request) => {
+      const { state, limit, cursor: at } = request.query;
+      const page = await listRunPage(client, request.params.job, { state, ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) });
+      return { runs: page.runs.map((r) => ({ ...r, path: recordPathOf(r.job, r.id) })), next: page.next };
+    },
+  );
+  app.get<{ Params: { job: string } }>('/api/jobs/:job/counts', { schema: { params: jobParams } }, async (request) => ({ counts: await jobCounts(client, request.params.job) }));
 
   // One run, read from the cluster (not the mirror): the CLI's --wait and fresh pages use it.
   app.get<{ Params: { job: string; runId: string } }>('/api/runs/:job/:runId', { schema: { params: runParams } }, async (request) => {
