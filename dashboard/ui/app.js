@@ -46,10 +46,41 @@ async function run(fn, done) {
   }
 }
 
+// A state filter shows that state's runs read from the cluster (all of them, a
+// page of 200), not the live table's newest few; refreshed as runs change.
+let stateRuns = null;
+let stateQuery = '';
+let stateReading = null;
+async function loadStateRuns() {
+  if (!filter.state) {
+    stateRuns = null;
+    stateQuery = '';
+    render.runs();
+    return;
+  }
+  const params = new URLSearchParams({ state: filter.state, limit: '200' });
+  if (filter.job) params.set('job', filter.job);
+  const query = params.toString();
+  stateQuery = query;
+  try {
+    const { runs } = await api('GET', `/api/runs?${query}`);
+    if (stateQuery === query) stateRuns = runs;
+  } catch (err) {
+    flash(`${err.code ? `${err.code}: ` : ''}${err.message}`, false);
+  }
+  render.runs();
+}
+function refreshStateRuns() {
+  if (!filter.state || stateReading) return;
+  stateReading = new Promise((resolve) => setTimeout(resolve, 1000)).then(loadStateRuns).finally(() => {
+    stateReading = null;
+  });
+}
+
 const render = {
   workers: () => views.renderWorkers(state.workers),
   queues: () => views.renderQueues(state.queues, actions),
-  runs: () => views.renderRuns(state.runs, filter, actions),
+  runs: () => views.renderRuns(stateRuns ?? state.runs, filter, actions),
   schedules: () => views.renderSchedules(state.schedules),
   partitions: () => views.renderPartitions(state.partitions),
   barriers: () => views.renderBarriers(state.barriers),
@@ -70,6 +101,7 @@ function onEvent(section, data) {
     return;
   }
   state[section] = data;
+  if (section === 'runs') refreshStateRuns();
   render[section]?.();
 }
 
@@ -104,11 +136,11 @@ byId('enqueue').addEventListener('submit', async (e) => {
 
 byId('runs-job').addEventListener('change', (e) => {
   filter.job = e.target.value;
-  render.runs();
+  void loadStateRuns();
 });
 byId('runs-state').addEventListener('change', (e) => {
   filter.state = e.target.value;
-  render.runs();
+  void loadStateRuns();
 });
 
 // Durations of active runs grow with the clock.
