@@ -3,7 +3,7 @@
  * web UI, over one Coordination client (so it runs on Drover or on Apache
  * ZooKeeper alike). `buildDashboard` does not listen (tests use inject());
  * `startDashboard` listens, on 127.0.0.1 unless told otherwise, and refuses
- * to listen anywhere else without a token.
+ * to listen anywhere else without a token; with `tls` it serves HTTPS.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -26,8 +26,10 @@ export interface DashboardOptions {
   client: Coordination;
   /** The connect string, for the ensemble view's srvr/mntr probes of each member. */
   connect: string;
-  /** Required for mutating routes when set; required to be set when exposed beyond loopback. */
+  /** When set, every route but the page's static files needs it; required to be set when exposed beyond loopback. */
   token?: string;
+  /** Serve HTTPS with this certificate and key (PEM), as fastify's `https` options. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   logger?: Logger;
   /** How often the ensemble view asks each member srvr/mntr (default 2000 ms). */
   probeIntervalMs?: number;
@@ -47,6 +49,7 @@ const BODY_LIMIT_BYTES = 512 * 1024;
 export async function buildDashboard(opts: DashboardOptions): Promise<FastifyInstance> {
   const logger = componentLogger(opts.logger ?? silentLogger, 'dashboard');
   const app = Fastify({
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request would drown the cluster's own logs (the UI polls nothing, but SSE reconnects).
     logController: new LogController({ disableRequestLogging: true }),
@@ -84,5 +87,5 @@ export async function startDashboard(opts: StartDashboardOptions): Promise<{ app
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const shown = host.includes(':') ? `[${host}]` : host;
-  return { app, url: `http://${shown}:${port}/` };
+  return { app, url: `${opts.tls ? 'https' : 'http'}://${shown}:${port}/` };
 }

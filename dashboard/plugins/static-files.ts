@@ -1,12 +1,14 @@
 /**
  * The web UI's files. Only names in a fixed table are served, each mapped
  * to one file read at startup, so no request path ever reaches the file
- * system (no traversal, encoded or not).
+ * system (no traversal, encoded or not). They hold no data, so they are
+ * served without the token: the page asks for it (ui/api.js).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { PUBLIC_ROUTE } from './token-auth.ts';
 
 // dashboard/ui beside dashboard/plugins, in the sources and in dist/ (the build copies it).
 const UI_DIR = path.join(import.meta.dirname, '..', 'ui');
@@ -42,7 +44,7 @@ export function installStaticFiles(app: FastifyInstance): void {
   const table = staticTable();
   const serve = (url: string) => table.get(url);
   for (const url of table.keys()) {
-    app.get(url, async (_request, reply) => {
+    app.get(url, { config: PUBLIC_ROUTE }, async (_request, reply) => {
       const file = serve(url);
       if (!file) return reply.status(404).send();
       return reply

@@ -1,13 +1,25 @@
 /**
- * Mutating routes need the dashboard's token when one is configured (and
- * one must be when the dashboard listens beyond loopback: startDashboard
- * refuses otherwise). The token travels as `Authorization: Bearer <token>`
- * or `X-Drover-Token`; it is compared in constant time. Cross-site
- * requests (another page's Origin) may never change anything.
+ * When the dashboard has a token (it must when it listens beyond loopback:
+ * startDashboard refuses otherwise), every route needs it, reads included;
+ * only routes marked `config: PUBLIC_ROUTE` (the page's own files, which
+ * hold no data) are open. The token travels as `Authorization: Bearer
+ * <token>` or `X-Drover-Token`, compared in constant time; reads also accept
+ * the page's session cookie (session-cookie.ts), changes never do.
+ * Cross-site requests (another page's Origin) may never change anything.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DroverError } from '../../shared/errors.ts';
+import { sameSecret } from './same-secret.ts';
+import { createSessions } from './session-cookie.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without the token (static files only: they must hold no data). */
+    public?: boolean;
+  }
+}
+
+export const PUBLIC_ROUTE = { public: true } as const;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -19,10 +31,7 @@ export function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 export function tokenMatches(expected: string, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(expected, given);
 }
 
 /**
@@ -41,16 +50,22 @@ export function isCrossSite(request: FastifyRequest): boolean {
   }
 }
 
+const TOKEN_HELP = 'send Authorization: Bearer <token> (the --token flag or DROVER_DASHBOARD_TOKEN it was started with)';
+
 export function installTokenAuth(app: FastifyInstance, token: string | undefined): void {
-  app.addHook('onRequest', async (request) => {
-    if (SAFE_METHODS.has(request.method)) return;
-    if (isCrossSite(request)) {
+  const sessions = createSessions();
+  app.addHook('onRequest', async (request, reply) => {
+    const safe = SAFE_METHODS.has(request.method);
+    if (!safe && isCrossSite(request)) {
       throw new DroverError('DROVER_UNAUTHORIZED', 'cross-site requests may not change this dashboard: use the dashboard page itself, or a client that sends no foreign Origin');
     }
-    if (token && !tokenMatches(token, presentedToken(request))) {
-      throw new DroverError('DROVER_UNAUTHORIZED', 'this dashboard needs its token for changes: send Authorization: Bearer <token> (the --token flag or DROVER_DASHBOARD_TOKEN it was started with)');
-    }
+    if (!token || request.routeOptions.config.public || tokenMatches(token, presentedToken(request))) return;
+    if (safe && sessions.valid(request)) return;
+    reply.header('www-authenticate', 'Bearer realm="drover-dashboard"');
+    throw new DroverError('DROVER_UNAUTHORIZED', safe ? `this dashboard needs its token to be read: ${TOKEN_HELP}, or sign in on its page` : `this dashboard needs its token for changes: ${TOKEN_HELP}`);
   });
+  // The page trades the token (checked by the hook above: a POST) for the cookie its EventSource needs.
+  app.post('/api/session', async (request, reply) => (token ? { required: true, expiresAt: sessions.issue(request, reply) } : { required: false }));
 }
 
 export function isLoopback(host: string): boolean {
