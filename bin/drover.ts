@@ -15,6 +15,8 @@ Commands:
   dashboard  the web dashboard for a cluster
   enqueue    put a run on a job's queue (--wait follows it to the end)
   status     the ensemble, workers and queues as tables
+  runs       a job's runs a page at a time by state; get, cancel or retry one
+  jobs       every job with its counts and workers; pause, resume or remove one
   tree       read and change znodes (ls, get, stat, acl, set, create, delete)
   help       show this help (--version prints the version)
 
@@ -47,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
     case 'enqueue':
     case 'status':
     case 'tree':
+    case 'runs':
+    case 'jobs':
       return runCommandFile(command, rest);
     default:
       process.stderr.write(`drover: unknown command '${command}'.\n\n${HELP}`);
@@ -69,6 +73,8 @@ async function runCommandFile(command: string, args: string[]): Promise<number> 
     enqueue: () => import('./enqueue-command.ts'),
     status: () => import('./status-command.ts'),
     tree: () => import('./tree-command.ts'),
+    runs: () => import('./runs-command.ts'),
+    jobs: () => import('./jobs-command.ts'),
   };
   const load = commands[command];
   if (!load) throw new Error(`no command file for '${command}'`);

@@ -1,27 +1,31 @@
 /**
- * `drover enqueue JOB [JSON] [--wait]`: puts one run on a job's queue and
+ * `drover enqueue JOB [JSON|@FILE|-] [--wait]`: puts one run on a job's queue and
  * prints its id; with --wait, follows the run with waitForRun (a watch on
  * its record, no polling) until it finishes, drawing each change, and exits
  * non-zero unless it succeeded. A bundled run (`<bundleId>.<k>`) is followed
  * in its bundle's record: the bundle's other runs change it too, so only
  * this run's changes are shown.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError, isDroverError } from '../shared/errors.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
 import type { RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
+import { PAYLOAD_BYTES_MAX } from '../shared/jobs/limits.ts';
 import { waitForRun } from '../shared/jobs/wait-for-run.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 import { progressBar, progressLine } from './progress-bar.ts';
 
 const HELP = `drover enqueue — put a run of JOB on its queue
 
-Usage: drover enqueue JOB [JSON] [options]
+Usage: drover enqueue JOB [JSON | @FILE | -] [options]
 
   JSON               the run's input (default null), e.g. '{"width": 64}'; checked
                      against the job's published input schema before anything is written
+  @FILE              the input from a file (for inputs too big for an argument)
+  -                  the input from standard input
   --wait             follow the run until it ends (a progress bar on a terminal);
                      exit 0 if it succeeded, 1 if it failed, died or was cancelled
   --delay MS         not before MS milliseconds from now
@@ -43,13 +47,15 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const [job, json, ...extra] = positionals;
-    if (!job || extra.length > 0) throw new DroverError('DROVER_INVALID_ARGUMENT', `give a job name and at most one JSON input (see \`drover enqueue --help\`)`);
+    if (!job || extra.length > 0) throw new DroverError('DROVER_INVALID_ARGUMENT', `give a job name and at most one input: JSON, @FILE or - (see \`drover enqueue --help\`)`);
     let input: unknown = null;
     if (json !== undefined) {
+      const text = await inputText(json);
       try {
-        input = JSON.parse(json);
+        input = JSON.parse(text);
       } catch (err) {
-        throw new DroverError('DROVER_INVALID_PAYLOAD', `the input is not JSON (${err instanceof Error ? err.message : String(err)}); quote it for the shell: '{"key": 1}'`);
+        const why = err instanceof Error ? err.message : String(err);
+        throw new DroverError('DROVER_INVALID_PAYLOAD', json === '-' || json.startsWith('@') ? `the input in ${json === '-' ? 'standard input' : json.slice(1)} is not JSON (${why})` : `the input is not JSON (${why}); quote it for the shell: '{"key": 1}'`);
       }
     }
     const opts = {
@@ -79,6 +85,37 @@ export async function run(args: string[]): Promise<number> {
     return reportError('enqueue', err);
   } finally {
     await client?.close();
+  }
+}
+
+/**
+ * Reading stops this far past the payload limit: room for whitespace the
+ * encoding drops, without holding an endless pipe in memory.
+ */
+const INPUT_READ_MAX = 16 * PAYLOAD_BYTES_MAX;
+
+/** The input's text: the argument itself, a file's contents (@FILE) or standard input (-). */
+async function inputText(arg: string): Promise<string> {
+  if (arg !== '-' && !arg.startsWith('@')) return arg;
+  const tooLarge = (): DroverError =>
+    new DroverError('DROVER_PAYLOAD_TOO_LARGE', `the input is over ${INPUT_READ_MAX} bytes; a run's input is at most ${PAYLOAD_BYTES_MAX} bytes of JSON`, { details: { limit: PAYLOAD_BYTES_MAX } });
+  if (arg === '-') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of process.stdin) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > INPUT_READ_MAX) throw tooLarge();
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  const file = arg.slice(1);
+  try {
+    if ((await stat(file)).size > INPUT_READ_MAX) throw tooLarge();
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof DroverError) throw err;
+    throw new DroverError('DROVER_INVALID_ARGUMENT', `cannot read the input file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
 

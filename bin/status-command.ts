@@ -1,14 +1,17 @@
 /**
  * `drover status`: the ensemble (srvr/mntr of each member), the workers and
- * the queues, as tables. One read of the namespace through a TreeCache,
- * shown with the dashboard's own view model.
+ * the queues, as tables. Reads cost what they show (design.md): the workers'
+ * nodes and leases, the scheduler's state, and each job's counts from O(1)
+ * sources; no run is read, nothing outside the root is.
  */
 import { parseArgs } from 'node:util';
 import { startEnsembleProbe } from '../dashboard/ensemble/ensemble-probe.ts';
-import { cacheView } from '../dashboard/live/cache-view.ts';
-import { queuesView, schedulerView, workersView } from '../dashboard/model/cluster-view.ts';
+import { childrenOrEmpty } from '../shared/client/absent-ok.ts';
 import type { Coordination } from '../shared/client/coordination.ts';
-import { TreeCache } from '../shared/recipes/tree-cache.ts';
+import { isZkError } from '../shared/client/zk-error.ts';
+import { jobCounts, jobNames } from '../shared/jobs/job-counts.ts';
+import { layout, sequenceOf } from '../shared/jobs/layout.ts';
+import { claimsByWorker, liveWorkers } from '../shared/jobs/live-workers.ts';
 import { silentLogger } from '../shared/log.ts';
 import { formatTable } from './cli-table.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
@@ -34,13 +37,8 @@ export async function run(args: string[]): Promise<number> {
     const members = await probe.probe();
     probe.stop();
     client = await connectForCli({ connect, root: rootPath(values.root) });
-    const cache = new TreeCache(client, '/', { logger: silentLogger });
-    await cache.start();
-    const tree = cacheView(cache);
-    const workers = workersView(tree);
-    const queues = queuesView(tree);
-    const scheduler = schedulerView(tree);
-    await cache.close();
+    const jobs = await jobNames(client);
+    const [workers, queues, scheduler] = await Promise.all([workersStatus(client, jobs), queuesStatus(client, jobs), schedulerStatus(client)]);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ensemble: members, workers, queues, scheduler }, null, 2)}\n`);
       return 0;
@@ -64,4 +62,48 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await client?.close();
   }
+}
+
+/** Each live worker with the claims it holds (its leases; a bundle is one claim). */
+async function workersStatus(client: Coordination, jobs: string[]) {
+  const [workers, claims] = await Promise.all([liveWorkers(client), claimsByWorker(client, jobs)]);
+  return workers.map((w) => {
+    const running = claims.get(w.name) ?? [];
+    const capacity = w.info?.capacity;
+    return {
+      name: w.name,
+      ...(w.info ? { host: w.info.host, pid: w.info.pid, capacity: w.info.capacity, startedAt: w.info.startedAt } : {}),
+      jobs: w.info?.jobs ?? [],
+      draining: w.info?.draining === true,
+      session: w.session,
+      running,
+      load: capacity ? running.length / capacity : 0,
+    };
+  });
+}
+
+/** Each job's counts (of records: a bundle counts once), plus its live leases. */
+async function queuesStatus(client: Coordination, jobs: string[]) {
+  return Promise.all(
+    jobs.map(async (job) => {
+      const [c, leases] = await Promise.all([jobCounts(client, job), client.exists(layout.leases(job))]);
+      return { job, paused: c.paused, depth: c.waiting, lanes: c.lanes, inflight: c.active, active: leases?.numChildren ?? 0, delayed: c.delayed, dead: c.dead, history: c.finished };
+    }),
+  );
+}
+
+async function schedulerStatus(client: Coordination): Promise<{ candidates: string[]; leader?: string; since?: number }> {
+  const candidates = (await childrenOrEmpty(client, layout.scheduler)).filter((n) => n.startsWith('c-')).sort((a, b) => sequenceOf(a) - sequenceOf(b));
+  let state: { leader?: unknown; since?: unknown } = {};
+  try {
+    state = JSON.parse((await client.get(layout.schedulerState)).data.toString('utf8')) as typeof state;
+  } catch (err) {
+    // No scheduler yet, or a state we cannot read: show the candidates alone.
+    if (!isZkError(err, 'NO_NODE') && !(err instanceof SyntaxError)) throw err;
+  }
+  return {
+    candidates,
+    ...(typeof state?.leader === 'string' ? { leader: state.leader } : {}),
+    ...(typeof state?.since === 'number' ? { since: state.since } : {}),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Coordination, Stat } from '../shared/client/coordination.ts';
+import { isZkError } from '../shared/client/zk-error.ts';
 import { DroverError } from '../shared/errors.ts';
 import { CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 
@@ -12,7 +13,8 @@ const HELP = `drover tree — read and change znodes (like zkCli)
 
 Usage: drover tree <ls|get|stat|acl|set|create|delete> PATH [DATA] [options]
 
-  ls PATH            the node's children
+  ls PATH            the node's children (-r: PATH and every node under it, one full
+                     path a line, depth first, sorted, as zkCli's ls -R)
   get PATH           the node's data (then its Stat with --stat)
   stat PATH          the node's Stat
   acl PATH           the node's ACL (scheme:id: perms, as zkCli's getAcl)
@@ -21,7 +23,7 @@ Usage: drover tree <ls|get|stat|acl|set|create|delete> PATH [DATA] [options]
   delete PATH        delete the node (-r for its subtree; --version N)
 
   --version N        the version the node must have (set, delete)
-  -r, --recursive    delete a subtree
+  -r, --recursive    ls or delete a whole subtree (-R works too)
   --parents          create missing ancestors
   --stat             with get: print the Stat as well
   --connect HOSTS    host:port[,host:port...] (env DROVER_CONNECT, default 127.0.0.1:2181)
@@ -46,11 +48,41 @@ export function formatStat(stat: Stat): string {
   ].join('\n') + '\n';
 }
 
+/**
+ * zkCli's `ls -R`: the node and its subtree, depth first, children sorted,
+ * one round trip per node; lines are written as they come, so a large
+ * subtree streams instead of piling up.
+ */
+async function listRecursive(client: Coordination, path: string): Promise<void> {
+  const stack = [path];
+  let out = '';
+  while (stack.length > 0) {
+    const at = stack.pop() as string;
+    let children: string[];
+    try {
+      children = await client.children(at);
+    } catch (err) {
+      // Deleted since its parent was listed: skip it (the top one must exist).
+      if (at !== path && isZkError(err, 'NO_NODE')) continue;
+      throw err;
+    }
+    out += `${at}\n`;
+    const base = at === '/' ? '' : at;
+    for (const child of children.sort().reverse()) stack.push(`${base}/${child}`);
+    if (out.length > 64 * 1024) {
+      process.stdout.write(out);
+      out = '';
+    }
+  }
+  process.stdout.write(out);
+}
+
 export async function run(args: string[]): Promise<number> {
   let client: Coordination | undefined;
   try {
     const { values, positionals } = parseArgs({
-      args,
+      // zkCli spells it ls -R.
+      args: args.map((a) => (a === '-R' ? '-r' : a)),
       allowPositionals: true,
       options: { ...CONNECT_OPTIONS, version: { type: 'string' }, recursive: { type: 'boolean', short: 'r' }, parents: { type: 'boolean' }, stat: { type: 'boolean' } },
     });
@@ -66,6 +98,10 @@ export async function run(args: string[]): Promise<number> {
     client = await connectForCli({ connect: connectString(values.connect), root: rootPath(values.root, '/') });
     switch (verb) {
       case 'ls': {
+        if (values.recursive) {
+          await listRecursive(client, path);
+          return 0;
+        }
         const children = (await client.children(path)).sort();
         process.stdout.write(`[${children.join(', ')}]\n`);
         return 0;

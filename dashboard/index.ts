@@ -18,6 +18,7 @@ import { installStaticFiles } from './plugins/static-files.ts';
 import { installTokenAuth, isLoopback } from './plugins/token-auth.ts';
 import { installActionRoutes } from './routes/action-routes.ts';
 import { installEventRoutes } from './routes/event-routes.ts';
+import { installMetricsRoutes } from './routes/metrics-routes.ts';
 import { installViewRoutes } from './routes/view-routes.ts';
 import { installZnodeRoutes } from './routes/znode-routes.ts';
 import { componentLogger } from '../shared/log.ts';
@@ -67,8 +68,9 @@ export async function buildDashboard(opts: DashboardOptions): Promise<FastifyIns
   installStaticFiles(app);
   installViewRoutes(app, live, opts.client);
   installZnodeRoutes(app, opts.client);
-  installActionRoutes(app, opts.actions ?? clusterActions(opts.client));
+  installActionRoutes(app, opts.actions ?? clusterActions(opts.client), (job, runId) => live.noteRun(job, runId));
   installEventRoutes(app, live);
+  installMetricsRoutes(app, live);
   return app;
 }
 

@@ -44,6 +44,8 @@ export const DroverCode = {
   DROVER_HANDLER_FAILED: 'the handler failed',
   /** The handler threw a NonRetryableError (without a code of its own): the run ends without further attempts. */
   DROVER_NON_RETRYABLE: 'the handler failed and asked not to be retried',
+  /** A job cannot be removed: a live worker serves it, or (without force) runs of it are active. */
+  DROVER_JOB_IN_USE: 'the job is in use',
   /** A run with that id already exists (an explicit EnqueueOptions.runId was reused). */
   DROVER_DUPLICATE_RUN: 'a run with that id already exists',
   /** A mutating dashboard request came without the dashboard's token (or with a wrong one). */

@@ -21,6 +21,17 @@ export interface ServerEntry {
   clientPort?: number;
 }
 
+/** ZooKeeper 3.6+'s metrics providers: the Prometheus one serves `/metrics` over HTTP; the default one serves nothing. */
+export const PROMETHEUS_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+export const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+
+/** Where the Prometheus endpoint listens (`metricsProvider.httpHost` / `metricsProvider.httpPort`). */
+export interface MetricsProviderConfig {
+  httpHost: string;
+  /** 0: any free port (Drover's addition, for tests). */
+  httpPort: number;
+}
+
 export interface MemberConfig {
   tickTime: number;
   initLimit: number;
@@ -40,6 +51,8 @@ export interface MemberConfig {
   maxBuffer: number;
   containerCheckIntervalMs: number;
   forceSync: boolean;
+  /** Null unless `metricsProvider.className` names the Prometheus provider. */
+  metricsProvider: MetricsProviderConfig | null;
   unknownKeys: readonly string[];
 }
 
@@ -66,6 +79,7 @@ export function defaultConfig(overrides: Partial<MemberConfig> = {}): MemberConf
     maxBuffer: limits.frameBytesMax,
     containerCheckIntervalMs: 60_000,
     forceSync: true,
+    metricsProvider: null,
     unknownKeys: [],
     ...overrides,
   };
@@ -77,6 +91,37 @@ function int(key: string, value: string, line: number, min = 0): number {
   const n = Number(value);
   if (n < min) throw new ConfigError(`zoo.cfg line ${line}: ${key}=${value} must be at least ${min}`);
   return n;
+}
+
+function port(key: string, value: string, line: number): number {
+  const n = int(key, value, line, 0);
+  if (n > 65535) throw new ConfigError(`zoo.cfg line ${line}: ${key}=${value} is not a port`);
+  return n;
+}
+
+interface MetricsKeys {
+  className?: { value: string; line: number };
+  httpHost?: string;
+  httpPort?: number;
+}
+
+/**
+ * As ZooKeeper: no className (or the default provider) serves no endpoint,
+ * and its http keys do nothing (so they are reported as ignored). A class
+ * Drover does not have is an error, as ZooKeeper fails to start on a class
+ * it cannot load: a member the operator believes monitored must not start blind.
+ */
+function metricsProvider(keys: MetricsKeys, unknownKeys: string[]): MetricsProviderConfig | null {
+  const className = keys.className?.value ?? DEFAULT_METRICS_PROVIDER;
+  if (className === PROMETHEUS_METRICS_PROVIDER) {
+    return { httpHost: keys.httpHost || '0.0.0.0', httpPort: keys.httpPort ?? 7000 };
+  }
+  if (className !== DEFAULT_METRICS_PROVIDER) {
+    throw new ConfigError(`zoo.cfg line ${keys.className?.line}: metricsProvider.className=${className} is not a provider Drover has (${PROMETHEUS_METRICS_PROVIDER} or ${DEFAULT_METRICS_PROVIDER})`);
+  }
+  if (keys.httpHost !== undefined) unknownKeys.push('metricsProvider.httpHost');
+  if (keys.httpPort !== undefined) unknownKeys.push('metricsProvider.httpPort');
+  return null;
 }
 
 function bool(value: string): boolean {
@@ -118,6 +163,7 @@ export function parseZooCfg(text: string): MemberConfig {
   const o: Partial<MemberConfig> & { servers: ServerEntry[]; unknownKeys: string[] } = { servers: [], unknownKeys: [] };
   let minSet = false;
   let maxSet = false;
+  const metrics: MetricsKeys = {};
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = (lines[i] as string).trim();
@@ -186,11 +232,21 @@ export function parseZooCfg(text: string): MemberConfig {
       case 'forceSync':
         o.forceSync = !/^no$/i.test(value);
         break;
+      case 'metricsProvider.className':
+        metrics.className = { value, line };
+        break;
+      case 'metricsProvider.httpHost':
+        metrics.httpHost = value;
+        break;
+      case 'metricsProvider.httpPort':
+        metrics.httpPort = port(key, value, line);
+        break;
       default:
         o.unknownKeys.push(key);
     }
   }
   if (!o.dataDir) throw new ConfigError('zoo.cfg: dataDir is required');
+  o.metricsProvider = metricsProvider(metrics, o.unknownKeys);
   const tick = o.tickTime ?? DEFAULT_TICK;
   if (!minSet) o.minSessionTimeout = 2 * tick;
   if (!maxSet) o.maxSessionTimeout = 20 * tick;

@@ -31,7 +31,9 @@ import { ZkServer, type ServerRole } from '../server/zk-server.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
-import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
+import { formatFourLetter, mntrRows, notServingMntrRows, notWhitelistedMessage, type ServerStats } from '../server/four-letter-format.ts';
+import { startMetricsListener, type MetricsListener } from '../server/metrics-listener.ts';
+import { formatPrometheus } from '../server/prometheus-format.ts';
 import { ZabPeer } from '../zab/peer.ts';
 import type { Ready, ZabMessage } from '../zab/messages.ts';
 import { decodeZabMessage, encodeProposalParts, encodeZabMessage } from '../zab/message-codec.ts';
@@ -313,6 +315,17 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     );
   }
 
+  function statsNow(): ServerStats {
+    const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.isObserver ? 'observer' : 'follower') : 'read-only';
+    return collectServerStats(server, {
+      mode,
+      startedAt,
+      config,
+      serverId: myid,
+      ...(server.role === 'leader' ? { learners: peer.learnerStats } : {}),
+    });
+  }
+
   const listener = new ClientListener(server, {
     host: me.clientHost ?? config.clientPortAddress,
     port: me.clientPort ?? config.clientPort,
@@ -322,16 +335,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     fourLetter: (cmd) => {
       if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
       if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
-      const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.isObserver ? 'observer' : 'follower') : 'read-only';
       if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
-      const stats = collectServerStats(server, {
-        mode,
-        startedAt,
-        config,
-        serverId: myid,
-        ...(server.role === 'leader' ? { learners: peer.learnerStats } : {}),
-      });
-      return formatFourLetter(cmd, stats);
+      return formatFourLetter(cmd, statsNow());
     },
   });
   const addr = await listener.listen();
@@ -351,6 +356,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | null = null;
+  let metricsListener: MetricsListener | null = null;
   function stop(): Promise<void> {
     if (stopping) return stopping;
     stopping = (async () => {
@@ -362,6 +368,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       await pumpRun;
       for (const chore of chores.splice(0)) chore.reject(new Error('member stopped'));
       await snapshotter.idle();
+      await metricsListener?.close();
       await listener.close();
       await transport.close();
       server.stop();
@@ -373,6 +380,15 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     return stopping;
   }
 
+  try {
+    // While electing there is no mntr; the endpoint still answers, with the state.
+    const render = () => formatPrometheus(server.role === 'looking' ? notServingMntrRows() : mntrRows(statsNow()));
+    metricsListener = await startMetricsListener(config.metricsProvider, render, log.child({ component: 'metrics', member: myid }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
   log.info({ member: myid, host: addr.host, port: addr.port, quorumPort: me.quorumPort }, 'ensemble member up; serving once a leader is established');
-  return { host: addr.host, port: addr.port, config, server, stopped, stop };
+  return { host: addr.host, port: addr.port, config, server, metrics: metricsListener?.address ?? null, stopped, stop };
 }

@@ -16,13 +16,17 @@ import { decodeSnapshot } from './snapshot-codec.ts';
 import { Snapshotter } from './snapshotter.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
-import { formatFourLetter, notWhitelistedMessage } from '../server/four-letter-format.ts';
+import { formatFourLetter, mntrRows, notWhitelistedMessage } from '../server/four-letter-format.ts';
+import { startMetricsListener, type MetricsListener } from '../server/metrics-listener.ts';
+import { formatPrometheus } from '../server/prometheus-format.ts';
 
 export interface RunningMember {
   readonly host: string;
   readonly port: number;
   readonly config: MemberConfig;
   readonly server: ZkServer;
+  /** The Prometheus endpoint (zoo.cfg metricsProvider.*), when configured. */
+  readonly metrics: { host: string; port: number } | null;
   /** Resolves when the member has stopped, for whatever reason. */
   readonly stopped: Promise<void>;
   stop(): Promise<void>;
@@ -78,6 +82,8 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | null = null;
+  let metricsListener: MetricsListener | null = null;
+  const statsNow = () => collectServerStats(server, { mode: 'standalone', startedAt, config, serverId: 0 });
 
   committer = new GroupCommitter(
     txnLog,
@@ -106,7 +112,7 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
         resetServerStats(server);
         return 'Server stats reset.\n';
       }
-      return formatFourLetter(cmd, collectServerStats(server, { mode: 'standalone', startedAt, config, serverId: 0 }));
+      return formatFourLetter(cmd, statsNow());
     },
   });
   const addr = await listener.listen();
@@ -120,6 +126,7 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     stopping = (async () => {
       clearInterval(tickTimer);
       clearInterval(reapTimer);
+      await metricsListener?.close();
       await listener.close();
       await committer?.idle();
       server.stop();
@@ -131,8 +138,15 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     return stopping;
   }
 
+  try {
+    metricsListener = await startMetricsListener(config.metricsProvider, () => formatPrometheus(mntrRows(statsNow())), log.child({ component: 'metrics' }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
   log.info({ host: addr.host, port: addr.port, dataDir: config.dataDir }, 'serving clients');
-  return { host: addr.host, port: addr.port, config, server, stopped, stop };
+  return { host: addr.host, port: addr.port, config, server, metrics: metricsListener?.address ?? null, stopped, stop };
 }
 
 function resetConnectionStats(server: ZkServer): void {

@@ -157,7 +157,8 @@ function dump(s: ServerStats): string {
   return lines.join('\n') + '\n';
 }
 
-function mntr(s: ServerStats): string {
+/** The `mntr` keys and values in order; the Prometheus endpoint serves the same rows. */
+export function mntrRows(s: ServerStats): [string, string | number][] {
   const rows: [string, string | number][] = [
     ['zk_version', `${ZK_VERSION}, ${BUILT}`],
     ['zk_server_state', s.mode],
@@ -185,5 +186,17 @@ function mntr(s: ServerStats): string {
   if (s.syncedFollowers !== undefined) rows.push(['zk_synced_followers', s.syncedFollowers]);
   if (s.pendingSyncs !== undefined) rows.push(['zk_pending_syncs', s.pendingSyncs]);
   if (s.observers !== undefined) rows.push(['zk_synced_observers', s.observers]);
-  return rows.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
+  return rows;
+}
+
+/** What a member not serving (electing) reports where rows are wanted: ZooKeeper's state name for it. */
+export function notServingMntrRows(): [string, string | number][] {
+  return [
+    ['zk_version', `${ZK_VERSION}, ${BUILT}`],
+    ['zk_server_state', 'leaderelection'],
+  ];
+}
+
+function mntr(s: ServerStats): string {
+  return mntrRows(s).map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
 }

@@ -1,19 +1,30 @@
 /**
- * The dashboard's live model: the mirrored tree (watches), the ensemble
- * probe (4lw) and the metrics history, with one change feed for SSE.
- * Sections of the view are recomputed after the mirror changes (batched
- * over `batchMs`) and only sections whose JSON changed are announced.
+ * The dashboard's live model, at a cost that follows what it shows, never
+ * the backlog or the history:
+ *
+ *   structure  workers, jobs' specs, the scheduler, schedules, partitions,
+ *              barrier groups and leases, mirrored with watches
+ *              (structure-mirror.ts); views recomputed after changes,
+ *              batched over `batchMs`
+ *   queues     per-job counts and rates from O(1) reads each sample tick
+ *              (queue-sampler.ts), with the charts' sample
+ *   runs       the live table: leased runs watched, the next waiting few
+ *              per job, the finished ones seen (live-runs.ts)
+ *   ensemble   every member's srvr/mntr, probed (as ZooKeeper tools do)
+ *
+ * Only sections whose JSON changed are announced to subscribers (SSE).
  */
 import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { layout } from '../../shared/jobs/layout.ts';
-import { isBundleId } from '../../shared/jobs/run-id.ts';
 import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../ensemble/ensemble-probe.ts';
-import { clusterView, historyRunId, inflightRuns, jobNames, queueDepth, runKeys, schedulesView, type ClusterView, type QueueView } from '../model/cluster-view.ts';
+import { schedulesView, structureView, workersView, type ClusterView, type QueueView, type StructureView } from '../model/cluster-view.ts';
+import type { MirrorNode, MirrorView } from '../model/mirror-view.ts';
 import { MetricsHistory, type MetricsSample } from '../model/metrics-history.ts';
-import { TreeCache } from '../../shared/recipes/tree-cache.ts';
-import type { MirrorView } from '../model/mirror-view.ts';
-import { cacheView } from './cache-view.ts';
+import { readObject } from '../model/read-record.ts';
+import { LiveRuns } from './live-runs.ts';
+import { QueueSampler, type JobMarks } from './queue-sampler.ts';
+import { StructureMirror } from './structure-mirror.ts';
 
 export type Section = keyof ClusterView | 'ensemble' | 'metrics';
 
@@ -32,52 +43,64 @@ export interface LiveStateOptions {
 }
 
 export class LiveState {
-  private readonly cache: TreeCache;
-  readonly mirror: MirrorView;
+  private readonly mirror: StructureMirror;
   private readonly probe: EnsembleProbe;
   private readonly metrics = new MetricsHistory();
+  private readonly sampler: QueueSampler;
+  private readonly runs: LiveRuns;
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly lastJson = new Map<Section, string>();
-  private current: ClusterView | null = null;
+  private structure: StructureView | null = null;
+  private queues: QueueView[] = [];
   private recomputeTimer: NodeJS.Timeout | null = null;
-  private readonly sampleTimer: NodeJS.Timeout;
+  private runsTimer: NodeJS.Timeout | null = null;
+  private sampleTimer: NodeJS.Timeout | null = null;
+  /** Per job, where its counters stood at the last sample: waiting and finished runs are read again when they move. */
+  private marks = new Map<string, JobMarks>();
   private readonly unsubscribe: (() => void)[] = [];
+  private closed = false;
 
   constructor(private readonly opts: LiveStateOptions) {
-    this.cache = new TreeCache(opts.client, '/', { logger: opts.logger });
-    this.mirror = cacheView(this.cache);
+    this.mirror = new StructureMirror(opts.client, opts.logger);
     this.probe = startEnsembleProbe({ connect: opts.connect, logger: opts.logger.child({ part: 'ensemble-probe' }), ...(opts.probeIntervalMs ? { intervalMs: opts.probeIntervalMs } : {}) });
-    const changed = () => this.scheduleRecompute();
-    this.unsubscribe.push(this.cache.onAdded(changed), this.cache.onUpdated(changed), this.cache.onRemoved(changed));
+    this.runs = new LiveRuns(opts.client, opts.logger);
+    this.sampler = new QueueSampler(
+      opts.client,
+      {
+        spec: (job) => readObject(this.mirror.get(layout.job(job))?.data),
+        leases: (job) => this.mirror.get(layout.leases(job))?.children.length ?? 0,
+      },
+      this.metrics,
+    );
+    this.unsubscribe.push(this.mirror.onChange(() => this.scheduleRecompute()));
+    this.unsubscribe.push(this.runs.onChange(() => this.scheduleRuns()));
     this.unsubscribe.push(this.probe.onSample((members) => this.emit('ensemble', members)));
-    this.sampleTimer = setInterval(() => this.sample(), opts.sampleIntervalMs ?? 1000);
-    this.sampleTimer.unref();
   }
 
   async start(): Promise<void> {
-    await this.cache.start();
+    await this.mirror.start();
     this.recompute();
+    await this.sample();
+    const every = this.opts.sampleIntervalMs ?? 1000;
+    const tick = (): void => {
+      this.sampleTimer = setTimeout(() => {
+        void this.sample().finally(() => {
+          if (!this.closed) tick();
+        });
+      }, every);
+      this.sampleTimer.unref();
+    };
+    tick();
   }
 
-  /** Nodes in the cache (for /api/health). */
+  /** Structural nodes held in the mirror (for /api/health). */
   get size(): number {
-    return this.cache.size;
+    return this.mirror.size;
   }
 
   view(): ClusterView {
-    this.current ??= this.compute();
-    return this.current;
-  }
-
-  private compute(): ClusterView {
-    const view = clusterView(this.mirror, Date.now());
-    view.queues = this.withRates(view.queues);
-    return view;
-  }
-
-  private withRates(queues: QueueView[]): QueueView[] {
-    const rates = this.metrics.rates();
-    return queues.map((q) => ({ ...q, enqueuedPerMin: rates.get(q.job)?.enqueuedPerMin ?? 0, finishedPerMin: rates.get(q.job)?.finishedPerMin ?? 0 }));
+    this.structure ??= structureView(this.withRecords, Date.now());
+    return { ...this.structure, queues: this.queues, runs: this.runs.view() };
   }
 
   ensemble(): MemberSample[] {
@@ -97,62 +120,91 @@ export class LiveState {
     return { ...this.view(), ensemble: this.ensemble(), metrics: this.metricsSeries() };
   }
 
+  /** An operator changed this run through the dashboard: show its new state at once. */
+  noteRun(job: string, runId: string): Promise<void> {
+    return this.runs.note(job, runId);
+  }
+
   subscribe(listener: (e: LiveEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   close(): void {
-    if (this.recomputeTimer) clearTimeout(this.recomputeTimer);
-    clearInterval(this.sampleTimer);
+    this.closed = true;
+    for (const t of [this.recomputeTimer, this.runsTimer, this.sampleTimer]) if (t) clearTimeout(t);
     for (const u of this.unsubscribe) u();
     this.probe.stop();
-    void this.cache.close();
+    this.runs.close();
+    void this.mirror.close();
     this.listeners.clear();
   }
 
   private scheduleRecompute(): void {
-    if (this.recomputeTimer) return;
+    if (this.recomputeTimer || this.closed) return;
     this.recomputeTimer = setTimeout(() => {
       this.recomputeTimer = null;
       this.recompute();
     }, this.opts.batchMs ?? 100);
   }
 
-  private recompute(): void {
-    this.current = this.compute();
-    for (const [section, data] of Object.entries(this.current) as [keyof ClusterView, unknown][]) this.emit(section, data, true);
+  private scheduleRuns(): void {
+    if (this.runsTimer || this.closed) return;
+    this.runsTimer = setTimeout(() => {
+      this.runsTimer = null;
+      this.emit('runs', this.runs.view(), true);
+      // A held bundle's runs count in its worker's load.
+      if (this.structure) {
+        this.structure.workers = workersView(this.withRecords);
+        this.emit('workers', this.structure.workers, true);
+      }
+    }, this.opts.batchMs ?? 100);
   }
 
-  private sample(): void {
-    const tree = this.mirror;
-    let depth = 0;
-    let inflight = 0;
-    const finished: string[] = [];
-    const all: string[] = [];
-    for (const job of jobNames(tree)) {
-      depth += queueDepth(tree, job);
-      inflight += inflightRuns(tree, job);
-      // Runs, not znodes: a bundle's record counts each of its runs (its
-      // history entry names the bundle, whose runs the record lists).
-      for (const name of tree.get(layout.history(job))?.children ?? []) {
-        const id = historyRunId(name);
-        if (!isBundleId(id)) finished.push(`${job}/${id}`);
-      }
-      const keys = runKeys(tree, job);
-      all.push(...keys.all);
-      finished.push(...keys.finished);
-    }
-    const sample = this.metrics.record(Date.now(), { depth, inflight, finished, all });
-    this.emit('metrics', sample);
-    // Rates move with time too: queues are re-announced when they changed.
-    if (this.current) {
-      this.current.queues = this.withRates(this.current.queues);
-      this.emit('queues', this.current.queues, true);
+  /** The structure, plus the records of leased runs the live table watches (a worker's held bundle shows as its active runs). */
+  private readonly withRecords: MirrorView = {
+    get: (path: string): MirrorNode | undefined => {
+      const m = /^\/runs\/([^/]+)\/([^/]+)$/.exec(path);
+      if (!m) return this.mirror.get(path);
+      const data = this.runs.dataOf(m[1] as string, m[2] as string);
+      return data ? { data, stat: null, children: [] } : undefined;
+    },
+  };
+
+  private recompute(): void {
+    this.structure = structureView(this.withRecords, Date.now());
+    for (const [section, data] of Object.entries(this.structure) as [keyof StructureView, unknown][]) this.emit(section, data, true);
+    this.runs.syncLeases(this.leases());
+  }
+
+  /** Every lease the mirror holds: the records being worked on (a bundle's lease names the bundle). */
+  private leases(): { job: string; name: string }[] {
+    const root = this.mirror.get(layout.leasesRoot)?.children ?? [];
+    return root.flatMap((job) => (this.mirror.get(layout.leases(job))?.children ?? []).map((name) => ({ job, name })));
+  }
+
+  private async sample(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { queues, sample, marks } = await this.sampler.sample(Date.now());
+      if (this.closed) return;
+      this.queues = queues;
+      this.emit('metrics', sample);
+      this.emit('queues', queues, true);
+      // The next waiting runs are read again only for jobs whose lanes moved.
+      const before = this.marks;
+      this.marks = marks;
+      const moved = queues.filter((q) => before.get(q.job)?.lanes !== marks.get(q.job)?.lanes).map((q) => q.job);
+      if (moved.length > 0) await this.runs.refreshWaiting(moved, queues.map((q) => q.job));
+      // Runs that finished faster than their lease could be seen: looked up by their new entries.
+      const finishing = queues.filter((q) => before.get(q.job)?.finished !== marks.get(q.job)?.finished);
+      if (finishing.length > 0) await this.runs.refreshFinished(finishing.map((q) => ({ job: q.job, history: q.history, dead: q.dead })));
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not sample the queues');
     }
     // Next fire times move with the clock, not with the tree.
-    const schedules = schedulesView(tree, Date.now());
-    if (this.current) this.current.schedules = schedules;
+    const schedules = schedulesView(this.mirror, Date.now());
+    if (this.structure) this.structure.schedules = schedules;
     this.emit('schedules', schedules, true);
   }
 

@@ -1,10 +1,13 @@
 /**
- * What the dashboard shows, computed from the mirrored tree (layout.ts
- * says where each thing lives). Pure: a function of the mirror and `now`.
- * Records come from other processes, so every field is read defensively.
+ * What the dashboard shows. The structural parts are computed from the
+ * mirror of the cluster's structure (dashboard/live/structure-mirror.ts;
+ * layout.ts says where each thing lives): pure functions of the mirror and
+ * `now`. Queues and runs are counted and paged from the cluster instead
+ * (dashboard/live). Records come from other processes, so every field is
+ * read defensively.
  */
-import { laneOf, layout, sequenceOf } from '../../shared/jobs/layout.ts';
-import { bundledRunId, isBundleId } from '../../shared/jobs/run-id.ts';
+import { layout, sequenceOf } from '../../shared/jobs/layout.ts';
+import { isBundleId } from '../../shared/jobs/run-id.ts';
 import type { MirrorView } from './mirror-view.ts';
 import { childPath } from './mirror-view.ts';
 import { numberField, readJson, readObject, runRecordsOf, stringField } from './read-record.ts';
@@ -119,7 +122,6 @@ export interface ClusterView {
   scheduler: SchedulerView;
 }
 
-const ACTIVE_STATES = new Set(['queued', 'delayed', 'waiting-barrier', 'active']);
 export const TERMINAL_STATES = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
 
 function kids(tree: MirrorView, path: string): string[] {
@@ -133,7 +135,7 @@ function countKids(tree: MirrorView, path: string): number {
 export function workersView(tree: MirrorView): WorkerView[] {
   // Which worker holds which run: the leases (ephemeral, so only live claims).
   const running = new Map<string, WorkerView['running']>();
-  for (const job of kids(tree, '/leases')) {
+  for (const job of kids(tree, layout.leasesRoot)) {
     for (const runId of kids(tree, layout.leases(job))) {
       const lease = readObject(tree.get(layout.lease(job, runId))?.data);
       const worker = stringField(lease, 'worker');
@@ -174,99 +176,8 @@ export function workersView(tree: MirrorView): WorkerView[] {
     });
 }
 
-/** Every job the cluster knows of: defined (/jobs) or with queued/recorded runs. */
-export function jobNames(tree: MirrorView): string[] {
-  const names = new Set([...kids(tree, layout.jobs), ...kids(tree, '/queues'), ...kids(tree, '/runs')]);
-  return [...names].sort();
-}
-
-/**
- * How many runs a name in a queue directory stands for: 1 for a run of its
- * own; for a bundle (docs/adr/0006-run-bundles.md), its runs in `states`
- * (1 while the mirror has no readable bundle record under that name yet).
- */
-function runsNamed(tree: MirrorView, job: string, id: string, states: ReadonlySet<string>): number {
-  if (!isBundleId(id)) return 1;
-  const node = tree.get(layout.run(job, id));
-  const rec = readObject(node?.data);
-  if (rec?.['kind'] !== 'bundle') return 1;
-  return runRecordsOf(node?.data).filter((r) => states.has(stringField(r, 'state') ?? '')).length;
-}
-
-const QUEUED = new Set(['queued']);
-const ACTIVE = new Set(['active']);
-const WAITING = new Set(['queued', 'delayed']);
-
-function countRuns(tree: MirrorView, job: string, dir: string, states: ReadonlySet<string>, idOf: (name: string) => string = (n) => n): number {
-  return kids(tree, dir).reduce((n, name) => n + runsNamed(tree, job, idOf(name), states), 0);
-}
-
-/** Waiting runs: the plain FIFO plus every priority lane (p0..p9); a bundle's item counts its queued runs. */
-export function queueDepth(tree: MirrorView, job: string): number {
-  let depth = countKids(tree, layout.queueItems(job));
-  for (const name of kids(tree, layout.lanes(job))) {
-    const lane = laneOf(name);
-    if (!Number.isInteger(lane)) continue;
-    const items = layout.laneItems(job, lane);
-    for (const item of kids(tree, items)) {
-      const data = tree.get(childPath(items, item))?.data;
-      depth += runsNamed(tree, job, data ? data.toString('utf8') : '', QUEUED);
-    }
-  }
-  return depth;
-}
-
-/** Runs claimed and not finished: an inflight bundle counts its active runs. */
-export function inflightRuns(tree: MirrorView, job: string): number {
-  return countRuns(tree, job, layout.inflight(job), ACTIVE);
-}
-
-export function queuesView(tree: MirrorView): QueueView[] {
-  return jobNames(tree).map((job) => {
-    const spec = readObject(tree.get(layout.job(job))?.data);
-    // Counts are of runs: a bundle's znode stands for its runs in the state the directory means.
-    const view: QueueView = {
-      job,
-      paused: tree.get(layout.jobPaused(job)) !== undefined,
-      depth: queueDepth(tree, job),
-      inflight: inflightRuns(tree, job),
-      active: countRuns(tree, job, layout.leases(job), ACTIVE),
-      delayed: countRuns(tree, job, layout.delayed(job), WAITING, (n) => n.slice(16)),
-      dead: countKids(tree, layout.dead(job)),
-      history: countRuns(tree, job, layout.history(job), TERMINAL_STATES, historyRunId),
-    };
-    if (spec) view.spec = spec;
-    return view;
-  });
-}
-
-/**
- * Every run the records under /runs/<job> hold, as `<job>/<runId>` keys,
- * and which of them are finished (for the metrics' rates).
- */
-export function runKeys(tree: MirrorView, job: string): { all: string[]; finished: string[] } {
-  const all: string[] = [];
-  const finished: string[] = [];
-  for (const id of kids(tree, layout.runs(job))) {
-    const records = runRecordsOf(tree.get(layout.run(job, id))?.data);
-    // A run's own record counts even unreadable (it exists); a bundle counts its runs.
-    const runs = isBundleId(id) ? records.map((rec, k) => ({ key: `${job}/${stringField(rec, 'id') ?? bundledRunId(id, k)}`, rec })) : [{ key: `${job}/${id}`, rec: records[0] }];
-    for (const { key, rec } of runs) {
-      all.push(key);
-      const state = stringField(rec, 'state');
-      if (state && TERMINAL_STATES.has(state)) finished.push(key);
-    }
-  }
-  return { all, finished };
-}
-
-/** The runs of a node: its own record, or each run of a bundle (id `<bundleId>.<k>`, path the bundle's). */
-function runsFromNode(job: string, id: string, path: string, data: Buffer | null | undefined): RunView[] {
-  const bundle = isBundleId(id);
-  return runRecordsOf(data).map((rec, k) => runFromRecord(job, bundle ? bundledRunId(id, k) : id, path, rec));
-}
-
-function runFromRecord(job: string, id: string, path: string, rec: Record<string, unknown>): RunView {
+/** A run's record as the runs table shows it (fields read defensively: records come from other processes). */
+export function runFromRecord(job: string, id: string, path: string, rec: Record<string, unknown>): RunView {
   const view: RunView = { job: stringField(rec, 'job') ?? job, id: stringField(rec, 'id') ?? id, state: stringField(rec, 'state') ?? 'unknown', path };
   for (const key of ['attempt', 'maxAttempts', 'enqueuedAt', 'startedAt', 'finishedAt', 'dueAt', 'partition', 'fireTime'] as const) {
     const n = numberField(rec, key);
@@ -293,36 +204,6 @@ function runFromRecord(job: string, id: string, path: string, rec: Record<string
 
 function readObjectValue(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-/** The id inside a history entry's name (h-<endMs13>-<runId>). */
-export function historyRunId(name: string): string {
-  return name.replace(/^h-\d{13}-/, '');
-}
-
-/**
- * Every unfinished run, and the newest `finishedLimit` finished ones (from
- * /runs and, when its entries hold records, /history), newest first. A
- * bundle record shows as its runs, each with the bundle's znode as path.
- */
-export function runsView(tree: MirrorView, opts: { finishedLimit?: number; job?: string } = {}): RunView[] {
-  const byId = new Map<string, RunView>();
-  const jobs = opts.job ? [opts.job] : jobNames(tree);
-  for (const job of jobs) {
-    for (const name of kids(tree, layout.history(job))) {
-      const path = childPath(layout.history(job), name);
-      for (const run of runsFromNode(job, historyRunId(name), path, tree.get(path)?.data)) byId.set(`${job}/${run.id}`, run);
-    }
-    // The live record wins over a history copy.
-    for (const id of kids(tree, layout.runs(job))) {
-      for (const run of runsFromNode(job, id, layout.run(job, id), tree.get(layout.run(job, id))?.data)) byId.set(`${job}/${run.id}`, run);
-    }
-  }
-  const all = [...byId.values()];
-  const time = (r: RunView) => r.finishedAt ?? r.startedAt ?? r.enqueuedAt ?? 0;
-  const open = all.filter((r) => ACTIVE_STATES.has(r.state)).sort((a, b) => time(b) - time(a));
-  const done = all.filter((r) => !ACTIVE_STATES.has(r.state)).sort((a, b) => time(b) - time(a));
-  return [...open, ...done.slice(0, opts.finishedLimit ?? 100)];
 }
 
 export function schedulesView(tree: MirrorView, now: number): ScheduleView[] {
@@ -371,7 +252,7 @@ function ownerOf(data: Buffer | null | undefined): { worker?: string; generation
 }
 
 export function partitionsView(tree: MirrorView): PartitionView[] {
-  return kids(tree, '/partitions').map((job) => {
+  return kids(tree, layout.partitionsRoot).map((job) => {
     const assignment = readObject(tree.get(layout.partitionAssignment(job))?.data);
     const ranges = Array.isArray(assignment?.['ranges'])
       ? (assignment['ranges'] as unknown[]).map(readObjectValue).filter((r): r is Record<string, unknown> => r !== undefined).map((r) => ({
@@ -444,11 +325,12 @@ export function schedulerView(tree: MirrorView): SchedulerView {
   return view;
 }
 
-export function clusterView(tree: MirrorView, now: number): ClusterView {
+/** The parts of the view the structure mirror holds (queues and runs come from counts and pages: dashboard/live). */
+export type StructureView = Omit<ClusterView, 'queues' | 'runs'>;
+
+export function structureView(tree: MirrorView, now: number): StructureView {
   return {
     workers: workersView(tree),
-    queues: queuesView(tree),
-    runs: runsView(tree),
     schedules: schedulesView(tree, now),
     partitions: partitionsView(tree),
     barriers: barriersView(tree),

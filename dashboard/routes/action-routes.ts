@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { JobActions } from '../job-actions.ts';
 import { jobParams, runParams } from './schemas.ts';
 
-export function installActionRoutes(app: FastifyInstance, actions: JobActions): void {
+/** `changed` hears of each run an action touched, so the live table can show it at once. */
+export function installActionRoutes(app: FastifyInstance, actions: JobActions, changed: (job: string, runId: string) => Promise<void> = async () => {}): void {
   app.post<{ Params: { job: string }; Body: { input?: unknown; delayMs?: number; priority?: number } }>(
     '/api/jobs/:job/runs',
     {
@@ -23,15 +24,18 @@ export function installActionRoutes(app: FastifyInstance, actions: JobActions): 
     async (request, reply) => {
       const body = request.body ?? {};
       const { runId } = await actions.enqueue(request.params.job, body);
+      await changed(request.params.job, runId);
       return reply.status(201).send({ job: request.params.job, runId });
     },
   );
   app.post<{ Params: { job: string; runId: string } }>('/api/runs/:job/:runId/retry', { schema: { params: runParams } }, async (request) => {
     await actions.retry(request.params.job, request.params.runId);
+    await changed(request.params.job, request.params.runId);
     return { ok: true };
   });
   app.post<{ Params: { job: string; runId: string } }>('/api/runs/:job/:runId/cancel', { schema: { params: runParams } }, async (request) => {
     await actions.cancel(request.params.job, request.params.runId);
+    await changed(request.params.job, request.params.runId);
     return { ok: true };
   });
   app.post<{ Params: { job: string } }>('/api/jobs/:job/pause', { schema: { params: jobParams } }, async (request) => {

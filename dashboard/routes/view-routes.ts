@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { recordPathOf } from '../../shared/jobs/run-lookup.ts';
 import type { LiveState } from '../live/live-state.ts';
-import { runsView } from '../model/cluster-view.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
 import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
 import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, type PageState } from '../../shared/jobs/run-pages.ts';
@@ -42,8 +41,7 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     async (request) => {
       const { job, state, limit, cursor: at } = request.query;
       if (state === undefined || state === 'waiting-barrier') {
-        let runs = runsView(live.mirror, { finishedLimit: limit ?? 100, ...(job ? { job } : {}) });
-        if (state) runs = runs.filter((r) => r.state === state);
+        const runs = live.view().runs.filter((r) => (!job || r.job === job) && (!state || r.state === state));
         return { runs: runs.slice(0, limit ?? 200), next: null };
       }
       const opts = { state: pageState(state), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) };
@@ -77,10 +75,7 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
   // One run, read from the cluster (not the mirror): the CLI's --wait and fresh pages use it.
   app.get<{ Params: { job: string; runId: string } }>('/api/runs/:job/:runId', { schema: { params: runParams } }, async (request) => {
     const { job, runId } = request.params;
-    const found = runsView(live.mirror, { job, finishedLimit: 1000 }).find((r) => r.id === runId);
-    if (found) return { run: found };
-    // Not in the cache yet (just enqueued) or beyond what it shows: read it (no record -> DROVER_RUN_NOT_FOUND).
-    // A bundled run's path is its bundle's znode, as in the runs view.
+    // Read from the cluster (no record -> DROVER_RUN_NOT_FOUND); a bundled run's path is its bundle's znode.
     return { run: { ...(await getRun(client, job, runId)), path: recordPathOf(job, runId) } };
   });
 }

@@ -14,30 +14,42 @@ import { queueDepth } from './run-admin.ts';
 export interface JobCounts {
   job: string;
   waiting: number;
-  /** Waiting per priority lane, lowest (first claimed) first. */
-  lanes: { priority: number; depth: number }[];
+  /** Waiting per priority lane, lowest (first claimed) first; `tail` counts every item ever appended to it. */
+  lanes: { priority: number; depth: number; tail: number }[];
   active: number;
   delayed: number;
   dead: number;
   /** In history (succeeded, failed, cancelled; dead runs are in `dead`), bounded by history.keep and maxAgeMs. */
   finished: number;
   paused: boolean;
-}
-
-async function childCount(client: Coordination, path: string): Promise<number> {
-  return (await client.exists(path))?.numChildren ?? 0;
+  /**
+   * Child changes of history and dead (Stat.cversion: one per create and per
+   * delete). With the change of their child counts it gives finishes over
+   * time without listing: created = (Δcversion + ΔnumChildren) / 2.
+   */
+  cversions: { history: number; dead: number };
 }
 
 export async function jobCounts(client: Coordination, job: string): Promise<JobCounts> {
-  const [depth, active, delayed, dead, finished, paused] = await Promise.all([
+  const [depth, active, delayed, dead, history, paused] = await Promise.all([
     queueDepth(client, job),
-    childCount(client, layout.inflight(job)),
-    childCount(client, layout.delayed(job)),
-    childCount(client, layout.dead(job)),
-    childCount(client, layout.history(job)),
+    client.exists(layout.inflight(job)),
+    client.exists(layout.delayed(job)),
+    client.exists(layout.dead(job)),
+    client.exists(layout.history(job)),
     client.exists(layout.jobPaused(job)),
   ]);
-  return { job, waiting: depth.total, lanes: depth.lanes, active, delayed, dead, finished, paused: paused !== null };
+  return {
+    job,
+    waiting: depth.total,
+    lanes: depth.lanes,
+    active: active?.numChildren ?? 0,
+    delayed: delayed?.numChildren ?? 0,
+    dead: dead?.numChildren ?? 0,
+    finished: history?.numChildren ?? 0,
+    paused: paused !== null,
+    cversions: { history: history?.cversion ?? 0, dead: dead?.cversion ?? 0 },
+  };
 }
 
 /** Every job the cluster knows of: defined (/jobs) or with queued or recorded runs (names only; no runs are listed). */

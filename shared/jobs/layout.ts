@@ -78,6 +78,7 @@ export const layout = {
 
   runs: (job: string) => `/runs/${job}`,
   run: (job: string, runId: string) => `/runs/${job}/${runId}`,
+  leasesRoot: '/leases',
   leases: (job: string) => `/leases/${job}`,
   lease: (job: string, runId: string) => `/leases/${job}/${runId}`,
   inflight: (job: string) => `/inflight/${job}`,
@@ -96,6 +97,7 @@ export const layout = {
   fires: (job: string) => `/schedules/${job}/fires`,
   fire: (job: string, fireMs: number) => `/schedules/${job}/fires/f-${pad(fireMs, 13)}`,
 
+  partitionsRoot: '/partitions',
   partitions: (job: string) => `/partitions/${job}`,
   partitionMembers: (job: string) => `/partitions/${job}/members`,
   partitionMemberPrefix: (job: string) => `/partitions/${job}/members/m-`,

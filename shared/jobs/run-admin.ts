@@ -131,13 +131,15 @@ export async function isPaused(client: Coordination, job: string): Promise<boole
  * bundle record would cost what this exists to avoid); listRuns('queued')
  * gives the runs.
  */
-export async function queueDepth(client: Coordination, job: string): Promise<{ total: number; lanes: { priority: number; depth: number }[] }> {
+export async function queueDepth(client: Coordination, job: string): Promise<{ total: number; lanes: { priority: number; depth: number; tail: number }[] }> {
   const names = await childrenOrEmpty(client, layout.lanes(job));
   const priorities = names.map(laneOf).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
   const lanes = await Promise.all(
     priorities.map(async (priority) => {
       const [head, tail] = await Promise.all([client.get(layout.laneHead(job, priority)), client.get(layout.laneTail(job, priority))]);
-      return { priority, depth: decodeCounter(tail.data, 'tail') - decodeCounter(head.data, 'head') };
+      const t = decodeCounter(tail.data, 'tail');
+      // tail counts every item ever appended to the lane: a rate of enqueues is its change over time.
+      return { priority, depth: t - decodeCounter(head.data, 'head'), tail: t };
     }),
   );
   return { total: lanes.reduce((s, l) => s + l.depth, 0), lanes };

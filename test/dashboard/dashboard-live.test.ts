@@ -56,6 +56,9 @@ describeOnBackends('dashboard live views', (env) => {
     const record = JSON.parse(data.toString()) as RunRecord;
     const active: RunRecord = { ...record, state: 'active', attempt: 1, worker: workerName, startedAt: Date.now(), progress: { pct: 40, message: 'thumbnails', at: Date.now() } };
     await client.set(layout.run('resize', runId), Buffer.from(JSON.stringify(active)), stat.version);
+    // Claimed as the runtime claims: a lease of the worker's session (the dashboard watches leased records).
+    await workerSession.ensurePath(layout.leases('resize'));
+    await workerSession.create(layout.lease('resize', runId), Buffer.from(JSON.stringify({ worker: workerName, attempt: 1, fence: '1', at: Date.now() })), { mode: 'ephemeral' });
     const moving = await feed.until('progress 40', (s) => (s['runs'] as RunLike[]).find((r) => r.id === runId && r.progress?.pct === 40));
     expect(moving).toMatchObject({ state: 'active', progress: { message: 'thumbnails' } });
 

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConnectString } from '../../dashboard/ensemble/connect-string.ts';
 import { parseMntr, parseSrvr } from '../../dashboard/ensemble/four-letter-parse.ts';
 import type { MirrorNode, MirrorView } from '../../dashboard/model/mirror-view.ts';
-import { clusterView, queueDepth, runKeys, runsView } from '../../dashboard/model/cluster-view.ts';
+import { runFromRecord, structureView } from '../../dashboard/model/cluster-view.ts';
 import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
 import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
 import { isDroverError } from '../../shared/errors.ts';
-import { encodeBundle } from '../../shared/jobs/run-codec.ts';
+import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
+import { runsOf } from '../../shared/jobs/run-lookup.ts';
 import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 
 /** A tree from { path: data } (children derived from the paths). */
@@ -48,26 +49,25 @@ describe('four-letter words', () => {
 });
 
 describe('metrics history', () => {
-  it('counts each finished run once, starts at zero, and stays bounded', () => {
+  it('turns finishes since the last sample into throughput, starts at zero, and stays bounded', () => {
     const m = new MetricsHistory(3);
-    expect(m.record(0, { depth: 5, inflight: 1, finished: ['a', 'b'] }).throughput).toBe(0);
-    expect(m.record(1000, { depth: 4, inflight: 1, finished: ['a', 'b', 'c'] }).throughput).toBe(1);
-    expect(m.record(3000, { depth: 0, inflight: 0, finished: ['c', 'd', 'e', 'f', 'g'] }).throughput).toBe(2);
-    // pruned history (fewer names) never counts negative
-    expect(m.record(4000, { depth: 0, inflight: 0, finished: ['g'] }).throughput).toBe(0);
+    expect(m.record(0, { depth: 5, inflight: 1, finished: 2 }).throughput).toBe(0);
+    expect(m.record(1000, { depth: 4, inflight: 1, finished: 1 }).throughput).toBe(1);
+    expect(m.record(3000, { depth: 0, inflight: 0, finished: 4 }).throughput).toBe(2);
+    expect(m.record(4000, { depth: 0, inflight: 0, finished: -3 }).throughput).toBe(0);
     expect(m.series().map((s) => s.at)).toEqual([1000, 3000, 4000]);
   });
 
   it('gives per-job rates over the last minute, not counting what was there at the start', () => {
     const m = new MetricsHistory();
-    m.record(0, { depth: 0, inflight: 0, finished: ['a/1'], all: ['a/1', 'a/2', 'b/1'] });
-    m.record(30_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3'] });
-    m.record(60_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2', 'b/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3', 'a/3'] });
+    m.record(0, { depth: 0, inflight: 0, finished: 0 });
+    m.record(30_000, { depth: 0, inflight: 0, finished: 1, perJob: new Map([['a', { enqueued: 0, finished: 1 }], ['b', { enqueued: 2, finished: 0 }]]) });
+    m.record(60_000, { depth: 0, inflight: 0, finished: 1, perJob: new Map([['a', { enqueued: 1, finished: 0 }], ['b', { enqueued: 0, finished: 1 }]]) });
     const rates = m.rates();
     expect(rates.get('a')).toEqual({ enqueuedPerMin: 1, finishedPerMin: 1 });
     expect(rates.get('b')).toEqual({ enqueuedPerMin: 2, finishedPerMin: 1 });
     // A minute later with nothing new, the first samples have left the window.
-    m.record(125_000, { depth: 0, inflight: 0, finished: ['a/1', 'a/2', 'b/2'], all: ['a/1', 'a/2', 'b/1', 'b/2', 'b/3', 'a/3'] });
+    m.record(125_000, { depth: 0, inflight: 0, finished: 0 });
     expect(m.rates().get('a') ?? { enqueuedPerMin: 0, finishedPerMin: 0 }).toEqual({ enqueuedPerMin: 0, finishedPerMin: 0 });
   });
 });
@@ -114,32 +114,24 @@ describe('cluster view', () => {
   });
 
   it('joins workers with their leases, sorted by join sequence', () => {
-    const view = clusterView(t, Date.UTC(2026, 0, 1));
+    const view = structureView(t, Date.UTC(2026, 0, 1));
     expect(view.workers.map((w) => w.name)).toEqual(['w-0000000001', 'w-0000000002']);
     expect(view.workers[0]).toMatchObject({ host: 'a', running: [{ job: 'img', runId: 'r-a', attempt: 2 }], load: 0.25 });
   });
 
-  it('counts queue depth over the plain FIFO and every priority lane', () => {
-    expect(queueDepth(t, 'img')).toBe(3);
-    const q = clusterView(t, 0).queues.find((x) => x.job === 'img');
-    expect(q).toMatchObject({ paused: true, depth: 3, inflight: 1, active: 1 });
-  });
-
-  it('lists unfinished runs first, clamps progress, skips unreadable records, reads history', () => {
-    const runs = runsView(t);
-    expect(runs.map((r) => r.id)).toEqual(['r-a', 'r-b', 'r-old']);
-    expect(runs[0]?.progress?.pct).toBe(100);
-    expect(runs[2]?.error).toEqual({ code: 'DROVER_HANDLER_FAILED', message: 'boom' });
+  it('shows a record as a table row: progress clamped, error kept', () => {
+    const row = runFromRecord('img', 'r-a', '/runs/img/r-a', { v: 1, id: 'r-a', job: 'img', state: 'failed', progress: { pct: 140, message: 'm' }, error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' } });
+    expect(row).toMatchObject({ id: 'r-a', state: 'failed', progress: { pct: 100, message: 'm' }, error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' }, path: '/runs/img/r-a' });
   });
 
   it('shows schedules from the spec with the last fire record and the next fire times', () => {
-    const [s] = clusterView(t, Date.UTC(2026, 0, 1, 12)).schedules;
+    const [s] = structureView(t, Date.UTC(2026, 0, 1, 12)).schedules;
     expect(s).toMatchObject({ job: 'nightly', cron: '0 3 * * *', timezone: 'UTC', lastFireTime: 1000 });
     expect(s?.nextFireTimes[0]).toBe(Date.UTC(2026, 0, 2, 3));
   });
 
   it('reads barrier run groups', () => {
-    expect(clusterView(t, 0).barriers).toEqual([{ group: 'img-g1', nodes: [], size: 3, arrived: 1, left: 0, released: false }]);
+    expect(structureView(t, 0).barriers).toEqual([{ group: 'img-g1', nodes: [], size: 3, arrived: 1, left: 0, released: false }]);
   });
 });
 
@@ -182,21 +174,10 @@ describe('cluster view of bundles', () => {
     },
   });
 
-  it('shows each run of a bundle with the bundle as its path, and counts runs', () => {
-    const runs = runsView(t, { job: 'tiny' });
-    expect(runs.map((r) => r.id).sort()).toEqual([`${B}.0`, `${B}.1`, `${B}.2`, `${D}.0`, `${D}.1`, 'r-solo', ...[0, 1, 2].map((k) => `b-00000000c-cccccccc.${k}`)].sort());
-    const first = runs.find((r) => r.id === `${B}.2`);
-    expect(first).toMatchObject({ job: 'tiny', state: 'queued', enqueuedAt: 7, input: 2, path: `/runs/tiny/${B}` });
-    expect(runs.find((r) => r.id === `${D}.0`)).toMatchObject({ state: 'succeeded', result: 10, path: `/runs/tiny/${D}` });
-    // Waiting: the bundle's two queued runs and the solo run; finished: the done bundle's two runs.
-    expect(queueDepth(t, 'tiny')).toBe(3);
-    const view = clusterView(t, 0);
-    expect(view.queues.find((q) => q.job === 'tiny')).toMatchObject({ depth: 3, history: 2, dead: 1, inflight: 2, active: 2 });
+  it('shows a held bundle as its active runs, each a slot of its worker', () => {
+    const view = structureView(t, 0);
     // The held bundle's one lease: its two active runs, each a slot of the worker.
     expect(view.workers[0]).toMatchObject({ running: [{ runId: 'b-00000000c-cccccccc.1', attempt: 2 }, { runId: 'b-00000000c-cccccccc.2', attempt: 1 }], load: 0.5 });
-    const keys = runKeys(t, 'tiny');
-    expect(keys.all).toHaveLength(9);
-    expect(keys.finished.sort()).toEqual([`tiny/${B}.1`, `tiny/${D}.0`, `tiny/${D}.1`, 'tiny/b-00000000c-cccccccc.0'].sort());
   });
 
   it('reads a bundle as the job codec stores it (ids and a shared maxAttempts left out)', () => {
@@ -205,7 +186,9 @@ describe('cluster view of bundles', () => {
     const bundle: BundleRecord = { v: 1, kind: 'bundle', id, job: 'tiny', state: 'queued', priority: 5, enqueuedAt: 4, runs };
     const stored = JSON.parse(encodeBundle(bundle).toString()) as { runs: Record<string, unknown>[] };
     expect(stored.runs[0]).not.toHaveProperty('id'); // what the view must fill back in
-    const view = runsView(tree({ '/jobs/tiny': { v: 1, name: 'tiny', retries: 2, concurrency: 1, priority: 5, history: { keep: 10, maxAgeMs: 1 } }, [`/runs/tiny/${id}`]: stored }), { job: 'tiny' });
+    // The live table and the pages read records through the job codec, then make rows of them.
+    const path = `/runs/tiny/${id}`;
+    const view = runsOf(decodeStored(Buffer.from(JSON.stringify(stored)), path)).map((r) => runFromRecord('tiny', r.id, path, r as unknown as Record<string, unknown>));
     expect(view.map((r) => [r.id, r.maxAttempts, r.input, r.path])).toEqual([
       [`${id}.0`, 3, 0, `/runs/tiny/${id}`],
       [`${id}.1`, 3, 1, `/runs/tiny/${id}`],

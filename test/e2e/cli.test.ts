@@ -124,7 +124,7 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
 
   it('--help on each command', async () => {
     // In-process (each command module's run()), to spare a process start per command.
-    for (const cmd of ['dashboard', 'enqueue', 'status', 'tree', 'dev']) {
+    for (const cmd of ['dashboard', 'enqueue', 'status', 'tree', 'dev', 'runs', 'jobs']) {
       const mod = (await import(`../../bin/${cmd}-command.ts`)) as { run(args: string[]): Promise<number> };
       let out = '';
       const write = process.stdout.write.bind(process.stdout);

@@ -80,9 +80,9 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     const counts = await jobCounts(client, 'pages');
     expect(counts).toMatchObject({ job: 'pages', waiting: 18, active: 0, delayed: 0, dead: 0, finished: 0, paused: true });
     expect(counts.lanes).toEqual([
-      { priority: 2, depth: 5 },
-      { priority: 5, depth: 6 },
-      { priority: 7, depth: 7 },
+      { priority: 2, depth: 5, tail: 5 },
+      { priority: 5, depth: 6, tail: 6 },
+      { priority: 7, depth: 7, tail: 7 },
     ]);
   });
 

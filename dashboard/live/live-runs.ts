@@ -1,0 +1,218 @@
+/**
+ * The live runs table, at a cost bounded by what it shows: the runs being
+ * worked on (one data watch per leased record, so progress moves live; as
+ * many as the workers' slots), the first few waiting runs of each job (a
+ * page read from the lane heads when a job's queue moved), and the runs seen
+ * finishing since the dashboard started (a bounded ring). Runs too short for
+ * their lease to be seen are found when a job's finished count moves: the
+ * names of its history and dead entries are compared with those known, and
+ * only the new ones read — while a directory holds at most
+ * FINISHED_LIST_MAX names; past that the table shows what it saw finish.
+ * Whole states are the job page's tabs (shared/jobs/run-pages.ts), never
+ * this table.
+ */
+import type { Logger } from 'pino';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { isZkError } from '../../shared/client/zk-error.ts';
+import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { decodeStored } from '../../shared/jobs/run-codec.ts';
+import { readRunView, recordPathOf, runsOf } from '../../shared/jobs/run-lookup.ts';
+import { listRunPage } from '../../shared/jobs/run-pages.ts';
+import { runFromRecord, TERMINAL_STATES, type RunView } from '../model/cluster-view.ts';
+
+/** History or dead entries a job may hold for the table to look for runs it did not see finish. */
+export const FINISHED_LIST_MAX = 5000;
+/** New finished runs read per job and directory per refresh (the table keeps fewer anyway). */
+const FINISHED_READ_MAX = 20;
+
+export interface LiveRunsOptions {
+  /** Waiting runs shown per job (the next ones to be claimed). */
+  waitingPerJob?: number;
+  /** Finished runs kept in the table, newest first. */
+  finishedKeep?: number;
+}
+
+interface Watched {
+  job: string;
+  /** The record's name under /runs/<job>: a run's id or a bundle's. */
+  name: string;
+  runs: RunView[];
+  /** The record as last read (the workers view reads a held bundle's runs from it). */
+  data: Buffer | null;
+  closed: boolean;
+}
+
+export class LiveRuns {
+  private readonly watched = new Map<string, Watched>();
+  private readonly waiting = new Map<string, RunView[]>();
+  private readonly finished = new Map<string, RunView>();
+  /** Per history or dead directory: the entry names already known. */
+  private readonly knownEntries = new Map<string, Set<string>>();
+  private readonly listeners = new Set<() => void>();
+  private readonly waitingPerJob: number;
+  private readonly finishedKeep: number;
+  private closed = false;
+
+  constructor(
+    private readonly client: Coordination,
+    private readonly logger: Logger,
+    opts: LiveRunsOptions = {},
+  ) {
+    this.waitingPerJob = opts.waitingPerJob ?? 10;
+    this.finishedKeep = opts.finishedKeep ?? 100;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Active runs first (newest start first), then what waits, then the finished ones seen (newest first); each run once. */
+  view(): RunView[] {
+    const active = [...this.watched.values()].flatMap((w) => w.runs.filter((r) => !TERMINAL_STATES.has(r.state)));
+    active.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
+    const shown = new Set([...active, ...this.finished.values()].map((r) => `${r.job}/${r.id}`));
+    const waiting = [...this.waiting.values()].flat().filter((r) => !shown.has(`${r.job}/${r.id}`));
+    const done = [...this.finished.values()].filter((r) => !active.some((a) => a.job === r.job && a.id === r.id)).reverse();
+    return [...active, ...waiting, ...done];
+  }
+
+  /**
+   * A run an operator just changed here (cancel, retry): read it, so the
+   * table shows the change at once rather than when the run next moves.
+   */
+  async note(job: string, runId: string): Promise<void> {
+    const view = await readRunView(this.client, job, runId).catch(() => null);
+    if (!view || this.closed) return;
+    const row = this.toView(job, view.record);
+    const key = `${job}/${runId}`;
+    if (TERMINAL_STATES.has(row.state)) this.remember(row);
+    else {
+      this.finished.delete(key);
+      const list = (this.waiting.get(job) ?? []).filter((r) => r.id !== runId);
+      if (row.state === 'queued' && list.length < this.waitingPerJob) list.push(row);
+      this.waiting.set(job, list);
+    }
+    this.changed();
+  }
+
+  /** The last read data of a leased record (/runs/<job>/<name>), if watched. */
+  dataOf(job: string, name: string): Buffer | undefined {
+    return this.watched.get(`${job}/${name}`)?.data ?? undefined;
+  }
+
+  /** The leases now held (from the structure mirror): watch the records they name, let go of the others. */
+  syncLeases(leases: readonly { job: string; name: string }[]): void {
+    const wanted = new Set(leases.map((l) => `${l.job}/${l.name}`));
+    for (const [key, w] of this.watched) {
+      if (wanted.has(key)) continue;
+      w.closed = true;
+      this.watched.delete(key);
+      void this.read(w, true); // its end state: the runs that finished
+    }
+    for (const l of leases) {
+      const key = `${l.job}/${l.name}`;
+      if (this.watched.has(key)) continue;
+      const w: Watched = { job: l.job, name: l.name, runs: [], data: null, closed: false };
+      this.watched.set(key, w);
+      void this.read(w, false);
+    }
+  }
+
+  /** Reads the next waiting runs of each named job (their lanes moved). */
+  async refreshWaiting(jobs: readonly string[], known: readonly string[]): Promise<void> {
+    for (const job of this.waiting.keys()) if (!known.includes(job)) this.waiting.delete(job);
+    await Promise.all(
+      jobs.map(async (job) => {
+        try {
+          const page = await listRunPage(this.client, job, { state: 'waiting', limit: this.waitingPerJob });
+          this.waiting.set(job, page.runs.map((r) => this.toView(job, r)));
+        } catch (err) {
+          this.logger.warn({ err, job }, 'could not read the waiting runs');
+        }
+      }),
+    );
+    this.changed();
+  }
+
+  /**
+   * Jobs whose finished runs grew: read the entries that are new since the
+   * last look (the first look only learns the names, and reads the newest
+   * few of history). `sizes` are the directories' child counts.
+   */
+  async refreshFinished(jobs: readonly { job: string; history: number; dead: number }[]): Promise<void> {
+    await Promise.all(
+      jobs.flatMap(({ job, history, dead }) => [
+        history <= FINISHED_LIST_MAX ? this.newEntries(job, layout.history(job), (n) => n.slice(16)) : Promise.resolve(),
+        dead <= FINISHED_LIST_MAX ? this.newEntries(job, layout.dead(job), (n) => n) : Promise.resolve(),
+      ]),
+    );
+    this.changed();
+  }
+
+  private async newEntries(job: string, dir: string, idOf: (name: string) => string): Promise<void> {
+    let names: string[];
+    try {
+      names = (await this.client.children(dir)).sort();
+    } catch (err) {
+      if (!isZkError(err, 'NO_NODE')) this.logger.warn({ err, dir }, 'could not list finished runs');
+      return;
+    }
+    const known = this.knownEntries.get(dir);
+    this.knownEntries.set(dir, new Set(names));
+    // First look: the newest few of history (names sort by end time); dead names do not sort by time.
+    const fresh = known ? names.filter((n) => !known.has(n)) : dir === layout.history(job) ? names : [];
+    const ids = fresh.slice(-FINISHED_READ_MAX).map(idOf);
+    const views = await Promise.all(ids.map((id) => readRunView(this.client, job, id).catch(() => null)));
+    const rows = views.flatMap((v) => (v === null ? [] : v.bundle ? v.bundle.record.runs : [v.record])).map((r) => this.toView(job, r));
+    rows.sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    for (const r of rows) if (TERMINAL_STATES.has(r.state)) this.remember(r);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watched.values()) w.closed = true;
+    this.watched.clear();
+    this.listeners.clear();
+  }
+
+  private toView(job: string, r: RunRecord): RunView {
+    return runFromRecord(job, r.id, recordPathOf(job, r.id), r as unknown as Record<string, unknown>);
+  }
+
+  /** Reads a watched record (and watches it again while it is leased); `last` is the read after its lease went. */
+  private async read(w: Watched, last: boolean): Promise<void> {
+    if (this.closed) return;
+    const path = layout.run(w.job, w.name);
+    let runs: RunRecord[];
+    let data: Buffer;
+    try {
+      ({ data } = await this.client.get(path, last ? undefined : () => void (w.closed ? undefined : this.read(w, false))));
+      runs = runsOf(decodeStored(data, path));
+    } catch (err) {
+      if (!isZkError(err, 'NO_NODE')) this.logger.warn({ err, path }, 'could not read a run');
+      return;
+    }
+    if (this.closed || (!last && w.closed)) return;
+    w.data = data;
+    w.runs = runs.map((r) => runFromRecord(w.job, r.id, path, r as unknown as Record<string, unknown>));
+    for (const r of w.runs) if (TERMINAL_STATES.has(r.state)) this.remember(r);
+    this.changed();
+  }
+
+  private remember(run: RunView): void {
+    const key = `${run.job}/${run.id}`;
+    this.finished.delete(key);
+    this.finished.set(key, run);
+    while (this.finished.size > this.finishedKeep) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest === undefined) break;
+      this.finished.delete(oldest);
+    }
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
+}
