@@ -46,21 +46,30 @@ interface LockEntry {
   [key: string]: unknown;
 }
 
-/** Lock entries of this repo's runtime dependencies, plus the named dev packages and what they need. */
-function lockEntries(extra: string[]): Record<string, LockEntry> {
+/**
+ * Lock entries of this repo's runtime dependencies, plus the named dev
+ * packages and what they need. Each gets its tarball's address (this repo's
+ * lockfile records none), so `npm ci --offline` takes the tarball from the
+ * cache by its integrity without asking the registry for the package's
+ * metadata.
+ */
+function lockEntries(extra: string[], registry: string): Record<string, LockEntry> {
   const lock = JSON.parse(readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
   const out: Record<string, LockEntry> = {};
-  const strip = (e: LockEntry): LockEntry => {
+  const strip = (e: LockEntry, key: string): LockEntry => {
     const { dev: _dev, devOptional: _devOptional, ...rest } = e;
+    const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const base = name.slice(name.lastIndexOf('/') + 1);
+    if (rest['resolved'] === undefined && rest.version !== undefined) rest['resolved'] = `${registry.replace(/\/$/, '')}/${name}/-/${base}-${rest.version}.tgz`;
     return rest;
   };
-  for (const [key, entry] of Object.entries(lock.packages)) if (key !== '' && !entry.dev) out[key] = strip(entry);
+  for (const [key, entry] of Object.entries(lock.packages)) if (key !== '' && !entry.dev) out[key] = strip(entry, key);
   const pending = extra.map((name) => `node_modules/${name}`);
   while (pending.length > 0) {
     const key = pending.pop() as string;
     const entry = lock.packages[key];
     if (!entry || out[key]) continue;
-    out[key] = strip(entry);
+    out[key] = strip(entry, key);
     for (const dep of Object.keys(entry.dependencies ?? {})) {
       const nested = `${key}/node_modules/${dep}`;
       pending.push(lock.packages[nested] ? nested : `node_modules/${dep}`);
@@ -107,7 +116,7 @@ async function makeProject(kind: Kind, tarball: string, withPretty: boolean): Pr
         bin: drover['bin'],
         engines: drover['engines'],
       },
-      ...lockEntries(dev),
+      ...lockEntries(dev, (await run('npm', ['config', 'get', 'registry'], dir)).stdout.trim()),
     },
   };
   writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
