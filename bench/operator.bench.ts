@@ -6,8 +6,9 @@
  *
  *   dashboard     the installed CLI's `drover dashboard` (dist/) started
  *                 fresh: ms to its first `GET /api/overview` and to the
- *                 first SSE `snapshot`, its RSS, and the watches it holds
- *                 on the server (mntr zk_watch_count, after − before)
+ *                 first SSE `snapshot`, its RSS at rest (2 s after the
+ *                 snapshot) and after the page reads below, and the watches
+ *                 it holds on the server (mntr zk_watch_count, after − before)
  *   pages         `GET /api/jobs/:job/runs`: the first page of waiting runs,
  *                 a page from the middle of the queue (a cursor at half its
  *                 depth), the first page of finished runs and a deep one
@@ -131,6 +132,10 @@ async function measure(port: number, size: number): Promise<Record<string, strin
     const overviewMs = Number(process.hrtime.bigint() - started) / 1e6;
     await firstSnapshot(url);
     const snapshotMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // At rest: two seconds of live updates, then what it holds.
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = rssMb(dash.pid as number);
+    const watches = (await watchCount(port)) - before;
     const page = async (query: string): Promise<number> => {
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -145,10 +150,7 @@ async function measure(port: number, size: number): Promise<Record<string, strin
     const deep = await page(`${JOB}/runs?state=waiting&limit=50&cursor=${encodeCursor('waiting', { p: 5, i: Math.floor(size / 2) })}`);
     const history = await page(`${DONE}/runs?state=succeeded&limit=50`);
     const historyDeep = await page(`${DONE}/runs?state=succeeded&limit=50&cursor=${encodeCursor('succeeded', { n: `h-${pad(Date.now() - HISTORY / 2, 13)}-r` })}`);
-    // Settled: a second of live updates, then what it holds.
-    await new Promise((r) => setTimeout(r, 2000));
-    const rss = rssMb(dash.pid as number);
-    const watches = (await watchCount(port)) - before;
+    const rssPaged = rssMb(dash.pid as number);
     const status: number[] = [];
     for (let i = 0; i < 3; i++) {
       status.push(
@@ -167,6 +169,7 @@ async function measure(port: number, size: number): Promise<Record<string, strin
       overview: overviewMs.toFixed(0),
       snapshot: snapshotMs.toFixed(0),
       rss: rss.toFixed(0),
+      'rss paged': rssPaged.toFixed(0),
       watches: String(watches),
       'page first': first.toFixed(1),
       'page deep': deep.toFixed(1),
