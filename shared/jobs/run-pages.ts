@@ -177,17 +177,20 @@ async function byName(
   states: ReadonlySet<RunState>,
   fill: PageFill,
   from: Position,
+  /** How `names` are ordered: by name, or by name reversed (newest history first). */
+  order: 'asc' | 'desc' = 'asc',
 ): Promise<Position | null> {
   let start = 0;
   let k = 0;
   if (from.n !== undefined) {
     // Resume at the cut record (k > 0) or after the last one read.
-    const at = names.findIndex((n) => n === from.n);
+    const cursor = from.n;
+    const at = names.indexOf(cursor);
     if (at >= 0 && from.k !== undefined && from.k > 0) {
       start = at;
       k = from.k;
     } else {
-      start = at >= 0 ? at + 1 : names.findIndex((n) => n > from.n!);
+      start = at >= 0 ? at + 1 : names.findIndex((n) => (order === 'asc' ? n > cursor : n < cursor));
       if (start < 0) start = names.length;
     }
   }
@@ -272,22 +275,13 @@ async function pageOf(client: Coordination, job: string, state: PageState, fill:
     case 'succeeded':
     case 'failed':
     case 'cancelled': {
-      // h-<endMs13>-<runId>, newest first: walked in the order of their flipped names.
-      const flipped = (await childrenOrEmpty(client, layout.history(job))).map(flip).sort();
-      const at = await byName(client, job, flipped, (n) => n.slice(16), states, fill, from.n !== undefined ? { ...from, n: flip(from.n) } : from);
-      return at === null ? null : { ...at, ...(at.n !== undefined ? { n: flip(at.n) } : {}) };
+      // h-<endMs13>-<runId>: by name is by end time; newest first.
+      const names = (await sorted(layout.history(job))).reverse();
+      return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
     }
   }
 }
 
-/**
- * History names sort oldest first; listing newest first walks them in the
- * order of a mapped name that sorts the other way (digits complemented),
- * so one "after this name" rule serves both directions.
- */
-function flip(name: string): string {
-  return name.replace(/^h-(\d{13})-/, (_, ms: string) => `h-${[...ms].map((c) => String(9 - Number(c))).join('')}-`);
-}
 
 /** A page of runs in `state` across every job, job by job (in name order). */
 export async function listRunPageAcrossJobs(client: Coordination, jobs: readonly string[], opts: PageOptions): Promise<RunPage> {
