@@ -258,9 +258,41 @@ export async function listRunPage(client: Coordination, job: string, opts: PageO
   return { runs: fill.runs, next: at === null ? null : encodeCursor(opts.state, at) };
 }
 
+/** Listings at least this long are kept for the next page while the directory does not change. */
+const LISTING_CACHE_MIN = 1000;
+const LISTING_CACHE_ENTRIES = 8;
+const listings = new WeakMap<Coordination, Map<string, { cversion: number; names: string[] }>>();
+
+/**
+ * A directory's children, sorted. ZooKeeper lists children whole (no range
+ * reads), so paging a long history would list it again per page: a long
+ * listing is kept while the directory's cversion (one per child created or
+ * deleted) stays what it was, so the next page costs one exists.
+ */
+async function sortedChildren(client: Coordination, path: string): Promise<string[]> {
+  const cache = listings.get(client) ?? new Map<string, { cversion: number; names: string[] }>();
+  listings.set(client, cache);
+  const kept = cache.get(path);
+  if (kept) {
+    const stat = await client.exists(path);
+    if (stat?.cversion === kept.cversion) return kept.names;
+    cache.delete(path);
+  }
+  const { children, stat } = await client.childrenWithStat(path).catch((err: unknown) => {
+    if (isZkError(err, 'NO_NODE')) return { children: [] as string[], stat: null };
+    throw err;
+  });
+  const names = children.sort();
+  if (stat && names.length >= LISTING_CACHE_MIN) {
+    cache.set(path, { cversion: stat.cversion, names });
+    while (cache.size > LISTING_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  }
+  return names;
+}
+
 async function pageOf(client: Coordination, job: string, state: PageState, fill: PageFill, from: Position): Promise<Position | null> {
   const states = RUN_STATES[state] as ReadonlySet<RunState>;
-  const sorted = async (path: string): Promise<string[]> => (await childrenOrEmpty(client, path)).sort();
+  const sorted = (path: string): Promise<string[]> => sortedChildren(client, path);
   switch (state) {
     case 'waiting':
       return waiting(client, job, fill, from);
@@ -276,7 +308,7 @@ async function pageOf(client: Coordination, job: string, state: PageState, fill:
     case 'failed':
     case 'cancelled': {
       // h-<endMs13>-<runId>: by name is by end time; newest first.
-      const names = (await sorted(layout.history(job))).reverse();
+      const names = [...(await sorted(layout.history(job)))].reverse();
       return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
     }
   }

@@ -7,12 +7,13 @@
  */
 import { expect, it } from 'vitest';
 import { describeOnBackends, until } from '../helpers/backends.ts';
-import type { Coordination } from '../../shared/client/coordination.ts';
+import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isDroverError } from '../../shared/errors.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
-import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { ensureJobDirs, publishJob } from '../../shared/jobs/job-dirs.ts';
+import { layout } from '../../shared/jobs/layout.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
 import { cancelRun, pauseJob, resumeJob } from '../../shared/jobs/run-admin.ts';
 import { listRunPage, listRunPageAcrossJobs, type PageState } from '../../shared/jobs/run-pages.ts';
@@ -161,6 +162,38 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     const dead = await allPages((cursor) => listRunPageAcrossJobs(client, jobs, { state: 'dead', limit: 2, cursor }));
     const otherOdd = other.filter((_, i) => i % 2 === 1);
     expect(dead.ids.sort()).toEqual([...odd, ...otherOdd].sort());
+  });
+
+  it('a long history is listed once per change: pages between changes reuse it, a change is seen', async () => {
+    const client = await env.client();
+    const job = defineJob({ name: 'pages-long', run: () => null, history: { keep: 10_000 } });
+    await publishJob(client, job.spec);
+    await ensureJobDirs(client, 'pages-long');
+    const finish = async (from: number, count: number, end: (k: number) => number): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let i = from; i < from + count; i += 250) {
+        const ops: Op[] = [];
+        for (let k = i; k < Math.min(from + count, i + 250); k++) {
+          const id = `r-long-${String(k).padStart(6, '0')}`;
+          ids.push(id);
+          const record: RunRecord = { v: 1, id, job: 'pages-long', state: 'succeeded', input: k, attempt: 1, maxAttempts: 1, priority: 5, enqueuedAt: end(k) - 2, finishedAt: end(k) };
+          ops.push({ op: 'create', path: layout.run('pages-long', id), data: Buffer.from(JSON.stringify(record)) });
+          ops.push({ op: 'create', path: layout.historyEntry('pages-long', end(k), id) });
+        }
+        await client.multi(ops);
+      }
+      return ids;
+    };
+    const t0 = 1_700_000_000_000;
+    const old = await finish(0, 1200, (k) => t0 + k);
+    const first = await listRunPage(client, 'pages-long', { state: 'succeeded', limit: 500 });
+    // A newer run finishes between pages: it is ahead of the cursor, so later pages neither repeat nor skip.
+    await finish(1200, 1, () => t0 + 10_000_000);
+    const rest = await allPages((cursor) => listRunPage(client, 'pages-long', { state: 'succeeded', limit: 500, cursor: cursor ?? first.next }));
+    const seen = [...first.runs.map((r) => r.id), ...rest.ids];
+    expect(seen).toEqual([...old].reverse());
+    // From the top again, the new one is first.
+    expect((await listRunPage(client, 'pages-long', { state: 'finished', limit: 1 })).runs[0]?.id).toBe('r-long-001200');
   });
 
   it('refuses a cursor that is not one, or belongs to another state; refuses a bad limit or state', async () => {
