@@ -15,10 +15,14 @@
  *                 (median of 5 each)
  *   status        `drover status` (installed CLI, a fresh process), median of 3
  *
+ * Then the same at 100k waiting on a 3-member Drover ensemble and on Apache
+ * ZooKeeper 3.8 (standalone, Debian's package), each filled the same way.
+ *
  * Goals (issue 10) at 1,000,000: overview and snapshot < 1 s, RSS < 150 MB,
  * < 1,000 watches, a page < 200 ms, status < 1 s, and every figure flat from
  * 10k to 1M. Env: BENCH_OP_SIZES (10000,100000,1000000), BENCH_OP_HISTORY
- * (100000). `npm run build` first (bench:operator does).
+ * (100000), BENCH_OP_SECTIONS (standalone,ensemble,zookeeper). `npm run
+ * build` first (bench:operator does).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +37,9 @@ import { ensureJobDirs, publishJob } from '../shared/jobs/job-dirs.ts';
 import type { RunRecord } from '../shared/jobs/job-types.ts';
 import { layout, pad } from '../shared/jobs/layout.ts';
 import { encodeCursor } from '../shared/jobs/run-pages.ts';
+import { startApacheZk } from '../test/helpers/apache-zk.ts';
 import { freePort, spawnDroverServer } from '../test/helpers/drover-target.ts';
+import { startProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
 import { fourLetter } from '../test/helpers/four-letter.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -110,9 +116,18 @@ async function firstSnapshot(url: string): Promise<void> {
   await reader.cancel();
 }
 
-async function measure(port: number, size: number): Promise<Record<string, string>> {
-  const connect = `127.0.0.1:${port}`;
-  const before = await watchCount(port);
+/** Watches held on every member (the dashboard's session sits on one of them). */
+async function watchesOn(ports: number[]): Promise<number> {
+  return (await Promise.all(ports.map(watchCount))).reduce((a, b) => a + b, 0);
+}
+
+/** A page's median time, or what went wrong (Apache ZooKeeper refuses a listing over jute.maxbuffer). */
+function shown(ms: number | Error): string {
+  return ms instanceof Error ? `error` : ms.toFixed(1);
+}
+
+async function measure(backend: string, connect: string, ports: number[], size: number): Promise<Record<string, string>> {
+  const before = await watchesOn(ports);
   const dashPort = await freePort();
   const started = process.hrtime.bigint();
   const dash = spawn(process.execPath, [CLI, 'dashboard', '--connect', connect, '--port', String(dashPort), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -135,12 +150,16 @@ async function measure(port: number, size: number): Promise<Record<string, strin
     // At rest: two seconds of live updates, then what it holds.
     await new Promise((r) => setTimeout(r, 2000));
     const rss = rssMb(dash.pid as number);
-    const watches = (await watchCount(port)) - before;
-    const page = async (query: string): Promise<number> => {
+    const watches = (await watchesOn(ports)) - before;
+    const page = async (query: string): Promise<number | Error> => {
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         const { ms, value } = await timed(() => fetch(new URL(`/api/jobs/${query}`, url)));
-        if (!value.ok) throw new Error(`${query}: ${value.status} ${await value.text()}`);
+        if (!value.ok) {
+          const why = new Error(`${query}: ${value.status} ${await value.text()}`);
+          console.log(`  ${backend} ${size}: ${why.message.slice(0, 200)}`);
+          return why;
+        }
         await value.json();
         times.push(ms);
       }
@@ -165,16 +184,17 @@ async function measure(port: number, size: number): Promise<Record<string, strin
       );
     }
     return {
+      backend,
       size: size.toLocaleString('en-US'),
       overview: overviewMs.toFixed(0),
       snapshot: snapshotMs.toFixed(0),
       rss: rss.toFixed(0),
       'rss paged': rssPaged.toFixed(0),
       watches: String(watches),
-      'page first': first.toFixed(1),
-      'page deep': deep.toFixed(1),
-      'history first': history.toFixed(1),
-      'history deep': historyDeep.toFixed(1),
+      'page first': shown(first),
+      'page deep': shown(deep),
+      'history first': shown(history),
+      'history deep': shown(historyDeep),
       status: median(status).toFixed(0),
     };
   } finally {
@@ -182,35 +202,74 @@ async function measure(port: number, size: number): Promise<Record<string, strin
   }
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+interface Backend {
+  connect: string;
+  /** Client ports of every member, for mntr. */
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+async function standalone(): Promise<Backend> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drover-op-bench-'));
   const port = await freePort();
   const server = await spawnDroverServer(dir, port);
-  const client = await connectCoordination({ connect: `127.0.0.1:${port}`, root: '/drover', sessionTimeoutMs: 30_000 });
+  return {
+    connect: `127.0.0.1:${port}`,
+    ports: [port],
+    stop: async () => {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function ensemble(): Promise<Backend> {
+  const e = await startProcessEnsemble('drover', 3, 2000);
+  await e.settle();
+  return { connect: e.connectString, ports: e.members.map((m) => m.clientPort), stop: () => e.stop() };
+}
+
+async function zookeeper(): Promise<Backend> {
+  const z = await startApacheZk({ tickTime: 2000 });
+  return { connect: z.connectString, ports: [z.port], stop: () => z.stop() };
+}
+
+/** Fills `history` finished runs, then tops the queue up to each size and measures. */
+async function section(name: string, start: () => Promise<Backend>, sizes: number[]): Promise<Record<string, string>[]> {
+  const backend = await start();
+  const client = await connectCoordination({ connect: backend.connect, root: '/drover', sessionTimeoutMs: 30_000 });
   const rows: Record<string, string>[] = [];
   try {
     await publishJob(client, waiting.spec);
     await publishJob(client, finished.spec);
     const h = await timed(() => fillHistory(client, HISTORY));
-    console.log(`operator bench: ${HISTORY.toLocaleString('en-US')} finished runs in history (${(h.ms / 1000).toFixed(1)} s)`);
+    console.log(`${name}: ${HISTORY.toLocaleString('en-US')} finished runs in history (${(h.ms / 1000).toFixed(1)} s)`);
     let have = 0;
-    for (const size of SIZES) {
+    for (const size of sizes) {
       const f = await timed(() => fillWaiting(client, have, size));
       have = size;
       console.log(`  ${size.toLocaleString('en-US')} waiting (filled in ${(f.ms / 1000).toFixed(1)} s); measuring`);
-      rows.push(await measure(port, size));
+      rows.push(await measure(name, backend.connect, backend.ports, size));
     }
   } finally {
     await client.close();
-    server.child.kill('SIGTERM');
-    await server.exited;
-    rmSync(dir, { recursive: true, force: true });
+    await backend.stop();
   }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const sections = (process.env['BENCH_OP_SECTIONS'] ?? 'standalone,ensemble,zookeeper').split(',');
+  const rows: Record<string, string>[] = [];
+  if (sections.includes('standalone')) rows.push(...(await section('drover standalone', standalone, SIZES)));
+  if (sections.includes('ensemble')) rows.push(...(await section('drover 3 members', ensemble, [100_000])));
+  if (sections.includes('zookeeper')) rows.push(...(await section('zookeeper 3.8', zookeeper, [100_000])));
   const cols = Object.keys(rows[0] ?? {});
-  console.log(`\nOperator reads, standalone Drover, ${HISTORY.toLocaleString('en-US')} runs in history (ms; RSS MB; watches held by the dashboard)`);
-  console.log(cols.map((c) => c.padStart(14)).join(''));
-  for (const r of rows) console.log(cols.map((c) => String(r[c]).padStart(14)).join(''));
+  console.log(`\nOperator reads, ${HISTORY.toLocaleString('en-US')} runs in history (ms; RSS MB at rest and after the pages; watches held by the dashboard)`);
+  console.log(cols.map((c) => c.padStart(c === 'backend' ? 18 : 14)).join(''));
+  for (const r of rows) console.log(cols.map((c) => String(r[c]).padStart(c === 'backend' ? 18 : 14)).join(''));
   console.log('goals at 1,000,000: overview and snapshot < 1000 ms, RSS < 150 MB, < 1000 watches, page < 200 ms, status < 1000 ms; flat from 10k');
 }
 
