@@ -23,9 +23,9 @@ import type {
   SetWatchesRequest,
 } from '../protocol/records.ts';
 import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
-import type { ApplyResult } from '../tree/data-tree.ts';
+import type { ApplyResult, TreeEvent } from '../tree/data-tree.ts';
 import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
-import { Op, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
+import { Op, Perm, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
 import { decodeConnectRequest, decodeRequest, encodeRequest } from '../protocol/request-codec.ts';
 import { encodeConnectResponse, encodeNotification, encodeReply } from '../protocol/reply-codec.ts';
 import { encodeTxn, decodeTxn } from '../protocol/txn-codec.ts';
@@ -34,6 +34,7 @@ import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
 import { executeRead } from '../tree/read-ops.ts';
 import { validatePath } from '../tree/path.ts';
 import { parseDigestAuth } from '../acl/digest.ts';
+import { checkPerm } from '../acl/check.ts';
 import { WatchTable } from '../watch/watch-table.ts';
 import { negotiateTimeout } from '../session/session-table.ts';
 import { sessionPassword } from '../session/session-id.ts';
@@ -475,7 +476,15 @@ export class ZkServer {
     return result;
   }
 
-  private readonly deliver = (w: Connection, type: 1 | 2 | 3 | 4, path: string): void => {
+  /**
+   * Watches are set without an ACL check (addWatch, setWatches, exists on a
+   * missing node), so the check is here: an event goes only to a connection
+   * that may READ the node it names, else a watch would leak the paths below
+   * a node the watcher can read (ZooKeeper 3.8.4, CVE-2024-23944). A one-shot
+   * watch whose event is dropped is used up all the same, as in ZooKeeper.
+   */
+  private readonly deliver = (w: Connection, type: 1 | 2 | 3 | 4, path: string, event: TreeEvent): void => {
+    if (!checkPerm(event.acl, Perm.read, w.authIds)) return;
     this.notify(w, type, path);
   };
 

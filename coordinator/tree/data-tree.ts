@@ -19,6 +19,12 @@ import { Perm } from '../protocol/opcodes.ts';
 export interface TreeEvent {
   type: 1 | 2 | 3 | 4;
   path: string;
+  /**
+   * The ACL of the node `path` names, as it was when the event arose (a deleted
+   * node's last ACL): an event goes only to watchers that may READ it
+   * (ZooKeeper 3.8.4, ZOOKEEPER-4799), so it has to travel with the event.
+   */
+  acl: readonly Acl[];
 }
 
 export type TxnResult =
@@ -174,7 +180,7 @@ export class DataTree {
         node.version = txn.version;
         node.mzxid = h.zxid;
         node.mtime = h.time;
-        events.push({ type: 3, path: txn.path });
+        events.push({ type: 3, path: txn.path, acl: node.acl });
         return { kind: 'stat', stat: this.statOf(node) };
       }
       case 'setACL': {
@@ -227,7 +233,7 @@ export class DataTree {
     }
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.indexFor(owner, true)?.add(path);
-    events.push({ type: 1, path }, { type: 4, path: parentPath });
+    events.push({ type: 1, path, acl: node.acl }, { type: 4, path: parentPath, acl: parent.acl });
     return { kind: 'create', path, stat: this.statOf(node) };
   }
 
@@ -250,7 +256,8 @@ export class DataTree {
     const index = this.indexFor(node.ephemeralOwner, false);
     index?.delete(path);
     if (index?.size === 0 && kindOf(node.ephemeralOwner) === 'ephemeral') this.ephemerals.delete(node.ephemeralOwner);
-    events.push({ type: 2, path }, { type: 4, path: parentPath });
+    // A missing parent (only in replay over a fuzzy snapshot) has nothing left to protect.
+    events.push({ type: 2, path, acl: node.acl }, { type: 4, path: parentPath, acl: parent?.acl ?? [] });
   }
 
   /** The set that indexes nodes of this owner kind: a session's ephemerals, containers, TTL nodes. */

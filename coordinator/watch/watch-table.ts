@@ -13,7 +13,13 @@
 
 type EventType = 1 | 2 | 3 | 4;
 
-export type Deliver<W> = (watcher: W, type: EventType, path: string) => void;
+export interface WatchEvent {
+  type: EventType;
+  path: string;
+}
+
+/** `event` is the triggering event itself, for a caller that filters on what else it carries. */
+export type Deliver<W, E extends WatchEvent = WatchEvent> = (watcher: W, type: EventType, path: string, event: E) => void;
 
 class PathIndex<W> {
   readonly byPath = new Map<string, Set<W>>();
@@ -98,16 +104,17 @@ export class WatchTable<W> {
     this.recursive.add(path, w);
   }
 
-  trigger(events: readonly { type: EventType; path: string }[], deliver: Deliver<W>): void {
+  trigger<E extends WatchEvent>(events: readonly E[], deliver: Deliver<W, E>): void {
     if (this.isEmpty()) return;
-    for (const e of events) this.triggerOne(e.type, e.path, deliver);
+    for (const e of events) this.triggerOne(e, deliver);
   }
 
   private isEmpty(): boolean {
     return this.data.byPath.size === 0 && this.child.byPath.size === 0 && this.persistent.byPath.size === 0 && this.recursive.byPath.size === 0;
   }
 
-  private triggerOne(type: EventType, path: string, deliver: Deliver<W>): void {
+  private triggerOne<E extends WatchEvent>(event: E, deliver: Deliver<W, E>): void {
+    const { type, path } = event;
     let hit: Set<W> | null = null;
     const add = (s: Set<W> | undefined): void => {
       if (!s) return;
@@ -131,7 +138,7 @@ export class WatchTable<W> {
         p = i <= 0 ? '/' : p.slice(0, i);
       }
     }
-    if (hit !== null) for (const w of hit as Set<W>) deliver(w, type, path);
+    if (hit !== null) for (const w of hit as Set<W>) deliver(w, type, path, event);
   }
 
   removeWatcher(w: W): void {

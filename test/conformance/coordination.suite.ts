@@ -9,7 +9,7 @@ import { connect, failsWith, long, zookeeper, OPEN, type ZkCall } from '../helpe
 import { RawClient, OPEN_ACL } from '../helpers/raw-client.ts';
 import { fourLetter } from '../helpers/four-letter.ts';
 import type { StartTarget, Target } from '../helpers/target.ts';
-import type { Stat as WireStat, MultiResult } from '../../coordinator/protocol/records.ts';
+import type { Stat as WireStat, MultiResult, MultiReadRequest, Request, Response, WatcherEvent } from '../../coordinator/protocol/records.ts';
 import { digestId } from '../../coordinator/acl/digest.ts';
 
 const SUPER = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU='; // password "test"
@@ -19,6 +19,23 @@ const { ACL, Id, Permission, CreateMode } = zookeeper;
 let counter = 0;
 function root(): string {
   return `/t${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+/**
+ * From ZooKeeper 3.8.4 and 3.9.2 on, exists answers NoAuth for a node the
+ * caller may not READ (ZOOKEEPER-2590); earlier releases return its Stat.
+ * Debian's 3.8.0 did not take that fix (it did take ZOOKEEPER-4799, the watch
+ * event filter, so every supported 3.8 build filters events alike). The suite
+ * asks the server which it is (`srvr`); Drover reports, and behaves as, 3.8.4.
+ */
+function existsChecksRead(srvr: string): boolean {
+  const m = /^Zookeeper version: (\d+)\.(\d+)\.(\d+)/m.exec(srvr);
+  if (!m) throw new Error(`no version in srvr output: ${srvr}`);
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (major !== 3) return major > 3;
+  if (minor === 8) return patch >= 4;
+  if (minor === 9) return patch >= 2;
+  return minor > 9;
 }
 
 export function conformanceSuite(start: StartTarget): void {
@@ -531,6 +548,192 @@ export function conformanceSuite(start: StartTarget): void {
       admin.addAuth('digest', 'super:test');
       expect((await admin.get(r)).data?.toString()).toBe('s');
       await admin.remove(r);
+    });
+  });
+
+  describe('reads on a node whose ACL denies READ', () => {
+    // /locked and its child are readable by alice only; /adminonly lets anyone ADMIN but not READ;
+    // /masked lets anyone READ but only alice ADMIN. "stranger" holds no digest id.
+    const ALICE = digestId('alice', 'secret');
+    const ALICE_ALL = [{ perms: 31, id: { scheme: 'digest', id: ALICE } }];
+    let r: string;
+    let locked: string;
+    let alice: RawClient;
+    let stranger: RawClient;
+    /** Whether this server's exists checks READ (ZOOKEEPER-2590): see existsChecksRead. */
+    let existsGuarded: boolean;
+
+    async function authed(user: string, pw: string): Promise<RawClient> {
+      const c = await raw();
+      expect((await c.request({ op: 100, type: 0, scheme: 'digest', auth: Buffer.from(`${user}:${pw}`) }, -4)).header.err).toBe(0);
+      return c;
+    }
+    async function ok(c: RawClient, req: Request): Promise<Response | null> {
+      const res = await c.request(req);
+      expect(res.header.err, JSON.stringify(req)).toBe(0);
+      return res.response;
+    }
+    async function err(c: RawClient, req: Request): Promise<number> {
+      return (await c.request(req)).header.err;
+    }
+    /** A reply after a write's reply: any event that write caused this connection is here by now. */
+    async function eventsSoFar(c: RawClient): Promise<WatcherEvent[]> {
+      await c.request({ op: 3, path: '/', watch: false });
+      return c.drainEvents();
+    }
+
+    beforeAll(async () => {
+      existsGuarded = existsChecksRead(await fourLetter(target.host, target.port, 'srvr'));
+      r = root();
+      locked = `${r}/locked`;
+      alice = await authed('alice', 'secret');
+      stranger = await raw();
+      await ok(alice, { op: 1, path: r, data: null, acl: OPEN_ACL, flags: 0 });
+      await ok(alice, { op: 1, path: locked, data: Buffer.from('x'), acl: ALICE_ALL, flags: 0 });
+      await ok(alice, { op: 1, path: `${locked}/k`, data: null, acl: ALICE_ALL, flags: 0 });
+      await ok(alice, { op: 1, path: `${r}/adminonly`, data: null, acl: [{ perms: 16, id: { scheme: 'world', id: 'anyone' } }], flags: 0 });
+      await ok(alice, { op: 1, path: `${r}/masked`, data: Buffer.from('m'), acl: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }, ...ALICE_ALL], flags: 0 });
+    });
+
+    it('exists: Stat before ZooKeeper 3.8.4, NoAuth (and no watch) from 3.8.4; NoNode below a locked node', async () => {
+      const mine = (await ok(alice, { op: 3, path: locked, watch: false })) as { stat: WireStat };
+      const res = await stranger.request({ op: 3, path: locked, watch: true });
+      if (existsGuarded) {
+        expect(res.header.err).toBe(-102);
+        expect(await err(stranger, { op: 17, path: locked, type: 2 })).toBe(-121);
+      } else {
+        expect(res.header.err).toBe(0);
+        expect(res.response).toEqual({ op: 3, stat: mine.stat });
+        expect(await err(stranger, { op: 18, path: locked, type: 2 })).toBe(0);
+      }
+      // A missing node is NoNode whatever its parent's ACL says, and the watch for its creation is set.
+      expect(await err(stranger, { op: 3, path: `${locked}/none`, watch: true })).toBe(-101);
+      expect(await err(stranger, { op: 18, path: `${locked}/none`, type: 2 })).toBe(0);
+    });
+
+    it('getData: NoAuth without READ, and no watch is left behind', async () => {
+      expect(await err(stranger, { op: 4, path: locked, watch: true })).toBe(-102);
+      expect(await err(stranger, { op: 17, path: locked, type: 3 })).toBe(-121);
+      expect(await ok(alice, { op: 4, path: locked, watch: false })).toMatchObject({ op: 4, data: Buffer.from('x') });
+    });
+
+    it('getChildren (8) and getChildren2 (12): NoAuth on the node itself, no watch left', async () => {
+      expect(await err(stranger, { op: 8, path: locked, watch: true })).toBe(-102);
+      expect(await err(stranger, { op: 12, path: locked, watch: true })).toBe(-102);
+      expect(await err(stranger, { op: 17, path: locked, type: 3 })).toBe(-121);
+      expect(await ok(alice, { op: 8, path: locked, watch: false })).toEqual({ op: 8, children: ['k'] });
+      expect(await ok(alice, { op: 12, path: locked, watch: false })).toMatchObject({ op: 12, children: ['k'] });
+      // READ on the parent is enough to list a locked child's name.
+      expect(((await ok(stranger, { op: 8, path: r, watch: false })) as { children: string[] }).children.sort()).toEqual(['adminonly', 'locked', 'masked']);
+    });
+
+    it('getAllChildrenNumber: READ on the node, descendants counted whatever their ACLs', async () => {
+      expect(await err(stranger, { op: 104, path: locked })).toBe(-102);
+      expect(await ok(alice, { op: 104, path: locked })).toEqual({ op: 104, totalNumber: 1 });
+      expect(await ok(stranger, { op: 104, path: r })).toEqual({ op: 104, totalNumber: 4 });
+    });
+
+    it('getACL: READ or ADMIN; without ADMIN digest ids are masked', async () => {
+      expect(await err(stranger, { op: 6, path: locked })).toBe(-102);
+      expect(await ok(alice, { op: 6, path: locked })).toMatchObject({ op: 6, acl: ALICE_ALL });
+      // ADMIN without READ is enough, and shows the ACL unmasked.
+      expect(await ok(stranger, { op: 6, path: `${r}/adminonly` })).toMatchObject({ op: 6, acl: [{ perms: 16, id: { scheme: 'world', id: 'anyone' } }] });
+      expect(await ok(stranger, { op: 6, path: `${r}/masked` })).toMatchObject({
+        op: 6,
+        acl: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }, { perms: 31, id: { scheme: 'digest', id: 'alice:x' } }],
+      });
+      expect(await ok(alice, { op: 6, path: `${r}/masked` })).toMatchObject({ acl: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }, ...ALICE_ALL] });
+    });
+
+    it('getEphemerals: no ACL check; the caller sees its own ephemerals whatever their ACLs', async () => {
+      const c = await raw();
+      await ok(c, { op: 1, path: `${r}/eph`, data: null, acl: ALICE_ALL, flags: 1 });
+      expect(await err(c, { op: 4, path: `${r}/eph`, watch: false })).toBe(-102);
+      expect(await ok(c, { op: 103, prefixPath: r })).toEqual({ op: 103, ephemerals: [`${r}/eph`] });
+      expect(await ok(alice, { op: 103, prefixPath: r })).toEqual({ op: 103, ephemerals: [] });
+      await c.request({ op: -11 }); // close the session now: its ephemeral must not outlive the test
+      c.close();
+    });
+
+    it('multiRead: each sub-op is checked on its own', async () => {
+      const ops: MultiReadRequest['ops'] = [
+        { op: 4, path: locked, watch: false },
+        { op: 8, path: locked, watch: false },
+        { op: 4, path: `${r}/masked`, watch: false },
+      ];
+      const denied = (await ok(stranger, { op: 22, ops })) as { results: MultiResult[] };
+      expect(denied.results[0]).toEqual({ type: -1, err: -102 });
+      expect(denied.results[1]).toEqual({ type: -1, err: -102 });
+      expect(denied.results[2]).toMatchObject({ type: 4, data: Buffer.from('m') });
+      const allowed = (await ok(alice, { op: 22, ops })) as { results: MultiResult[] };
+      expect(allowed.results[0]).toMatchObject({ type: 4, data: Buffer.from('x') });
+      expect(allowed.results[1]).toEqual({ type: 8, children: ['k'] });
+    });
+
+    it('addWatch, checkWatches and removeWatches: no ACL check', async () => {
+      const c = await raw();
+      expect(await ok(c, { op: 106, path: locked, mode: 0 })).toEqual({ op: 106 });
+      expect(await err(c, { op: 17, path: locked, type: 3 })).toBe(0);
+      expect(await err(c, { op: 18, path: locked, type: 3 })).toBe(0);
+      expect(await err(c, { op: 18, path: locked, type: 3 })).toBe(-121);
+      c.close();
+    });
+
+    it('watch events are sent only to connections that may READ the node they name (CVE-2024-23944)', async () => {
+      const c = await raw();
+      const a = await authed('alice', 'secret');
+      await ok(c, { op: 106, path: locked, mode: 0 });
+      await ok(c, { op: 106, path: r, mode: 1 });
+      await ok(a, { op: 106, path: locked, mode: 0 });
+      await ok(alice, { op: 5, path: locked, data: Buffer.from('y'), version: -1 });
+      await ok(alice, { op: 1, path: `${r}/open`, data: null, acl: OPEN_ACL, flags: 0 });
+      await ok(alice, { op: 1, path: `${locked}/k2`, data: null, acl: ALICE_ALL, flags: 0 });
+      const open = { type: 1, state: 3, path: `${r}/open` };
+      const lockedEvents = [
+        { type: 3, state: 3, path: locked },
+        { type: 4, state: 3, path: locked },
+      ];
+      // The node's ACL decides (the parent's for ChildrenChanged): the created child is open, the rest is alice's.
+      expect(await eventsSoFar(c)).toEqual([open]);
+      expect(await eventsSoFar(a)).toEqual(lockedEvents);
+      // A delete is judged by the deleted node's ACL.
+      await ok(alice, { op: 2, path: `${locked}/k2`, version: -1 });
+      await ok(alice, { op: 2, path: `${r}/open`, version: -1 });
+      expect(await eventsSoFar(c)).toEqual([{ type: 2, state: 3, path: `${r}/open` }]);
+      expect(await eventsSoFar(a)).toEqual([lockedEvents[1]]);
+      // A one-shot watch whose event is dropped is used up all the same.
+      const d = await raw();
+      expect(await err(d, { op: 3, path: `${r}/later`, watch: true })).toBe(-101);
+      await ok(alice, { op: 1, path: `${r}/later`, data: null, acl: ALICE_ALL, flags: 0 });
+      expect(await eventsSoFar(d)).toEqual([]);
+      expect(await err(d, { op: 17, path: `${r}/later`, type: 2 })).toBe(-121);
+      d.close();
+      c.close();
+      a.close();
+    });
+
+    it('setWatches: no ACL check; what fires at once is sent unfiltered, later events are filtered as for any watch', async () => {
+      const rel = (await alice.request({ op: 3, path: locked, watch: false })).header.zxid;
+      await ok(alice, { op: 5, path: locked, data: Buffer.from('z'), version: -1 });
+      const c = await raw();
+      const res = await c.request({
+        op: 101,
+        relativeZxid: rel,
+        dataWatches: [locked],
+        existWatches: [`${locked}/k`],
+        childWatches: [locked],
+        persistentWatches: [],
+        persistentRecursiveWatches: [],
+      });
+      expect(res.header.err).toBe(0);
+      expect(c.drainEvents()).toEqual([
+        { type: 3, state: 3, path: locked },
+        { type: 1, state: 3, path: `${locked}/k` },
+      ]);
+      expect(await err(c, { op: 17, path: locked, type: 1 })).toBe(0);
+      await ok(alice, { op: 1, path: `${locked}/k3`, data: null, acl: OPEN_ACL, flags: 0 });
+      expect(await eventsSoFar(c)).toEqual([]);
+      c.close();
     });
   });
 

@@ -78,4 +78,18 @@ describe('watch trigger table', () => {
     expect(t.watchCount).toBe(0);
     expect(t.remove('/a', 'c1', 3)).toBe(false);
   });
+
+  it('hands deliver the triggering event itself, extra fields included (the server filters on its ACL)', () => {
+    const t = new WatchTable<string>();
+    t.addRecursive('/r', 'c1');
+    t.addData('/r/x', 'c2');
+    const ev = { type: 1 as const, path: '/r/x', acl: 'secret' };
+    const seen: [string, typeof ev][] = [];
+    t.trigger([ev], (w, _type, _path, e) => seen.push([w, e]));
+    expect(seen).toEqual([
+      ['c2', ev],
+      ['c1', ev],
+    ]);
+    expect(seen[0]?.[1]).toBe(ev);
+  });
 });
