@@ -17,6 +17,7 @@ import { installLoopbackHostCheck } from './plugins/host-check.ts';
 import { installStaticFiles } from './plugins/static-files.ts';
 import { installTokenAuth, isLoopback } from './plugins/token-auth.ts';
 import { installActionRoutes } from './routes/action-routes.ts';
+import { installBulkRoutes } from './routes/bulk-routes.ts';
 import { installEventRoutes } from './routes/event-routes.ts';
 import { installMetricsRoutes } from './routes/metrics-routes.ts';
 import { installViewRoutes } from './routes/view-routes.ts';
@@ -69,6 +70,7 @@ export async function buildDashboard(opts: DashboardOptions): Promise<FastifyIns
   installViewRoutes(app, live, opts.client);
   installZnodeRoutes(app, opts.client);
   installActionRoutes(app, opts.actions ?? clusterActions(opts.client), (job, runId) => live.noteRun(job, runId));
+  installBulkRoutes(app, opts.actions ?? clusterActions(opts.client), (job, runId) => live.noteRun(job, runId));
   installEventRoutes(app, live);
   installMetricsRoutes(app, live);
   return app;

@@ -8,7 +8,10 @@ import type { Coordination } from '../shared/client/coordination.ts';
 import { DroverError } from '../shared/errors.ts';
 import { enqueue } from '../shared/jobs/enqueue.ts';
 import { layout } from '../shared/jobs/layout.ts';
-import { cancelRun, pauseJob, resumeJob, retryRun } from '../shared/jobs/run-admin.ts';
+import { removeJob } from '../shared/jobs/job-remove.ts';
+import { cancelRun, pauseJob, promoteRun, resumeJob, retryRun } from '../shared/jobs/run-admin.ts';
+import { cleanRuns, type CleanOptions } from '../shared/jobs/run-clean.ts';
+import { retryAll, type RetryAllResult, type RetryAllState } from '../shared/jobs/run-retry-all.ts';
 
 export interface EnqueueRequest {
   input?: unknown;
@@ -22,6 +25,11 @@ export interface JobActions {
   cancel(job: string, runId: string): Promise<void>;
   pause(job: string): Promise<void>;
   resume(job: string): Promise<void>;
+  /** Bulk actions: every failed or dead run queued again; finished runs older than an age deleted; a delayed run claimable now; the job itself gone. */
+  retryAll(job: string, state: RetryAllState): Promise<RetryAllResult>;
+  clean(job: string, opts: Omit<CleanOptions, 'nowMs'>): Promise<{ removed: number }>;
+  promote(job: string, runId: string): Promise<void>;
+  remove(job: string, opts: { force?: boolean }): Promise<void>;
 }
 
 export async function assertJobKnown(client: Coordination, job: string): Promise<void> {
@@ -53,6 +61,22 @@ export function clusterActions(client: Coordination): JobActions {
     async resume(job) {
       await assertJobKnown(client, job);
       await resumeJob(client, job);
+    },
+    async retryAll(job, state) {
+      await assertJobKnown(client, job);
+      return retryAll(client, job, state);
+    },
+    async clean(job, opts) {
+      await assertJobKnown(client, job);
+      return cleanRuns(client, job, opts);
+    },
+    async promote(job, runId) {
+      await assertJobKnown(client, job);
+      await promoteRun(client, job, runId);
+    },
+    // No assertJobKnown: a job whose definition is gone may still have runs to remove (removeJob says DROVER_UNKNOWN_JOB when nothing is left).
+    async remove(job, opts) {
+      await removeJob(client, job, opts);
     },
   };
 }

@@ -6,7 +6,9 @@ import type { LiveState } from '../live/live-state.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
 import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
 import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, type PageState } from '../../shared/jobs/run-pages.ts';
-import { cursor, jobName, jobParams, runParams } from './schemas.ts';
+import { jobStats } from '../../shared/jobs/job-stats.ts';
+import { findRun } from '../../shared/jobs/run-search.ts';
+import { cursor, jobName, jobParams, runId, runParams } from './schemas.ts';
 
 /** The run states' names as the records say them, for the listing that holds them ('queued' runs are waiting). */
 function pageState(state: string): PageState {
@@ -71,6 +73,14 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     },
   );
   app.get<{ Params: { job: string } }>('/api/jobs/:job/counts', { schema: { params: jobParams } }, async (request) => ({ counts: await jobCounts(client, request.params.job) }));
+  // Throughput, durations and failures over the newest finished runs (job-stats.ts says which): bounded reads.
+  app.get<{ Params: { job: string } }>('/api/jobs/:job/stats', { schema: { params: jobParams } }, async (request) => jobStats(client, request.params.job));
+  // Which job(s) hold a run with this id: one read per job.
+  app.get<{ Querystring: { runId: string } }>(
+    '/api/search',
+    { schema: { querystring: { type: 'object', required: ['runId'], additionalProperties: false, properties: { runId } } } },
+    async (request) => ({ runs: await findRun(client, request.query.runId) }),
+  );
 
   // One run, read from the cluster (not the mirror): the CLI's --wait and fresh pages use it.
   app.get<{ Params: { job: string; runId: string } }>('/api/runs/:job/:runId', { schema: { params: runParams } }, async (request) => {

@@ -34,6 +34,7 @@ import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
 import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS, type AttemptBounds } from './attempt-history.ts';
 import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
+import { promotionOps } from './delayed-promotion.ts';
 
 const CHUNK_RUNS = 100;
 
@@ -168,33 +169,8 @@ export async function promoteDue(client: Coordination, job: string, nowMs: numbe
       const ops: Op[] = [];
       const ready: AppendEntry[] = [];
       due.forEach((d, i) => {
-        retryable.add(ops.length);
-        ops.push({ op: 'delete', path: `${layout.delayed(job)}/${d.name}` });
-        const found = records[i];
-        if (!found) return; // gone meanwhile: just drop the entry
-        const path = layout.run(job, d.parsed.runId);
-        if (found.stored.kind === 'bundle') {
-          const b = found.stored.bundle;
-          if (b.state !== 'delayed') return; // cancelled to its last run meanwhile
-          const runs = b.runs.map((r) => {
-            if (r.state !== 'delayed') return r;
-            const q: RunRecord = { ...r, state: 'queued' };
-            delete q.dueAt;
-            return q;
-          });
-          const next: BundleRecord = { ...b, state: 'queued', runs };
-          delete next.dueAt;
-          retryable.add(ops.length);
-          ops.push({ op: 'set', path, data: encodeBundle(next), version: found.version });
-          ready.push({ runId: b.id, priority: b.priority });
-          return;
-        }
-        if (found.stored.record.state !== 'delayed') return; // cancelled meanwhile: just drop the entry
-        const next: RunRecord = { ...found.stored.record, state: 'queued' };
-        delete next.dueAt;
-        retryable.add(ops.length);
-        ops.push({ op: 'set', path, data: encodeRecord(next), version: found.version });
-        ready.push({ runId: d.parsed.runId, priority: next.priority });
+        const entry = promotionOps(job, `${layout.delayed(job)}/${d.name}`, d.parsed.runId, records[i] ?? null, ops, retryable);
+        if (entry) ready.push(entry);
       });
       const tails = await readLaneTails(client, job, ready.map((r) => r.priority));
       ops.push(...appendOps(job, tails, ready, ops.length, retryable));

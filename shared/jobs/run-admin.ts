@@ -1,6 +1,6 @@
 /**
  * What operators do to runs and jobs (the dashboard and CLI call these):
- * read a run, list runs, cancel, retry, pause and resume. Each action is one
+ * read a run, list runs, cancel, retry, promote, pause and resume. Each action is one
  * multi conditional on the record version it read, so it cannot race a
  * worker's claim or finish into an inconsistent state. A bundled run
  * (`<bundleId>.<k>`, docs/adr/0006-run-bundles.md) is read and written in
@@ -13,7 +13,8 @@ import type { RunRecord, RunState } from './job-types.ts';
 import { readJobSpec } from './job-dirs.ts';
 import { layout, laneOf } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails } from './queue-append.ts';
-import { decodeCounter, decodeStored, encodeRecord } from './run-codec.ts';
+import { decodeCounter, decodeStored, encodeRecord, type StoredRecord } from './run-codec.ts';
+import { promotionOps } from './delayed-promotion.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { readRunView, runsOf, type RunView } from './run-lookup.ts';
 import { splitBundledRunId } from './run-id.ts';
@@ -90,10 +91,7 @@ export async function retryRun(client: Coordination, job: string, runId: string)
     if (record.state !== 'dead' && record.state !== 'failed' && record.state !== 'cancelled') {
       throw new DroverError('DROVER_RUN_STATE', `run ${runId} is ${record.state}; only dead, failed or cancelled runs can be retried`, { details: { job, runId, state: record.state } });
     }
-    const next: RunRecord = { ...record, state: 'queued', freeAttempts: record.attempt };
-    delete next.finishedAt;
-    delete next.error;
-    delete next.result;
+    const next = requeuedForRetry(record);
     const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version }];
     if (record.state === 'dead') ops.push({ op: 'delete', path: layout.deadRun(job, runId) });
     else if (record.finishedAt !== undefined) {
@@ -103,6 +101,39 @@ export async function retryRun(client: Coordination, job: string, runId: string)
     const retryable = new Set<number>([0]);
     const tails = await readLaneTails(client, job, [next.priority]);
     ops.push(...appendOps(job, tails, [{ runId, priority: next.priority }], ops.length, retryable));
+    return { ops, retryable, value: null };
+  });
+}
+
+/** A finished run as a retry queues it: a fresh attempt budget (the attempt counter keeps counting), its outcome cleared. */
+export function requeuedForRetry(record: RunRecord): RunRecord {
+  const next: RunRecord = { ...record, state: 'queued', freeAttempts: record.attempt };
+  delete next.finishedAt;
+  delete next.error;
+  delete next.result;
+  return next;
+}
+
+/**
+ * Makes a delayed run claimable now (BullMQ's Job.promote): its delayed
+ * entry goes onto its lane as promoteDue would move it at its due time
+ * (delayed-promotion.ts, one multi). A bundled run brings its whole bundle,
+ * which waits as one. A run that is not delayed: DROVER_RUN_STATE — unless
+ * it turned queued while we raced a promoter, which is what was asked.
+ */
+export async function promoteRun(client: Coordination, job: string, runId: string): Promise<void> {
+  await commitWithRetry(client, async (attempt) => {
+    const view = await readRun(client, job, runId);
+    const holder = view.bundle?.record ?? view.record;
+    if (view.record.state !== 'delayed' || holder.state !== 'delayed' || holder.dueAt === undefined) {
+      if (attempt > 0 && view.record.state === 'queued') return null;
+      throw new DroverError('DROVER_RUN_STATE', `run ${runId} is ${view.record.state}; only delayed runs can be promoted`, { details: { job, runId, state: view.record.state } });
+    }
+    const stored: StoredRecord = view.bundle ? { kind: 'bundle', bundle: view.bundle.record } : { kind: 'run', record: view.record };
+    const ops: Op[] = [];
+    const retryable = new Set<number>();
+    const entry = promotionOps(job, layout.delayedRun(job, holder.dueAt, holder.id), holder.id, { stored, version: view.version }, ops, retryable);
+    if (entry) ops.push(...appendOps(job, await readLaneTails(client, job, [entry.priority]), [entry], ops.length, retryable));
     return { ops, retryable, value: null };
   });
 }
