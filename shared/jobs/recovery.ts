@@ -214,11 +214,22 @@ export async function pruneHistory(client: Coordination, job: string, spec: Pick
       await client.multi(ops);
       removed += chunk.length;
     } catch {
-      // Someone else pruned (or a record is already gone): go one by one, tolerating NO_NODE.
+      // An entry or a record of the chunk is gone. One by one, each entry with its record in one
+      // multi: an entry already gone means someone retried (or pruned) that run, and its record is
+      // theirs now — deleting it anyway would lose a run that was queued again.
       for (const name of chunk) {
-        await client.delete(`${layout.history(job)}/${name}`).catch(() => {});
-        await client.delete(layout.run(job, name.slice(16))).catch(() => {});
-        removed++;
+        const entry = `${layout.history(job)}/${name}`;
+        try {
+          await client.multi([
+            { op: 'delete', path: entry },
+            { op: 'delete', path: layout.run(job, name.slice(16)) },
+          ]);
+          removed++;
+        } catch (err) {
+          if (!isZkError(err, 'NO_NODE')) throw err;
+          // Only the record was gone: the entry names nothing, drop it.
+          if (await client.exists(entry)) await deleteIfPresent(client, entry);
+        }
       }
     }
     await Promise.all(deadOfBundles.map((p) => deleteIfPresent(client, p)));
