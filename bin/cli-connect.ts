@@ -28,12 +28,16 @@ export function rootPath(value: string | undefined, fallback: string = DEFAULT_R
   return value ?? process.env['DROVER_ROOT'] ?? fallback;
 }
 
-/** Connects, turning "nothing answered" into advice. */
-export async function connectForCli(opts: { connect: string; root: string; connectTimeoutMs?: number }): Promise<Coordination> {
+/**
+ * Connects, turning "nothing answered" into advice. The namespace root is
+ * not created (`createRoot`: only `drover dev`, which owns its cluster):
+ * a mistyped --root must not leave an empty node behind.
+ */
+export async function connectForCli(opts: { connect: string; root: string; connectTimeoutMs?: number; createRoot?: boolean }): Promise<Coordination> {
   try {
     const fromEnv = Number(process.env['DROVER_CONNECT_TIMEOUT_MS']);
     const connectTimeoutMs = opts.connectTimeoutMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 5000);
-    return await connectCoordination({ connect: opts.connect, root: opts.root, connectTimeoutMs, sessionTimeoutMs: 10_000 });
+    return await connectCoordination({ connect: opts.connect, root: opts.root, connectTimeoutMs, sessionTimeoutMs: 10_000, createRoot: opts.createRoot ?? false });
   } catch (err) {
     if (isDroverError(err, 'DROVER_NOT_CONNECTED') || isDroverError(err, 'DROVER_WAIT_TIMEOUT')) {
       throw new DroverError('DROVER_NOT_CONNECTED', `cannot reach a coordination server at ${opts.connect}: is a server running? start one with \`drover dev\` (or \`drover server\`), or pass --connect host:port`, { cause: err });

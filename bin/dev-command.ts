@@ -227,7 +227,7 @@ export async function run(args: string[]): Promise<number> {
     }
     const connect = members.map((m) => `127.0.0.1:${m.port}`).join(',');
     process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
-    client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000 });
+    client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000, createRoot: true });
     for (const f of opts.jobs) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
     const jobs = opts.jobs.length > 0 ? opts.jobs : await exampleFiles();
     if (jobs.length === 0) process.stderr.write(`drover dev: no example job files in ${path.resolve(import.meta.dirname, '..', 'examples')}; workers start with no jobs\n`);

@@ -43,8 +43,10 @@ function pinVersion(t: Transaction, version: number): Transaction {
 export interface ConnectOptions {
   /** host:port[,host:port...] of any ZooKeeper-protocol ensemble (Drover or Apache ZooKeeper). */
   connect: string;
-  /** Namespace root, created if missing; default '/'. */
+  /** Namespace root, created if missing (unless `createRoot` is false); default '/'. */
   root?: string;
+  /** Create the namespace root when missing (default true). Readers pass false: a mistyped root must not leave a node behind. */
+  createRoot?: boolean;
   sessionTimeoutMs?: number;
   retry?: RetryPolicy;
   logger?: Logger;
@@ -72,6 +74,7 @@ export async function connectCoordination(opts: ConnectOptions): Promise<Coordin
   }
   const base = new ZkView(session, '', opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 }));
   if (!opts.root || opts.root === '/') return base;
+  if (opts.createRoot === false) return base.namespace(opts.root);
   try {
     await base.ensurePath(opts.root);
   } catch (err) {

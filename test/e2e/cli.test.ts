@@ -108,6 +108,17 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     expect(res.stdout).toMatch(/resize-images\s+\d+/);
   });
 
+  it('reading under a mistyped root leaves no node behind', async () => {
+    const typo = `/typo-${randomBytes(4).toString('hex')}`;
+    for (const args of [['status'], ['jobs', 'list'], ['runs', 'list', 'x'], ['enqueue', 'x', '{}']]) await drover([...args, '--root', typo], { DROVER_CONNECT: connect });
+    const top = await connectCoordination({ connect, root: '/' });
+    try {
+      expect(await top.exists(typo)).toBeNull();
+    } finally {
+      await top.close();
+    }
+  });
+
   it('errors say what to do next', async () => {
     const unknown = await drover(['enqueue', 'no-such-job'], env());
     expect(unknown.code).toBe(1);
