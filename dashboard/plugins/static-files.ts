@@ -12,7 +12,7 @@ import { PUBLIC_ROUTE } from './token-auth.ts';
 
 // dashboard/ui beside dashboard/plugins, in the sources and in dist/ (the build copies it).
 const UI_DIR = path.join(import.meta.dirname, '..', 'ui');
-const UI_FILES = ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'charts.js', 'tree-browser.js', 'styles.css'];
+const UI_FILES = ['index.html', 'app.js', 'api.js', 'dom.js', 'views.js', 'charts.js', 'tree-browser.js', 'router.js', 'confirm.js', 'job-page.js', 'run-page.js', 'styles.css'];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

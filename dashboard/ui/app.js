@@ -1,15 +1,35 @@
-// The page: one SSE stream keeps `state` current; each section re-renders
-// when its part of the state changes.
+// The page: one SSE stream keeps `state` current; each section of the
+// overview is patched when its part of the state changes. Hash routes
+// (router.js) show the overview, a job's page or a run's page.
 import { api, subscribe } from './api.js';
-import { byId } from './dom.js';
+import { h, byId, patchChildren, TIME_ZONE } from './dom.js';
 import { createCharts } from './charts.js';
 import { createTreeBrowser } from './tree-browser.js';
+import { createJobPage } from './job-page.js';
+import { createRunPage } from './run-page.js';
+import { parseHash, navigate, runHref } from './router.js';
 import * as views from './views.js';
 
 const state = { workers: [], queues: [], runs: [], schedules: [], partitions: [], barriers: [], scheduler: { candidates: [] }, ensemble: [], metrics: [] };
 const filter = { job: '', state: '', expanded: new Set() };
 const charts = createCharts();
 const tree = createTreeBrowser();
+
+let toastTimer;
+/** A message in the header, for actions whose page went away (a removed job) or has no place of its own. */
+function toast(text, ok) {
+  const el = byId('toast');
+  el.textContent = text;
+  el.className = `toast ${ok ? 'ok' : 'bad'}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.textContent = '';
+    el.className = 'toast';
+  }, 8000);
+}
+
+const jobPage = createJobPage({ live: () => state, toast });
+const runPage = createRunPage({ toast });
 
 function flash(text, ok) {
   const el = byId('enqueue-result');
@@ -93,16 +113,18 @@ function onEvent(section, data) {
     Object.assign(state, data);
     for (const r of Object.values(render)) r();
     charts.reset(state.metrics);
-    return;
-  }
-  if (section === 'metrics') {
+  } else if (section === 'metrics') {
     state.metrics.push(data);
+    if (state.metrics.length > 600) state.metrics.splice(0, state.metrics.length - 300);
     charts.add(data);
     return;
+  } else {
+    state[section] = data;
+    if (section === 'runs') refreshStateRuns();
+    render[section]?.();
   }
-  state[section] = data;
-  if (section === 'runs') refreshStateRuns();
-  render[section]?.();
+  jobPage.onLive(section, state);
+  runPage.onLive(section, state);
 }
 
 function onStatus(live) {
@@ -143,8 +165,64 @@ byId('runs-state').addEventListener('change', (e) => {
   void loadStateRuns();
 });
 
-// Durations of active runs grow with the clock.
+// Durations of active runs grow with the clock (the rows are patched: selections survive).
 setInterval(() => render.runs(), 1000);
 
+// Search by run id: one match opens its page.
+byId('search').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const out = byId('search-result');
+  const runId = byId('search-input').value.trim();
+  patchChildren(out, []);
+  if (!runId) return;
+  // Run ids are znode names (the API's pattern): anything else cannot be one.
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(runId)) {
+    patchChildren(out, [h('span', { class: 'bad' }, `not a run id: ${runId}`)]);
+    return;
+  }
+  try {
+    const { runs } = await api('GET', `/api/search?runId=${encodeURIComponent(runId)}`);
+    if (runs.length === 1) {
+      navigate(runHref(runs[0].job, runs[0].id));
+      return;
+    }
+    if (runs.length === 0) {
+      patchChildren(out, [h('span', { class: 'bad' }, `no run with the id ${runId}`)]);
+      return;
+    }
+    patchChildren(out, [`${runs.length} runs with this id: `, runs.map((r) => [h('a', { href: runHref(r.job, r.id) }, `${r.job}/${r.id}`), ` (${r.state}) `])]);
+  } catch (err) {
+    patchChildren(out, [h('span', { class: 'bad' }, `${err.code ? `${err.code}: ` : ''}${err.message}`)]);
+  }
+});
+
+// Pages: the overview, a job's page, a run's page.
+let shown = null;
+function route() {
+  const r = parseHash();
+  const key = r.page === 'job' ? `job:${r.job}` : r.page === 'run' ? `run:${r.job}/${r.runId}` : 'overview';
+  for (const [page, id] of [['overview', 'page-overview'], ['job', 'page-job'], ['run', 'page-run']]) byId(id).hidden = r.page !== page;
+  for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('current', r.page === 'overview' && (a.getAttribute('href') === '#/' ? !r.anchor : a.getAttribute('href') === `#${r.anchor}`));
+  if (r.page === 'job') jobPage.show(r.job, r.params);
+  else jobPage.hide();
+  if (r.page === 'run') runPage.show(r.job, r.runId);
+  else runPage.hide();
+  if (r.page === 'overview') {
+    charts.resize();
+    if (r.anchor) document.getElementById(r.anchor)?.scrollIntoView();
+    else if (shown !== key) window.scrollTo(0, 0);
+    document.title = 'Drover dashboard';
+  } else {
+    if (shown !== key) window.scrollTo(0, 0);
+    document.title = r.page === 'job' ? `${r.job} · Drover` : `${r.runId} · Drover`;
+  }
+  if (r.page === 'job') jobPage.resize();
+  if (shown !== key) patchChildren(byId('search-result'), []);
+  shown = key;
+}
+window.addEventListener('hashchange', route);
+
+byId('time-zone').textContent = `times in ${TIME_ZONE}`;
+route();
 subscribe(onEvent, onStatus);
 void tree.open('/');

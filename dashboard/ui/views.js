@@ -1,6 +1,8 @@
-// One render function per section of the page, each from the section's
-// JSON as the API sends it. Strings from the cluster go through h() only.
-import { h, byId, replaceChildren, formatTime, formatAgo, formatDuration, empty } from './dom.js';
+// One render function per section of the overview, each from the section's
+// JSON as the API sends it. Strings from the cluster go through h() only;
+// sections are patched in place (rows keyed by data-key), never rebuilt.
+import { h, byId, patchChildren, formatTime, formatAgo, formatDuration, empty } from './dom.js';
+import { jobHref, runHref } from './router.js';
 
 const FINISHED = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
 
@@ -18,19 +20,19 @@ export function renderEnsemble(members) {
     ];
     return h(
       'div',
-      { class: `member ${m.up ? s.mode : 'down'}`, dataset: { member: `${m.host}:${m.port}`, mode: m.up ? s.mode : 'down' } },
+      { class: `member ${m.up ? s.mode : 'down'}`, dataset: { key: `${m.host}:${m.port}`, member: `${m.host}:${m.port}`, mode: m.up ? s.mode : 'down' } },
       h('div', { class: 'member-head' }, h('span', { class: 'member-addr' }, `${m.host}:${m.port}`), h('span', { class: `badge mode-${m.up ? s.mode : 'down'}` }, m.up ? s.mode : 'down')),
       m.up ? h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])) : h('div', { class: 'muted' }, m.error ?? 'not answering'),
     );
   });
-  replaceChildren(byId('ensemble'), cards.length ? cards : [h('div', { class: 'muted' }, 'no members probed yet')]);
+  patchChildren(byId('ensemble'), cards.length ? cards : [h('div', { class: 'muted' }, 'no members probed yet')]);
 }
 
 export function renderWorkers(workers) {
   const rows = workers.map((w) =>
     h(
       'tr',
-      { dataset: { worker: w.name } },
+      { dataset: { key: w.name, worker: w.name } },
       h('td', { class: 'mono' }, w.name, w.draining ? h('span', { class: 'badge warn' }, 'draining') : null),
       h('td', {}, w.host ?? '—'),
       h('td', { class: 'num' }, w.pid ?? '—'),
@@ -39,7 +41,7 @@ export function renderWorkers(workers) {
       h('td', { class: 'mono small' }, w.running.map((r) => `${r.job}/${r.runId}`).join('\n') || '—'),
     ),
   );
-  replaceChildren(byId('workers'), rows.length ? rows : [empty(6, 'no workers registered')]);
+  patchChildren(byId('workers'), rows.length ? rows : [empty(6, 'no workers registered')]);
 }
 
 function loadBar(w) {
@@ -51,8 +53,8 @@ export function renderQueues(queues, actions) {
   const rows = queues.map((q) =>
     h(
       'tr',
-      { dataset: { queue: q.job } },
-      h('td', {}, q.job, q.paused ? h('span', { class: 'badge warn' }, 'paused') : null, q.spec?.schedule ? h('span', { class: 'badge' }, 'cron') : null),
+      { dataset: { key: q.job, queue: q.job } },
+      h('td', {}, h('a', { href: jobHref(q.job), class: 'job-link', title: 'runs by state, stats and bulk actions' }, q.job), q.paused ? h('span', { class: 'badge warn' }, 'paused') : null, q.spec?.schedule ? h('span', { class: 'badge' }, 'cron') : null),
       h('td', { class: 'num' }, q.depth),
       h('td', { class: 'num' }, q.inflight),
       h('td', { class: 'num' }, q.delayed),
@@ -62,13 +64,13 @@ export function renderQueues(queues, actions) {
       h('td', {}, h('button', { class: 'small', dataset: { action: q.paused ? 'resume' : 'pause', job: q.job }, onclick: () => (q.paused ? actions.resume(q.job) : actions.pause(q.job)) }, q.paused ? 'resume' : 'pause')),
     ),
   );
-  replaceChildren(byId('queues'), rows.length ? rows : [empty(8, 'no jobs defined yet: start a worker with --jobs')]);
+  patchChildren(byId('queues'), rows.length ? rows : [empty(8, 'no jobs defined yet: start a worker with --jobs')]);
   for (const id of ['enqueue-job', 'runs-job']) {
     const select = byId(id);
     const selected = select.value;
     const options = queues.filter((q) => q.spec).map((q) => h('option', { value: q.job }, q.job));
     if (id === 'runs-job') options.unshift(h('option', { value: '' }, 'all'));
-    replaceChildren(select, options);
+    patchChildren(select, options);
     if ([...select.options].some((o) => o.value === selected)) select.value = selected;
   }
 }
@@ -83,9 +85,15 @@ export function renderRuns(runs, filter, actions, now = Date.now()) {
     const canCancel = !FINISHED.has(r.state);
     const main = h(
       'tr',
-      { class: `run state-${r.state}`, dataset: { runId: r.id, job: r.job, state: r.state } },
-      h('td', { class: 'mono' }, h('a', { href: '#runs', class: 'run-id', title: 'show input, result and logs', onclick: (e) => (e.preventDefault(), actions.toggle(r.id)) }, r.id)),
-      h('td', {}, r.job, r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
+      { class: `run state-${r.state}`, dataset: { key: `run:${r.job}/${r.id}`, runId: r.id, job: r.job, state: r.state } },
+      h(
+        'td',
+        { class: 'mono' },
+        h('a', { href: '#runs', class: 'run-id', title: 'show input, result and logs here', onclick: (e) => (e.preventDefault(), actions.toggle(r.id)) }, r.id),
+        ' ',
+        h('a', { href: runHref(r.job, r.id), class: 'run-open', title: 'open the run page (attempts, logs, live progress)', 'aria-label': `open run ${r.id}` }, '↗'),
+      ),
+      h('td', {}, h('a', { href: jobHref(r.job), class: 'job-link' }, r.job), r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
       h('td', {}, h('span', { class: `badge state ${r.state}` }, r.state)),
       h('td', { class: 'num' }, r.maxAttempts ? `${r.attempt ?? 0}/${r.maxAttempts}` : (r.attempt ?? '—')),
       h(
@@ -109,17 +117,17 @@ export function renderRuns(runs, filter, actions, now = Date.now()) {
     const details = open
       ? [`input:  ${JSON.stringify(r.input ?? null)}`, r.result !== undefined ? `result: ${JSON.stringify(r.result)}` : null, r.enqueuedAt ? `enqueued ${formatTime(r.enqueuedAt)}` : null, `record: ${r.path}`].filter(Boolean)
       : [];
-    const extra = details.length || lines.length ? h('tr', { class: 'logs', dataset: { runDetails: r.id } }, h('td', { colspan: 9 }, h('pre', {}, [...details, ...lines].join('\n')))) : null;
+    const extra = details.length || lines.length ? h('tr', { class: 'logs', dataset: { key: `details:${r.job}/${r.id}`, runDetails: r.id } }, h('td', { colspan: 9 }, h('pre', {}, [...details, ...lines].join('\n')))) : null;
     return extra ? [main, extra] : [main];
   });
-  replaceChildren(byId('runs-body'), rows.length ? rows : [empty(9, 'no runs yet')]);
+  patchChildren(byId('runs-body'), rows.length ? rows : [empty(9, 'no runs yet')]);
 }
 
 export function renderSchedules(schedules, now = Date.now()) {
   const rows = schedules.map((s) =>
     h(
       'tr',
-      { dataset: { schedule: s.job } },
+      { dataset: { key: s.job, schedule: s.job } },
       h('td', {}, s.job),
       h('td', { class: 'mono' }, s.cron ?? '—'),
       h('td', {}, s.timezone),
@@ -128,7 +136,7 @@ export function renderSchedules(schedules, now = Date.now()) {
       h('td', { class: 'mono small' }, s.error ? h('span', { class: 'error' }, s.error) : s.nextFireTimes.map(formatTime).join('\n')),
     ),
   );
-  replaceChildren(byId('schedules-body'), rows.length ? rows : [empty(6, 'no scheduled jobs')]);
+  patchChildren(byId('schedules-body'), rows.length ? rows : [empty(6, 'no scheduled jobs')]);
 }
 
 const PALETTE = ['#4f8cff', '#2bb673', '#f5a623', '#e5533d', '#9b59b6', '#1abc9c', '#e67e22', '#34495e'];
@@ -167,7 +175,7 @@ export function renderPartitions(partitions) {
     });
     return h(
       'div',
-      { class: 'partition-job', dataset: { partitionJob: p.job } },
+      { class: 'partition-job', dataset: { key: p.job, partitionJob: p.job } },
       h('h3', {}, p.job, h('small', {}, ` generation ${p.generation ?? '—'} · ${p.members.length} members${p.reason ? ` · ${p.reason}` : ''}`)),
       h('div', { class: 'owner-map' }, cells),
       h('div', { class: 'legends' }, legend),
@@ -175,7 +183,7 @@ export function renderPartitions(partitions) {
       h('ul', { class: 'timeline' }, timeline.length ? timeline : [h('li', { class: 'muted' }, 'no rebalances yet')]),
     );
   });
-  replaceChildren(byId('partitions-body'), blocks.length ? blocks : [h('div', { class: 'muted' }, 'no partitioned jobs')]);
+  patchChildren(byId('partitions-body'), blocks.length ? blocks : [h('div', { class: 'muted' }, 'no partitioned jobs')]);
 }
 
 const BARRIER_ROWS_MAX = 30;
@@ -188,7 +196,7 @@ export function renderBarriers(barriers) {
   const rows = shown.map((b) =>
     h(
       'tr',
-      { dataset: { barrier: b.group } },
+      { dataset: { key: b.group, barrier: b.group } },
       h('td', { class: 'mono' }, b.group),
       h('td', { class: 'num' }, b.size ?? '—'),
       h('td', { class: 'num' }, b.arrived ?? '—'),
@@ -198,7 +206,7 @@ export function renderBarriers(barriers) {
     ),
   );
   if (sorted.length > shown.length) rows.push(empty(6, `and ${sorted.length - shown.length} more finished groups`));
-  replaceChildren(byId('barriers-body'), rows.length ? rows : [empty(6, 'no barriers')]);
+  patchChildren(byId('barriers-body'), rows.length ? rows : [empty(6, 'no barriers')]);
 }
 
 export function renderScheduler(scheduler) {
