@@ -91,17 +91,27 @@ export async function bundledRetryPlan(client: Coordination, job: string, runId:
     retryable.add(1 + rest.length);
     rest.push({ op: 'delete', path: layout.deadRun(job, runId) });
   }
-  if (bundle.state === 'done') {
-    const settled = settleBundle(next, nowMs);
-    next = settled.bundle;
-    if (bundle.finishedAt !== undefined) {
-      const entry = layout.historyEntry(job, bundle.finishedAt, bundle.id);
-      if (await client.exists(entry)) {
-        retryable.add(1 + rest.length);
-        rest.push({ op: 'delete', path: entry });
-      }
-    }
-    rest.push(...(await placementOps(client, job, settled, 1 + rest.length, retryable)));
-  }
+  next = await reopenDoneBundle(client, job, bundle, next, nowMs, rest, retryable);
   return { ops: [{ op: 'set', path: layout.run(job, bundle.id), data: encodeBundle(next), version }, ...rest], retryable, value: null };
+}
+
+/**
+ * A done bundle with runs queued again (`next`) leaves history: settled to
+ * where it goes now (its lane), its history entry dropped (existence read
+ * first: one pruned meanwhile fails the delete with NO_NODE, retryable ->
+ * re-read). Appends the ops to `rest`, which follow the bundle's set at
+ * op 0; returns the bundle to write. A bundle not done is returned as is.
+ */
+export async function reopenDoneBundle(client: Coordination, job: string, bundle: BundleRecord, next: BundleRecord, nowMs: number, rest: Op[], retryable: Set<number>): Promise<BundleRecord> {
+  if (bundle.state !== 'done') return next;
+  const settled = settleBundle(next, nowMs);
+  if (bundle.finishedAt !== undefined) {
+    const entry = layout.historyEntry(job, bundle.finishedAt, bundle.id);
+    if (await client.exists(entry)) {
+      retryable.add(1 + rest.length);
+      rest.push({ op: 'delete', path: entry });
+    }
+  }
+  rest.push(...(await placementOps(client, job, settled, 1 + rest.length, retryable)));
+  return settled.bundle;
 }

@@ -26,9 +26,9 @@ import { isZkError } from '../client/zk-error.ts';
 import type { BarrierState, BundleRecord, JobSpec, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './queue-append.ts';
-import { decodeStored, encodeBundle, encodeRecord, type StoredRecord } from './run-codec.ts';
+import { encodeBundle, encodeRecord, type StoredRecord } from './run-codec.ts';
 import { isBundleId } from './run-id.ts';
-import { readRunView } from './run-lookup.ts';
+import { readRunView, readStored } from './run-lookup.ts';
 import { newlyDeadOps, placementOps, settleBundle } from './bundle-settle.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
@@ -39,18 +39,8 @@ import { promotionOps } from './delayed-promotion.ts';
 const CHUNK_RUNS = 100;
 
 /** The records under /runs/<job> with these names (a run's own or a bundle's), null when gone. */
-async function readRecords(client: Coordination, job: string, names: string[]): Promise<({ stored: StoredRecord; version: number } | null)[]> {
-  return Promise.all(
-    names.map(async (name) => {
-      try {
-        const { data, stat } = await client.get(layout.run(job, name));
-        return { stored: decodeStored(data, layout.run(job, name)), version: stat.version };
-      } catch (err) {
-        if (isZkError(err, 'NO_NODE')) return null;
-        throw err;
-      }
-    }),
-  );
+function readRecords(client: Coordination, job: string, names: string[]): Promise<({ stored: StoredRecord; version: number } | null)[]> {
+  return Promise.all(names.map((name) => readStored(client, job, name)));
 }
 
 /**

@@ -32,14 +32,13 @@
  */
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination, Op } from '../client/coordination.ts';
-import { isZkError, ZkError } from '../client/zk-error.ts';
+import { ZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { RunState } from './job-types.ts';
 import { layout } from './layout.ts';
 import { MULTI_OPS_MAX } from './limits.ts';
-import { decodeStored, type StoredRecord } from './run-codec.ts';
 import { splitBundledRunId } from './run-id.ts';
-import { runsOf } from './run-lookup.ts';
+import { readStored, runsOf } from './run-lookup.ts';
 
 export const CLEAN_STATES = ['succeeded', 'failed', 'cancelled', 'finished', 'dead'] as const;
 export type CleanState = (typeof CLEAN_STATES)[number];
@@ -93,7 +92,7 @@ export async function cleanRuns(client: Coordination, job: string, opts: CleanOp
   }
   for (let i = 0; i < old.length; i += CHUNK_RUNS) {
     const chunk = old.slice(i, i + CHUNK_RUNS);
-    const read = await Promise.all(chunk.map((e) => readRecord(client, job, e.id)));
+    const read = await Promise.all(chunk.map((e) => readStored(client, job, e.id)));
     const removals = chunk.flatMap((e, k): Removal[] => {
       const entry = `${layout.history(job)}/${e.name}`;
       const found = read[k] ?? null;
@@ -111,7 +110,7 @@ export async function cleanRuns(client: Coordination, job: string, opts: CleanOp
 /** Dead-letter nodes name runs; a bundled one's record is its bundle's, cleaned whole or not at all. */
 async function deadRemovals(client: Coordination, job: string, names: string[], cutoff: number): Promise<Removal[]> {
   const ids = [...new Set(names.map((n) => splitBundledRunId(n)?.bundleId ?? n))];
-  const read = await Promise.all(ids.map((id) => readRecord(client, job, id)));
+  const read = await Promise.all(ids.map((id) => readStored(client, job, id)));
   const removals: Removal[] = [];
   ids.forEach((id, i) => {
     const found = read[i] ?? null;
@@ -134,16 +133,6 @@ async function deadRemovals(client: Coordination, job: string, names: string[], 
     removals.push({ ops, guarded: true, runs: 1 });
   });
   return removals;
-}
-
-async function readRecord(client: Coordination, job: string, id: string): Promise<{ stored: StoredRecord; version: number } | null> {
-  try {
-    const { data, stat } = await client.get(layout.run(job, id));
-    return { stored: decodeStored(data, layout.run(job, id)), version: stat.version };
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return null;
-    throw err;
-  }
 }
 
 /** Sends the removals in multis of up to MULTI_OPS_MAX ops (see the contract above); resolves to the runs removed. */

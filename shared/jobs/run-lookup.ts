@@ -43,6 +43,17 @@ export function runIn(data: Buffer, path: string, runId: string): RunRecord {
   throw new DroverError('DROVER_RUN_NOT_FOUND', `${path} does not hold run ${runId}`, { details: { runId } });
 }
 
+/** The record stored under /runs/<job>/<name> (a run's own or a bundle's) with its version; null when gone. */
+export async function readStored(client: Coordination, job: string, name: string): Promise<{ stored: StoredRecord; version: number } | null> {
+  try {
+    const { data, stat } = await client.get(layout.run(job, name));
+    return { stored: decodeStored(data, layout.run(job, name)), version: stat.version };
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return null;
+    throw err;
+  }
+}
+
 /** The run, or null when no record holds it. */
 export async function readRunView(client: Coordination, job: string, runId: string): Promise<RunView | null> {
   const split = splitBundledRunId(runId);

@@ -25,7 +25,7 @@
 import type { Coordination, Op } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
-import { placementOps, settleBundle } from './bundle-settle.ts';
+import { reopenDoneBundle } from './bundle-admin.ts';
 import type { BundleRecord, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { MULTI_BYTES_TARGET } from './limits.ts';
@@ -161,19 +161,8 @@ async function retryBundle(client: Coordination, job: string, bundleId: string, 
         rest.push({ op: 'delete', path: layout.deadRun(job, r.id) });
       });
     }
-    let next: BundleRecord = { ...bundle, runs: bundle.runs.map((r): RunRecord => (r.state === state ? requeuedForRetry(r) : r)) };
-    if (bundle.state === 'done') {
-      const settled = settleBundle(next, Date.now());
-      next = settled.bundle;
-      if (bundle.finishedAt !== undefined) {
-        const entry = layout.historyEntry(job, bundle.finishedAt, bundle.id);
-        if (await client.exists(entry)) {
-          retryable.add(1 + rest.length);
-          rest.push({ op: 'delete', path: entry });
-        }
-      }
-      rest.push(...(await placementOps(client, job, settled, 1 + rest.length, retryable)));
-    }
+    const requeued: BundleRecord = { ...bundle, runs: bundle.runs.map((r): RunRecord => (r.state === state ? requeuedForRetry(r) : r)) };
+    const next = await reopenDoneBundle(client, job, bundle, requeued, Date.now(), rest, retryable);
     const ops: Op[] = [{ op: 'set', path: layout.run(job, bundle.id), data: encodeBundle(next), version }, ...rest];
     return { ops, retryable, value: picked.map((r) => r.id) };
   });
