@@ -231,15 +231,14 @@ async function ensemble(): Promise<Backend> {
 }
 
 async function zookeeper(): Promise<Backend> {
-  const z = await startApacheZk({ tickTime: 2000 });
+  const z = await startApacheZk({ tickTime: 2000, heapMb: 2048 });
   return { connect: z.connectString, ports: [z.port], stop: () => z.stop() };
 }
 
 /** Fills `history` finished runs, then tops the queue up to each size and measures. */
-async function section(name: string, start: () => Promise<Backend>, sizes: number[]): Promise<Record<string, string>[]> {
+async function section(name: string, start: () => Promise<Backend>, sizes: number[], rows: Record<string, string>[]): Promise<void> {
   const backend = await start();
   const client = await connectCoordination({ connect: backend.connect, root: '/drover', sessionTimeoutMs: 30_000 });
-  const rows: Record<string, string>[] = [];
   try {
     await publishJob(client, waiting.spec);
     await publishJob(client, finished.spec);
@@ -256,17 +255,23 @@ async function section(name: string, start: () => Promise<Backend>, sizes: numbe
     await client.close();
     await backend.stop();
   }
-  return rows;
 }
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const sections = (process.env['BENCH_OP_SECTIONS'] ?? 'standalone,ensemble,zookeeper').split(',');
   const rows: Record<string, string>[] = [];
-  if (sections.includes('standalone')) rows.push(...(await section('drover standalone', standalone, SIZES)));
-  if (sections.includes('ensemble')) rows.push(...(await section('drover 3 members', ensemble, [100_000])));
-  if (sections.includes('zookeeper')) rows.push(...(await section('zookeeper 3.8', zookeeper, [100_000])));
-  const cols = Object.keys(rows[0] ?? {});
+  const run = async (name: string, start: () => Promise<Backend>, sizes: number[]): Promise<void> => {
+    try {
+      await section(name, start, sizes, rows);
+    } catch (err) {
+      console.log(`  ${name}: failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  if (sections.includes('standalone')) await run('drover standalone', standalone, SIZES);
+  if (sections.includes('ensemble')) await run('drover 3 members', ensemble, [100_000]);
+  if (sections.includes('zookeeper')) await run('zookeeper 3.8', zookeeper, [100_000]);
+  const cols = Object.keys(rows.find((r) => Object.keys(r).length > 2) ?? rows[0] ?? {});
   console.log(`\nOperator reads, ${HISTORY.toLocaleString('en-US')} runs in history (ms; RSS MB at rest and after the pages; watches held by the dashboard)`);
   console.log(cols.map((c) => c.padStart(c === 'backend' ? 18 : 14)).join(''));
   for (const r of rows) console.log(cols.map((c) => String(r[c]).padStart(c === 'backend' ? 18 : 14)).join(''));

@@ -36,7 +36,7 @@ export async function startApacheZk(opts: TargetOptions = {}): Promise<Target> {
     `maxClientCnxns=${opts.maxClientCnxns ?? 0}`,
   ].join('\n');
   await writeFile(path.join(dir, 'zoo.cfg'), cfg + '\n');
-  const props = ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false'];
+  const props = [`-Xmx${opts.heapMb ?? 256}m`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false'];
   if (opts.superDigest) props.push(`-Dzookeeper.DigestAuthenticationProvider.superDigest=${opts.superDigest}`);
   if (opts.extendedTypesEnabled) props.push('-Dzookeeper.extendedTypesEnabled=true');
   if (opts.containerCheckIntervalMs) props.push(`-Dznode.container.checkIntervalMs=${opts.containerCheckIntervalMs}`);

@@ -6,6 +6,8 @@ export interface TargetOptions {
   extendedTypesEnabled?: boolean;
   containerCheckIntervalMs?: number;
   maxClientCnxns?: number;
+  /** Apache ZooKeeper's JVM heap (-Xmx), default 256 MB (benchmarks holding a million znodes need more). */
+  heapMb?: number;
 }
 
 export interface Target {
