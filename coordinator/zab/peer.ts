@@ -462,9 +462,7 @@ export class ZabPeer {
       case 'followerInfo': {
         const voter = this.voters.has(m.from);
         // Links are FIFO, so a FOLLOWERINFO after this learner's ACKEPOCH means it started over.
-        if (voter && this.newEpoch >= 0 && m.acceptedEpoch >= this.newEpoch) {
-          // It promised a later epoch and will never follow this one: only a new
-          // election (which proposes max(accepted) + 1) can bring it back.
+        if (voter && this.newEpoch >= 0 && this.rejectsEpoch(m.acceptedEpoch)) {
           this.goLooking();
           return;
         }
@@ -541,6 +539,27 @@ export class ZabPeer {
       case 'disconnected':
         return;
     }
+  }
+
+  /**
+   * A voter that has accepted `acceptedEpoch` connects once this leader has
+   * chosen `newEpoch`: must this leader stand down for it?
+   *  - It promised a later epoch: it will never follow this one, and only a
+   *    new election (which proposes max(accepted) + 1) can bring it back.
+   *  - It promised this very epoch — perhaps to a rival that chose the same
+   *    number — while a quorum's ACKEPOCHs are still being counted: its ack
+   *    must not count twice for one epoch (two leaders of one epoch), so
+   *    start over with a higher one.
+   *  - It promised this epoch once that quorum is in (the epoch is this
+   *    leader's currentEpoch): it is simply a follower of this epoch coming
+   *    back, e.g. after a partition healed. Nothing is counted any more, so
+   *    it just syncs (ZooKeeper: getEpochToPropose and waitForEpochAck return
+   *    at once after discovery). Standing down here cost every such heal an
+   *    election (issue 12).
+   */
+  private rejectsEpoch(acceptedEpoch: number): boolean {
+    if (acceptedEpoch > this.newEpoch) return true;
+    return acceptedEpoch === this.newEpoch && this.currentEpoch !== this.newEpoch;
   }
 
   /**
@@ -655,7 +674,12 @@ export class ZabPeer {
         this.send({ kind: 'ackEpoch', from: this.id, to: this.leaderId, epoch: m.epoch, currentEpoch: this.currentEpoch, lastZxid: this.lastZxid });
         return;
       case 'sync': {
-        if (this.followerPhase !== 'sync' || m.epoch !== this.leaderEpoch) return;
+        if (m.epoch !== this.leaderEpoch) return;
+        if (this.followerPhase === 'broadcast') {
+          this.resync(m);
+          return;
+        }
+        if (this.followerPhase !== 'sync') return;
         if (m.snapshot !== null) {
           this.installSnapshot(m.snapshot);
         } else if (m.truncateTo !== null) {
@@ -701,6 +725,32 @@ export class ZabPeer {
       case 'disconnected':
         return;
     }
+  }
+
+  /**
+   * A sync from this leader in this epoch after this follower already synced:
+   * the leader started this learner over — a FOLLOWERINFO of ours reached it
+   * after the sync we took (one of an earlier attempt's: a Ready in flight
+   * across a reconnect carries it, and our new attempt took that attempt's
+   * answers) — and sent it no proposals until this sync. What this follower
+   * logs came from this leader in order, so it is a prefix of the leader's
+   * log: the sync's entries above our last zxid are exactly the ones missed,
+   * and its TRUNC (planned from what we reported earlier) has nothing left to
+   * cut. If they do not reach back to our last zxid, start over.
+   */
+  private resync(m: Extract<ZabMessage, { kind: 'sync' }>): void {
+    const last = this.lastZxid;
+    const first = m.entries[0];
+    const reaches = first
+      ? first.zxid <= last || (first.zxid === last + 1 && epochOf(first.zxid) === epochOf(last))
+      : m.snapshot === null || m.snapshot.zxid <= last;
+    if (!reaches) {
+      this.goLooking();
+      return;
+    }
+    for (const e of m.entries) if (e.zxid > this.lastZxid) this.appendLocal(e);
+    this.commitUpTo(Math.min(m.commitZxid, this.lastZxid));
+    this.send({ kind: 'ackNewLeader', from: this.id, to: this.leaderId, epoch: m.epoch });
   }
 
   private truncate(zxid: number): void {

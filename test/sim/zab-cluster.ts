@@ -410,6 +410,16 @@ export class ZabCluster {
     this.crash(this.node(id), steps);
   }
 
+  /** Scenarios: cut the links between members `a` and `b`, both ways, until `healLinks()` (each end hears of it at its next message). */
+  cutLink(a: number, b: number): void {
+    this.blocked.add(`${a}>${b}`);
+    this.blocked.add(`${b}>${a}`);
+  }
+
+  healLinks(): void {
+    this.blocked.clear();
+  }
+
   restart(n: Node): void {
     for (const other of this.members) this.broken.delete(`${n.id}>${other}`);
     this.boot(n);
@@ -555,6 +565,11 @@ export class ZabCluster {
     if (!p || !p.isServing) return 'not serving';
     if (p.state === 'leading') return 'leading';
     return p.isObserver ? 'observing' : 'following';
+  }
+
+  /** A member's currentEpoch (-1 while it is down). */
+  epochOf(id: number): number {
+    return this.node(id).peer?.epoch ?? -1;
   }
 
   describe(): string {
