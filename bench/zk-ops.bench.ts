@@ -17,6 +17,7 @@ import { spawnDroverServer, freePort } from '../test/helpers/drover-target.ts';
 import { startApacheZk } from '../test/helpers/apache-zk.ts';
 import { startProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
 import { workloads, connect, call, createKeys, type Client } from './workloads.ts';
+import { restartBench } from './restart.bench.ts';
 
 const CONNECTIONS = 4;
 const OUTSTANDING = 100;
@@ -190,7 +191,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const sections = (process.env['BENCH_SECTIONS'] ?? 'standalone,ensemble,failover').split(',');
+  const sections = (process.env['BENCH_SECTIONS'] ?? 'standalone,ensemble,failover,restart').split(',');
   if (sections.includes('standalone')) await compare('Standalone', startDroverServer, startZooKeeper);
   if (sections.includes('ensemble')) await compare('3-member ensembles (3 processes each, same machine)', ensembleStarter('drover'), ensembleStarter('zookeeper'));
   if (sections.includes('failover')) {
@@ -201,6 +202,8 @@ async function main(): Promise<void> {
     console.log(`drover    median ${fmt(median(d))} ms  (${d.map((x) => fmt(x)).join(', ')})`);
     console.log(`zookeeper median ${fmt(median(z))} ms  (${z.map((x) => fmt(x)).join(', ')})`);
   }
+  // Drover only: restart time against data-dir size and age (bench/restart.bench.ts).
+  if (sections.includes('restart') && process.env['BENCH_ONLY'] !== 'zookeeper') await restartBench();
 }
 
 await main();

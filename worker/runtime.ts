@@ -47,6 +47,11 @@ export interface WorkerOptions {
   /** Run the scheduler candidate (default true). */
   schedule?: boolean;
   logger?: Logger;
+  /**
+   * The session timeout to request (default WORKER_SESSION_TIMEOUT_MS, 1200).
+   * It decides how soon a crashed worker's duties move; the server clamps it
+   * to [2, 20] x its tickTime, so a tickTime-2000 ZooKeeper grants 4000.
+   */
   sessionTimeoutMs?: number;
   /** A label for logs (the worker's id is its w- node). */
   name?: string;
@@ -77,6 +82,21 @@ export interface Worker {
 }
 
 
+/**
+ * A crashed worker's leases, scheduler candidacy and partition ownerships are
+ * ephemerals: they go when its session expires, at the first tick boundary
+ * after the timeout (so within timeout + tickTime of its last packet), and
+ * watches move each duty within tens of milliseconds of that. 1200 on a
+ * tickTime-500 server (drover dev) bounds it at 1.7 s plus those
+ * milliseconds; 1500 let the worst case pass 2 s. It stays safe because
+ * nothing CPU-bound shares the pings' event loop (handlers run in threads): the
+ * client pings after timeout/3 (400 ms) idle, so it takes a main-thread
+ * stall of over 800 ms, or a connection gap of 1.2 s, to lose the session.
+ * Requested, not imposed: a server whose minimum is higher (2 x tickTime:
+ * 4000 at ZooKeeper's tickTime 2000) negotiates it up.
+ */
+export const WORKER_SESSION_TIMEOUT_MS = 1_200;
+
 async function resolveJobs(jobs: WorkerOptions['jobs']): Promise<{ jobs: Job[]; files: string[] }> {
   if (typeof jobs === 'string') return { jobs: await loadJobs(jobs), files: [jobs] };
   if (jobs.every((j): j is string => typeof j === 'string')) {
@@ -103,7 +123,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     (await connectCoordination({
       connect: opts.connect ?? '127.0.0.1:2181',
       root: opts.root ?? DEFAULT_ROOT,
-      ...(opts.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
+      sessionTimeoutMs: opts.sessionTimeoutMs ?? WORKER_SESSION_TIMEOUT_MS,
       logger: componentLogger(logger, 'client'),
     }));
   let executor: Executor;

@@ -42,7 +42,7 @@ import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts'
 import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
 import type { RunningMember } from './standalone-member.ts';
 import { decodeSnapshot } from './snapshot-codec.ts';
-import { Snapshotter } from './snapshotter.ts';
+import { Snapshotter, logBytes } from './snapshotter.ts';
 
 const SESSION_SECRET = Buffer.from('drover-session-password-v1');
 /**
@@ -152,6 +152,9 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     snapDir,
     txnLog,
     snapCount: config.snapCount,
+    snapSizeLimitBytes: config.snapSizeLimitInKb * 1024,
+    retainCount: config.snapRetainCount,
+    // No `since`: the log above the snapshot is applied again as the ensemble commits it, and counted then.
     log: storageLog,
     state: () => server.state,
     settle: (state, zxidMax) =>
@@ -160,10 +163,19 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
         settleWaiters();
       }),
     // Inside the Ready loop: no Ready naming the old base is between ready() and send.
-    beforeRetain: (oldestKept) =>
-      inReadyLoop(async () => {
-        if (oldestKept > peer.snapshotZxid) peer.compact(oldestKept);
-      }),
+    // A member stopping runs no more Readies: it keeps its older files rather than fail the snapshot.
+    beforeRetain: async (oldestKept) => {
+      if (quitting) return false;
+      try {
+        await inReadyLoop(async () => {
+          if (oldestKept > peer.snapshotZxid) peer.compact(oldestKept);
+        });
+        return true;
+      } catch (err) {
+        if (quitting) return false;
+        throw err;
+      }
+    },
   });
 
   function replaceState(state: ReplicatedState): void {
@@ -283,7 +295,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     const last = r.committed[r.committed.length - 1];
     if (last) server.onDurable(last.zxid);
     settleWaiters();
-    snapshotter.note(r.committed.length);
+    snapshotter.note(r.committed.length, r.committed.reduce((n, e) => n + logBytes(e.data), 0));
   }
 
   function desiredRole(): ServerRole {

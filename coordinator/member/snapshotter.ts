@@ -1,6 +1,9 @@
 /**
- * Fuzzy snapshots every ~snapCount applied txns, for standalone and ensemble
- * members alike (ADR 0002). The tree is written a slice per event-loop turn
+ * Fuzzy snapshots every ~snapCount applied txns or ~snapSizeLimitInKb of
+ * them, whichever comes first, for standalone and ensemble members alike
+ * (ADR 0002). The size trigger is what bounds recovery and the data dir for
+ * workloads of large znodes: a count alone lets 100,000 txns of 4 KB (400 MB)
+ * pile up before the first snapshot. The tree is written a slice per event-loop turn
  * while writes go on; the file goes to disk only once everything it may
  * contain is safe to describe — durable for a standalone member, committed
  * by a quorum for an ensemble member (a leader applies ahead of the commit
@@ -13,13 +16,28 @@ import type { ReplicatedState } from '../server/replicated-state.ts';
 import { listSnapshotZxids, retainSnapshots, writeSnapshot } from '../storage/snapshot.ts';
 import { encodeSnapshotInSlices } from './snapshot-codec.ts';
 import { hexZxid } from '../zab/zxid.ts';
+import { RECORD_HEADER_BYTES } from '../storage/record-format.ts';
 
-export const SNAPSHOTS_RETAINED = 3;
+/** What a txn of `payload` costs in the log: its record header too. */
+export function logBytes(payload: Buffer): number {
+  return RECORD_HEADER_BYTES + payload.length;
+}
 
 export interface SnapshotterOptions {
   snapDir: string;
   txnLog: TxnLog;
   snapCount: number;
+  /** Bytes of log (records with their headers) that also trigger a snapshot; 0: count only. */
+  snapSizeLimitBytes: number;
+  /** Snapshots kept; log segments older than the oldest kept are deleted. */
+  retainCount: number;
+  /**
+   * Txns (and their log bytes) already applied above the newest snapshot
+   * when this member started (a standalone member's replayed log): they
+   * count toward the next snapshot, so a member restarted more often than
+   * it snapshots still snapshots.
+   */
+  since?: { count: number; bytes: number };
   log: Logger;
   /** The state to snapshot now (a member may replace it while a snapshot is on its way). */
   state: () => ReplicatedState;
@@ -31,29 +49,42 @@ export interface SnapshotterOptions {
   /**
    * The new snapshot is durable and `oldestKept` is the oldest that will
    * stay; runs before any older one is deleted (an ensemble member moves its
-   * log's base there, so no SNAP can name a deleted snapshot).
+   * log's base there, so no SNAP can name a deleted snapshot). False: delete
+   * nothing this time (the member is stopping); the next snapshot will.
    */
-  beforeRetain?: (oldestKept: number) => Promise<void>;
+  beforeRetain?: (oldestKept: number) => Promise<boolean>;
   /** Test seam for the randomized interval. */
   random?: () => number;
 }
 
 export class Snapshotter {
-  private since = 0;
+  private since: number;
+  private sinceBytes: number;
   private running: Promise<void> | null = null;
-  /** Randomized between half and all of snapCount, as ZooKeeper does, so members do not snapshot together. */
+  /**
+   * Both thresholds are randomized between half and all of their setting, as
+   * ZooKeeper does (randRoll, randSize), so members do not snapshot together.
+   */
   private readonly every: number;
+  private readonly everyBytes: number;
 
   constructor(private readonly opts: SnapshotterOptions) {
     const random = opts.random ?? Math.random;
     this.every = Math.max(1, Math.floor(opts.snapCount / 2 + random() * (opts.snapCount / 2)));
+    const limit = opts.snapSizeLimitBytes;
+    this.everyBytes = limit > 0 ? Math.max(1, Math.floor(limit / 2 + random() * (limit / 2))) : Infinity;
+    this.since = opts.since?.count ?? 0;
+    this.sinceBytes = opts.since?.bytes ?? 0;
   }
 
-  /** `count` more txns were applied: start a snapshot when one is due. */
-  note(count: number): void {
+  /** `count` more txns, `bytes` of log, were applied: start a snapshot when one is due (0, 0 just checks). */
+  note(count: number, bytes: number): void {
     this.since += count;
-    if (this.since >= this.every && this.running === null) {
+    this.sinceBytes += bytes;
+    if ((this.since >= this.every || this.sinceBytes >= this.everyBytes) && this.running === null) {
+      this.opts.log.debug({ txns: this.since, bytes: this.sinceBytes }, 'snapshot due');
       this.since = 0;
+      this.sinceBytes = 0;
       this.running = this.take().finally(() => {
         this.running = null;
       });
@@ -79,11 +110,16 @@ export class Snapshotter {
       await o.txnLog.roll();
       await writeSnapshot(o.snapDir, { zxid, chunks });
       const zxids = await listSnapshotZxids(o.snapDir);
-      const oldestKept = zxids[Math.min(zxids.length, SNAPSHOTS_RETAINED) - 1] ?? zxid;
-      await o.beforeRetain?.(oldestKept);
-      await retainSnapshots(o.snapDir, SNAPSHOTS_RETAINED);
-      await o.txnLog.purge(oldestKept);
-      o.log.info({ zxid: hexZxid(zxid), bytes: chunks.reduce((n, c) => n + c.length, 0) }, 'snapshot written');
+      const oldestKept = zxids[Math.min(zxids.length, o.retainCount) - 1] ?? zxid;
+      if (o.beforeRetain && !(await o.beforeRetain(oldestKept))) {
+        o.log.info({ zxid: hexZxid(zxid) }, 'snapshot written; older files left for the next one (stopping)');
+        return;
+      }
+      await retainSnapshots(o.snapDir, o.retainCount);
+      // Recovery falls back to an older snapshot when a newer one does not validate, so the log
+      // is kept from the oldest snapshot kept, not from the newest.
+      const purged = await o.txnLog.purge(oldestKept);
+      o.log.info({ zxid: hexZxid(zxid), bytes: chunks.reduce((n, c) => n + c.length, 0), oldestKept: hexZxid(oldestKept), segmentsPurged: purged }, 'snapshot written');
     } catch (err) {
       o.log.error({ err }, 'snapshot failed');
     }

@@ -13,7 +13,7 @@ import { ZkServer } from '../server/zk-server.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { decodeSnapshot } from './snapshot-codec.ts';
-import { Snapshotter } from './snapshotter.ts';
+import { Snapshotter, logBytes } from './snapshotter.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, mntrRows, notWhitelistedMessage } from '../server/four-letter-format.ts';
@@ -57,6 +57,10 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     snapDir,
     txnLog,
     snapCount: config.snapCount,
+    snapSizeLimitBytes: config.snapSizeLimitInKb * 1024,
+    retainCount: config.snapRetainCount,
+    // The log just replayed is log since the last snapshot: a restart must not reset the count.
+    since: { count: recovered.entries.length, bytes: recovered.entries.reduce((n, e) => n + logBytes(e.bytes), 0) },
     log: storageLog,
     state: () => state,
     // A standalone snapshot may only describe durable state.
@@ -71,7 +75,7 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     sink: {
       propose: (e) => {
         committer?.propose(e);
-        snapshotter.note(1);
+        snapshotter.note(1, logBytes(e.bytes));
       },
     },
     log: log.child({ component: 'server' }),
@@ -129,6 +133,8 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
       await metricsListener?.close();
       await listener.close();
       await committer?.idle();
+      // A snapshot under way still needs the log (it rolls it) and must finish before the lock goes.
+      await snapshotter.idle();
       server.stop();
       await txnLog.close();
       await lock.release();
@@ -145,6 +151,8 @@ export async function startStandalone(config: MemberConfig, log: Logger): Promis
     throw err;
   }
 
+  // A long replayed log is snapshotted now, not at the next write: the next restart is short either way.
+  snapshotter.note(0, 0);
   log.info({ host: addr.host, port: addr.port, dataDir: config.dataDir }, 'serving clients');
   return { host: addr.host, port: addr.port, config, server, metrics: metricsListener?.address ?? null, stopped, stop };
 }

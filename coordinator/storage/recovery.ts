@@ -4,11 +4,15 @@
  * on disk (it was never acknowledged: replies wait for the fsync), with a
  * warning. Damage followed by valid records in a later segment would lose
  * acknowledged writes, so it stops the member instead.
+ *
+ * Segments wholly covered by the snapshot (kept so an older snapshot can
+ * stand in for a damaged newer one) are not read: recovery costs the
+ * snapshot plus the log above it, however much older log is retained.
  */
 import { readFile, truncate, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { isSegmentHeader, scanRecords, SEGMENT_HEADER_BYTES, type LogRecord } from './record-format.ts';
-import { listSegments } from './segments.ts';
+import { coveredSegments, listSegments } from './segments.ts';
 import { loadNewestValidSnapshot, type Snapshot } from './snapshot.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -24,7 +28,9 @@ export async function recover(dirs: string | { snapDir: string; logDir: string }
   const logDir = typeof dirs === 'string' ? dirs : dirs.logDir;
   const snapshot = await loadNewestValidSnapshot(snapDir, log);
   const base = snapshot?.zxid ?? 0;
-  const segments = await listSegments(logDir);
+  const all = await listSegments(logDir);
+  const covered = new Set(coveredSegments(all, base));
+  const segments = all.filter((s) => !covered.has(s));
   const entries: LogRecord[] = [];
   let truncated = false;
   let lastZxid = base;
@@ -51,13 +57,25 @@ export async function recover(dirs: string | { snapDir: string; logDir: string }
     // New appends go to a new segment; cut the old one at its last whole record
     // so a half-written length that happens to read as zeros leaves nothing behind.
     if (isLast && scan.validBytes < buf.length) await truncate(seg.file, scan.validBytes);
+    // One copy of the records kept, not one per record (thousands of small
+    // allocations per MB), and not the file buffer itself: the last segment's
+    // is mostly preallocated zeros, and an ensemble member holds its entries.
+    const keep: LogRecord[] = [];
     for (const r of scan.records) {
       if (r.zxid <= lastZxid) {
         if (r.zxid > base) throw new StorageError('CORRUPT_LOG', `${seg.file}: zxid 0x${r.zxid.toString(16)} out of order`);
         continue;
       }
-      entries.push({ zxid: r.zxid, bytes: Buffer.from(r.bytes) });
+      keep.push(r);
       lastZxid = r.zxid;
+    }
+    const first = keep[0];
+    if (first === undefined) continue;
+    const from = first.bytes.byteOffset - buf.byteOffset;
+    const copy = Buffer.from(buf.subarray(from, scan.validBytes));
+    for (const r of keep) {
+      const at = r.bytes.byteOffset - buf.byteOffset - from;
+      entries.push({ zxid: r.zxid, bytes: copy.subarray(at, at + r.bytes.length) });
     }
   }
   return { snapshot, entries, truncated, lastZxid };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { limits } from '../base/limits.ts';
 import { encodeRecords, scanRecords, segmentHeader, segmentName, isSegmentHeader, type LogRecord } from './record-format.ts';
-import { listSegments } from './segments.ts';
+import { coveredSegments, listSegments } from './segments.ts';
 import { fsyncDir } from './fsync-dir.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -132,19 +132,27 @@ export class TxnLog {
     }
   }
 
-  /** Closes the current segment; the next append opens a new one. */
+  /**
+   * Closes the current segment; the next append opens a new one. The
+   * closed segment gets no more appends, so its preallocated zeros go: else
+   * every segment a snapshot rolls stays preallocBytes long to `ls` (sparse,
+   * but not on every file system). Not synced: zeros that come back after a
+   * crash read as the end of the segment. (Recovery trims the last segment.)
+   */
   roll(): Promise<void> {
     return this.serialize(async () => {
-      await this.closeHandle();
+      await this.closeHandle(true);
     });
   }
 
-  private async closeHandle(): Promise<void> {
+  private async closeHandle(trim = false): Promise<void> {
     // An fsync still running on this handle must finish before it closes.
     await this.noSyncInFlight();
     const h = this.handle;
     this.handle = null;
-    if (h) await h.close();
+    if (!h) return;
+    if (trim && this.allocated > this.position) await h.truncate(this.position);
+    await h.close();
   }
 
   /** Every record with zxid > `after`, oldest first, across segments. */
@@ -188,15 +196,18 @@ export class TxnLog {
     });
   }
 
-  /** Deletes segments wholly older than `keepFromZxid` (the oldest retained snapshot). */
-  purge(keepFromZxid: number): Promise<void> {
+  /**
+   * Deletes segments wholly at or below `keepFromZxid` (the oldest retained
+   * snapshot); returns how many went. A segment holding any txn above it stays.
+   */
+  purge(keepFromZxid: number): Promise<number> {
     return this.serialize(async () => {
-      const segs = await listSegments(this.dir);
-      for (let i = 0; i + 1 < segs.length; i++) {
-        const next = segs[i + 1] as { firstZxid: number };
-        // Segment i holds zxids below the next segment's first; all of them are in the snapshot.
-        if (next.firstZxid <= keepFromZxid + 1) await rm((segs[i] as { file: string }).file, { force: true });
+      let purged = 0;
+      for (const seg of coveredSegments(await listSegments(this.dir), keepFromZxid)) {
+        await rm(seg.file, { force: true });
+        purged++;
       }
+      return purged;
     });
   }
 
