@@ -12,8 +12,8 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
 import { startDashboard } from '../../dashboard/index.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
@@ -24,7 +24,8 @@ import { layout } from '../../shared/jobs/layout.ts';
 import { waitForRun } from '../../shared/jobs/wait-for-run.ts';
 import { NonRetryableError } from '../../shared/non-retryable-error.ts';
 import { startWorker, type Worker } from '../../worker/index.ts';
-import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
+import type { Ensemble } from '../helpers/drover-ensemble.ts';
+import { droverForBrowserTests, launchChromium, openPage } from './browser.ts';
 
 const ROOT = `/e2e-operator-${process.pid}`;
 const ARTIFACTS = process.env['DROVER_ARTIFACTS_DIR'] ?? path.join(os.tmpdir(), 'drover-artifacts');
@@ -101,24 +102,17 @@ describe('dashboard operator pages in Chromium', () => {
   let closeDashboard: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    let connect = inject('droverConnect');
-    if (!connect) {
-      ensemble = await startDroverEnsemble(3);
-      connect = ensemble.clientPorts.map((p) => `127.0.0.1:${p}`).join(',');
-    }
+    const backend = await droverForBrowserTests();
+    ensemble = backend.ensemble;
+    const connect = backend.connect;
     client = await connectCoordination({ connect, root: ROOT });
     for (const job of [backlog, flaky, refuse, slow, later, fatal]) await publishJob(client, job.spec);
     worker = await startWorker({ connect, root: ROOT, jobs: [flaky, refuse, slow, later, fatal], name: 'op', schedule: false });
     const started = await startDashboard({ client, connect, port: 0, probeIntervalMs: 2000 });
     url = started.url;
     closeDashboard = () => started.app.close();
-    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') process.stderr.write(`page console: ${msg.text()}\n`);
-    });
+    browser = await launchChromium();
+    page = await openPage(browser, { width: 1440, height: 900 });
   }, 120_000);
 
   afterAll(async () => {

@@ -6,14 +6,15 @@
  * a change goes through. Another tab of the same browser reads without
  * asking (the cookie), as a second look at the same dashboard should.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
 import { startDashboard } from '../../dashboard/index.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
-import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
+import type { Ensemble } from '../helpers/drover-ensemble.ts';
+import { droverForBrowserTests, launchChromium } from './browser.ts';
 
 const ROOT = `/e2e-token-${process.pid}`;
 const TOKEN = 'e2e-page-token';
@@ -26,17 +27,15 @@ describe('dashboard with a token, in Chromium', () => {
   let closeDashboard: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    let connect = inject('droverConnect');
-    if (!connect) {
-      ensemble = await startDroverEnsemble(3);
-      connect = ensemble.clientPorts.map((p) => `127.0.0.1:${p}`).join(',');
-    }
+    const backend = await droverForBrowserTests();
+    ensemble = backend.ensemble;
+    const connect = backend.connect;
     client = await connectCoordination({ connect, root: ROOT });
     await publishJob(client, defineJob({ name: 'guarded-page', run: () => null }).spec);
     const started = await startDashboard({ client, connect, host: '0.0.0.0', port: 0, token: TOKEN });
     url = started.url.replace('0.0.0.0', '127.0.0.1');
     closeDashboard = () => started.app.close();
-    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -12,12 +12,13 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
 import { startDashboard } from '../../dashboard/index.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
-import { startDroverEnsemble, type Ensemble } from '../helpers/drover-ensemble.ts';
+import type { Ensemble } from '../helpers/drover-ensemble.ts';
+import { droverForBrowserTests, launchChromium, openPage } from './browser.ts';
 import { FEED_PARTITIONS } from '../../examples/feed-consumer.ts';
 import { enqueueWordCount } from '../../examples/word-count.ts';
 
@@ -72,25 +73,16 @@ describe('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     // The suite's shared ensemble when the harness started one; else our own.
-    const shared = inject('droverConnect');
-    if (shared) connect = shared;
-    else {
-      ensemble = await startDroverEnsemble(3);
-      connect = ensemble.clientPorts.map((p) => `127.0.0.1:${p}`).join(',');
-    }
+    const backend = await droverForBrowserTests();
+    ensemble = backend.ensemble;
+    connect = backend.connect;
     const client = await connectCoordination({ connect, root: ROOT });
     clients.push(client);
     const started = await startDashboard({ client, connect, port: 0, probeIntervalMs: 1000 });
     url = started.url;
     closeDashboard = () => started.app.close();
-    browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-    page = await browser.newPage({ viewport: { width: 1440, height: 1500 } });
-    // Generous: the suite shares two cores with real servers and worker processes.
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') process.stderr.write(`page console: ${msg.text()}\n`);
-    });
+    browser = await launchChromium();
+    page = await openPage(browser, { width: 1440, height: 1500 });
   }, 120_000);
 
   afterAll(async () => {
