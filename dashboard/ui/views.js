@@ -78,7 +78,7 @@ export function renderQueues(queues, actions) {
 export function renderRuns(runs, filter, actions, now = Date.now()) {
   const shown = runs.filter((r) => (!filter.job || r.job === filter.job) && (!filter.state || r.state === filter.state)).slice(0, 200);
   const rows = shown.flatMap((r) => {
-    const pct = r.state === 'succeeded' ? 100 : (r.progress?.pct ?? 0);
+    const pct = r.state === 'succeeded' ? 100 : Math.round(r.progress?.pct ?? 0);
     const started = r.startedAt;
     const duration = started ? (r.finishedAt ?? now) - started : undefined;
     const canRetry = r.state === 'failed' || r.state === 'dead' || r.state === 'cancelled';
