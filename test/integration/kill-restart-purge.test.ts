@@ -10,32 +10,8 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import zookeeper from 'node-zookeeper-client';
 import { spawnDrover, freePort } from '../helpers/drover-target.ts';
-
-type Client = ReturnType<typeof zookeeper.createClient>;
-
-function connect(port: number): Promise<Client> {
-  const client = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 10_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('connect timed out')), 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}
-
-function getData(client: Client, p: string): Promise<Buffer | null> {
-  return new Promise((resolve, reject) =>
-    client.getData(p, (err, data) => {
-      if (err && 'getCode' in err && err.getCode() === zookeeper.Exception.NO_NODE) resolve(null);
-      else if (err) reject(err);
-      else resolve(data ?? null);
-    }),
-  );
-}
+import { codeOf, connect, zookeeper } from '../helpers/zk-promise.ts';
 
 const value = (p: string): Buffer => Buffer.alloc(1024, p);
 
@@ -52,7 +28,7 @@ describe('kill -9 after snapshots by size and purges', () => {
     const cfg = path.join(dataDir, 'zoo.cfg');
     await writeFile(cfg, [`dataDir=${dataDir}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', 'snapCount=1000000', 'snapSizeLimitInKb=64', 'autopurge.snapRetainCount=3', ''].join('\n'));
     const first = await spawnDrover(['--config', cfg], port);
-    const client = await connect(port);
+    const client = (await connect(`127.0.0.1:${port}`)).client;
     const logDir = path.join(dataDir, 'version-2');
     const purged = (): boolean => {
       const files = readdirSync(logDir);
@@ -89,16 +65,19 @@ describe('kill -9 after snapshots by size and purges', () => {
 
     const second = await spawnDrover(['--config', cfg], port);
     try {
-      const verifier = await connect(port);
+      const verifier = await connect(`127.0.0.1:${port}`);
       const wrong: string[] = [];
       await Promise.all(
         ackedAtKill.map(async (p) => {
-          const data = await getData(verifier, p);
+          const data = await verifier.get(p).then(
+            (r) => r.data,
+            (err: unknown) => (codeOf(err) === zookeeper.Exception.NO_NODE ? undefined : Promise.reject(err)),
+          );
           if (!data?.equals(value(p))) wrong.push(p);
         }),
       );
       expect(wrong).toEqual([]);
-      await new Promise<void>((resolve, reject) => verifier.create('/after-restart', (err) => (err ? reject(err) : resolve())));
+      await verifier.create('/after-restart');
       verifier.close();
     } finally {
       second.child.kill('SIGTERM');

@@ -7,26 +7,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import zookeeper from 'node-zookeeper-client';
 import { spawnDroverServer, freePort } from '../helpers/drover-target.ts';
-
-type Client = ReturnType<typeof zookeeper.createClient>;
-
-function connect(port: number): Promise<Client> {
-  const client = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 10_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('connect timed out')), 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}
-
-function exists(client: Client, p: string): Promise<boolean> {
-  return new Promise((resolve, reject) => client.exists(p, (err, stat) => (err ? reject(err) : resolve(Boolean(stat)))));
-}
+import { connect, zookeeper } from '../helpers/zk-promise.ts';
 
 describe('kill -9 during writes', () => {
   const dirs: string[] = [];
@@ -42,7 +24,7 @@ describe('kill -9 during writes', () => {
     dirs.push(dataDir);
     const port = await freePort();
     const first = await spawnDroverServer(dataDir, port, extra);
-    const client = await connect(port);
+    const client = (await connect(`127.0.0.1:${port}`)).client;
     const acked: string[] = [];
     let sent = 0;
     const window = 64;
@@ -76,14 +58,14 @@ describe('kill -9 during writes', () => {
     }
     const second = await spawnDroverServer(dataDir, port);
     try {
-      const verifier = await connect(port);
+      const verifier = await connect(`127.0.0.1:${port}`);
       const missing: string[] = [];
       await Promise.all(ackedAtKill.map(async (p) => {
-        if (!(await exists(verifier, p))) missing.push(p);
+        if (!(await verifier.exists(p))) missing.push(p);
       }));
       expect(missing).toEqual([]);
       // And the server takes new writes after recovery.
-      await new Promise<void>((resolve, reject) => verifier.create('/after-restart', (err) => (err ? reject(err) : resolve())));
+      await verifier.create('/after-restart');
       verifier.close();
     } finally {
       second.child.kill('SIGTERM');
@@ -97,15 +79,15 @@ describe('SIGTERM', () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-term-'));
     const port = await freePort();
     const first = await spawnDroverServer(dataDir, port);
-    const client = await connect(port);
+    const client = (await connect(`127.0.0.1:${port}`)).client;
     await new Promise<void>((resolve, reject) => client.create('/kept', Buffer.from('x'), (err) => (err ? reject(err) : resolve())));
     client.close();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // A second server can take the data dir at once: the lock was released.
     const second = await spawnDroverServer(dataDir, port);
-    const verifier = await connect(port);
-    expect(await exists(verifier, '/kept')).toBe(true);
+    const verifier = await connect(`127.0.0.1:${port}`);
+    expect(await verifier.exists('/kept')).not.toBeNull();
     verifier.close();
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -118,29 +100,20 @@ describe('sessions across a restart', () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-eph-'));
     const port = await freePort();
     const first = await spawnDroverServer(dataDir, port, ['--tick-time', '100']);
-    const owner = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 1000, retries: 0 });
-    await new Promise<void>((resolve) => {
-      owner.once('connected', () => resolve());
-      owner.connect();
-    });
-    await new Promise<void>((resolve, reject) =>
-      owner.create('/eph', Buffer.from('x'), zookeeper.CreateMode.EPHEMERAL, (err) => (err ? reject(err) : resolve())),
-    );
+    const owner = await connect(`127.0.0.1:${port}`, { sessionTimeout: 1000 });
+    await owner.create('/eph', Buffer.from('x'), zookeeper.CreateMode.EPHEMERAL);
     first.child.kill('SIGKILL');
     await first.exited;
     owner.close();
     const second = await spawnDroverServer(dataDir, port, ['--tick-time', '100']);
     try {
-      const watcher = await connect(port);
+      const watcher = await connect(`127.0.0.1:${port}`);
       // Still there: its session is restored with a fresh timeout.
-      const deleted = new Promise<string>((resolve, reject) =>
-        watcher.exists('/eph', (e) => resolve(e.getName()), (err, stat) => {
-          if (err) reject(err);
-          else if (!stat) reject(new Error('the ephemeral was gone right after the restart'));
-        }),
-      );
+      let deletedEvent!: (name: string) => void;
+      const deleted = new Promise<string>((resolve) => (deletedEvent = resolve));
+      expect(await watcher.exists('/eph', (e) => deletedEvent(e.getName()))).not.toBeNull();
       expect(await deleted).toBe('NODE_DELETED');
-      expect(await exists(watcher, '/eph')).toBe(false);
+      expect(await watcher.exists('/eph')).toBeNull();
       watcher.close();
     } finally {
       second.child.kill('SIGTERM');
