@@ -7,9 +7,9 @@
  * (active, delayed, dead) are written here by hand, at the record's version.
  */
 import { expect, it } from 'vitest';
+import { droverCodeOf } from '../helpers/error-code.ts';
 import { describeOnBackends } from '../helpers/backends.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
-import { isDroverError } from '../../shared/errors.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
@@ -40,15 +40,6 @@ async function rewrite(client: Coordination, bundleId: string, change: (b: Bundl
   return (await client.set(layout.run(JOB, bundleId), encodeBundle(change(bundle)), version)).version;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isDroverError(err)) return err.code;
-    throw err;
-  }
-  return 'resolved';
-}
 
 describeOnBackends('jobs: bundled runs, operator actions', (env) => {
   async function setup(n = 8): Promise<{ client: Coordination; ids: string[]; bundleId: string }> {
@@ -117,7 +108,7 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect((await readBundle(client, b2!)).bundle.priority).toBe(1);
     expect((await getRun(client, JOB, ids[4]!)).state).toBe('delayed');
     // An explicit runId may not take a bundle's shape.
-    expect(await codeOf(enqueueWith(client, JOB, [{ input: 9, opts: { runId: `${b0}.3` } }]))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await droverCodeOf(enqueueWith(client, JOB, [{ input: 9, opts: { runId: `${b0}.3` } }]))).toBe('DROVER_INVALID_ARGUMENT');
   });
 
   it('cancels one queued bundled run in the record, leaving the others and the lane item', async () => {
@@ -135,7 +126,7 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect(await client.children(layout.history(JOB))).toEqual([]);
     expect((await queueDepth(client, JOB)).total).toBe(1);
     expect((await listRuns(client, JOB, { state: 'cancelled' })).map((r) => r.id)).toEqual([ids[3]]);
-    expect(await codeOf(cancelRun(client, JOB, ids[3]!))).toBe('DROVER_RUN_STATE');
+    expect(await droverCodeOf(cancelRun(client, JOB, ids[3]!))).toBe('DROVER_RUN_STATE');
   });
 
   it('cancelling every run makes the bundle done with one history entry; retry brings it back to its lane', async () => {
@@ -162,7 +153,7 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     const items = (await client.children(layout.laneItems(JOB, 5))).sort();
     expect((await client.get(`${layout.laneItems(JOB, 5)}/${items[items.length - 1]}`)).data.toString()).toBe(bundleId);
     // A second retry of the same run: it is queued now.
-    expect(await codeOf(retryRun(client, JOB, ids[5]!))).toBe('DROVER_RUN_STATE');
+    expect(await droverCodeOf(retryRun(client, JOB, ids[5]!))).toBe('DROVER_RUN_STATE');
   });
 
   it('refuses to retry while a worker holds the bundle, and sends cancels there as requests', async () => {
@@ -175,13 +166,13 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
       startedAt: now,
       runs: b.runs.map((r, i): RunRecord => (i === 0 ? { ...r, state: 'failed', attempt: 1, finishedAt: now, error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' } } : i === 2 ? r : { ...r, state: 'active', attempt: 1 })),
     }));
-    expect(await codeOf(retryRun(client, JOB, ids[0]!))).toBe('DROVER_RUN_STATE');
+    expect(await droverCodeOf(retryRun(client, JOB, ids[0]!))).toBe('DROVER_RUN_STATE');
     // An active run, and a queued one waiting in the held bundle: requests, no record write.
     expect(await cancelRun(client, JOB, ids[1]!)).toBe('cancel-requested');
     expect(await cancelRun(client, JOB, ids[2]!)).toBe('cancel-requested');
     expect((await client.children(layout.cancels(JOB))).sort()).toEqual([ids[1], ids[2]].sort());
     expect((await readBundle(client, bundleId)).version).toBe(held);
-    expect(await codeOf(cancelRun(client, JOB, ids[0]!))).toBe('DROVER_RUN_STATE');
+    expect(await droverCodeOf(cancelRun(client, JOB, ids[0]!))).toBe('DROVER_RUN_STATE');
   });
 
   it('cancelling the last waiting run of a delayed bundle drops its delayed entry; a dead run retried leaves dead/', async () => {
@@ -236,9 +227,9 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
   it('answers DROVER_RUN_NOT_FOUND for bundled ids no record holds', async () => {
     const { client, bundleId } = await setup();
     for (const id of [`${bundleId}.8`, `${bundleId}.99`, 'b-000000000-00000000.0', bundleId]) {
-      expect(await codeOf(getRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
-      expect(await codeOf(cancelRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
-      expect(await codeOf(retryRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
+      expect(await droverCodeOf(getRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
+      expect(await droverCodeOf(cancelRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
+      expect(await droverCodeOf(retryRun(client, JOB, id)), id).toBe('DROVER_RUN_NOT_FOUND');
     }
   });
 });

@@ -6,9 +6,9 @@
  * state's listing is complete; bad cursors are refused.
  */
 import { expect, it } from 'vitest';
+import { droverCodeOf } from '../helpers/error-code.ts';
 import { describeOnBackends, until } from '../helpers/backends.ts';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
-import { isDroverError } from '../../shared/errors.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
@@ -53,15 +53,6 @@ async function allPages(read: (cursor: string | null) => Promise<{ runs: RunReco
   return { ids, pages };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isDroverError(err)) return err.code;
-    throw err;
-  }
-  return 'resolved';
-}
 
 describeOnBackends('jobs: runs by page, counts without listing', (env) => {
   async function paused(client: Coordination, job: typeof plain | typeof bundled): Promise<void> {
@@ -203,9 +194,9 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     await enqueue(client, 'pages', 2);
     const page = await listRunPage(client, 'pages', { state: 'waiting', limit: 1 });
     expect(page.next).not.toBeNull();
-    expect(await codeOf(listRunPage(client, 'pages', { state: 'dead', cursor: page.next }))).toBe('DROVER_INVALID_ARGUMENT');
-    expect(await codeOf(listRunPage(client, 'pages', { state: 'waiting', cursor: 'not-a-cursor' }))).toBe('DROVER_INVALID_ARGUMENT');
-    expect(await codeOf(listRunPage(client, 'pages', { state: 'waiting', limit: 0 }))).toBe('DROVER_INVALID_ARGUMENT');
-    expect(await codeOf(listRunPage(client, 'pages', { state: 'nope' as PageState }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await droverCodeOf(listRunPage(client, 'pages', { state: 'dead', cursor: page.next }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await droverCodeOf(listRunPage(client, 'pages', { state: 'waiting', cursor: 'not-a-cursor' }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await droverCodeOf(listRunPage(client, 'pages', { state: 'waiting', limit: 0 }))).toBe('DROVER_INVALID_ARGUMENT');
+    expect(await droverCodeOf(listRunPage(client, 'pages', { state: 'nope' as PageState }))).toBe('DROVER_INVALID_ARGUMENT');
   });
 });
