@@ -214,7 +214,9 @@ async function startWorkerProcess(dir: string, jobFile: string, connect: string,
   const args = ['worker', '--jobs', jobFile, '--connect', connect, '--root', root, '--session-timeout', '4000'];
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const child = tty
-    ? spawn('script', ['-qefc', [bin, ...args].map(quote).join(' '), '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm' } })
+    ? // script(1) runs the command through $SHELL -c; `exec` makes drover the shell's replacement, so Ctrl-C reaches
+      // only drover: dash (CI's /bin/sh) would otherwise die of the SIGINT itself and script would report 130.
+      spawn('script', ['-qefc', `exec ${[bin, ...args].map(quote).join(' ')}`, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh', TERM: 'xterm' } })
     : spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
