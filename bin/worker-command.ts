@@ -24,8 +24,8 @@ Usage: drover worker --jobs FILE[,FILE2...] [options]
   --grace MS           on SIGTERM, how long running attempts may finish before they are handed back (default 10000)
   --session-timeout MS the session timeout to request (default 1200): how soon a crashed worker's runs,
                        partitions and scheduler move; the server clamps it to [2, 20] x its tickTime
-  --inline             run handlers on the main thread (benchmarks of no-op jobs only: a CPU-bound
-                       handler then starves the session)
+  --inline             run handlers and partition loops on the main thread (benchmarks of no-op jobs
+                       only: a CPU-bound handler or loop then starves the session)
   --log-level L        pino level (default info; env DROVER_LOG_LEVEL)
 ${CONNECT_HELP}
 `;

@@ -5,6 +5,11 @@
  * partition runs `run` with ctx.partition set; it consumes until
  * ctx.signal aborts (a rebalance moved the partition, or the worker is
  * shutting down), then returns its offset so the next owner could resume.
+ * Loops run in the worker's partition threads, so a busy one cannot starve
+ * the worker's session; a real consumer would make its downstream writes
+ * (offsets, results) conditional on ctx.fence, which names the assignment
+ * generation: after a freeze, the old owner's loop can briefly overlap the
+ * new owner's (docs/scheduler-and-partitions.md).
  *
  *   drover worker --jobs examples/feed-consumer.ts      # start 1..8 of these
  *
@@ -21,7 +26,7 @@ export interface Quote {
   seq: number;
 }
 
-/** What this process consumed, per partition (for the smoke test and for logs). */
+/** What this module instance consumed (in a worker, each partition thread has its own; inline, as the smoke test runs it, the process's). */
 export const feedStats = { batches: 0, quotes: 0, partitionsSeen: new Set<number>() };
 
 const SYMBOLS = ['ACME', 'GLOBX', 'INITECH', 'UMBR', 'STARK', 'WAYNE', 'HOOLI', 'PIED'];

@@ -1,8 +1,9 @@
 /**
  * startWorker: a worker process's runtime. It connects, publishes its jobs'
  * specs, registers /workers/w-NNNNNNNNNN, runs one JobRunner per job within
- * the worker's capacity, hosts the partition member and (unless told not
- * to) the scheduler candidate, and follows the connection:
+ * the worker's capacity, hosts the partition member (its loops in threads
+ * of their own, apart from the handlers') and (unless told not to) the
+ * scheduler candidate, and follows the connection:
  *   SUSPENDED            stop claiming (attempts keep running: the lease may
  *                        still be ours)
  *   RECONNECTED (same)   claim again
@@ -26,7 +27,8 @@ import { DEFAULT_ROOT } from '../shared/jobs/layout.ts';
 import { JobRunner, type RunnerHost } from './job-runner.ts';
 import type { PartitionHost, PartitionMemberHandle } from './partitions/partition-host.ts';
 import { markDraining, registerWorker, workerInfo } from './registration.ts';
-import { InlineExecutor, runHandler, type Executor } from './runs/executor.ts';
+import { AbortLatch } from './runs/abort-latch.ts';
+import { InlineExecutor, type Executor } from './runs/executor.ts';
 import { FinishBatcher } from './runs/finish.ts';
 import { recoveryDuties } from './runs/recovery-duties.ts';
 import { ThreadPool } from './runs/thread-pool.ts';
@@ -56,14 +58,22 @@ export interface WorkerOptions {
   /** A label for logs (the worker's id is its w- node). */
   name?: string;
   /**
-   * Run handlers on the worker's own event loop instead of worker threads.
-   * Forced when `jobs` are Job handles (functions cannot cross threads).
-   * Only for tests and no-op benchmarks: a CPU-bound handler then starves
-   * the session's pings and the worker loses its runs.
+   * Run handlers, and partitioned jobs' loops, on the worker's own event
+   * loop instead of worker threads. Forced when `jobs` are Job handles
+   * (functions cannot cross threads). Only for tests and no-op benchmarks:
+   * a CPU-bound handler or partition loop then starves the session's pings
+   * and the worker loses its runs and partitions.
    */
   inline?: boolean;
   /** Handler threads (default min(capacity, os.availableParallelism())). */
   threads?: number;
+  /**
+   * Threads for partitioned jobs' loops, apart from the handler threads so a
+   * busy loop delays neither the session nor other jobs' runs (default
+   * min(the partitions of its partitioned jobs, os.availableParallelism())).
+   * The loops this worker owns share them, least busy first.
+   */
+  partitionThreads?: number;
   /** How long an aborted handler may take to return before its thread is replaced (default 5 s). */
   abortGraceMs?: number;
   /** Host partitioned jobs through worker/partitions (default true when some job has partitions). */
@@ -89,9 +99,10 @@ export interface Worker {
  * watches move each duty within tens of milliseconds of that. 1200 on a
  * tickTime-500 server (drover dev) bounds it at 1.7 s plus those
  * milliseconds; 1500 let the worst case pass 2 s. It stays safe because
- * nothing CPU-bound shares the pings' event loop (handlers run in threads): the
- * client pings after timeout/3 (400 ms) idle, so it takes a main-thread
- * stall of over 800 ms, or a connection gap of 1.2 s, to lose the session.
+ * nothing CPU-bound shares the pings' event loop (handlers and partition
+ * loops run in threads, unless inline): the client pings after timeout/3
+ * (400 ms) idle, so it takes a main-thread stall of over 800 ms, or a
+ * connection gap of 1.2 s, to lose the session.
  * Requested, not imposed: a server whose minimum is higher (2 x tickTime:
  * 4000 at ZooKeeper's tickTime 2000) negotiates it up.
  */
@@ -117,6 +128,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   }
   const capacity = opts.concurrency ?? Math.max(1, jobs.reduce((s, j) => s + j.spec.concurrency, 0));
   if (!(Number.isInteger(capacity) && capacity >= 1)) throw new DroverError('DROVER_INVALID_ARGUMENT', 'concurrency must be an integer >= 1');
+  if (opts.partitionThreads !== undefined && !(Number.isInteger(opts.partitionThreads) && opts.partitionThreads >= 1)) {
+    throw new DroverError('DROVER_INVALID_ARGUMENT', 'partitionThreads must be an integer >= 1');
+  }
   const ownClient = !opts.client;
   const client =
     opts.client ??
@@ -127,25 +141,31 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       logger: componentLogger(logger, 'client'),
     }));
   let executor: Executor;
+  // Partition loops: on the main loop when inline, else in threads of their own (see partitionThreads).
+  let partitionExecutor: Executor | null = null;
   const inline = opts.inline === true || files.length === 0;
-  if (inline) executor = new InlineExecutor(jobs, logger);
-  else {
-    const pool = new ThreadPool({
-      files,
-      size: opts.threads ?? Math.min(capacity, os.availableParallelism()),
-      graceMs: opts.abortGraceMs ?? 5_000,
-      logger,
-    });
+  const partitionSlots = opts.partitions === false ? 0 : jobs.reduce((s, j) => s + (j.spec.partitions ?? 0), 0);
+  if (inline) {
+    executor = new InlineExecutor(jobs, logger);
+    if (partitionSlots > 0) partitionExecutor = executor;
+  } else {
+    const graceMs = opts.abortGraceMs ?? 5_000;
+    const pool = new ThreadPool({ files, size: opts.threads ?? Math.min(capacity, os.availableParallelism()), graceMs, logger });
+    const loops =
+      partitionSlots > 0
+        ? new ThreadPool({ files, size: opts.partitionThreads ?? Math.min(partitionSlots, os.availableParallelism()), graceMs, logger: componentLogger(logger, 'partitions') })
+        : null;
     try {
-      await pool.ready();
+      await Promise.all([pool.ready(), loops?.ready()]);
     } catch (err) {
-      await pool.close();
+      await Promise.all([pool.close(), loops?.close()]);
       if (ownClient) await client.close();
       throw err;
     }
     executor = pool;
+    partitionExecutor = loops;
   }
-  const runtime = new Runtime({ client, ownClient, logger, executor, jobs, capacity, opts });
+  const runtime = new Runtime({ client, ownClient, logger, executor, partitionExecutor, jobs, capacity, opts });
   try {
     await runtime.start();
   } catch (err) {
@@ -160,6 +180,8 @@ interface RuntimeInit {
   ownClient: boolean;
   logger: Logger;
   executor: Executor;
+  /** Runs partition loops: the inline executor, or threads apart from the handlers'; null without partitioned jobs. */
+  partitionExecutor: Executor | null;
   jobs: Job[];
   capacity: number;
   opts: WorkerOptions;
@@ -229,7 +251,8 @@ class Runtime implements Worker, RunnerHost {
 
   private async startPartitions(): Promise<void> {
     const partitioned = this.init.jobs.filter((j) => j.spec.partitions !== undefined);
-    if (partitioned.length === 0 || this.init.opts.partitions === false) return;
+    const loops = this.init.partitionExecutor;
+    if (partitioned.length === 0 || this.init.opts.partitions === false || !loops) return;
     const { startPartitionMember } = await import('./partitions/partition-member.ts');
     const runtime = this;
     const host: PartitionHost = {
@@ -240,11 +263,15 @@ class Runtime implements Worker, RunnerHost {
       logger: componentLogger(this.logger, 'partitions'),
       partitionedJobs: () => partitioned.map((j) => j.spec),
       runPartition: async ({ job, partition, generation, signal }) => {
-        const def = partitioned.find((j) => j.name === job);
-        if (!def) return { ok: false, error: { code: 'DROVER_UNKNOWN_JOB', message: `no partitioned job '${job}' here` } };
+        if (!partitioned.some((j) => j.name === job)) return { ok: false, error: { code: 'DROVER_UNKNOWN_JOB', message: `no partitioned job '${job}' here` } };
         const req = { job, runId: `${job}-p${partition}`, input: null, attempt: 1, fence: `${job}:p${partition}:g${generation}`, partition };
-        // Partition consumers are long-lived loops on the worker's own loop: their work is I/O.
-        const outcome = await runHandler(def, req, { progress: () => {}, log: () => {} }, signal, this.logger);
+        // A loop runs in a partition thread (or, inline, on this loop). The member's signal
+        // reaches it as its ctx.signal; a threaded loop deaf to it past abortGraceMs has its
+        // thread replaced, so the loop has ended whenever this resolves.
+        const abort = new AbortLatch();
+        if (signal.aborted) abort.abort(signal.reason);
+        else signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
+        const outcome = await loops.execute(req, { progress: () => {}, log: () => {} }, abort);
         return outcome.ok ? { ok: true } : { ok: false, error: outcome.error };
       },
     };
@@ -359,6 +386,7 @@ class Runtime implements Worker, RunnerHost {
     }
     this.offState?.();
     await this.executor.close();
+    if (this.init.partitionExecutor !== this.executor) await this.init.partitionExecutor?.close();
     if (this.init.ownClient) await this.client.close();
     this.emit({ type: 'closed' });
   }

@@ -124,7 +124,8 @@ export function toJobSpec(def: JobDefinition<never, unknown>): JobSpec {
   if (def.schedule !== undefined) {
     spec.schedule = def.schedule;
     spec.timezone = def.timezone ?? 'UTC';
-    spec.misfire = def.misfire ?? 'skip';
+    // As Quartz's cron triggers and Kubernetes CronJobs: fire times missed during a downtime run once.
+    spec.misfire = def.misfire ?? 'fire-once';
     if (def.scheduleInput !== undefined) spec.scheduleInput = def.scheduleInput;
   }
   if (def.input !== undefined) spec.input = def.input;

@@ -36,7 +36,7 @@ describe('defineJob', () => {
       name: 'nightly.report-1',
       schedule: '0 3 * * *',
       timezone: 'Europe/Paris',
-      misfire: 'skip',
+      misfire: 'fire-once',
       retries: 2,
       timeoutMs: 1000,
       concurrency: 3,

@@ -34,6 +34,9 @@ export interface PartitionHost {
    * given signal. Resolves when the handler returns or throws (the error is
    * logged, never rethrown); the member decides whether to run it again.
    * The handler is expected to loop until its signal aborts (a consumer).
+   * It runs in the worker's partition threads (inline: on its event loop);
+   * when this resolves, the loop has ended (a threaded loop deaf to its
+   * signal past abortGraceMs has its thread terminated).
    */
   runPartition(opts: PartitionRunOptions): Promise<{ ok: boolean; error?: { code: string; message: string } }>;
 }
