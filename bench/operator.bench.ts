@@ -80,7 +80,7 @@ async function fillHistory(client: Coordination, count: number): Promise<void> {
       const end = t0 + k;
       const record: RunRecord = { v: 1, id, job: DONE, state: 'succeeded', input: { k }, attempt: 1, maxAttempts: 1, priority: 5, enqueuedAt: end - 5, startedAt: end - 3, finishedAt: end, result: k };
       ops.push({ op: 'create', path: layout.run(DONE, id), data: Buffer.from(JSON.stringify(record)) });
-      ops.push({ op: 'create', path: layout.historyEntry(DONE, end, id) });
+      ops.push({ op: 'create', path: layout.historyEntry(DONE, 'succeeded', end, id) });
     }
     await client.multi(ops);
   }

@@ -22,7 +22,8 @@ Usage: drover jobs list [--json]
        drover jobs remove JOB [--force] [--json]
 
   list               every job: the live workers serving it and its runs waiting,
-                     active, delayed, dead and finished (a bundle counts once)
+                     active, delayed, succeeded, failed, cancelled and dead (a
+                     bundle counts once, and once per final state its runs reached)
   pause, resume      stop and restart claims from JOB's queue (runs keep arriving)
   remove             delete every node of JOB under the root: its definition, queue,
                      runs, history, schedule, partitions, run groups. Refused while a
@@ -80,7 +81,7 @@ async function list(client: Coordination, json: boolean): Promise<number> {
     names.map(async (job) => {
       const c = await jobCounts(client, job);
       const serving = workers.filter((w) => w.info?.jobs.includes(job)).map((w) => w.name);
-      return { job, workers: serving, waiting: c.waiting, active: c.active, delayed: c.delayed, dead: c.dead, finished: c.finished, paused: c.paused };
+      return { job, workers: serving, waiting: c.waiting, active: c.active, delayed: c.delayed, succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled, dead: c.dead, finished: c.finished, paused: c.paused };
     }),
   );
   if (json) {
@@ -89,7 +90,10 @@ async function list(client: Coordination, json: boolean): Promise<number> {
   }
   process.stdout.write(
     jobs.length > 0
-      ? formatTable(['job', 'workers', 'waiting', 'active', 'delayed', 'dead', 'finished', 'paused'], jobs.map((j) => [j.job, j.workers.length, j.waiting, j.active, j.delayed, j.dead, j.finished, j.paused ? 'yes' : '']))
+      ? formatTable(
+          ['job', 'workers', 'waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'paused'],
+          jobs.map((j) => [j.job, j.workers.length, j.waiting, j.active, j.delayed, j.succeeded, j.failed, j.cancelled, j.dead, j.paused ? 'yes' : '']),
+        )
       : `no jobs in ${client.root}: start a worker that defines some (drover worker --jobs FILE)\n`,
   );
   return 0;

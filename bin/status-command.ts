@@ -54,7 +54,11 @@ export async function run(args: string[]): Promise<number> {
     out.push(`\nWorkers in ${client.root}${scheduler.leader ? ` (scheduler: ${scheduler.leader})` : ''}\n`);
     out.push(workers.length ? formatTable(['worker', 'host', 'pid', 'jobs', 'running', 'capacity'], workers.map((w) => [w.name, w.host, w.pid, w.jobs.join(','), w.running.length, w.capacity])) : 'none: start one with `drover worker --jobs FILE`\n');
     out.push(`\nQueues\n`);
-    out.push(queues.length ? formatTable(['job', 'waiting', 'in flight', 'delayed', 'dead', 'finished', 'paused'], queues.map((q) => [q.job, q.depth, q.inflight, q.delayed, q.dead, q.history, q.paused ? 'yes' : ''])) : 'none\n');
+    out.push(
+      queues.length
+        ? formatTable(['job', 'waiting', 'in flight', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'paused'], queues.map((q) => [q.job, q.depth, q.inflight, q.delayed, q.succeeded, q.failed, q.cancelled, q.dead, q.paused ? 'yes' : '']))
+        : 'none\n',
+    );
     process.stdout.write(out.join(''));
     return members.some((m) => m.up) ? 0 : 1;
   } catch (err) {
@@ -87,7 +91,7 @@ async function queuesStatus(client: Coordination, jobs: string[]) {
   return Promise.all(
     jobs.map(async (job) => {
       const [c, leases] = await Promise.all([jobCounts(client, job), client.exists(layout.leases(job))]);
-      return { job, paused: c.paused, depth: c.waiting, lanes: c.lanes, inflight: c.active, active: leases?.numChildren ?? 0, delayed: c.delayed, dead: c.dead, history: c.finished };
+      return { job, paused: c.paused, depth: c.waiting, lanes: c.lanes, inflight: c.active, active: leases?.numChildren ?? 0, delayed: c.delayed, dead: c.dead, history: c.finished, succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled };
     }),
   );
 }

@@ -5,9 +5,10 @@
  * page read from the lane heads when a job's queue moved), and the runs seen
  * finishing since the dashboard started (a bounded ring). Runs too short for
  * their lease to be seen are found when a job's finished count moves: the
- * names of its history and dead entries are compared with those known, and
- * only the new ones read — while a directory holds at most
- * FINISHED_LIST_MAX names; past that the table shows what it saw finish.
+ * names of its history (each state directory) and dead entries are
+ * compared with those known, and only the new ones read — while history
+ * and dead hold at most FINISHED_LIST_MAX names each; past that the table
+ * shows what it saw finish.
  * Whole states are the job page's tabs (shared/jobs/run-pages.ts), never
  * this table.
  */
@@ -15,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
-import { layout } from '../../shared/jobs/layout.ts';
+import { HISTORY_STATES, layout } from '../../shared/jobs/layout.ts';
 import { decodeStored } from '../../shared/jobs/run-codec.ts';
 import { readRunView, recordPathOf, runsOf } from '../../shared/jobs/run-lookup.ts';
 import { listRunPage } from '../../shared/jobs/run-pages.ts';
@@ -139,19 +140,22 @@ export class LiveRuns {
   /**
    * Jobs whose finished runs grew: read the entries that are new since the
    * last look (the first look only learns the names, and reads the newest
-   * few of history). `sizes` are the directories' child counts.
+   * few of history). `history` (all its state directories) and `dead` are
+   * child counts. A bundle found in two state directories still gives one
+   * row per run: rows are kept by run.
    */
   async refreshFinished(jobs: readonly { job: string; history: number; dead: number }[]): Promise<void> {
     await Promise.all(
       jobs.flatMap(({ job, history, dead }) => [
-        history <= FINISHED_LIST_MAX ? this.newEntries(job, layout.history(job), (n) => n.slice(16)) : Promise.resolve(),
-        dead <= FINISHED_LIST_MAX ? this.newEntries(job, layout.dead(job), (n) => n) : Promise.resolve(),
+        ...(history <= FINISHED_LIST_MAX ? HISTORY_STATES.map((s) => this.newEntries(job, layout.historyDir(job, s), (n) => n.slice(16), true)) : []),
+        dead <= FINISHED_LIST_MAX ? this.newEntries(job, layout.dead(job), (n) => n, false) : Promise.resolve(),
       ]),
     );
     this.changed();
   }
 
-  private async newEntries(job: string, dir: string, idOf: (name: string) => string): Promise<void> {
+  /** `byTime`: the names sort by end time (history's do, dead's do not). */
+  private async newEntries(job: string, dir: string, idOf: (name: string) => string, byTime: boolean): Promise<void> {
     let names: string[];
     try {
       names = (await this.client.children(dir)).sort();
@@ -162,7 +166,7 @@ export class LiveRuns {
     const known = this.knownEntries.get(dir);
     this.knownEntries.set(dir, new Set(names));
     // First look: the newest few of history (names sort by end time); dead names do not sort by time.
-    const fresh = known ? names.filter((n) => !known.has(n)) : dir === layout.history(job) ? names : [];
+    const fresh = known ? names.filter((n) => !known.has(n)) : byTime ? names : [];
     const ids = fresh.slice(-FINISHED_READ_MAX).map(idOf);
     const views = await Promise.all(ids.map((id) => readRunView(this.client, job, id).catch(() => null)));
     const rows = views.flatMap((v) => (v === null ? [] : v.bundle ? v.bundle.record.runs : [v.record])).map((r) => this.toView(job, r));

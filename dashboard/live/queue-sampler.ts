@@ -3,11 +3,14 @@
  * tick (shared/jobs/job-counts.ts: lane heads and tails, Stat.numChildren
  * and Stat.cversion), never from a listing: the same cost at ten runs and at
  * a million. Rates come from counters the cluster keeps anyway: a lane's
- * tail counts every item appended to it (enqueued), and history plus dead
- * gain one child per finished run (created = (Δcversion + ΔnumChildren) / 2,
- * since pruning deletes add to cversion and take from numChildren alike).
+ * tail counts every item appended to it (enqueued), and history's state
+ * directories plus dead gain one child per finished run (created =
+ * (Δcversion + ΔnumChildren) / 2, since pruning deletes add to cversion and
+ * take from numChildren alike; job-counts.ts sums both over the state
+ * directories, and the formula sums with them).
  *
- * Counts are of records, as the job page's counts are: a bundle is one.
+ * Counts are of records, as the job page's counts are: a bundle is one (one
+ * per final state its runs ended in, for history).
  */
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { jobCounts, jobNames, type JobCounts } from '../../shared/jobs/job-counts.ts';

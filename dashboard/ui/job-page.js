@@ -11,8 +11,13 @@ import { jobHref, runHref, navigate } from './router.js';
 import { createChart } from './charts.js';
 
 const TABS = ['waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'finished'];
-/** Tabs whose count the server gives exactly (O(1)); history is one directory, so succeeded, failed and cancelled are counted together as finished. */
-const EXACT = new Set(['waiting', 'active', 'delayed', 'dead', 'finished']);
+/** Every tab's count comes from the server, each from an O(1) source (history keeps a directory per final state). */
+const TAB_TITLE = {
+  succeeded: 'a bundle counts once in each state its runs ended in',
+  failed: 'ended failed without being dead-lettered (input refused at claim, a bundled result too large)',
+  cancelled: 'a bundle counts once in each state its runs ended in',
+  finished: 'succeeded + failed + cancelled',
+};
 const TAB_LABEL = { finished: 'all finished' };
 const LIMIT_DEFAULT = 50;
 const COLUMNS = 9;
@@ -138,12 +143,13 @@ export function createJobPage({ live, toast }) {
     remove.disabled = serving.length > 0;
     byId('bulk-remove-note').textContent = serving.length ? `served by ${serving.length} worker${serving.length > 1 ? 's' : ''} (${serving.map((w) => w.name).join(', ')}): stop them first` : 'no worker serves it';
     byId('bulk-retry-dead').disabled = counts ? counts.dead === 0 : false;
+    byId('bulk-retry-failed').disabled = counts ? counts.failed === 0 : false;
   }
 
   function countOf(tab) {
     if (!counts) return '…';
-    if (!EXACT.has(tab)) return '—';
-    return String(counts[tab] ?? 0);
+    // A dashboard newer than the API it talks to may get no per-state count: say so rather than 0.
+    return counts[tab] === undefined ? '—' : String(counts[tab]);
   }
 
   function renderTabs() {
@@ -155,7 +161,7 @@ export function createJobPage({ live, toast }) {
           class: `tab${tab === current.tab ? ' current' : ''}${tab === 'finished' ? ' tab-all' : ''}`,
           dataset: { key: tab, tab },
           'aria-current': tab === current.tab ? 'page' : undefined,
-          title: EXACT.has(tab) ? undefined : 'history keeps succeeded, failed and cancelled runs together: their sum is under "all finished"',
+          title: TAB_TITLE[tab],
         },
         h('span', { class: 'tab-name' }, TAB_LABEL[tab] ?? tab),
         h('span', { class: 'count', dataset: { count: tab } }, countOf(tab)),
@@ -167,7 +173,8 @@ export function createJobPage({ live, toast }) {
   function renderPager() {
     const { cursor, tab, limit } = current;
     const no = cursor ? pageNo.get(pageKey(cursor)) : 1;
-    const total = counts && EXACT.has(tab) ? Math.max(1, Math.ceil((counts[tab] ?? 0) / limit)) : null;
+    // Counts are of records (a bundle is one) while pages list runs: for bundled jobs, "of N" is a floor.
+    const total = counts && counts[tab] !== undefined ? Math.max(1, Math.ceil(counts[tab] / limit)) : null;
     const shown = page?.runs?.length ?? 0;
     const parts = [];
     if (no !== undefined) parts.push(`page ${no}${total !== null ? ` of ${total}` : ''}`);
@@ -287,8 +294,8 @@ export function createJobPage({ live, toast }) {
 
   async function retryAll(state) {
     const job = current.job;
-    const n = state === 'dead' && counts ? `${counts.dead} ` : '';
-    const text = state === 'dead' ? `Retry all ${n}dead runs of ${job}?` : `Retry all failed runs of ${job}? (Failed runs are kept in history with the succeeded and cancelled ones, so their number is not counted beforehand.)`;
+    const n = counts && counts[state] !== undefined ? `${counts[state]} ` : '';
+    const text = `Retry all ${n}${state} runs of ${job}?`;
     const { ok } = await confirmAction({ title: `Retry all ${state}`, text, okLabel: 'Retry all' });
     if (ok) await act(() => api('POST', `/api/jobs/${enc(job)}/retry-all`, { state }), (res) => `retried ${res.retried ?? 0} ${state} run${res.retried === 1 ? '' : 's'}${res.skipped ? `, skipped ${res.skipped}` : ''}`);
   }

@@ -11,6 +11,7 @@
 import type { Coordination, Op } from '../client/coordination.ts';
 import { DroverError } from '../errors.ts';
 import { isFinishedState, placementOps, settleBundle } from './bundle-settle.ts';
+import { historyEntryPaths } from './history-entries.ts';
 import type { BundleRecord, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import type { CommitPlan } from './queue-append.ts';
@@ -31,7 +32,7 @@ export type BundledCancel = 'cancelled' | 'request';
  *   run active, or unfinished in an active bundle  -> 'request' (no ops; the caller creates
  *        /cancel/<job>/<runId>: the worker aborts it, or the next claim marks it cancelled)
  *   run queued/delayed, bundle queued or delayed   -> the run cancelled in the record, and the
- *        bundle placed by settleBundle: done (+ h-<now>-<bundleId>, its delayed entry dropped)
+ *        bundle placed by settleBundle: done (+ its history entries, its delayed entry dropped)
  *        when nothing is left to run; a delayed bundle whose due time or placement changed
  *        moves; a queued bundle keeps its lane item (the claimer drops items of non-queued bundles)
  *   run finished                                   -> DROVER_RUN_STATE
@@ -97,20 +98,23 @@ export async function bundledRetryPlan(client: Coordination, job: string, runId:
 
 /**
  * A done bundle with runs queued again (`next`) leaves history: settled to
- * where it goes now (its lane), its history entry dropped (existence read
- * first: one pruned meanwhile fails the delete with NO_NODE, retryable ->
- * re-read). Appends the ops to `rest`, which follow the bundle's set at
- * op 0; returns the bundle to write. A bundle not done is returned as is.
+ * where it goes now (its lane), its history entries (one per final state
+ * among its runs) dropped (existence read first: one pruned meanwhile fails
+ * the delete with NO_NODE, retryable -> re-read). Appends the ops to `rest`,
+ * which follow the bundle's set at op 0; returns the bundle to write. A
+ * bundle not done is returned as is.
  */
 export async function reopenDoneBundle(client: Coordination, job: string, bundle: BundleRecord, next: BundleRecord, nowMs: number, rest: Op[], retryable: Set<number>): Promise<BundleRecord> {
   if (bundle.state !== 'done') return next;
   const settled = settleBundle(next, nowMs);
   if (bundle.finishedAt !== undefined) {
-    const entry = layout.historyEntry(job, bundle.finishedAt, bundle.id);
-    if (await client.exists(entry)) {
+    const entries = historyEntryPaths(job, bundle.id, bundle.finishedAt, bundle.runs);
+    const present = await Promise.all(entries.map((entry) => client.exists(entry)));
+    entries.forEach((entry, i) => {
+      if (!present[i]) return;
       retryable.add(1 + rest.length);
       rest.push({ op: 'delete', path: entry });
-    }
+    });
   }
   rest.push(...(await placementOps(client, job, settled, 1 + rest.length, retryable)));
   return settled.bundle;

@@ -8,10 +8,14 @@
  *                                               time among them (the bundle
  *                                               moves as one; no run retries early)
  *   else some run queued (handed back)       -> its lane's tail
- *   else (every run finished)                -> done: one history entry
+ *   else (every run finished)                -> done: its history entries, one
+ *                                               per final state among its runs
+ *                                               (history-entries.ts; none when
+ *                                               all are dead)
  */
 import type { Coordination, Op } from '../client/coordination.ts';
 import type { BundleRecord } from './job-types.ts';
+import { historyCreateOps } from './history-entries.ts';
 import { layout } from './layout.ts';
 import { appendOps, readLaneTails } from './queue-append.ts';
 
@@ -49,7 +53,7 @@ export async function placementOps(client: Coordination, job: string, settled: S
   const { bundle, placement } = settled;
   switch (placement.kind) {
     case 'history':
-      return [{ op: 'create', path: layout.historyEntry(job, placement.endMs, bundle.id) }];
+      return historyCreateOps(job, bundle.id, placement.endMs, bundle.runs);
     case 'delayed':
       return [{ op: 'create', path: layout.delayedRun(job, placement.dueAt, bundle.id) }];
     case 'lane': {

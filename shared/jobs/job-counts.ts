@@ -1,10 +1,12 @@
 /**
  * A job's counts from O(1) sources: lane tail − head, and the number of
  * children ZooKeeper keeps in every Stat. Nothing is listed, so the cost is
- * the same at ten runs and at a million. Counts are of records: a bundle
- * (docs/adr/0006-run-bundles.md) counts once in waiting, active, delayed and
- * finished; dead entries name runs. Finished runs are not split by state
- * (history holds them in one directory); the per-state tabs list them.
+ * the same at ten runs and at a million. Succeeded, failed and cancelled
+ * are the child counts of their history directories (history is split by
+ * final state for this). Counts are of records: a bundle
+ * (docs/adr/0006-run-bundles.md) counts once in waiting, active and delayed,
+ * and once in each of succeeded, failed and cancelled its runs ended in
+ * (an entry per state: history-entries.ts); dead entries name runs.
  */
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination } from '../client/coordination.ts';
@@ -19,26 +21,36 @@ export interface JobCounts {
   active: number;
   delayed: number;
   dead: number;
-  /** In history (succeeded, failed, cancelled; dead runs are in `dead`), bounded by history.keep and maxAgeMs. */
+  /** Entries in history/<job>/succeeded: runs that succeeded (a bundle with any counts once), bounded by history.keep and maxAgeMs. */
+  succeeded: number;
+  /** Entries in history/<job>/failed: runs that ended failed without being dead-lettered (input refused, a bundled result too large). */
+  failed: number;
+  /** Entries in history/<job>/cancelled. */
+  cancelled: number;
+  /** succeeded + failed + cancelled: every entry in history (dead runs are in `dead`). */
   finished: number;
   paused: boolean;
   /**
-   * Child changes of history and dead (Stat.cversion: one per create and per
-   * delete). With the change of their child counts it gives finishes over
-   * time without listing: created = (Δcversion + ΔnumChildren) / 2.
+   * Child changes of history (the sum over its state directories) and dead
+   * (Stat.cversion: one per create and per delete). With the change of
+   * their child counts it gives finishes over time without listing:
+   * created = (Δcversion + ΔnumChildren) / 2, which sums over directories.
    */
   cversions: { history: number; dead: number };
 }
 
 export async function jobCounts(client: Coordination, job: string): Promise<JobCounts> {
-  const [depth, active, delayed, dead, history, paused] = await Promise.all([
+  const [depth, active, delayed, dead, paused, succeeded, failed, cancelled] = await Promise.all([
     queueDepth(client, job),
     client.exists(layout.inflight(job)),
     client.exists(layout.delayed(job)),
     client.exists(layout.dead(job)),
-    client.exists(layout.history(job)),
     client.exists(layout.jobPaused(job)),
+    client.exists(layout.historyDir(job, 'succeeded')),
+    client.exists(layout.historyDir(job, 'failed')),
+    client.exists(layout.historyDir(job, 'cancelled')),
   ]);
+  const history = [succeeded, failed, cancelled];
   return {
     job,
     waiting: depth.total,
@@ -46,9 +58,12 @@ export async function jobCounts(client: Coordination, job: string): Promise<JobC
     active: active?.numChildren ?? 0,
     delayed: delayed?.numChildren ?? 0,
     dead: dead?.numChildren ?? 0,
-    finished: history?.numChildren ?? 0,
+    succeeded: succeeded?.numChildren ?? 0,
+    failed: failed?.numChildren ?? 0,
+    cancelled: cancelled?.numChildren ?? 0,
+    finished: history.reduce((n, s) => n + (s?.numChildren ?? 0), 0),
     paused: paused !== null,
-    cversions: { history: history?.cversion ?? 0, dead: dead?.cversion ?? 0 },
+    cversions: { history: history.reduce((n, s) => n + (s?.cversion ?? 0), 0), dead: dead?.cversion ?? 0 },
   };
 }
 

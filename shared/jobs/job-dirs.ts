@@ -1,13 +1,13 @@
 /**
  * The persistent parents every job needs (runs, leases, inflight, queue,
- * delayed, cancel, history, dead). Made once per client and job; the
- * multis of enqueue, claim and finish then never create parents.
+ * delayed, cancel, history's state directories, dead). Made once per client
+ * and job; the multis of enqueue, claim and finish then never create parents.
  */
 import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { JobSpec } from './job-types.ts';
-import { DEFAULT_ROOT, layout } from './layout.ts';
+import { DEFAULT_ROOT, HISTORY_STATES, layout } from './layout.ts';
 import { decodeJson, encodeJson } from './run-codec.ts';
 
 const made = new WeakMap<Coordination, Set<string>>();
@@ -17,9 +17,10 @@ export async function ensureJobDirs(client: Coordination, job: string): Promise<
   made.set(client, done);
   if (done.has(job)) return;
   await Promise.all(
-    [layout.runs, layout.leases, layout.inflight, layout.lanes, layout.delayed, layout.cancels, layout.history, layout.dead].map((dir) =>
-      client.ensurePath(dir(job)),
-    ),
+    [
+      ...[layout.runs, layout.leases, layout.inflight, layout.lanes, layout.delayed, layout.cancels, layout.dead].map((dir) => dir(job)),
+      ...HISTORY_STATES.map((state) => layout.historyDir(job, state)),
+    ].map((path) => client.ensurePath(path)),
   );
   await client.ensurePath(layout.barriers);
   done.add(job);

@@ -57,6 +57,11 @@ export interface JobDefinition<Input = unknown, Output = unknown> {
   timezone?: string;
   /** Input for runs fired by the schedule. */
   scheduleInput?: Input;
+  /**
+   * Fire times missed by more than the misfire grace (60 s), e.g. while no
+   * scheduler ran: 'fire-once' (default) fires the latest of them once,
+   * late; 'skip' fires none. Either way the skipped ones are recorded.
+   */
   misfire?: MisfirePolicy;
   /** Retries after the first attempt (default 0). */
   retries?: number;
@@ -69,21 +74,36 @@ export interface JobDefinition<Input = unknown, Output = unknown> {
   /** A partitioned job: P partitions spread over the workers running it. */
   partitions?: number;
   barrier?: BarrierOptions;
-  /** History bound: keep the last N finished runs (default 1000) and none older than maxAgeMs (default 7 days). */
+  /**
+   * History bound: keep the last N finished runs of EACH final state —
+   * succeeded, failed, cancelled — (default 1000 each, as BullMQ's
+   * removeOnComplete and removeOnFail bound their sets apart) and none
+   * older than maxAgeMs (default 7 days). A bundle counts once per state
+   * its runs ended in.
+   */
   history?: { keep?: number; maxAgeMs?: number };
   /** Lost workers a run survives before a lost lease counts as a failed attempt (default 2). */
   maxStalls?: number;
   /**
    * Runs enqueued together (one enqueue call) are stored, claimed and
    * finished as bundles of up to this many (1..BUNDLE_RUNS_MAX, default 1 =
-   * off): one record, one lease, one history entry per bundle instead of per
-   * run. For many short runs; a bundle runs on one worker, so leave it at 1
-   * for long ones. Bundled runs keep smaller results and logs (limits.ts).
+   * off): one record, one lease, one history entry per bundle (one per
+   * final state its runs reached) instead of per run. For many short runs;
+   * a bundle runs on one worker, so leave it at 1 for long ones. Bundled
+   * runs keep smaller results and logs (limits.ts).
    */
   bundle?: number;
 }
 
 export type RunState = 'queued' | 'delayed' | 'waiting-barrier' | 'active' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+
+/**
+ * The final states history keeps, each in a directory of its own
+ * (layout.historyDir): failed is a run that ended failed without being
+ * dead-lettered (its input refused at claim, a bundled run's result too
+ * large); dead runs are in /dead/<job>.
+ */
+export type HistoryState = Extract<RunState, 'succeeded' | 'failed' | 'cancelled'>;
 
 export interface RunRecord {
   v: 1;
@@ -193,8 +213,6 @@ export interface BundleRecord {
   startedAt?: number;
   /** When it became done. */
   finishedAt?: number;
-  /** The holder's last write (`<claim nonce>:<seq>`): tells its own applied write from another's. */
-  tag?: string;
   runs: RunRecord[];
 }
 
@@ -223,8 +241,6 @@ export interface LeaseInfo {
   attempt: number;
   fence: string;
   at: number;
-  /** Unique per claim multi: lets a claimer tell its own applied multi from any other. */
-  claim?: string;
 }
 
 export interface WorkerInfo {

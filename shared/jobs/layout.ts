@@ -24,7 +24,14 @@
  *   /inflight/<job>/<runId>          PERSISTENT  from claim to finish; inflight minus leases = orphans
  *   /delayed/<job>/d-<dueMs13>-<runId>  PERSISTENT  delayed/backoff runs, sorted by due time
  *   /cancel/<job>/<runId>            PERSISTENT  a cancel request for a queued or active run
- *   /history/<job>/h-<endMs13>-<runId>  PERSISTENT  finished runs, pruned by count and age
+ *   /history/<job>/<state>/h-<endMs13>-<runId>  PERSISTENT  finished runs by final state, <state> one of
+ *                                    succeeded | failed | cancelled (HISTORY_STATES); each directory is
+ *                                    pruned on its own to history.keep, and all to maxAgeMs. Counts per
+ *                                    state are its Stat.numChildren. A bundle has an entry (the same name)
+ *                                    in the directory of each of those states its runs ended in, none
+ *                                    when all of them are dead (docs/adr/0008-operator-reads-by-page.md)
+ *   /history/<job>/h-<endMs13>-<runId>  PERSISTENT  legacy: where entries went before the split; the
+ *                                    history pruner moves each into its state directories
  *   /dead/<job>/<runId>              PERSISTENT  dead-lettered runs (attempts exhausted)
  *   /schedules/<job>                 PERSISTENT  ScheduleState JSON
  *   /schedules/<job>/fires/f-<fireMs13>  PERSISTENT  tick T fired (created in the run's multi)
@@ -36,7 +43,12 @@
  *   /locks/<name>/...                lock recipes' nodes
  */
 
+import type { HistoryState } from './job-types.ts';
+
 export const DEFAULT_ROOT = '/drover';
+
+/** The final states history keeps a directory for (dead runs are in /dead/<job>), in listing order. */
+export const HISTORY_STATES: readonly HistoryState[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Job names (and other user-chosen path segments) must be safe znode names. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -87,8 +99,12 @@ export const layout = {
   delayedRun: (job: string, dueMs: number, runId: string) => `/delayed/${job}/d-${pad(dueMs, 13)}-${runId}`,
   cancels: (job: string) => `/cancel/${job}`,
   cancel: (job: string, runId: string) => `/cancel/${job}/${runId}`,
+  /** The job's history: its children are the state directories (and legacy entries, until sorted). */
   history: (job: string) => `/history/${job}`,
-  historyEntry: (job: string, endMs: number, runId: string) => `/history/${job}/h-${pad(endMs, 13)}-${runId}`,
+  historyDir: (job: string, state: HistoryState) => `/history/${job}/${state}`,
+  historyEntry: (job: string, state: HistoryState, endMs: number, runId: string) => `/history/${job}/${state}/h-${pad(endMs, 13)}-${runId}`,
+  /** An entry of the layout before history was split by state (`name` is `h-<endMs13>-<id>`). */
+  legacyHistoryEntry: (job: string, name: string) => `/history/${job}/${name}`,
   dead: (job: string) => `/dead/${job}`,
   deadRun: (job: string, runId: string) => `/dead/${job}/${runId}`,
 

@@ -15,26 +15,27 @@
  *   the old attempt's writes are fenced by the record version this moves.
  * promoteDue: delayed entries due by nowMs -> onto their lanes, one multi per
  *   chunk (record set at its version, entry deleted, lane appended).
- * pruneHistory: history entries beyond the last `keep` or older than
- *   `maxAgeMs` go, each with its run record, in one multi per chunk.
+ * pruneHistory: in each state directory of history, entries beyond the
+ *   last `keep` or older than `maxAgeMs` go, each with its run record (a
+ *   bundle's with its last entry), in one multi per chunk (history-prune.ts).
  * A bundle (docs/adr/0006-run-bundles.md) is one orphan, one delayed entry,
- *   one history entry: the stall rule applies to each of its active runs,
- *   and settleBundle says where the bundle goes next.
+ *   one history entry per final state among its runs: the stall rule applies
+ *   to each of its active runs, and settleBundle says where the bundle goes next.
  */
 import type { Coordination, Op } from '../client/coordination.ts';
-import { isZkError } from '../client/zk-error.ts';
 import type { BarrierState, BundleRecord, JobSpec, RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { appendOps, commitWithRetry, readLaneTails, type AppendEntry } from './queue-append.ts';
 import { encodeBundle, encodeRecord, type StoredRecord } from './run-codec.ts';
-import { isBundleId } from './run-id.ts';
 import { readRunView, readStored } from './run-lookup.ts';
 import { newlyDeadOps, placementOps, settleBundle } from './bundle-settle.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { MAX_STALLS_DEFAULT } from './define-job.ts';
 import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS, type AttemptBounds } from './attempt-history.ts';
-import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
+import { childrenOrEmpty } from '../client/absent-ok.ts';
 import { promotionOps } from './delayed-promotion.ts';
+import { sortLegacyHistory } from './history-legacy.ts';
+import { pruneHistoryEntries } from './history-prune.ts';
 
 const CHUNK_RUNS = 100;
 
@@ -130,7 +131,6 @@ async function orphanBundleOps(client: Coordination, job: string, bundle: Bundle
   const ops: Op[] = [{ op: 'delete', path: layout.inflightRun(job, bundle.id) }];
   if (bundle.state !== 'active') return { ops, retryable: new Set<number>([0]), value: { dead, requeued } };
   const settled = settleBundle({ ...bundle, runs }, now);
-  delete settled.bundle.tag;
   ops.unshift({ op: 'set', path: layout.run(job, bundle.id), data: encodeBundle(settled.bundle), version });
   ops.push(...newlyDeadOps(job, bundle, settled.bundle));
   ops.push(...(await placementOps(client, job, settled, ops.length, retryable)));
@@ -182,50 +182,18 @@ export async function nextDueMs(client: Coordination, job: string, watcher?: () 
   return min;
 }
 
-/** Drops history beyond spec.history (count and age); resolves to how many runs were removed. */
+/**
+ * Drops history beyond spec.history: per state directory, the entries past
+ * the newest `keep` and those older than `maxAgeMs`, each with its record
+ * (history-prune.ts). Entries of the layout before the split are sorted
+ * into their state directories first (history-legacy.ts). Resolves to how
+ * many entries were removed.
+ */
 export async function pruneHistory(client: Coordination, job: string, spec: Pick<JobSpec, 'history'>, nowMs: number): Promise<number> {
-  const names = (await childrenOrEmpty(client, layout.history(job))).filter((n) => /^h-\d{13}-/.test(n)).sort();
-  const cutoff = nowMs - spec.history.maxAgeMs;
-  const excess = Math.max(0, names.length - spec.history.keep);
-  const drop = names.filter((name, i) => i < excess || Number(name.slice(2, 15)) < cutoff);
-  let removed = 0;
-  for (let i = 0; i < drop.length; i += CHUNK_RUNS) {
-    const chunk = drop.slice(i, i + CHUNK_RUNS);
-    // A bundle's dead runs have dead-letter entries pointing into its record: they go with it.
-    const bundles = chunk.map((name) => name.slice(16)).filter(isBundleId);
-    const deadOfBundles = (await readRecords(client, job, bundles)).flatMap((f) =>
-      f?.stored.kind === 'bundle' ? f.stored.bundle.runs.filter((r) => r.state === 'dead').map((r) => layout.deadRun(job, r.id)) : [],
-    );
-    const ops: Op[] = chunk.flatMap((name) => [
-      { op: 'delete', path: `${layout.history(job)}/${name}` } as Op,
-      { op: 'delete', path: layout.run(job, name.slice(16)) } as Op,
-    ]);
-    try {
-      await client.multi(ops);
-      removed += chunk.length;
-    } catch {
-      // An entry or a record of the chunk is gone. One by one, each entry with its record in one
-      // multi: an entry already gone means someone retried (or pruned) that run, and its record is
-      // theirs now — deleting it anyway would lose a run that was queued again.
-      for (const name of chunk) {
-        const entry = `${layout.history(job)}/${name}`;
-        try {
-          await client.multi([
-            { op: 'delete', path: entry },
-            { op: 'delete', path: layout.run(job, name.slice(16)) },
-          ]);
-          removed++;
-        } catch (err) {
-          if (!isZkError(err, 'NO_NODE')) throw err;
-          // Only the record was gone: the entry names nothing, drop it.
-          if (await client.exists(entry)) await deleteIfPresent(client, entry);
-        }
-      }
-    }
-    await Promise.all(deadOfBundles.map((p) => deleteIfPresent(client, p)));
-  }
+  await sortLegacyHistory(client, job);
+  const removed = await pruneHistoryEntries(client, job, spec.history, nowMs);
   await dropStaleCancels(client, job);
-  await dropFinishedGroups(client, job, cutoff);
+  await dropFinishedGroups(client, job, nowMs - spec.history.maxAgeMs);
   return removed;
 }
 

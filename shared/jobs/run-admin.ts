@@ -10,8 +10,9 @@ import type { Coordination, Op } from '../client/coordination.ts';
 import { isZkError, ZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { RunRecord, RunState } from './job-types.ts';
-import { readJobSpec } from './job-dirs.ts';
-import { layout, laneOf } from './layout.ts';
+import { ensureJobDirs, readJobSpec } from './job-dirs.ts';
+import { HISTORY_STATES, layout, laneOf } from './layout.ts';
+import { mergeNames } from './history-entries.ts';
 import { appendOps, commitWithRetry, readLaneTails } from './queue-append.ts';
 import { decodeCounter, decodeStored, encodeRecord, type StoredRecord } from './run-codec.ts';
 import { promotionOps } from './delayed-promotion.ts';
@@ -48,6 +49,8 @@ export type CancelOutcome = 'cancelled' | 'cancel-requested';
 export async function cancelRun(client: Coordination, job: string, runId: string): Promise<CancelOutcome> {
   const out = await commitWithRetry(client, async () => {
     const view = await readRun(client, job, runId);
+    // History's state directories: a job whose runs only an older version wrote may not have them yet.
+    await ensureJobDirs(client, job);
     const now = Date.now();
     if (isBundled(view)) {
       const plan = await bundledCancelPlan(client, job, runId, view, now);
@@ -61,7 +64,7 @@ export async function cancelRun(client: Coordination, job: string, runId: string
     const next: RunRecord = { ...record, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled before it ran' } };
     const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version }];
     if (record.state === 'delayed' && record.dueAt !== undefined) ops.push({ op: 'delete', path: layout.delayedRun(job, record.dueAt, runId) });
-    ops.push({ op: 'create', path: layout.historyEntry(job, now, runId) });
+    ops.push({ op: 'create', path: layout.historyEntry(job, 'cancelled', now, runId) });
     const retryable = new Set([0, 1]);
     // A cancelled member has left its group: the follow-up must not wait for it forever.
     if (record.group) ops.push(...(await groupLeaveOps(client, job, record.group.id, ops.length, retryable)));
@@ -95,7 +98,7 @@ export async function retryRun(client: Coordination, job: string, runId: string)
     const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version }];
     if (record.state === 'dead') ops.push({ op: 'delete', path: layout.deadRun(job, runId) });
     else if (record.finishedAt !== undefined) {
-      const entry = layout.historyEntry(job, record.finishedAt, runId);
+      const entry = layout.historyEntry(job, record.state, record.finishedAt, runId);
       if (await client.exists(entry)) ops.push({ op: 'delete', path: entry });
     }
     const retryable = new Set<number>([0]);
@@ -227,7 +230,10 @@ export async function listRuns(client: Coordination, job: string, opts: { which?
       ids = (await names(layout.delayed(job))).map((n) => n.slice(16));
       break;
     case 'history':
-      ids = (await names(layout.history(job))).reverse().map((n) => n.slice(16));
+      // Newest first across the state directories; a bundle's entries share a name: listed once.
+      ids = mergeNames(await Promise.all(HISTORY_STATES.map((s) => names(layout.historyDir(job, s)))))
+        .reverse()
+        .map((n) => n.slice(16));
       break;
     case 'dead':
       ids = await names(layout.dead(job));

@@ -4,18 +4,20 @@
  * or its dead-letter node), so nothing is left pointing at nothing.
  *
  *   succeeded, failed, cancelled, finished (any of the three)
- *       history, oldest first. Age comes from the entry's name
- *       (h-<endMs13>-<id>), so the walk stops at the first entry young
- *       enough; only the runs older than the cut are read (their state).
+ *       that state's history directory (finished: the three merged), oldest
+ *       first. Age comes from the entry's name (h-<endMs13>-<id>), so the
+ *       walk stops at the first entry young enough; only the runs older
+ *       than the cut are read (their state).
  *   dead
  *       dead-letter nodes in name order (generated run ids carry their
  *       enqueue time, so roughly oldest first); each record is read for its
  *       finishedAt, since the name carries no end time.
  *
  * Runs are read and deleted CHUNK_RUNS at a time. A bundle
- * (docs/adr/0006-run-bundles.md) is one record and one history entry for
- * all its runs: it is cleaned only when every run in it qualifies (each in
- * the state asked, the bundle finished before the cut), with the
+ * (docs/adr/0006-run-bundles.md) is one record for all its runs, with a
+ * history entry per final state among them (history-entries.ts): it is
+ * cleaned only when every run in it qualifies (each in the state asked,
+ * the bundle finished before the cut), with all its entries and the
  * dead-letter nodes of its dead runs. A bundle mixing states (say one dead
  * run among succeeded ones) stays until history pruning (history.keep,
  * maxAgeMs) takes it.
@@ -35,7 +37,8 @@ import type { Coordination, Op } from '../client/coordination.ts';
 import { ZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { RunState } from './job-types.ts';
-import { layout } from './layout.ts';
+import { historyEntryPaths, mergeNames, parseHistoryName } from './history-entries.ts';
+import { HISTORY_STATES, layout } from './layout.ts';
 import { MULTI_OPS_MAX } from './limits.ts';
 import { splitBundledRunId } from './run-id.ts';
 import { readStored, runsOf } from './run-lookup.ts';
@@ -61,8 +64,6 @@ const STATES: Record<CleanState, ReadonlySet<RunState>> = {
   dead: new Set(['dead']),
 };
 
-const HISTORY_NAME = /^h-(\d{13})-(.+)$/;
-
 /** What one run (or bundle) takes: ops[0] is the record's conditional delete, when there is a record. */
 interface Removal {
   ops: Op[];
@@ -82,25 +83,31 @@ export async function cleanRuns(client: Coordination, job: string, opts: CleanOp
     for (let i = 0; i < names.length; i += CHUNK_RUNS) removed += await commitRemovals(client, await deadRemovals(client, job, names.slice(i, i + CHUNK_RUNS), cutoff));
     return { removed };
   }
+  // Oldest first across the directories asked; a bundle's entries there share a name: read once.
+  const dirs = opts.state === 'finished' ? HISTORY_STATES : [opts.state];
+  const listed = await Promise.all(dirs.map(async (s) => (await childrenOrEmpty(client, layout.historyDir(job, s))).sort()));
+  const sets = listed.map((names) => new Set(names));
   const old: { name: string; end: number; id: string }[] = [];
-  for (const name of (await childrenOrEmpty(client, layout.history(job))).sort()) {
-    const m = HISTORY_NAME.exec(name);
-    if (!m?.[1] || !m[2]) continue;
-    const end = Number(m[1]);
-    if (end >= cutoff) break; // names sort by end time: the rest are younger
-    old.push({ name, end, id: m[2] });
+  for (const name of mergeNames(listed)) {
+    const e = parseHistoryName(name);
+    if (e === null) continue;
+    if (e.endMs >= cutoff) break; // names sort by end time: the rest are younger
+    old.push({ name, end: e.endMs, id: e.id });
   }
   for (let i = 0; i < old.length; i += CHUNK_RUNS) {
     const chunk = old.slice(i, i + CHUNK_RUNS);
     const read = await Promise.all(chunk.map((e) => readStored(client, job, e.id)));
     const removals = chunk.flatMap((e, k): Removal[] => {
-      const entry = `${layout.history(job)}/${e.name}`;
       const found = read[k] ?? null;
-      if (found === null) return [{ ops: [{ op: 'delete', path: entry }], guarded: false, runs: 0 }];
+      if (found === null) {
+        const listedAt = dirs.filter((_, d) => sets[d]?.has(e.name)).map((s) => layout.historyEntry(job, s, e.end, e.id));
+        return [{ ops: listedAt.map((path): Op => ({ op: 'delete', path })), guarded: false, runs: 0 }];
+      }
       const runs = runsOf(found.stored);
       const finishedAt = found.stored.kind === 'bundle' ? (found.stored.bundle.state === 'done' ? found.stored.bundle.finishedAt : undefined) : found.stored.record.finishedAt;
       if (finishedAt !== e.end || !runs.every((r) => states.has(r.state))) return [];
-      return [{ ops: [{ op: 'delete', path: layout.run(job, e.id), version: found.version }, { op: 'delete', path: entry }], guarded: true, runs: runs.length }];
+      const entries = historyEntryPaths(job, e.id, e.end, runs).map((path): Op => ({ op: 'delete', path }));
+      return [{ ops: [{ op: 'delete', path: layout.run(job, e.id), version: found.version }, ...entries], guarded: true, runs: runs.length }];
     });
     removed += await commitRemovals(client, removals);
   }
@@ -123,7 +130,8 @@ async function deadRemovals(client: Coordination, job: string, names: string[], 
     if (found.stored.kind === 'bundle') {
       const b = found.stored.bundle;
       if (b.state !== 'done' || b.finishedAt === undefined || b.finishedAt >= cutoff || !b.runs.every((r) => r.state === 'dead')) return;
-      ops.push({ op: 'delete', path: layout.historyEntry(job, b.finishedAt, b.id) }, ...b.runs.map((r): Op => ({ op: 'delete', path: layout.deadRun(job, r.id) })));
+      // Every run dead: the bundle has no history entry (history-entries.ts), only its dead-letter nodes.
+      ops.push(...b.runs.map((r): Op => ({ op: 'delete', path: layout.deadRun(job, r.id) })));
       removals.push({ ops, guarded: true, runs: b.runs.length });
       return;
     }

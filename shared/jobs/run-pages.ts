@@ -9,10 +9,12 @@
  *   active      /inflight/<job>, by name
  *   delayed     /delayed/<job>, by name (= due time)
  *   dead        /dead/<job>, by name (dead-lettered runs, not in history)
- *   finished    /history/<job>, newest first: succeeded, failed and
- *   succeeded…  cancelled runs; each of those states is history filtered
- *               per run (a page reads on until it is full or history
- *               ends: at most history.keep records)
+ *   succeeded   /history/<job>/<state>, newest first: that state's
+ *   failed      directory alone (a bundle there lists its runs in that
+ *   cancelled   state; its others are under their own states)
+ *   finished    the three state directories merged newest first (a
+ *               bundle's entries share a name: listed once, its runs in
+ *               any of the three states); at most 3 x history.keep names
  *
  * A cursor names the last place read (lane and index, or a znode name, and
  * the run within a bundle), never an offset: runs that move on between two
@@ -25,7 +27,8 @@ import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { DroverError } from '../errors.ts';
 import type { RunRecord, RunState } from './job-types.ts';
-import { laneOf, layout } from './layout.ts';
+import { HISTORY_STATES, laneOf, layout } from './layout.ts';
+import { mergeNames } from './history-entries.ts';
 import { decodeCounter, decodeStored } from './run-codec.ts';
 import { readRunView, runsOf } from './run-lookup.ts';
 import { splitBundledRunId } from './run-id.ts';
@@ -303,12 +306,15 @@ async function pageOf(client: Coordination, job: string, state: PageState, fill:
       return byName(client, job, await sorted(layout.delayed(job)), (n) => n.slice(16), states, fill, from);
     case 'dead':
       return byName(client, job, await sorted(layout.dead(job)), (n) => n, states, fill, from);
-    case 'finished':
     case 'succeeded':
     case 'failed':
     case 'cancelled': {
       // h-<endMs13>-<runId>: by name is by end time; newest first.
-      const names = [...(await sorted(layout.history(job)))].reverse();
+      const names = [...(await sorted(layout.historyDir(job, state)))].reverse();
+      return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
+    }
+    case 'finished': {
+      const names = mergeNames(await Promise.all(HISTORY_STATES.map((s) => sorted(layout.historyDir(job, s))))).reverse();
       return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
     }
   }

@@ -8,12 +8,13 @@
  *   runs with records of their own: one multi per batch of at most
  *     BATCH_RUNS runs and MULTI_BYTES_TARGET bytes. Per run: set the record
  *     queued at the version read; delete its dead-letter node (dead) or its
- *     history entry (failed); then one lane append for the batch
+ *     entry in history/<job>/failed (failed); then one lane append for the batch
  *     (queue-append.ts). A run that moved since the read fails its set
  *     (BAD_VERSION) or a delete (NO_NODE): the batch is read again, and
  *     runs no longer in the state are skipped.
  *   bundled runs: one multi per bundle, bundledRetryPlan for every run of
- *     the bundle in that state at once, those on later pages too: retried
+ *     the bundle in that state at once, those on later pages too (a done
+ *     bundle leaves history: its entries in every state directory): retried
  *     one by one, the bundle would go back to its lane after the first and
  *     a worker could hold it before the next. A held bundle's runs are
  *     skipped (writing it would fence the worker's runs).
@@ -90,7 +91,7 @@ async function retryBatch(client: Coordination, job: string, state: RetryAllStat
     const views = await Promise.all(ids.map((id) => readRunView(client, job, id)));
     // A failed run's history entry may have been pruned meanwhile (its record goes with it, but not always in the same multi).
     const entries = await Promise.all(
-      views.map((v) => (state === 'failed' && v?.record.finishedAt !== undefined ? client.exists(layout.historyEntry(job, v.record.finishedAt, v.record.id)) : null)),
+      views.map((v) => (state === 'failed' && v?.record.finishedAt !== undefined ? client.exists(layout.historyEntry(job, 'failed', v.record.finishedAt, v.record.id)) : null)),
     );
     const ops: Op[] = [];
     const retryable = new Set<number>();
@@ -112,7 +113,7 @@ async function retryBatch(client: Coordination, job: string, state: RetryAllStat
       taken++;
       retryable.add(ops.length);
       ops.push({ op: 'set', path: layout.run(job, record.id), data, version: view.version });
-      const entry = state === 'dead' ? layout.deadRun(job, record.id) : entries[i] ? layout.historyEntry(job, record.finishedAt as number, record.id) : null;
+      const entry = state === 'dead' ? layout.deadRun(job, record.id) : entries[i] ? layout.historyEntry(job, 'failed', record.finishedAt as number, record.id) : null;
       if (entry !== null) {
         retryable.add(ops.length);
         ops.push({ op: 'delete', path: entry });

@@ -6,7 +6,8 @@
  * at all), promote a delayed run, remove a job (refused while served),
  * search by run id, and per-job stats on known data. Finished runs written
  * by hand are written as a worker's finish writes them: record + history
- * entry (or dead-letter node), at chosen end times.
+ * entry in its state's directory (or dead-letter node), at chosen end
+ * times; a bundle gets one entry per final state among its runs.
  */
 import { expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +18,7 @@ import { enqueue, enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { jobCounts } from '../../shared/jobs/job-counts.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import type { BundleRecord, RunRecord, RunState } from '../../shared/jobs/job-types.ts';
+import { historyCreateOps } from '../../shared/jobs/history-entries.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
 import { RETRY_ALL_PAGE_RUNS } from '../../shared/jobs/run-retry-all.ts';
@@ -75,22 +77,23 @@ async function writeFinished(client: Coordination, job: string, runs: Finished[]
     for (const r of runs.slice(i, i + 200)) {
       const id = r.id ?? newRunId(r.finishedAt - 10_000);
       ids.push(id);
-      ops.push({ op: 'create', path: layout.run(job, id), data: encodeRecord(runRecord(job, r, id)) });
-      ops.push({ op: 'create', path: r.state === 'dead' ? layout.deadRun(job, id) : layout.historyEntry(job, r.finishedAt, id) });
+      const record = runRecord(job, r, id);
+      ops.push({ op: 'create', path: layout.run(job, id), data: encodeRecord(record) });
+      ops.push(...(r.state === 'dead' ? [{ op: 'create', path: layout.deadRun(job, id) } as Op] : historyCreateOps(job, id, r.finishedAt, [record])));
     }
     await client.multi(ops);
   }
   return ids;
 }
 
-/** A done bundle of runs in these states, ended at `end`: record, history entry, dead-letter nodes of its dead runs. */
+/** A done bundle of runs in these states, ended at `end`: record, history entries (one per final state), dead-letter nodes of its dead runs. */
 async function writeDoneBundle(client: Coordination, job: string, states: RunState[], end: number): Promise<string> {
   const id = newBundleId(end - 10_000);
   const runs = states.map((state, k) => runRecord(job, { state, finishedAt: end, tookMs: 5 }, bundledRunId(id, k)));
   const bundle: BundleRecord = { v: 1, kind: 'bundle', id, job, state: 'done', priority: 5, enqueuedAt: end - 10_000, finishedAt: end, runs };
   await client.multi([
     { op: 'create', path: layout.run(job, id), data: encodeBundle(bundle) },
-    { op: 'create', path: layout.historyEntry(job, end, id) },
+    ...historyCreateOps(job, id, end, runs),
     ...runs.filter((r) => r.state === 'dead').map((r): Op => ({ op: 'create', path: layout.deadRun(job, r.id) })),
   ]);
   return id;
@@ -155,7 +158,7 @@ describeOnBackends('dashboard: bulk actions, search, stats', (env) => {
     ]);
     expect(await post(app, '/api/jobs/bk-quiet/retry-all', { state: 'dead' })).toEqual({ status: 200, json: { retried: 120, skipped: 0 } });
     expect(await post(app, '/api/jobs/bk-quiet/retry-all', { state: 'failed' })).toEqual({ status: 200, json: { retried: 3, skipped: 0 } });
-    expect(await jobCounts(client, 'bk-quiet')).toMatchObject({ waiting: 123, dead: 0, finished: 1 });
+    expect(await jobCounts(client, 'bk-quiet')).toMatchObject({ waiting: 123, succeeded: 1, failed: 0, dead: 0, finished: 1 });
     for (const id of [...dead, ...failed.slice(0, 3)]) {
       const r = await getRun(client, 'bk-quiet', id);
       expect(r).toMatchObject({ state: 'queued', attempt: 1, freeAttempts: 1 });
@@ -204,24 +207,26 @@ describeOnBackends('dashboard: bulk actions, search, stats', (env) => {
     const mixed = await writeDoneBundle(client, J, ['succeeded', 'dead'], now - 3 * HOUR);
     const allDead = await writeDoneBundle(client, J, ['dead', 'dead'], now - 3 * HOUR);
     const gone = async (id: string) => (await client.exists(layout.run(J, id))) === null;
+    // Per state from its own directory: a bundle counts once per state its runs ended in, the all-dead one nowhere in history.
+    expect(await jobCounts(client, J)).toMatchObject({ succeeded: 5, failed: 2, cancelled: 1, dead: 5, finished: 8 });
 
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: HOUR, state: 'succeeded' })).toEqual({ status: 200, json: { removed: 5 } });
     for (const id of [oldOk, oldOk2, allOk] as string[]) expect(await gone(id)).toBe(true);
     for (const id of [newOk, oldFailed, oldCancelled, mixed] as string[]) expect(await gone(id)).toBe(false);
-    expect(await client.exists(layout.historyEntry(J, now - 3 * HOUR, oldOk as string))).toBeNull();
+    expect(await client.exists(layout.historyEntry(J, 'succeeded', now - 3 * HOUR, oldOk as string))).toBeNull();
 
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: HOUR, state: 'finished' })).toEqual({ status: 200, json: { removed: 2 } });
     for (const id of [oldFailed, oldCancelled] as string[]) expect(await gone(id)).toBe(true);
     for (const id of [newOk, newFailed, mixed] as string[]) expect(await gone(id)).toBe(false);
 
-    // Dead: the old one and the all-dead bundle (record, history entry, both dead-letter nodes); the mixed bundle stays.
+    // Dead: the old one and the all-dead bundle (record and both dead-letter nodes: it has no history entry); the mixed bundle stays.
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: HOUR, state: 'dead' })).toEqual({ status: 200, json: { removed: 3 } });
     for (const id of [oldDead, allDead] as string[]) expect(await gone(id)).toBe(true);
     expect(await client.exists(layout.deadRun(J, oldDead as string))).toBeNull();
     expect(await client.exists(layout.deadRun(J, bundledRunId(allDead, 1)))).toBeNull();
-    expect(await client.exists(layout.historyEntry(J, now - 3 * HOUR, allDead))).toBeNull();
     for (const id of [newDead, mixed] as string[]) expect(await gone(id)).toBe(false);
-    expect(await jobCounts(client, J)).toMatchObject({ dead: 2, finished: 3 });
+    // Left: newOk and the mixed bundle's succeeded entry, newFailed; the two dead.
+    expect(await jobCounts(client, J)).toMatchObject({ succeeded: 2, failed: 1, cancelled: 0, dead: 2, finished: 3 });
 
     // Nothing old is left: cleaning again removes nothing; a bad age is a 400.
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: HOUR, state: 'succeeded' })).toEqual({ status: 200, json: { removed: 0 } });
@@ -229,7 +234,7 @@ describeOnBackends('dashboard: bulk actions, search, stats', (env) => {
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: 1, state: 'waiting' })).toMatchObject({ status: 400 });
     // Age 0: everything finished goes (the mixed bundle still needs every run to qualify).
     expect(await post(app, `/api/jobs/${J}/clean`, { olderThanMs: 0, state: 'finished' })).toEqual({ status: 200, json: { removed: 2 } });
-    expect(await jobCounts(client, J)).toMatchObject({ dead: 2, finished: 1 });
+    expect(await jobCounts(client, J)).toMatchObject({ succeeded: 1, failed: 0, cancelled: 0, dead: 2, finished: 1 });
   });
 
   it('promote makes a delayed run waiting at once; a run that is not delayed is a 409', async () => {

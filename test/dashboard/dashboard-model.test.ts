@@ -108,7 +108,7 @@ describe('cluster view', () => {
     '/runs/img/r-a': { v: 1, id: 'r-a', job: 'img', state: 'active', attempt: 2, maxAttempts: 3, enqueuedAt: 5, startedAt: 6, progress: { pct: 140, message: 'm' } },
     '/runs/img/r-b': { v: 1, id: 'r-b', job: 'img', state: 'succeeded', attempt: 1, enqueuedAt: 1, finishedAt: 9 },
     '/runs/img/r-broken': '{not json',
-    '/history/img/h-0000000000004-r-old': { v: 1, id: 'r-old', job: 'img', state: 'failed', error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' }, finishedAt: 4 },
+    '/history/img/failed/h-0000000000004-r-old': { v: 1, id: 'r-old', job: 'img', state: 'failed', error: { code: 'DROVER_HANDLER_FAILED', message: 'boom' }, finishedAt: 4 },
     '/schedules/nightly/fires/f-0000000001000': undefined,
     '/barriers/img-g1': { v: 1, size: 3, arrived: [{ runId: 'r-1', priority: 5 }], released: false, left: 0 },
   });
@@ -158,7 +158,7 @@ describe('cluster view of bundles', () => {
         { id: `${D}.1`, state: 'dead', input: 1, attempt: 1, maxAttempts: 1, finishedAt: 9 },
       ],
     },
-    [`/history/tiny/h-0000000000009-${D}`]: undefined,
+    [`/history/tiny/succeeded/h-0000000000009-${D}`]: undefined,
     [`/dead/tiny/${D}.1`]: undefined,
     '/runs/tiny/r-solo': { v: 1, id: 'r-solo', job: 'tiny', state: 'queued', attempt: 0, enqueuedAt: 5 },
     '/workers/w-0000000001': { v: 1, host: 'a', pid: 1, jobs: ['tiny'], capacity: 4, startedAt: 1 },

@@ -2,13 +2,16 @@
  * The dashboard's paged run listings, read from the cluster: a state's
  * listing is complete across jobs however many newer runs finished (the
  * live table keeps only the newest), pages follow cursors, a job's counts
- * come without listing, and a bad cursor is a 400.
+ * come without listing (succeeded, failed and cancelled each exact, from
+ * their own history directory) and match its tabs' pages, and a bad cursor
+ * is a 400.
  */
 import { expect, it } from 'vitest';
 import { startDashboard } from '../../dashboard/index.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { cancelRun, pauseJob, resumeJob } from '../../shared/jobs/run-admin.ts';
 import { waitForRun } from '../../shared/jobs/wait-for-run.ts';
 import { NonRetryableError } from '../../shared/non-retryable-error.ts';
 import { startWorker } from '../../worker/index.ts';
@@ -27,6 +30,20 @@ const refusedToo = defineJob<number, number>({
   },
 });
 const busy = defineJob<number, number>({ name: 'dp-busy', concurrency: 16, run: (_ctx, n) => n });
+/** n % 4: 0 succeeds; 1 is refused at claim (validate: failed, not retried); 2 is refused for good (dead). */
+const mixed = defineJob<number, number>({
+  name: 'dp-mixed',
+  concurrency: 4,
+  retries: 1,
+  validate: (input) => {
+    if (typeof input !== 'number' || input % 4 === 1) throw new Error(`no ${String(input)}`);
+    return input;
+  },
+  run: (_ctx, n) => {
+    if (n % 4 === 2) throw new NonRetryableError(`no ${n}`);
+    return n;
+  },
+});
 
 interface Page {
   runs: { id: string; job: string; state: string; path: string }[];
@@ -70,10 +87,58 @@ describeOnBackends('dashboard: runs by page', (env) => {
     expect([...first.runs, ...second.runs, ...third.runs].map((r) => r.id).sort()).toEqual([...done].sort());
 
     const counts = await app.inject({ method: 'GET', url: '/api/jobs/dp-busy/counts' });
-    expect(counts.json()).toMatchObject({ counts: { job: 'dp-busy', waiting: 0, active: 0, finished: 120, dead: 0 } });
+    expect(counts.json()).toMatchObject({ counts: { job: 'dp-busy', waiting: 0, active: 0, succeeded: 120, failed: 0, cancelled: 0, finished: 120, dead: 0 } });
 
     const bad = await app.inject({ method: 'GET', url: `/api/jobs/dp-busy/runs?state=dead&cursor=${first.next}` });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'DROVER_INVALID_ARGUMENT' } });
+  });
+
+  it('each final state has its count and its pages: succeeded, failed, cancelled, dead, and all finished', { timeout: 60_000 }, async () => {
+    const client = await env.client();
+    const { app } = await startDashboard({ client, connect: env.backend().connectString, port: 0, probeIntervalMs: 60_000 });
+    env.defer(() => app.close());
+    await publishJob(client, mixed.spec);
+    await pauseJob(client, 'dp-mixed');
+    // n % 4: 0 succeeds, 1 is refused at claim (failed), 2 throws NonRetryableError (dead), 3 is cancelled while queued.
+    const ids = await enqueueWith(client, 'dp-mixed', Array.from({ length: 15 }, (_, i) => ({ input: i })));
+    const of = (k: number) => ids.filter((_, i) => i % 4 === k);
+    for (const id of of(3)) expect(await cancelRun(client, 'dp-mixed', id)).toBe('cancelled');
+    const worker = await startWorker({ client, jobs: [mixed], name: 'dp-mix', schedule: false });
+    env.defer(() => worker.close({ graceMs: 0 }));
+    await resumeJob(client, 'dp-mixed');
+    for (const id of ids) await waitForRun(client, 'dp-mixed', id, { timeoutMs: 20_000 });
+
+    const get = async (url: string): Promise<Page> => {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<Page>();
+    };
+    const counts = (await app.inject({ method: 'GET', url: '/api/jobs/dp-mixed/counts' })).json<{ counts: Record<string, unknown> }>().counts;
+    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0, succeeded: 4, failed: 4, cancelled: 3, dead: 4, finished: 11 });
+    const pages = async (state: string): Promise<Page['runs']> => {
+      const runs: Page['runs'] = [];
+      let next: string | null = null;
+      do {
+        const page: Page = await get(`/api/jobs/dp-mixed/runs?state=${state}&limit=2${next ? `&cursor=${next}` : ''}`);
+        runs.push(...page.runs);
+        next = page.next;
+      } while (next !== null);
+      return runs;
+    };
+    const want: [string, string[]][] = [
+      ['succeeded', of(0)],
+      ['failed', of(1)],
+      ['dead', of(2)],
+      ['cancelled', of(3)],
+      ['finished', [...of(0), ...of(1), ...of(3)]],
+    ];
+    for (const [state, expected] of want) {
+      const runs = await pages(state);
+      expect(runs.map((r) => r.id).sort(), state).toEqual([...expected].sort());
+      if (state !== 'finished') for (const r of runs) expect(r.state).toBe(state);
+      // Each tab's count is the number its pages list (runs of their own: one record each).
+      expect(runs.length, state).toBe(counts[state]);
+    }
   });
 });

@@ -180,14 +180,14 @@ describeOnBackends('drover CLI: runs, jobs, enqueue input, tree ls -r, status', 
     const succeeded = await drover(env, ['runs', 'list', 'cli-served', '--state', 'succeeded']);
     expect(succeeded.stdout).toMatch(new RegExp(`${ok}\\s+succeeded\\s+1/\\d+.*${worker.id}`));
 
-    type Listed = { jobs: { job: string; workers: string[]; waiting: number; dead: number; finished: number; paused: boolean }[] };
+    type Listed = { jobs: { job: string; workers: string[]; waiting: number; succeeded: number; failed: number; cancelled: number; dead: number; finished: number; paused: boolean }[] };
     const listed = json<Listed>(await drover(env, ['jobs', 'list', '--json']));
     expect(listed.jobs.map((j) => j.job)).toEqual(['cli-doomed', 'cli-served']);
-    expect(listed.jobs[0]).toMatchObject({ workers: [worker.id], dead: 1, finished: 0, paused: false });
-    expect(listed.jobs[1]).toMatchObject({ workers: [worker.id], waiting: 0, finished: 1 });
+    expect(listed.jobs[0]).toMatchObject({ workers: [worker.id], succeeded: 0, failed: 0, cancelled: 0, dead: 1, finished: 0, paused: false });
+    expect(listed.jobs[1]).toMatchObject({ workers: [worker.id], waiting: 0, succeeded: 1, failed: 0, cancelled: 0, finished: 1 });
     const table = await drover(env, ['jobs', 'list']);
-    expect(table.stdout).toMatch(/^job\s+workers\s+waiting\s+active\s+delayed\s+dead\s+finished\s+paused\n/);
-    expect(table.stdout).toMatch(/cli-served\s+1\s+0\s+0\s+0\s+0\s+1\n/);
+    expect(table.stdout).toMatch(/^job\s+workers\s+waiting\s+active\s+delayed\s+succeeded\s+failed\s+cancelled\s+dead\s+paused\n/);
+    expect(table.stdout).toMatch(/cli-served\s+1\s+0\s+0\s+0\s+1\s+0\s+0\s+0\n/);
 
     expect((await drover(env, ['jobs', 'pause', 'cli-served'])).code).toBe(0);
     expect(await isPaused(client, 'cli-served')).toBe(true);
@@ -289,8 +289,8 @@ describeOnBackends('drover CLI: runs, jobs, enqueue input, tree ls -r, status', 
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/Ensemble/);
     expect(res.stdout).toContain(worker.id);
-    expect(res.stdout).toMatch(/^job\s+waiting\s+in flight\s+delayed\s+dead\s+finished\s+paused$/m);
-    expect(res.stdout).toMatch(/^cli-pages\s+5000\s+0\s+0\s+0\s+0$/m);
+    expect(res.stdout).toMatch(/^job\s+waiting\s+in flight\s+delayed\s+succeeded\s+failed\s+cancelled\s+dead\s+paused$/m);
+    expect(res.stdout).toMatch(/^cli-pages\s+5000(\s+0){6}$/m);
     type Status = { workers: { name: string; jobs: string[] }[]; queues: { job: string; depth: number }[]; scheduler: { candidates: string[] } };
     const status = json<Status>(await drover(env, ['status', '--json']));
     expect(status.queues.find((q) => q.job === 'cli-pages')?.depth).toBe(5000);

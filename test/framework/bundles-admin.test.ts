@@ -15,7 +15,9 @@ import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout, pad } from '../../shared/jobs/layout.ts';
+import { jobCounts } from '../../shared/jobs/job-counts.ts';
 import { cancelRun, getRun, listRuns, queueDepth, retryRun } from '../../shared/jobs/run-admin.ts';
+import { listRunPage } from '../../shared/jobs/run-pages.ts';
 import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
 import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
 import { runIn } from '../../shared/jobs/run-lookup.ts';
@@ -123,19 +125,21 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     after.bundle.runs.forEach((r, i) => {
       if (i !== 3) expect(r).toEqual(before.bundle.runs[i]);
     });
-    expect(await client.children(layout.history(JOB))).toEqual([]);
+    expect(await client.children(layout.historyDir(JOB, 'cancelled'))).toEqual([]);
     expect((await queueDepth(client, JOB)).total).toBe(1);
     expect((await listRuns(client, JOB, { state: 'cancelled' })).map((r) => r.id)).toEqual([ids[3]]);
     expect(await droverCodeOf(cancelRun(client, JOB, ids[3]!))).toBe('DROVER_RUN_STATE');
   });
 
-  it('cancelling every run makes the bundle done with one history entry; retry brings it back to its lane', async () => {
+  it('cancelling every run makes the bundle done with one history entry, in cancelled/; retry brings it back to its lane', async () => {
     const { client, ids, bundleId } = await setup();
     for (const id of ids) expect(await cancelRun(client, JOB, id)).toBe('cancelled');
     const done = (await readBundle(client, bundleId)).bundle;
     expect(done.state).toBe('done');
     expect(done.runs.every((r) => r.state === 'cancelled')).toBe(true);
-    expect(await client.children(layout.history(JOB))).toEqual([`h-${pad(done.finishedAt!, 13)}-${bundleId}`]);
+    expect(await client.children(layout.historyDir(JOB, 'cancelled'))).toEqual([`h-${pad(done.finishedAt!, 13)}-${bundleId}`]);
+    expect(await client.children(layout.historyDir(JOB, 'succeeded'))).toEqual([]);
+    expect(await jobCounts(client, JOB)).toMatchObject({ cancelled: 1, succeeded: 0, failed: 0, finished: 1 });
     expect((await listRuns(client, JOB, { which: 'history' })).map((r) => r.id)).toEqual(ids);
 
     const depth = (await queueDepth(client, JOB)).total;
@@ -147,7 +151,7 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect(back.runs[5]?.finishedAt).toBeUndefined();
     expect(back.runs[5]?.error).toBeUndefined();
     expect(back.runs.filter((r) => r.state === 'cancelled')).toHaveLength(7);
-    expect(await client.children(layout.history(JOB))).toEqual([]);
+    expect(await client.children(layout.historyDir(JOB, 'cancelled'))).toEqual([]);
     expect((await queueDepth(client, JOB)).total).toBe(depth + 1);
     // The new lane item names the bundle.
     const items = (await client.children(layout.laneItems(JOB, 5))).sort();
@@ -197,10 +201,21 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect(done.state).toBe('done');
     expect(done.dueAt).toBeUndefined();
     expect(await client.children(layout.delayed(JOB))).toEqual([]);
-    expect(await client.children(layout.history(JOB))).toEqual([`h-${pad(done.finishedAt!, 13)}-${bundleId}`]);
+    // One entry per final state among its runs (one cancelled, one dead, six succeeded): cancelled and succeeded, same name.
+    const entry = `h-${pad(done.finishedAt!, 13)}-${bundleId}`;
+    expect(await client.children(layout.historyDir(JOB, 'cancelled'))).toEqual([entry]);
+    expect(await client.children(layout.historyDir(JOB, 'succeeded'))).toEqual([entry]);
+    expect(await client.children(layout.historyDir(JOB, 'failed'))).toEqual([]);
+    expect(await jobCounts(client, JOB)).toMatchObject({ succeeded: 1, failed: 0, cancelled: 1, dead: 1, finished: 2 });
+    // Each state's page lists the bundle's runs in that state, from that state's directory.
+    expect((await listRunPage(client, JOB, { state: 'cancelled' })).runs.map((r) => r.id)).toEqual([ids[0]]);
+    expect((await listRunPage(client, JOB, { state: 'succeeded' })).runs.map((r) => r.id)).toEqual(ids.slice(2));
+    expect((await listRunPage(client, JOB, { state: 'finished' })).runs.map((r) => r.id)).toEqual([ids[0], ...ids.slice(2)]);
 
     await retryRun(client, JOB, ids[1]!);
     expect(await client.children(layout.dead(JOB))).toEqual([]);
+    // Back in its lane: out of history, from every state's directory.
+    for (const s of ['succeeded', 'failed', 'cancelled'] as const) expect(await client.children(layout.historyDir(JOB, s))).toEqual([]);
     const back = (await readBundle(client, bundleId)).bundle;
     expect(back.state).toBe('queued');
     expect(back.runs[1]).toMatchObject({ state: 'queued', freeAttempts: 1 });
@@ -216,9 +231,9 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     expect(await cancelRun(client, 'solo-admin', ids[1]!)).toBe('cancelled');
     const cancelled = await getRun(client, 'solo-admin', ids[1]!);
     expect(cancelled).toMatchObject({ state: 'cancelled', error: { code: 'DROVER_CANCELLED' } });
-    expect(await client.children(layout.history('solo-admin'))).toEqual([`h-${pad(cancelled.finishedAt!, 13)}-${ids[1]}`]);
+    expect(await client.children(layout.historyDir('solo-admin', 'cancelled'))).toEqual([`h-${pad(cancelled.finishedAt!, 13)}-${ids[1]}`]);
     await retryRun(client, 'solo-admin', ids[1]!);
-    expect(await client.children(layout.history('solo-admin'))).toEqual([]);
+    expect(await client.children(layout.historyDir('solo-admin', 'cancelled'))).toEqual([]);
     expect((await queueDepth(client, 'solo-admin')).total).toBe(4);
     expect((await listRuns(client, 'solo-admin', { which: 'queued' })).map((r) => r.id)).toEqual([...ids, ids[1]]);
     expect((await listRuns(client, 'solo-admin', { limit: 2 })).map((r) => r.id)).toEqual([...ids].sort().slice(0, 2));

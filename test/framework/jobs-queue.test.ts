@@ -81,7 +81,7 @@ describeOnBackends('jobs: queue', (env) => {
     // Finished: lease and inflight gone, a history entry present, the queue empty.
     expect(await client.children(layout.leases('q-add'))).toEqual([]);
     expect(await client.children(layout.inflight('q-add'))).toEqual([]);
-    expect((await client.children(layout.history('q-add'))).some((h) => h.endsWith(runId))).toBe(true);
+    expect((await client.children(layout.historyDir('q-add', 'succeeded'))).some((h) => h.endsWith(runId))).toBe(true);
     expect(await client.children(layout.laneItems('q-add', 5))).toEqual([]);
   });
 

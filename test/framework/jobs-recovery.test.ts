@@ -128,7 +128,7 @@ describeOnBackends('jobs: recovery duties', (env) => {
       claimed.map((c, i) => finisher.finish({ job: 'kept', runId: c.runId, version: c.version, kind: 'succeeded', record: { ...c.record, state: 'succeeded', finishedAt: t0 + i } })),
     );
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(await client.children(layout.history('kept'))).toHaveLength(5);
+    expect(await client.children(layout.historyDir('kept', 'succeeded'))).toHaveLength(5);
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 10)).toBe(3);
     expect((await client.children(layout.runs('kept'))).sort()).toEqual(ids.slice(3).sort());
     expect(await pruneHistory(client, 'kept', kept.spec, t0 + 10)).toBe(0);

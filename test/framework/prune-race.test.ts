@@ -28,7 +28,7 @@ describeOnBackends('jobs: history pruning racing a retry', (env) => {
       const record: RunRecord = { v: 1, id, job: 'prune-race', state: 'failed', input: k, attempt: 1, maxAttempts: 2, priority: 5, enqueuedAt: t0, finishedAt: t0 + k, error: { code: 'E', message: 'no' } };
       await client.multi([
         { op: 'create', path: layout.run('prune-race', id), data: Buffer.from(JSON.stringify(record)) },
-        { op: 'create', path: layout.historyEntry('prune-race', t0 + k, id) },
+        { op: 'create', path: layout.historyEntry('prune-race', 'failed', t0 + k, id) },
       ]);
     }
     // The pruner's first multi runs just after an operator retried run b.
@@ -53,6 +53,6 @@ describeOnBackends('jobs: history pruning racing a retry', (env) => {
     expect(raced).toBe(true);
     expect((await getRun(client, 'prune-race', 'r-prune-b')).state).toBe('queued');
     for (const id of ['r-prune-a', 'r-prune-c']) expect(await client.exists(layout.run('prune-race', id))).toBeNull();
-    expect(await client.children(layout.history('prune-race'))).toEqual([]);
+    expect(await client.children(layout.historyDir('prune-race', 'failed'))).toEqual([]);
   });
 });

@@ -146,7 +146,28 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     expect(ends).toEqual([...ends].sort((a, b) => b - a));
 
     const counts = await jobCounts(client, 'pages-judged');
-    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0, dead: 5, finished: 7 });
+    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0, succeeded: 5, failed: 0, cancelled: 2, dead: 5, finished: 7 });
+
+    // A state's pages list that state's history directory alone, never a mixed list filtered.
+    const listedDirs: string[] = [];
+    const watched = new Proxy(client, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'children' || prop === 'childrenWithStat') {
+          return (path: string, ...rest: unknown[]) => {
+            listedDirs.push(path);
+            return (value as (...a: unknown[]) => unknown).call(target, path, ...rest);
+          };
+        }
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    }) as Coordination;
+    for (const state of ['succeeded', 'failed', 'cancelled'] as const) {
+      listedDirs.length = 0;
+      await allPages((cursor) => listRunPage(watched, 'pages-judged', { state, limit: 2, cursor }));
+      expect(new Set(listedDirs), state).toEqual(new Set([layout.historyDir('pages-judged', state)]));
+    }
 
     const jobs = await jobNames(client);
     expect(jobs).toEqual(expect.arrayContaining(['pages-judged', 'pages-judged-2']));
@@ -169,7 +190,7 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
           ids.push(id);
           const record: RunRecord = { v: 1, id, job: 'pages-long', state: 'succeeded', input: k, attempt: 1, maxAttempts: 1, priority: 5, enqueuedAt: end(k) - 2, finishedAt: end(k) };
           ops.push({ op: 'create', path: layout.run('pages-long', id), data: Buffer.from(JSON.stringify(record)) });
-          ops.push({ op: 'create', path: layout.historyEntry('pages-long', end(k), id) });
+          ops.push({ op: 'create', path: layout.historyEntry('pages-long', 'succeeded', end(k), id) });
         }
         await client.multi(ops);
       }

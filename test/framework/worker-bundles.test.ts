@@ -109,7 +109,7 @@ describeOnBackends('worker: bundles', (env) => {
       expect(r.result).toBe(i * i);
       expect(r.attempt).toBe(1);
     });
-    await until('every bundle settled into history', async () => (await client.children(layout.history('b-squares'))).length === 3);
+    await until('every bundle settled into history', async () => (await client.children(layout.historyDir('b-squares', 'succeeded'))).length === 3);
     for (const id of bundles) expect((await readBundle(client, 'b-squares', id)).bundle.state).toBe('done');
     expect(await client.children(layout.leases('b-squares'))).toEqual([]);
     expect(await client.children(layout.inflight('b-squares'))).toEqual([]);
@@ -146,7 +146,7 @@ describeOnBackends('worker: bundles', (env) => {
       const first = attempts.find((a) => a.runId === ids[1] && a.attempt === 1)!;
       const second = attempts.find((a) => a.runId === ids[1] && a.attempt === 2)!;
       expect(second.at - first.at).toBeGreaterThanOrEqual(145);
-      await until('the bundle in history', async () => (await client.children(layout.history('b-shaky'))).some((n) => n.endsWith(bundleId)));
+      await until('the bundle in history', async () => (await client.children(layout.historyDir('b-shaky', 'succeeded'))).some((n) => n.endsWith(bundleId)));
       expect(await client.children(layout.delayed('b-shaky'))).toEqual([]);
     } finally {
       bus.off('shaky', on);

@@ -10,23 +10,23 @@
  *                    create inflight; set record (active, attempt+1, worker,
  *                    startedAt) at rv  -> version rv+1 is the fence
  *           a run cancelled while queued: delete item; set record cancelled
- *                    at rv; create its history entry (no lease)
+ *                    at rv; create its history entry in cancelled/ (no lease)
  *   bundle  (docs/adr/0006-run-bundles.md) per bundle, not per run: delete
  *           item; ONE lease and ONE inflight named by the bundle id; set the
  *           bundle at rv: active, each queued run active with attempt+1 (or
  *           cancelled when a cancel request waits); nothing left to run ->
- *           the bundle is done (history entry, no lease)
+ *           the bundle is done (its history entries, no lease)
  *   races   BAD_VERSION on a head or a record: another claimer (or an admin
  *           action) won; re-read and retry with jitter
  * When every lane is empty the claimer arms one data watch per lane tail
  * (and a child watch for new lanes) and waits for it: no timer, no polling.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
 import type { BundleRecord, LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
 import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
+import { historyCreateOps } from '../../shared/jobs/history-entries.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
 import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
@@ -43,19 +43,13 @@ export interface ClaimedRun {
   bundle?: ClaimedBundle;
 }
 
-/** A bundle as its claim wrote it: the record, its version, and the claim's nonce. */
+/** A bundle as its claim wrote it: the record and its version. */
 export interface ClaimedBundle {
   id: string;
   record: BundleRecord;
   version: number;
-  nonce: string;
   /** The runs this claim made active (the attempt's runs). */
   runIds: string[];
-}
-
-/** The lease (and inflight) name of a claimed run: its bundle's id, or its own. */
-export function leaseNameOf(claimed: Pick<ClaimedRun, 'runId' | 'bundle'>): string {
-  return claimed.bundle?.id ?? claimed.runId;
 }
 
 export interface ClaimerOptions {
@@ -255,23 +249,10 @@ export class Claimer {
       } catch (err) {
         const raced = err instanceof ZkError && err.opIndex !== undefined && plan.retryable.has(err.opIndex);
         if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
-        // The client retries a multi after a connection loss; if our first try was applied,
-        // the retry meets our own head move. Our session owning the first lease says so.
-        if ((err.opIndex ?? 0) < plan.headOps && plan.value.length > 0 && (await this.leaseOfClaim(leaseNameOf(plan.value[0]!), plan.nonce))) return plan.value;
+        // (Never our own first try: the client answers a multi whose reply was lost as applied.)
         if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
         await jitter(attempt);
       }
-    }
-  }
-
-  /** True when the lease was made by the claim multi carrying `nonce` (so that multi was applied). */
-  private async leaseOfClaim(leaseName: string, nonce: string): Promise<boolean> {
-    try {
-      const { data } = await this.client.get(layout.lease(this.job, leaseName));
-      return (JSON.parse(data.toString('utf8')) as LeaseInfo).claim === nonce;
-    } catch (err) {
-      if (isZkError(err, 'NO_NODE')) return false;
-      throw err;
     }
   }
 
@@ -330,15 +311,12 @@ export class Claimer {
     }
     const headOps = ops.length;
     const now = Date.now();
-    // Names this multi in its leases: after a connection loss the client may retry it, and only
-    // this nonce (not the session: the worker may hold that lease from another claim) proves ours applied.
-    const nonce = randomBytes(6).toString('hex');
     const claimed: ClaimedRun[] = [];
     for (const t of kept) {
       retryable.add(ops.length);
       ops.push({ op: 'delete', path: layout.laneItem(this.job, t.priority, t.index) });
       if (t.stored?.kind === 'bundle') {
-        claimed.push(...this.claimBundle(t, t.stored.bundle, ops, retryable, nonce, now));
+        claimed.push(...this.claimBundle(t, t.stored.bundle, ops, retryable, now));
         continue;
       }
       const rec = t.stored?.record ?? null;
@@ -348,7 +326,7 @@ export class Claimer {
         const cancelled: RunRecord = { ...rec, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
         retryable.add(ops.length);
         ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(cancelled), version: t.recordVersion });
-        ops.push({ op: 'create', path: layout.historyEntry(this.job, now, t.runId) });
+        ops.push({ op: 'create', path: layout.historyEntry(this.job, 'cancelled', now, t.runId) });
         continue;
       }
       const version = t.recordVersion + 1;
@@ -357,18 +335,18 @@ export class Claimer {
       delete record.progress;
       delete record.logs;
       delete record.error;
-      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now, claim: nonce };
+      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now };
       ops.push({ op: 'create', path: layout.lease(this.job, t.runId), data: encodeJson(lease), mode: 'ephemeral' });
       ops.push({ op: 'create', path: layout.inflightRun(this.job, t.runId) });
       retryable.add(ops.length);
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
     }
-    return { ops, retryable, value: claimed, headOps, nonce };
+    return { ops, retryable, value: claimed, headOps };
   }
 
   /** A bundle's part of a claim multi (see the contract above); the runs it makes active. */
-  private claimBundle(t: Taken, bundle: BundleRecord, ops: Op[], retryable: Set<number>, nonce: string, now: number): ClaimedRun[] {
+  private claimBundle(t: Taken, bundle: BundleRecord, ops: Op[], retryable: Set<number>, now: number): ClaimedRun[] {
     // An item whose bundle is not waiting in a lane (cancelled to the last run, or moved on) is dropped.
     if (bundle.state !== 'queued') return [];
     const worker = this.opts.workerId();
@@ -388,16 +366,16 @@ export class Claimer {
     if (runIds.length === 0) {
       const settled = settleBundle({ ...bundle, runs }, now);
       ops.push({ op: 'set', path, data: encodeBundle(settled.bundle), version: t.recordVersion });
-      ops.push({ op: 'create', path: layout.historyEntry(this.job, now, bundle.id) });
+      ops.push(...historyCreateOps(this.job, bundle.id, now, settled.bundle.runs));
       return [];
     }
-    const record: BundleRecord = { ...bundle, state: 'active', worker, startedAt: now, tag: `${nonce}:0`, runs };
+    const record: BundleRecord = { ...bundle, state: 'active', worker, startedAt: now, runs };
     ops.push({ op: 'set', path, data: encodeBundle(record), version: t.recordVersion });
     const version = t.recordVersion + 1;
-    const lease: LeaseInfo = { worker, attempt: Math.max(...runs.map((r) => r.attempt)), fence: `${bundle.id}:${version}`, at: now, claim: nonce };
+    const lease: LeaseInfo = { worker, attempt: Math.max(...runs.map((r) => r.attempt)), fence: `${bundle.id}:${version}`, at: now };
     ops.push({ op: 'create', path: layout.lease(this.job, bundle.id), data: encodeJson(lease), mode: 'ephemeral' });
     ops.push({ op: 'create', path: layout.inflightRun(this.job, bundle.id) });
-    const held: ClaimedBundle = { id: bundle.id, record, version, nonce, runIds };
+    const held: ClaimedBundle = { id: bundle.id, record, version, runIds };
     const mine = new Set(runIds);
     return runs
       .filter((r) => mine.has(r.id))

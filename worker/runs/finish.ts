@@ -6,7 +6,7 @@
  * Contract of a finish of run R held at version V:
  *   ops     set runs/<job>/R at V (the fence; BAD_VERSION -> DROVER_FENCED)
  *           delete leases/<job>/R, delete inflight/<job>/R
- *           then by outcome: succeeded/failed/cancelled -> create history entry
+ *           then by outcome: succeeded/failed/cancelled -> create history/<job>/<state>/h-<end>-R
  *                            dead -> create dead/<job>/R
  *                            retry -> create delayed/<job>/d-<due>-R
  *                            hand back -> append R to its lane (queue-append)
@@ -62,7 +62,7 @@ function simpleOps(req: FinishRequest, dropped: Optional): Op[] {
     case 'succeeded':
     case 'failed':
     case 'cancelled':
-      ops.push({ op: 'create', path: layout.historyEntry(job, end, runId) });
+      ops.push({ op: 'create', path: layout.historyEntry(job, req.kind, end, runId) });
       break;
     case 'dead':
       ops.push({ op: 'create', path: layout.deadRun(job, runId) });
