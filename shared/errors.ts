@@ -48,6 +48,8 @@ export const DroverCode = {
   DROVER_JOB_IN_USE: 'the job is in use',
   /** A run with that id already exists (an explicit EnqueueOptions.runId was reused). */
   DROVER_DUPLICATE_RUN: 'a run with that id already exists',
+  /** The session ended before the reply to a write came back, so whether the server applied it cannot be known (docs/adr/0009-write-witness.md). */
+  DROVER_WRITE_UNKNOWN: 'the outcome of a write is unknown: its session ended before the reply came',
   /** A mutating dashboard request came without the dashboard's token (or with a wrong one). */
   DROVER_UNAUTHORIZED: 'the dashboard token is missing or wrong',
   /** A cron/config/option could not be read from the command line or a file. */

@@ -14,7 +14,6 @@ import type { AttemptOutcome, AttemptRecord, JobSpec, RunError, RunRecord } from
 import { layout } from '../shared/jobs/layout.ts';
 import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
-import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { ActiveRun } from './runs/active-run.ts';
 import { BundleHolder } from './runs/bundle-holder.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
@@ -69,8 +68,6 @@ export class JobRunner {
   private readonly buffer: ClaimedRun[] = [];
   /** Bundles claimed and not yet settled, by bundle id (docs/adr/0006-run-bundles.md). */
   private readonly holders = new Map<string, BundleHolder>();
-  /** Runs from claim to written finish (a superset of `active`). */
-  private readonly settling = new Set<string>();
   /** Moving average of handler time (ms), for the prefetch decision. */
   private runMsEma: number | null = null;
   private paused = false;
@@ -113,41 +110,6 @@ export class JobRunner {
     this.armed = { paused: false, cancels: false, delayed: false };
     void Promise.all([this.armPaused(), this.armCancels(), this.armDelayed()]).catch((err: unknown) => this.log.warn({ err }, 're-arming watches failed'));
     this.poke();
-  }
-
-  /**
-   * Runs the attempts whose lease this session holds but this runner does not
-   * know: a claim multi applied although its reply was lost. Without this they
-   * would sit leased (so never orphaned) and never run. Called after a failed
-   * claim and when the connection comes back on the same session.
-   */
-  async adoptOwnLeases(): Promise<void> {
-    if (this.stopped || !this.host.canClaim()) return;
-    const names = await this.host.client.children(layout.leases(this.job));
-    const known = (id: string): boolean => this.settling.has(id) || this.holders.has(id) || this.buffer.some((b) => b.runId === id);
-    for (const name of names) {
-      if (known(name) || this.stopped) continue;
-      const stat = await this.host.client.exists(layout.lease(this.job, name));
-      if (!stat || stat.ephemeralOwner !== this.host.client.sessionId) continue;
-      const { data, stat: recStat } = await this.host.client.get(layout.run(this.job, name));
-      const stored = decodeStored(data, layout.run(this.job, name));
-      if (known(name)) continue;
-      if (stored.kind === 'bundle') {
-        const b = stored.bundle;
-        if (b.state !== 'active' || b.worker !== this.host.workerId()) continue;
-        const runIds = b.runs.filter((r) => r.state === 'active').map((r) => r.id);
-        this.log.warn({ bundle: name, runs: runIds.length }, 'adopting a bundle claimed by a multi whose reply was lost');
-        const held = { id: name, record: b, version: recStat.version, nonce: '', runIds };
-        for (const r of b.runs) {
-          if (r.state === 'active') this.startAttempt({ job: this.job, runId: r.id, record: r, version: recStat.version, fence: `${r.id}:${recStat.version}`, bundle: held });
-        }
-        continue;
-      }
-      const record = stored.record;
-      if (record.state !== 'active' || record.worker !== this.host.workerId()) continue;
-      this.log.warn({ runId: name }, 'adopting an attempt claimed by a multi whose reply was lost');
-      this.startAttempt({ job: this.job, runId: name, record, version: recStat.version, fence: `${name}:${recStat.version}` });
-    }
   }
 
   /** The holder of a claimed bundle (made by its first run). */
@@ -271,9 +233,8 @@ export class JobRunner {
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err }, 'claim failed; retrying');
+        // (A claim whose reply was lost is answered by the client as applied or not: nothing to adopt.)
         await sleep(ERROR_BACKOFF_MS);
-        // A claim that failed on the wire may still have been applied: take up what is ours.
-        await this.adoptOwnLeases().catch((e: unknown) => this.log.debug({ err: e }, 'adopting leases failed'));
       }
     }
     await this.handBackBuffer();
@@ -305,11 +266,8 @@ export class JobRunner {
       this.active.delete(run.runId);
       this.host.release();
     };
-    // Until its finish is written the lease is still ours: adoptOwnLeases must not take it up.
-    this.settling.add(run.runId);
     const done = (): void => {
       release();
-      this.settling.delete(run.runId);
       this.finishing.delete(p);
     };
     const p: Promise<void> = this.attempt(run, release).then(done, (err: unknown) => {

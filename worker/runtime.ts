@@ -331,10 +331,7 @@ class Runtime implements Worker, RunnerHost {
         if (change.sessionChanged) void this.reregister();
         else {
           this.suspended = false;
-          for (const r of this.runners) {
-            r.poke();
-            void r.adoptOwnLeases().catch((err: unknown) => this.logger.debug({ err }, 'adopting leases failed'));
-          }
+          for (const r of this.runners) r.poke();
         }
         break;
       case 'CLOSED':

@@ -25,6 +25,7 @@ import type {
 import { exponentialBackoff, type RetryPolicy } from './retry.ts';
 import { ZkError, ZkCode } from './zk-error.ts';
 import { ZkSession } from './zk-session.ts';
+import { WriteWitness, type WitnessIo } from './write-witness.ts';
 import { DroverError } from '../errors.ts';
 
 /**
@@ -72,7 +73,9 @@ export async function connectCoordination(opts: ConnectOptions): Promise<Coordin
     await session.close();
     throw err;
   }
-  const base = new ZkView(session, '', opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 }));
+  const root = !opts.root || opts.root === '/' ? '' : opts.root;
+  const witness = new WriteWitness(`${root}/.writes`);
+  const base = new ZkView(session, '', opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 }), witness);
   if (!opts.root || opts.root === '/') return base;
   if (opts.createRoot === false) return base.namespace(opts.root);
   try {
@@ -118,6 +121,8 @@ class ZkView implements Coordination {
     /** '' for the true root, else '/a/b' with no trailing slash. */
     private readonly prefix: string,
     private readonly retry: RetryPolicy,
+    /** Writes that cannot simply be repeated go through it (write-witness.ts); null for its own I/O. */
+    private readonly witness: WriteWitness | null,
   ) {}
 
   get state(): ConnectionState {
@@ -133,6 +138,11 @@ class ZkView implements Coordination {
   }
 
   async create(path: string, data?: Buffer, opts: CreateOptions = {}): Promise<string> {
+    // (An empty ACL is refused by the server, INVALID_ACL, and the library's multi cannot even carry one.)
+    if (this.witness && opts.acl?.length !== 0) {
+      const [r] = await this.witnessed({ op: 'create', path, ...(data ? { data } : {}), ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.acl ? { acl: opts.acl } : {}) });
+      return (r as { path: string }).path;
+    }
     const mode = opts.mode ?? 'persistent';
     const acl = opts.acl ? toLibAcl(opts.acl) : OPEN_ACL;
     const full = this.full(path);
@@ -156,6 +166,8 @@ class ZkView implements Coordination {
   }
 
   async set(path: string, data: Buffer, version = -1): Promise<Stat> {
+    // An unconditional set can be repeated; a conditional one would collide with its own first try.
+    if (this.witness && version >= 0) return ((await this.witnessed({ op: 'set', path, data, version }))[0] as { stat: Stat }).stat;
     const full = this.full(path);
     return this.call(path, (c, cb: Callback<Stat>) =>
       c.setData(full, data, version, (err: unknown, stat?: LibStat) => (err ? cb(err) : cb(null, toStat(stat as LibStat)))),
@@ -163,6 +175,10 @@ class ZkView implements Coordination {
   }
 
   async delete(path: string, version = -1): Promise<void> {
+    if (this.witness && version >= 0) {
+      await this.witnessed({ op: 'delete', path, version });
+      return;
+    }
     const full = this.full(path);
     return this.call(path, (c, cb: Callback<void>) => c.remove(full, version, (err: unknown) => cb(err)));
   }
@@ -194,21 +210,61 @@ class ZkView implements Coordination {
 
   async multi(ops: Op[]): Promise<OpResult[]> {
     if (ops.length === 0) return [];
-    const idempotent = !ops.some((o) => o.op === 'create' && o.mode?.endsWith('sequential'));
+    if (this.witness) return this.witness.write(this.witnessIo(), ops);
+    return this.sendMulti(ops, null, true);
+  }
+
+  /** One write as a multi with the witness, its error without the op index (a single op's error, as ZooKeeper answers it). */
+  private async witnessed(op: Op): Promise<OpResult[]> {
+    try {
+      return await (this.witness as WriteWitness).write(this.witnessIo(), [op]);
+    } catch (err) {
+      if (err instanceof ZkError && err.opIndex !== undefined) throw new ZkError(err.code, { path: err.path ?? op.path, cause: err });
+      throw err;
+    }
+  }
+
+  private io: WitnessIo | null = null;
+
+  private witnessIo(): WitnessIo {
+    if (this.io) return this.io;
+    // Absolute paths, no witness of its own: the witness's reads, its barrier and its directory.
+    const abs = new ZkView(this.session, '', this.retry, null);
+    this.io = {
+      connectedSession: async () => {
+        await this.call('', (_c, cb: Callback<void>) => cb(null), false);
+        return this.session.sessionId;
+      },
+      sendOnce: (ops, witness) => this.sendMulti(ops, witness, false),
+      barrier: (path) => abs.sendMulti([{ op: 'check', path, version: -1 }], null, true).then(() => undefined),
+      get: (path) => abs.get(path).catch(absentAsNull),
+      exists: (path) => abs.exists(path),
+      children: (path) => abs.children(path),
+      ensurePath: (path) => abs.ensurePath(path),
+      delayBeforeRetry: (retries, elapsedMs) => this.retry.delayBeforeRetry(retries, elapsedMs),
+      full: (path) => this.full(path),
+    };
+    return this.io;
+  }
+
+  /** The multi on the wire: `ops` relative to this view, then `extra` (absolute) if given; its result is left out. */
+  private sendMulti(ops: Op[], extra: Op | null, retry: boolean): Promise<OpResult[]> {
+    const all = extra ? [...ops, extra] : ops;
     return this.call(
       '',
       (c, cb: Callback<OpResult[]>) => {
         let t: Transaction = c.transaction();
         for (const o of ops) t = this.addOp(t, o);
+        if (extra) t = this.addOp(t, extra, true);
         t.commit((err: unknown, results?: LibResult[]) => {
-          if (!err) return cb(null, (results ?? []).map((r, i) => this.toResult(r, ops[i] as Op)));
+          if (!err) return cb(null, (results ?? []).slice(0, ops.length).map((r, i) => this.toResult(r, ops[i] as Op)));
           const failed = (results ?? []).findIndex((r) => r.type === -1 && r.err !== 0);
           if (failed < 0) return cb(err);
           const code = (results?.[failed] as LibResult).err ?? ZkCode.SYSTEM_ERROR;
-          cb(new ZkError(code, { path: ops[failed]?.path as string, opIndex: failed, cause: err }));
+          cb(new ZkError(code, { path: all[failed]?.path as string, opIndex: failed, cause: err }));
         });
       },
-      idempotent,
+      retry && !ops.some((o) => o.op === 'create' && o.mode?.endsWith('sequential')),
     );
   }
 
@@ -293,7 +349,7 @@ class ZkView implements Coordination {
 
   namespace(root: string): Coordination {
     checkPath(root);
-    return new ZkView(this.session, root === '/' ? this.prefix : this.prefix + root, this.retry);
+    return new ZkView(this.session, root === '/' ? this.prefix : this.prefix + root, this.retry, this.witness);
   }
 
   close(): Promise<void> {
@@ -333,8 +389,8 @@ class ZkView implements Coordination {
     return wrapped;
   }
 
-  private addOp(t: Transaction, o: Op): Transaction {
-    const full = this.full(o.path);
+  private addOp(t: Transaction, o: Op, absolute = false): Transaction {
+    const full = absolute ? o.path : this.full(o.path);
     switch (o.op) {
       case 'create':
         return t.create(full, o.data ?? Buffer.alloc(0), o.acl ? toLibAcl(o.acl) : OPEN_ACL, MODES[o.mode ?? 'persistent']);
@@ -394,6 +450,11 @@ interface LibResult {
   err?: number;
 }
 
+function absentAsNull(err: unknown): null {
+  if (err instanceof ZkError && err.code === ZkCode.NO_NODE) return null;
+  throw err;
+}
+
 function toZkError(err: unknown, path: string): Error {
   if (err instanceof ZkError || err instanceof DroverError) return err;
   const code = (err as { code?: unknown } | null)?.code;
@@ -403,12 +464,26 @@ function toZkError(err: unknown, path: string): Error {
 
 /** Paths must be absolute, without a trailing slash (except '/'), without empty, '.' or '..' segments. */
 function checkPath(path: string): void {
-  const ok =
-    typeof path === 'string' &&
-    path.startsWith('/') &&
-    (path === '/' || (!path.endsWith('/') && path.split('/').slice(1).every((s) => s !== '' && s !== '.' && s !== '..'))) &&
-    !path.includes('\u0000');
-  if (!ok) throw new ZkError(ZkCode.BAD_ARGUMENTS, { path: String(path) });
+  if (!isValidPath(path)) throw new ZkError(ZkCode.BAD_ARGUMENTS, { path: String(path) });
+}
+
+/** One pass over the characters: every request checks its path (a claim of 150 runs, ~750 paths). */
+function isValidPath(path: string): boolean {
+  if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) return false;
+  const n = path.length;
+  if (n === 1) return true;
+  if (path.charCodeAt(n - 1) === 47) return false;
+  let segment = 1;
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? path.charCodeAt(i) : 47;
+    if (c === 0) return false;
+    if (c !== 47) continue;
+    const len = i - segment;
+    const dot = path.charCodeAt(segment) === 46; /* . */
+    if (len === 0 || (dot && (len === 1 || (len === 2 && path.charCodeAt(segment + 1) === 46)))) return false;
+    segment = i + 1;
+  }
+  return true;
 }
 
 function long(b: Buffer | undefined): number {

@@ -7,21 +7,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { expect, it } from 'vitest';
-import { describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
+import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { requeueOrphans } from '../../shared/jobs/recovery.ts';
-import { pauseJob } from '../../shared/jobs/run-admin.ts';
-import { Claimer } from '../../worker/runs/claim.ts';
-import { pino } from 'pino';
 import { startWorker } from '../../worker/runtime.ts';
 import type { WorkerEvent } from '../../worker/worker-events.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
 
 const bus = new EventEmitter();
-const silent = pino({ enabled: false });
 
 const held = defineJob<string, string>({
   name: 'held',
@@ -106,28 +102,5 @@ describeOnBackends('worker: connection states', (env) => {
     expect(done.state).toBe('succeeded');
     expect(done.result).toBe('lost-1 on attempt 2');
     expect(done.worker).toBe(worker.id);
-  });
-
-  it('takes up an attempt its session claimed without knowing (a claim multi whose reply was lost)', async () => {
-    const { observer, client, proxy, worker } = await setup();
-    await pauseJob(observer, 'held'); // the worker itself must not claim it
-    const runId = await enqueue(observer, 'held', 'orphan-of-ours');
-    // Claim it on the worker's own session, behind its back: as if its claim multi was
-    // applied but the reply never came. The lease is alive, so no re-queue will ever free it.
-    // The enqueue went through another member: wait until the worker's own member has it (no sync in the client library).
-    await until('the run visible to the worker session', () => client.exists(layout.run('held', runId)));
-    const [claimed] = await new Claimer({ client, job: 'held', workerId: () => worker.id, logger: silent, isCancelRequested: () => false }).claim(1);
-    expect(claimed?.runId).toBe(runId);
-    const started = nextEvent<{ label: string }>('the adopted run to start', (d) => bus.once('started', d));
-    const back = nextEvent('RECONNECTED', (d) => worker.onEvent((e) => e.type === 'state' && e.state === 'RECONNECTED' && d(e)));
-    proxy.cut();
-    await nextEvent('SUSPENDED', (d) => worker.onEvent((e) => e.type === 'state' && e.state === 'SUSPENDED' && d(e)));
-    proxy.restore();
-    await back;
-    expect((await started).label).toBe('orphan-of-ours');
-    bus.emit('release-orphan-of-ours');
-    const done = await waitForRun(observer, 'held', runId, finished);
-    expect(done.state).toBe('succeeded');
-    expect(done.attempt).toBe(1);
   });
 });

@@ -2,6 +2,9 @@
  * A loopback TCP proxy a test can cut and restore, to put a real client
  * through SUSPENDED and LOST on any backend without touching the server:
  * `cut()` drops every connection and refuses new ones until `restore()`.
+ * `loseReplyTo(opType)` delivers the next request of that ZooKeeper opcode,
+ * lets the server apply it, and drops its reply with the connection: the
+ * write whose outcome the client cannot see.
  */
 import net from 'node:net';
 
@@ -10,12 +13,20 @@ export interface TcpProxy {
   readonly address: string;
   cut(): void;
   restore(): void;
+  /**
+   * Arms a lost reply: the next request with this opcode (e.g. 14 multi,
+   * 1 create, 5 setData) reaches the server, and when its reply comes back
+   * the connection is dropped instead. Resolves with that reply's error
+   * code (0 = the server applied it) once it was dropped.
+   */
+  loseReplyTo(opType: number): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
+  let armed: { opType: number; lost: (err: number) => void } | null = null;
   const server = net.createServer((inbound) => {
     if (!open) {
       inbound.destroy();
@@ -24,7 +35,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const outbound = net.connect(target.port, target.host);
     sockets.add(inbound);
     sockets.add(outbound);
+    let dropped = false;
     const drop = (): void => {
+      dropped = true;
       inbound.destroy();
       outbound.destroy();
       sockets.delete(inbound);
@@ -32,8 +45,31 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     inbound.on('error', drop).on('close', drop);
     outbound.on('error', drop).on('close', drop);
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
+    // Requests pass through untouched; we only note the xid of the armed opcode's next request.
+    let doomedXid: number | null = null;
+    let doomed: ((err: number) => void) | null = null;
+    const requests = frames((frame, first) => {
+      if (first || !armed || doomedXid !== null || frame.length < 8 || frame.readInt32BE(4) !== armed.opType) return;
+      doomedXid = frame.readInt32BE(0);
+      doomed = armed.lost;
+      armed = null;
+    });
+    inbound.on('data', (chunk: Buffer) => {
+      requests(chunk);
+      if (!dropped) outbound.write(chunk);
+    });
+    // Replies are forwarded frame by frame, so the doomed one can be held back whole.
+    const replies = frames((frame, first, raw) => {
+      if (dropped) return;
+      if (!first && doomedXid !== null && frame.length >= 16 && frame.readInt32BE(0) === doomedXid) {
+        const err = frame.readInt32BE(12);
+        drop();
+        doomed?.(err);
+        return;
+      }
+      inbound.write(raw);
+    });
+    outbound.on('data', replies);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -48,9 +84,29 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     restore() {
       open = true;
     },
+    loseReplyTo(opType) {
+      return new Promise<number>((resolve) => (armed = { opType, lost: resolve }));
+    },
     async close() {
       cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** Splits a stream of 4-byte-length-prefixed frames; `first` marks the connect frame. */
+function frames(onFrame: (frame: Buffer, first: boolean, raw: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  let first = true;
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 4) {
+      const len = pending.readInt32BE(0);
+      if (pending.length < 4 + len) break;
+      const raw = pending.subarray(0, 4 + len);
+      pending = pending.subarray(4 + len);
+      onFrame(raw.subarray(4), first, raw);
+      first = false;
+    }
   };
 }

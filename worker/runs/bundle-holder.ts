@@ -13,17 +13,14 @@
  *           write is the settle multi: record (settleBundle), lease and
  *           inflight deleted, cancel requests of cancelled runs deleted, dead
  *           entries of newly dead runs, the placement (history / delayed / lane)
- *   fenced  BAD_VERSION or NO_NODE on the record, unless the record holds
- *           exactly the bytes of one of our unconfirmed writes (each carries a
- *           fresh tag, so only that write made them: it applied but its reply
- *           was lost, and we go on from its version): otherwise
- *           every waiting finish resolves DROVER_FENCED and onFenced aborts
- *           the bundle's running runs
+ *   fenced  BAD_VERSION or NO_NODE on the record (never our own write whose
+ *           reply was lost: the client answers that one as applied,
+ *           write-witness.ts): every waiting finish resolves DROVER_FENCED and
+ *           onFenced aborts the bundle's running runs
  *   lost    other errors (the connection): the waiting finishes resolve with
  *           the error and the caller tries again; nothing is lost, the state
  *           stays here and the next write carries it
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
@@ -33,7 +30,7 @@ import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { PROGRESS_INTERVAL_MS } from '../../shared/jobs/limits.ts';
 import { commitWithRetry } from '../../shared/jobs/queue-append.ts';
-import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
+import { encodeBundle } from '../../shared/jobs/run-codec.ts';
 import type { ClaimedBundle } from './claim.ts';
 import type { FinishResult } from './finish.ts';
 
@@ -52,10 +49,6 @@ export class BundleHolder {
   private readonly outcomes = new Set<string>();
   private readonly cancelNodes = new Set<string>();
   private waiters: Waiter[] = [];
-  /** The bytes of our writes not yet known to have applied (each unique by its tag). */
-  private unconfirmed: Buffer[] = [];
-  private readonly nonce: string;
-  private seq = 0;
   private writing = false;
   private again = false;
   private scheduled = false;
@@ -75,7 +68,6 @@ export class BundleHolder {
     this.claimedRecord = claimed.record;
     this.version = claimed.version;
     this.attemptRuns = new Set(claimed.runIds);
-    this.nonce = claimed.nonce || randomBytes(6).toString('hex');
   }
 
   /** True once the settle multi is written, or the bundle was fenced or given up. */
@@ -185,35 +177,19 @@ export class BundleHolder {
     const waiters = this.waiters;
     this.waiters = [];
     const final = this.allSettled();
-    const tag = `${this.nonce}:${++this.seq}`;
     this.lastWriteAt = Date.now();
     try {
-      if (final) await this.writeSettle(tag);
+      if (final) await this.writeSettle();
       else {
-        const data = encodeBundle({ ...this.record, tag });
-        this.unconfirmed.push(data);
+        const data = encodeBundle(this.record);
         const stat = await this.client.set(layout.run(this.job, this.id), data, this.version);
-        this.confirm(stat.version);
+        this.version = stat.version;
       }
       for (const w of waiters) w.resolve({ ok: true });
       if (final) this.closed = true;
     } catch (err) {
       const fence = err instanceof ZkError && (err.opIndex === undefined || err.opIndex === 0) && (isZkError(err, 'BAD_VERSION') || isZkError(err, 'NO_NODE'));
       if (fence) {
-        const mine = await this.ownWriteApplied().catch(() => null);
-        if (mine !== null) {
-          // One of our writes applied although its reply was lost: go on from its version.
-          this.version = mine.version;
-          if (mine.settled) {
-            this.closed = true;
-            for (const w of waiters) w.resolve({ ok: true });
-            this.resolveAll({ ok: true });
-            return;
-          }
-          this.waiters.unshift(...waiters);
-          this.again = true;
-          return;
-        }
         this.logger.warn({ job: this.job, bundle: this.id, version: this.version }, 'fenced: the bundle moved on; its results are discarded');
         const error = this.closedError();
         this.closed = true;
@@ -226,32 +202,11 @@ export class BundleHolder {
     }
   }
 
-  private confirm(version: number): void {
-    this.version = version;
-    this.unconfirmed = [];
-  }
-
-  /** After a fence-like failure: is the record at a version one of our writes made? */
-  private async ownWriteApplied(): Promise<{ version: number; settled: boolean } | null> {
-    let got;
-    try {
-      got = await this.client.get(layout.run(this.job, this.id));
-    } catch (err) {
-      if (isZkError(err, 'NO_NODE')) return null;
-      throw err;
-    }
-    if (!this.unconfirmed.some((b) => b.equals(got.data))) return null;
-    this.unconfirmed = [];
-    const stored = decodeStored(got.data, layout.run(this.job, this.id));
-    return { version: got.stat.version, settled: stored.kind === 'bundle' && stored.bundle.state !== 'active' };
-  }
-
   /** The last write of the attempt: the settle multi (see the contract above). */
-  private async writeSettle(tag: string): Promise<void> {
+  private async writeSettle(): Promise<void> {
     const now = Date.now();
-    const settled = settleBundle({ ...this.record, tag }, now);
+    const settled = settleBundle(this.record, now);
     const data = encodeBundle(settled.bundle);
-    this.unconfirmed.push(data);
     const dropped = new Set<string>();
     for (let tries = 0; ; tries++) {
       let ops: Op[] = [];
