@@ -24,8 +24,12 @@ import { finished, waitForRun } from './jobs-waits.ts';
 
 const BURN_FIXTURE = path.resolve(import.meta.dirname, 'fixtures/partition-burn-jobs.ts');
 const HANDOVER_FIXTURE = path.resolve(import.meta.dirname, 'fixtures/partition-handover-jobs.ts');
-/** A run of another job must finish within this while the loop burns: less than one chunk. */
-const PROMPT_MS = 1_000;
+/**
+ * A run of another job must finish within one chunk while the loop burns: on
+ * the main loop it would wait a chunk out. (Not tighter: CI runs test files in
+ * parallel on 2 cores.)
+ */
+const PROMPT_MS = CHUNK_MS;
 
 interface TraceLine {
   event: string;
@@ -120,8 +124,8 @@ describeOnBackends('partitions: loops in threads', (env) => {
     expect(w.client.sessionId).toBe(session);
     expect((await client.exists(workerPath))?.ephemeralOwner).toBe(session);
     expect((await client.exists(ownerPath))?.ephemeralOwner).toBe(session);
-    // The main loop never stalled near what costs a session (timeout - timeout/3 = 800 ms)...
-    expect(maxStall).toBeLessThan(750);
+    // The main loop never stalled for a chunk (the session's survival is asserted above)...
+    expect(maxStall).toBeLessThan(CHUNK_MS);
     // ...and the other job's runs went on, each promptly (on the main loop, one would wait out a chunk).
     expect(latencies.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...latencies), `run latencies ${latencies.join(', ')} ms`).toBeLessThan(PROMPT_MS);
