@@ -95,6 +95,9 @@ export class QueueSampler {
         delayed: c.delayed,
         dead: c.dead,
         history: c.finished,
+        succeeded: c.succeeded,
+        failed: c.failed,
+        cancelled: c.cancelled,
         enqueuedPerMin: rates.get(c.job)?.enqueuedPerMin ?? 0,
         finishedPerMin: rates.get(c.job)?.finishedPerMin ?? 0,
       };

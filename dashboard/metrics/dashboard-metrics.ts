@@ -17,7 +17,8 @@ export interface DashboardMetrics {
   close(): void;
 }
 
-const RUN_STATES = ['queued', 'delayed', 'inflight', 'finished', 'dead'] as const;
+/** drover_job_runs' states. History's by final state; no `finished` series: it is their sum, and would count finished runs twice in a sum over `state`. */
+const RUN_STATES = ['queued', 'delayed', 'inflight', 'succeeded', 'failed', 'cancelled', 'dead'] as const;
 const MEMBER_MODES = ['leader', 'follower', 'observer', 'standalone', 'read-only'];
 /** Jobs run from milliseconds to hours. */
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600];
@@ -28,7 +29,7 @@ export function createDashboardMetrics(live: LiveState): DashboardMetrics {
 
   new Gauge({
     name: 'drover_job_runs',
-    help: 'Runs of a job by state: queued, delayed (retry or delay pending), inflight (claimed, not finished), finished (kept in history), dead (dead-lettered)',
+    help: 'Runs of a job by state: queued, delayed (retry or delay pending), inflight (claimed, not finished), succeeded, failed and cancelled (kept in history, each bounded by its pruning), dead (dead-lettered)',
     labelNames: ['job', 'state'],
     registers,
     collect() {

@@ -8,15 +8,24 @@ import type { MemberSample } from '../ensemble/ensemble-probe.ts';
 import type { LiveState } from '../live/live-state.ts';
 import { TERMINAL_STATES } from '../model/cluster-view.ts';
 
-/** A job's runs by state. The five states are disjoint; `leased` is the part of `inflight` whose worker holds a live lease. */
+/**
+ * A job's runs by state. The states are disjoint (history keeps a directory
+ * per final state; dead runs are not in history), except that a bundle whose
+ * runs ended in several final states counts once in each: counts are of
+ * records (shared/jobs/job-counts.ts). `leased` is the part of `inflight`
+ * whose worker holds a live lease.
+ */
 export interface JobRunCounts {
   job: string;
   paused: boolean;
   queued: number;
   delayed: number;
   inflight: number;
-  /** Kept in history (bounded by its pruning), dead-lettered runs aside. */
-  finished: number;
+  /** Kept in history by final state, each bounded by its pruning (history.keep per state, maxAgeMs); dead-lettered runs are `dead`. */
+  succeeded: number;
+  /** Ended failed without being dead-lettered (input refused at claim, a bundled result too large). */
+  failed: number;
+  cancelled: number;
   dead: number;
   leased: number;
   /** Over the last minute, as the dashboard saw runs appear and finish. */
@@ -31,7 +40,9 @@ export function jobRunCounts(live: LiveState): JobRunCounts[] {
     queued: q.depth,
     delayed: q.delayed,
     inflight: q.inflight,
-    finished: q.history,
+    succeeded: q.succeeded,
+    failed: q.failed,
+    cancelled: q.cancelled,
     dead: q.dead,
     leased: q.active,
     enqueuedPerMin: q.enqueuedPerMin ?? 0,

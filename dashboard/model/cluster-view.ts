@@ -40,8 +40,13 @@ export interface QueueView {
   active: number;
   delayed: number;
   dead: number;
-  /** Finished runs kept in history. */
+  /** Finished runs kept in history: succeeded + failed + cancelled (dead runs are in `dead`). */
   history: number;
+  /** Kept in history by final state (each bounded by history.keep on its own; counts of records, as job-counts.ts says). */
+  succeeded: number;
+  /** Ended failed without being dead-lettered (input refused at claim, a bundled result too large). */
+  failed: number;
+  cancelled: number;
   /** Runs in and out per minute over the last minute (set by the live model from its samples). */
   enqueuedPerMin?: number;
   finishedPerMin?: number;

@@ -362,7 +362,7 @@ export function createJobPage({ live, toast }) {
 
   function liveSignature(state) {
     const q = state.queues.find((x) => x.job === current.job);
-    const queue = q ? [q.depth, q.inflight, q.delayed, q.dead, q.history, q.paused, q.finishedPerMin, q.enqueuedPerMin].join(',') : '-';
+    const queue = q ? [q.depth, q.inflight, q.delayed, q.dead, q.succeeded, q.failed, q.cancelled, q.paused, q.finishedPerMin, q.enqueuedPerMin].join(',') : '-';
     const runs = state.runs
       .filter((r) => r.job === current.job)
       .map((r) => `${r.id}:${r.state}:${r.attempt ?? ''}:${r.progress?.pct ?? ''}:${r.progress?.message ?? ''}`)

@@ -58,13 +58,16 @@ export function renderQueues(queues, actions) {
       h('td', { class: 'num' }, q.depth),
       h('td', { class: 'num' }, q.inflight),
       h('td', { class: 'num' }, q.delayed),
-      h('td', { class: 'num' }, q.dead),
-      h('td', { class: 'num' }, q.history),
+      // Finished runs by final state, as history keeps them (each an O(1) count); failures stand out.
+      h('td', { class: 'num', dataset: { count: 'succeeded' } }, q.succeeded ?? 0),
+      h('td', { class: q.failed > 0 ? 'num bad' : 'num', dataset: { count: 'failed' } }, q.failed ?? 0),
+      h('td', { class: 'num', dataset: { count: 'cancelled' } }, q.cancelled ?? 0),
+      h('td', { class: q.dead > 0 ? 'num bad' : 'num', dataset: { count: 'dead' } }, q.dead),
       h('td', { class: 'num small', title: 'enqueued / finished per minute, last minute' }, `${q.enqueuedPerMin ?? 0} / ${q.finishedPerMin ?? 0}`),
       h('td', {}, h('button', { class: 'small', dataset: { action: q.paused ? 'resume' : 'pause', job: q.job }, onclick: () => (q.paused ? actions.resume(q.job) : actions.pause(q.job)) }, q.paused ? 'resume' : 'pause')),
     ),
   );
-  patchChildren(byId('queues'), rows.length ? rows : [empty(8, 'no jobs defined yet: start a worker with --jobs')]);
+  patchChildren(byId('queues'), rows.length ? rows : [empty(10, 'no jobs defined yet: start a worker with --jobs')]);
   for (const id of ['enqueue-job', 'runs-job']) {
     const select = byId(id);
     const selected = select.value;

@@ -1,6 +1,7 @@
 /**
  * GET /metrics on the dashboard, read by a strict Prometheus text parser:
- * per-job run counts by state, rates, the run duration histogram fed as
+ * per-job run counts by state (finished ones by final state: succeeded,
+ * failed and cancelled, each from its history directory), rates, the run duration histogram fed as
  * runs finish, the worker count and the ensemble's health from the probe.
  * It is an ordinary route: the loopback host check and the token apply.
  */
@@ -10,6 +11,7 @@ import { buildDashboard } from '../../dashboard/index.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueue } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { cancelRun } from '../../shared/jobs/run-admin.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { describeOnBackends, until } from '../helpers/backends.ts';
 import { parsePrometheusText, sampleValue, type MetricFamily } from '../helpers/prometheus-text.ts';
@@ -17,10 +19,16 @@ import { waitForRun } from '../framework/jobs-waits.ts';
 
 const bus = new EventEmitter();
 bus.setMaxListeners(20);
+/** Set once a negative input is queued: its claim then refuses it, a permanent failure (failed, not dead). */
+let refuseNegative = false;
 /** Runs until the test lets them go, so the dashboard sees them leased (it watches leased runs to see them finish). */
 const metered = defineJob<number, number>({
   name: 'metered',
   concurrency: 3,
+  validate: (n) => {
+    if (refuseNegative && (n as number) < 0) throw new Error('negative');
+    return n as number;
+  },
   run: async (_ctx, n) => {
     await once(bus, 'go');
     return n;
@@ -65,16 +73,28 @@ describeOnBackends('dashboard /metrics', (env) => {
     for (let n = 0; n < 3; n++) runs.push(await enqueue(client, metered, n));
     for (let n = 0; n < 2; n++) await enqueue(client, parked, null);
     await until('three runs leased', async () => value(await scrape(), 'drover_job_runs_leased', { job: 'metered' }) === 3);
+    // Behind them, with every slot taken: one run its claim will refuse (failed), one cancelled while it waits.
+    const refused = await enqueue(client, metered, -1);
+    refuseNegative = true;
+    env.defer(() => {
+      refuseNegative = false;
+    });
+    const dropped = await enqueue(client, metered, 99);
+    expect(await cancelRun(client, 'metered', dropped)).toBe('cancelled');
     await new Promise((r) => setTimeout(r, 50)); // so each run takes at least this long
     bus.emit('go');
     for (const id of runs) await waitForRun(client, 'metered', id, (r) => r.state === 'succeeded');
+    expect((await waitForRun(client, 'metered', refused, (r) => r.state === 'failed')).error?.code).toBe('DROVER_INVALID_PAYLOAD');
     const elapsed = (Date.now() - enqueuedAt) / 1000;
 
     const members = env.backend().members.length;
     const m = await until('the metrics to show the runs, the worker and the ensemble', async () => {
       const now = await scrape();
       const ready =
-        value(now, 'drover_job_runs', { job: 'metered', state: 'finished' }) === 3 &&
+        value(now, 'drover_job_runs', { job: 'metered', state: 'succeeded' }) === 3 &&
+        value(now, 'drover_job_runs', { job: 'metered', state: 'failed' }) === 1 &&
+        value(now, 'drover_job_runs', { job: 'metered', state: 'cancelled' }) === 1 &&
+        value(now, 'drover_job_runs', { job: 'metered', state: 'queued' }) === 0 &&
         value(now, 'drover_job_runs', { job: 'parked', state: 'queued' }) === 2 &&
         value(now, 'drover_run_duration_seconds_count', { job: 'metered', state: 'succeeded' }) === 3 &&
         (value(now, 'drover_job_finished_per_minute', { job: 'metered' }) ?? 0) > 0 &&
@@ -85,8 +105,12 @@ describeOnBackends('dashboard /metrics', (env) => {
 
     // Every state of every job, disjoint; nothing else waiting or running now.
     for (const state of ['queued', 'delayed', 'inflight', 'dead']) expect(sampleValue(m, 'drover_job_runs', { job: 'metered', state }), state).toBe(0);
-    for (const state of ['delayed', 'inflight', 'finished', 'dead']) expect(sampleValue(m, 'drover_job_runs', { job: 'parked', state }), state).toBe(0);
+    for (const state of ['delayed', 'inflight', 'succeeded', 'failed', 'cancelled', 'dead']) expect(sampleValue(m, 'drover_job_runs', { job: 'parked', state }), state).toBe(0);
     expect(m.get('drover_job_runs')?.type).toBe('gauge');
+    // Finished runs by final state only: no `finished` series (their sum) to count them twice in a sum over state.
+    const states = (job: string) => (m.get('drover_job_runs')?.samples ?? []).filter((s) => s.labels['job'] === job).map((s) => s.labels['state']).sort();
+    expect(states('metered')).toEqual(['cancelled', 'dead', 'delayed', 'failed', 'inflight', 'queued', 'succeeded']);
+    expect((m.get('drover_job_runs')?.samples ?? []).filter((s) => s.labels['job'] === 'metered').reduce((n, s) => n + s.value, 0)).toBe(5);
     expect(sampleValue(m, 'drover_job_runs_leased', { job: 'metered' })).toBe(0);
     expect(sampleValue(m, 'drover_job_paused', { job: 'parked' })).toBe(0);
     expect(sampleValue(m, 'drover_job_enqueued_per_minute', { job: 'metered' })).toBeGreaterThan(0);

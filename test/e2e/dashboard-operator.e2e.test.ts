@@ -21,6 +21,7 @@ import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
+import { cancelRun } from '../../shared/jobs/run-admin.ts';
 import { waitForRun } from '../../shared/jobs/wait-for-run.ts';
 import { NonRetryableError } from '../../shared/non-retryable-error.ts';
 import { startWorker, type Worker } from '../../worker/index.ts';
@@ -81,6 +82,15 @@ const slow = defineJob<{ steps: number }, string>({
   },
 });
 const later = defineJob<null, string>({ name: 'op-later', run: () => 'ran' });
+/** Its claim refuses `{ refuse: true }` (a permanent failure: failed, not dead); enqueued by name, nothing checks it before. */
+const mixed = defineJob<{ refuse?: boolean }, string>({
+  name: 'op-mixed',
+  validate: (input) => {
+    if ((input as { refuse?: boolean }).refuse) throw new Error('refused at claim');
+    return input as { refuse?: boolean };
+  },
+  run: () => 'ok',
+});
 /** Fails once (retryable), then refuses for good: dead after two attempts. */
 const fatal = defineJob<null, string>({
   name: 'op-fatal',
@@ -106,8 +116,8 @@ describe('dashboard operator pages in Chromium', () => {
     ensemble = backend.ensemble;
     const connect = backend.connect;
     client = await connectCoordination({ connect, root: ROOT });
-    for (const job of [backlog, flaky, refuse, slow, later, fatal]) await publishJob(client, job.spec);
-    worker = await startWorker({ connect, root: ROOT, jobs: [flaky, refuse, slow, later, fatal], name: 'op', schedule: false });
+    for (const job of [backlog, flaky, refuse, slow, later, fatal, mixed]) await publishJob(client, job.spec);
+    worker = await startWorker({ connect, root: ROOT, jobs: [flaky, refuse, slow, later, fatal, mixed], name: 'op', schedule: false });
     const started = await startDashboard({ client, connect, port: 0, probeIntervalMs: 2000 });
     url = started.url;
     closeDashboard = () => started.app.close();
@@ -309,6 +319,22 @@ describe('dashboard operator pages in Chromium', () => {
     await waitText('[data-testid=job-flash]', `promoted ${id}`);
     expect((await waitForRun(client, 'op-later', id as string, { timeoutMs: 30_000 })).state).toBe('succeeded');
     await waitText('#job-tabs [data-count="delayed"]', /^0$/);
+  });
+
+  it('overview queues table: finished runs by final state, failures marked', { timeout: 60_000 }, async () => {
+    const [ok, refused, dropped] = await enqueueWith(client, 'op-mixed', [{ input: {} }, { input: { refuse: true } }, { input: {}, opts: { delayMs: 3_600_000 } }]);
+    expect(await cancelRun(client, 'op-mixed', dropped as string)).toBe('cancelled');
+    expect((await waitForRun(client, 'op-mixed', ok as string, { timeoutMs: 30_000 })).state).toBe('succeeded');
+    expect((await waitForRun(client, 'op-mixed', refused as string, { timeoutMs: 30_000 })).state).toBe('failed');
+    await page.goto(`${url}#/`);
+    const cell = (state: string) => `#queues tr[data-queue="op-mixed"] td[data-count="${state}"]`;
+    for (const state of ['succeeded', 'failed', 'cancelled']) await waitText(cell(state), /^1$/);
+    expect(await page.locator(cell('dead')).textContent()).toBe('0');
+    expect(await page.$$eval('[data-testid=queues] thead th', (ths) => ths.map((th) => th.textContent))).toEqual(['job', 'waiting', 'in flight', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'in / out per min', '']);
+    // Failures stand out; the rest do not.
+    expect(await page.locator(cell('failed')).getAttribute('class')).toBe('num bad');
+    expect(await page.locator(cell('succeeded')).getAttribute('class')).toBe('num');
+    expect(await page.locator(cell('dead')).getAttribute('class')).toBe('num');
   });
 
   it('bulk: remove a job no worker serves, asked first; a served job cannot be removed', { timeout: 120_000 }, async () => {

@@ -32,7 +32,7 @@ describe('queue sampler: finish rate over history state directories', () => {
     ]);
     const sampler = new QueueSampler(fakeClient(dirs), { spec: () => undefined, leases: () => 0 }, new MetricsHistory());
     const first = await sampler.sample(1_000);
-    expect(first.queues[0]).toMatchObject({ job: 'j', history: 6, dead: 0 });
+    expect(first.queues[0]).toMatchObject({ job: 'j', history: 6, succeeded: 5, failed: 1, cancelled: 0, dead: 0 });
     // In one second: 3 succeeded and 1 old one pruned; the failed one pruned; 1 cancelled; 1 dead.
     dirs.set(layout.historyDir('j', 'succeeded'), { n: 7, cv: 14 });
     dirs.set(layout.historyDir('j', 'failed'), { n: 0, cv: 3 });
@@ -40,7 +40,7 @@ describe('queue sampler: finish rate over history state directories', () => {
     dirs.set(layout.dead('j'), { n: 1, cv: 1 });
     const next = await sampler.sample(2_000);
     expect(next.sample.throughput).toBe(5);
-    expect(next.queues[0]).toMatchObject({ history: 8, dead: 1, finishedPerMin: 300 });
+    expect(next.queues[0]).toMatchObject({ history: 8, succeeded: 7, failed: 0, cancelled: 1, dead: 1, finishedPerMin: 300 });
     expect(next.marks.get('j')?.finished).not.toBe(first.marks.get('j')?.finished);
   });
 });
