@@ -17,16 +17,18 @@ export interface TcpProxy {
    * Arms a lost reply: the next request with this opcode (e.g. 14 multi,
    * 1 create, 5 setData) reaches the server, and when its reply comes back
    * the connection is dropped instead. Resolves with that reply's error
-   * code (0 = the server applied it) once it was dropped.
+   * code (0 = the server applied it) once it was dropped. Several opcodes
+   * arm for whichever comes first; `match` narrows it to the request whose
+   * frame (xid, opcode, body) it accepts, e.g. one naming a given path.
    */
-  loseReplyTo(opType: number): Promise<number>;
+  loseReplyTo(opType: number | readonly number[], match?: (request: Buffer) => boolean): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
-  let armed: { opType: number; lost: (err: number) => void } | null = null;
+  let armed: { opTypes: readonly number[]; match: ((request: Buffer) => boolean) | undefined; lost: (err: number) => void } | null = null;
   const server = net.createServer((inbound) => {
     if (!open) {
       inbound.destroy();
@@ -49,7 +51,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     let doomedXid: number | null = null;
     let doomed: ((err: number) => void) | null = null;
     const requests = frames((frame, first) => {
-      if (first || !armed || doomedXid !== null || frame.length < 8 || frame.readInt32BE(4) !== armed.opType) return;
+      if (first || !armed || doomedXid !== null || frame.length < 8 || !armed.opTypes.includes(frame.readInt32BE(4))) return;
+      if (armed.match && !armed.match(frame)) return;
       doomedXid = frame.readInt32BE(0);
       doomed = armed.lost;
       armed = null;
@@ -84,8 +87,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     restore() {
       open = true;
     },
-    loseReplyTo(opType) {
-      return new Promise<number>((resolve) => (armed = { opType, lost: resolve }));
+    loseReplyTo(opType, match) {
+      const opTypes = typeof opType === 'number' ? [opType] : opType;
+      return new Promise<number>((resolve) => (armed = { opTypes, match, lost: resolve }));
     },
     async close() {
       cut();
