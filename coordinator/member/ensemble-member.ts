@@ -108,6 +108,9 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   server.setRole('looking');
 
+  /** `disconnected` events stepped into the peer, and the count at the last from each member (see Ready.messages). */
+  let disconnects = 0;
+  const lastDisconnect = new Map<number, number>();
   const others = new Map<number, PeerAddress>();
   for (const s of config.servers) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
   const transport = new PeerTransport({
@@ -130,6 +133,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       pump();
     },
     onDisconnected: (p) => {
+      lastDisconnect.set(p, ++disconnects);
       peer.step({ kind: 'disconnected', from: p, to: myid });
       pump();
     },
@@ -240,11 +244,19 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
           }
           while (!quitting && peer.hasReady()) {
             const r = peer.ready();
+            const takenAt = disconnects;
+            // Meant for a link that broke since the Ready was taken, it died with that link: sent on the
+            // next one, an answer to a learner's earlier attempt would meet its later one (Ready.messages).
+            const gone = (m: ZabMessage): boolean => m.kind !== 'vote' && (lastDisconnect.get(m.to) ?? 0) > takenAt;
             await persist(r);
             for (const m of r.messages) {
-              if (m.kind === 'disconnected') continue;
+              if (m.kind === 'disconnected' || gone(m)) continue;
               if (m.kind === 'proposal') transport.sendParts(m.to, FrameType.zab, encodeProposalParts(m));
-              else transport.send(m.to, FrameType.zab, m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4));
+              else {
+                const body = m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4);
+                // Reading a SNAP's snapshot takes a while: the link may have gone meanwhile.
+                if (!gone(m)) transport.send(m.to, FrameType.zab, body);
+              }
             }
             applyCommitted(r);
             peer.advance(r);

@@ -63,6 +63,13 @@ export interface PersistWork {
 
 export interface Ready {
   persist: PersistWork;
+  /**
+   * To send once `persist` is durable, each on the connection to its
+   * recipient that was up when the Ready was taken: the host drops those to
+   * a member whose `disconnected` it stepped into the peer after taking this
+   * Ready (they died with that connection; the peer has already started over
+   * with that member, and the next connection must carry only what comes after).
+   */
   messages: ZabMessage[];
   /** Entries now known committed, in zxid order: apply them. */
   committed: Entry[];

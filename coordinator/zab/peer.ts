@@ -36,9 +36,9 @@ export interface ZabConfig {
   members: readonly number[];
   /** Non-voting members (observers), including this one if it is one. */
   observers?: readonly number[];
-  /** Ticks a follower may take to sync with a new leader. */
+  /** Ticks a follower may take to sync with a new leader (until UPTODATE), and a leader to establish. */
   initLimit: number;
-  /** Ticks without hearing the other side before giving up on it. */
+  /** Ticks without hearing the other side, once serving, before giving up on it. */
   syncLimit: number;
   /** Ticks to wait for a better vote once a quorum agrees (ZooKeeper waits 200 ms). */
   finalizeWait?: number;
@@ -284,7 +284,12 @@ export class ZabPeer {
         this.leaderTick();
         return;
       case 'following': {
-        const limit = this.followerPhase === 'broadcast' ? this.cfg.syncLimit : this.cfg.initLimit;
+        // syncLimit only once the leader has said UPTODATE: until then it sends
+        // nothing while it gathers its quorum's NEWLEADER acks, which may take up
+        // to initLimit (ZooKeeper's learner keeps the initLimit socket timeout
+        // until UPTODATE). A follower that acked early and gave up after
+        // syncLimit cost the leader its quorum, over and over (issue 12).
+        const limit = this.serving ? this.cfg.syncLimit : this.cfg.initLimit;
         if (this.now - this.lastHeardLeader > limit) this.goLooking();
         else if (this.followerPhase === 'discovery') this.sendFollowerInfo(); // the leader may not have been listening yet
         return;
@@ -315,6 +320,12 @@ export class ZabPeer {
       return;
     }
     if (m.kind === 'disconnected') {
+      // What is still queued for that member was meant for the connection
+      // that broke, and dies with it: sent on the next one, an answer to an
+      // earlier attempt would meet a later one (a sync planned from a log the
+      // learner no longer has). Votes stand apart. The host does the same for
+      // a Ready it took before this (see Ready).
+      this.out = this.out.filter((o) => o.to !== m.from || o.kind === 'vote');
       if (this.state === 'following' && m.from === this.leaderId) this.goLooking();
       else if (this.state === 'leading') this.learners.delete(m.from);
       return;
@@ -592,6 +603,12 @@ export class ZabPeer {
 
   private establish(): void {
     this.established = true;
+    // Pings start now, so does every learner's syncLimit: a voter that acked
+    // NEWLEADER long before the quorum was in has had nothing to answer since,
+    // and counting from its ack made this leader step down at its first tick
+    // (ZooKeeper's leader counts learners' deadlines on a tick that only
+    // advances once broadcast has begun).
+    for (const l of this.learners.values()) l.lastHeard = this.now;
     // Every entry in the leader's log is on a quorum now: commit them all.
     this.commitUpTo(this.lastZxid);
     for (const id of this.ackedNewLeader) {
@@ -729,10 +746,12 @@ export class ZabPeer {
 
   /**
    * A sync from this leader in this epoch after this follower already synced:
-   * the leader started this learner over — a FOLLOWERINFO of ours reached it
-   * after the sync we took (one of an earlier attempt's: a Ready in flight
-   * across a reconnect carries it, and our new attempt took that attempt's
-   * answers) — and sent it no proposals until this sync. What this follower
+   * the leader answered an ACKEPOCH of ours twice (the simulator duplicates
+   * messages), or started this learner over — a FOLLOWERINFO of ours reached
+   * it after the sync we took (one of an earlier attempt's, which a Ready in
+   * flight across a reconnect carried until such messages died with their
+   * connection; see `disconnected`) — and sent it no proposals until this
+   * sync. What this follower
    * logs came from this leader in order, so it is a prefix of the leader's
    * log: the sync's entries above our last zxid are exactly the ones missed,
    * and its TRUNC (planned from what we reported earlier) has nothing left to

@@ -62,7 +62,11 @@ interface Node {
   id: number;
   peer: ZabPeer | null;
   disk: Disk;
-  pending: { ready: Ready; doneAt: number } | null;
+  /** The Ready being persisted, and `disconnects` (and the cluster's `breaks`) when it was taken. */
+  pending: { ready: Ready; doneAt: number; takenAt: number; breaksAt: number } | null;
+  /** `disconnected` messages stepped into this member (all lives), and the count at the last from each member. */
+  disconnects: number;
+  lastDisconnect: Map<number, number>;
   /** Entries applied in this life, in order (a life starts with its snapshot's). */
   applied: Entry[];
   /** The key-value state those entries make. */
@@ -107,6 +111,9 @@ export class ZabCluster {
   private readonly blocked = new Set<string>();
   /** Directed links whose connection broke and whose sender has not heard yet: what it sends is lost, as on a dead TCP connection. */
   private readonly broken = new Set<string>();
+  /** Links broken so far, and the count at each directed link's last break. */
+  private breaks = 0;
+  private readonly linkBroke = new Map<string, number>();
   now = 0;
   /** zxid -> data of everything any member has applied: one value per zxid, ever. */
   private readonly committed = new Map<number, string>();
@@ -148,12 +155,21 @@ export class ZabCluster {
     // member whose clock runs fast gives up sooner. initLimit must cover it,
     // as an operator sets it to: a sim that cannot elect proves nothing.
     this.initLimit = Math.max(20, Math.ceil(5 * (mix.maxDelay + mix.maxFsyncDelay + 2) * (1 + skew)));
-    // Likewise syncLimit must outlast the widest gap between two pings' arrivals.
-    this.syncLimit = Math.max(8, Math.ceil((mix.maxDelay + 3) * (1 + skew)));
+    // Likewise syncLimit must outlast a ping's round trip, which is what the
+    // leader waits for (a follower only for the next ping). Here a message
+    // leaves once the Ready carrying it is durable, which may first wait for
+    // the Ready before it: up to two fsync delays at each end, a delay each
+    // way, and a tick. `maxDelay + 3` covered only the follower's side, so
+    // even fault-free ensembles lost established leaders (a pong arriving 9
+    // steps after the first ping, syncLimit 8): a configuration no operator
+    // would choose, and one that helped keep the harsher mixes electing
+    // without end after the faults stopped (issue 12).
+    const oneWay = mix.maxDelay + 1 + 2 * mix.maxFsyncDelay;
+    this.syncLimit = Math.max(8, Math.ceil((2 * oneWay + 2) * (1 + skew)));
     for (const id of this.members) {
       const disk: Disk = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
       const rate = 1 + skew * (this.rng() * 2 - 1);
-      const n: Node = { id, peer: null, disk, pending: null, applied: [], kv: new Map(), sinceSnapshot: 0, downUntil: 0, clock: 0, rate, pausedUntil: 0 };
+      const n: Node = { id, peer: null, disk, pending: null, disconnects: 0, lastDisconnect: new Map(), applied: [], kv: new Map(), sinceSnapshot: 0, downUntil: 0, clock: 0, rate, pausedUntil: 0 };
       this.nodes.push(n);
       this.boot(n);
     }
@@ -237,6 +253,8 @@ export class ZabCluster {
     this.net = this.net.filter((f) => !((f.msg.from === a && f.msg.to === b) || (f.msg.from === b && f.msg.to === a)) || f.msg.kind === 'vote');
     this.broken.add(`${a}>${b}`);
     this.broken.add(`${b}>${a}`);
+    this.linkBroke.set(`${a}>${b}`, ++this.breaks);
+    this.linkBroke.set(`${b}>${a}`, this.breaks);
     this.send({ kind: 'disconnected', from: a, to: b }, 1);
     this.send({ kind: 'disconnected', from: b, to: a }, 1);
   }
@@ -268,7 +286,10 @@ export class ZabCluster {
       }
       if (isVote && faults && this.chance(this.mix.lossRate)) this.send(m); // election messages may duplicate
       // Hearing of the break, the receiver's next messages go over a new connection.
-      if (m.kind === 'disconnected') this.broken.delete(`${m.to}>${m.from}`);
+      if (m.kind === 'disconnected') {
+        this.broken.delete(`${m.to}>${m.from}`);
+        target.lastDisconnect.set(m.from, ++target.disconnects);
+      }
       if (m.kind === 'sync' && m.snapshot !== null) this.snapSyncs++;
       target.peer.step(m);
     }
@@ -296,6 +317,7 @@ export class ZabCluster {
     if (!peer || n.pausedUntil > this.now) return;
     if (n.pending && this.now >= n.pending.doneAt) {
       const r = n.pending.ready;
+      const { takenAt, breaksAt } = n.pending;
       n.pending = null;
       const p = r.persist;
       if (p.truncateTo !== null) n.disk.log = n.disk.log.filter((e) => e.zxid <= (p.truncateTo as number));
@@ -306,7 +328,17 @@ export class ZabCluster {
       for (const e of p.entries) n.disk.log.push(e);
       if (p.acceptedEpoch !== null) n.disk.acceptedEpoch = p.acceptedEpoch;
       if (p.currentEpoch !== null) n.disk.currentEpoch = p.currentEpoch;
-      for (const m of r.messages) this.send(m);
+      for (const m of r.messages) {
+        // Meant for a connection that broke after this Ready was taken (the peer has heard): it died with it.
+        if (m.kind !== 'vote' && (n.lastDisconnect.get(m.to) ?? 0) > takenAt) continue;
+        // Which is what keeps anything from crossing to the next connection. Checked
+        // here, as only a rare seed shows it crossing in a member's log (300640).
+        const link = `${m.from}>${m.to}`;
+        if (m.kind !== 'vote' && !this.broken.has(link) && (this.linkBroke.get(link) ?? 0) > breaksAt) {
+          throw new InvariantViolation(`member ${n.id} sent ${m.kind} to ${m.to} on a connection opened after the Ready carrying it was taken`);
+        }
+        this.send(m);
+      }
       if (p.snapshot !== null) this.installSnapshot(n, p.snapshot);
       for (const e of r.committed) this.apply(n, e);
       peer.advance(r);
@@ -318,7 +350,7 @@ export class ZabCluster {
       const ready = peer.ready();
       // The bytes are read when the Ready is taken: compaction may drop that snapshot before the fsync completes.
       this.attachSnapshots(n, ready);
-      n.pending = { ready, doneAt: this.now + Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)) };
+      n.pending = { ready, doneAt: this.now + Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)), takenAt: n.disconnects, breaksAt: this.breaks };
       if (n.pending.doneAt === this.now) this.host(n);
     }
   }

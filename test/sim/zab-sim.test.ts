@@ -9,7 +9,11 @@
  * key-value clients' history (writes and synced reads) is linearizable.
  *
  * DROVER_SEED=n replays one seed; DROVER_SIM_SEEDS=n runs more, from
- * DROVER_SIM_BASE; DROVER_SIM_INTENSE=1 uses the harsher mixes.
+ * DROVER_SIM_BASE; DROVER_SIM_INTENSE=1 uses the harsher mixes;
+ * DROVER_SIM_STEPS=n runs each seed's faulty phase for n steps. A failing
+ * seed's message names the command that replays it. `npm test` runs
+ * DEFAULT_SEEDS of the default mix, INTENSE_SEEDS of the harsher one and the
+ * seeds that once failed; batches of thousands run out of band (issue 12).
  */
 import { describe, it, expect } from 'vitest';
 import { ZabCluster, mulberry32, type FaultMix } from './zab-cluster.ts';
@@ -56,6 +60,10 @@ function intenseMixFor(seed: number): FaultMix {
 }
 
 const INTENSE_STEPS = 600;
+/** Harsher-mix seeds every `npm test` runs (1..n), beside DEFAULT_SEEDS of the default mix. */
+const INTENSE_SEEDS = 3000;
+const DEFAULT_SEEDS = 500;
+const DEFAULT_STEPS = 400;
 
 function runSeed(seed: number, steps: number, intense = false): ZabCluster {
   const mix = intense ? intenseMixFor(seed) : mixFor(seed);
@@ -65,7 +73,8 @@ function runSeed(seed: number, steps: number, intense = false): ZabCluster {
     c.finish(3000);
   } catch (err) {
     const e = err as Error;
-    const replay = `${intense ? 'DROVER_SIM_INTENSE=1 ' : ''}DROVER_SEED=${seed}`;
+    const customSteps = steps !== (intense ? INTENSE_STEPS : DEFAULT_STEPS) ? `DROVER_SIM_STEPS=${steps} ` : '';
+    const replay = `${intense ? 'DROVER_SIM_INTENSE=1 ' : ''}${customSteps}DROVER_SEED=${seed}`;
     e.message = `seed ${seed} (replay: ${replay} npx vitest run test/sim/zab-sim.test.ts) mix ${JSON.stringify(mix)} at step ${c.now} [${c.describe()}]: ${e.message}`;
     throw e;
   }
@@ -74,7 +83,7 @@ function runSeed(seed: number, steps: number, intense = false): ZabCluster {
 
 describe('ZAB in a seeded simulation', () => {
   const only = process.env['DROVER_SEED'];
-  const count = Number(process.env['DROVER_SIM_SEEDS'] ?? 500);
+  const count = Number(process.env['DROVER_SIM_SEEDS'] ?? DEFAULT_SEEDS);
   const base = only ? Number(only) : Number(process.env['DROVER_SIM_BASE'] ?? 1);
   const seeds = only ? [Number(only)] : Array.from({ length: count }, (_, i) => base + i);
   const intense = process.env['DROVER_SIM_INTENSE'] === '1';
@@ -83,7 +92,7 @@ describe('ZAB in a seeded simulation', () => {
     let acked = 0;
     let reads = 0;
     let snaps = 0;
-    const steps = Number(process.env['DROVER_SIM_STEPS'] ?? (intense ? INTENSE_STEPS : 400));
+    const steps = Number(process.env['DROVER_SIM_STEPS'] ?? (intense ? INTENSE_STEPS : DEFAULT_STEPS));
     for (const seed of seeds) {
       const c = runSeed(seed, steps, intense);
       acked += c.acked.size;
@@ -91,18 +100,45 @@ describe('ZAB in a seeded simulation', () => {
       snaps += c.snapSyncs;
     }
     // The runs did real work: writes acknowledged and reads answered under faults, some members caught up by SNAP.
-    expect(acked).toBeGreaterThan(seeds.length * 5);
+    // Only a batch must: one seed may fairly get almost nothing done under its
+    // faults (DROVER_SEED=403129 with the harsher mix acknowledges 3 writes),
+    // and a replay must fail only where the seed did.
     if (!only) {
+      expect(acked).toBeGreaterThan(seeds.length * 5);
       expect(reads).toBeGreaterThan(seeds.length);
       expect(snaps).toBeGreaterThan(0);
     }
   }, 120_000);
 
-  it('survives harsher fault mixes too (50 seeds; DROVER_SIM_INTENSE=1 runs the main test with them)', () => {
+  it(`survives harsher fault mixes too (${INTENSE_SEEDS} seeds; DROVER_SIM_INTENSE=1 runs the main test with them)`, () => {
     let acked = 0;
-    for (let seed = 1; seed <= 50; seed++) acked += runSeed(seed, INTENSE_STEPS, true).acked.size;
-    expect(acked).toBeGreaterThan(50 * 5);
-  });
+    for (let seed = 1; seed <= INTENSE_SEEDS; seed++) acked += runSeed(seed, INTENSE_STEPS, true).acked.size;
+    expect(acked).toBeGreaterThan(INTENSE_SEEDS * 5);
+  }, 120_000);
+
+  // Harsher-mix seeds that failed once (issue 12), replayed as they are. Any
+  // change to the peer or the harness reshuffles what a seed exercises (these
+  // pass on other paths since), so test/unit/zab/learner.test.ts pins each
+  // root cause by hand as well.
+  //  - 202603: an observer's rejoin took the sync of the attempt before it
+  //    and ignored the leader's next sync, in broadcast by then: a gap in its
+  //    proposals. The re-sync of seed 1357 (below) fixed it.
+  //  - 301185, 403129: no stable leader in 3000 fault-free steps. Followers
+  //    that had acked NEWLEADER gave up after syncLimit while the leader was
+  //    still gathering its quorum (it sends nothing before UPTODATE), and
+  //    came back having promised its epoch, on which that leader stood down
+  //    (ADR 0003): elections without end. A follower now keeps initLimit
+  //    until UPTODATE, a leader counts syncLimit from when it establishes,
+  //    and the simulated syncLimit outlasts a ping's round trip.
+  //  - 300640, 402766 (found in the batches run for it): a Ready taken
+  //    before a link broke went out on the next connection, and a learner's
+  //    new attempt took a sync planned for its earlier one. What a member
+  //    produced for a connection now dies with it (Ready.messages).
+  for (const seed of [202603, 301185, 403129, 300640, 402766]) {
+    it(`harsher mix, seed ${seed} (issue 12)`, () => {
+      runSeed(seed, INTENSE_STEPS, true);
+    });
+  }
 
   it('a member down while the leader compacted its log comes back by SNAP', () => {
     const c = new ZabCluster(7, { members: 3, lossRate: 0, crashRate: 0, partitionRate: 0, maxDelay: 1, maxFsyncDelay: 1, writeRate: 1, readRate: 0.5, snapEvery: 10 });
@@ -175,7 +211,7 @@ describe('ZAB in a seeded simulation', () => {
     // Found once the leader stopped standing down for a follower of its own
     // epoch: a rejoin attempt took the sync of the one before it, and the
     // leader's re-sync met it in broadcast, leaving a gap in its proposals.
-    runSeed(1357, 400);
+    runSeed(1357, DEFAULT_STEPS);
   });
 
   it('a fault-free ensemble elects one leader and commits in order', () => {
