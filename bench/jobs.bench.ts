@@ -6,7 +6,8 @@
  *
  *   drover runtime   N no-op runs enqueued while the job is paused (a
  *                    10,000 backlog), 2 `drover worker` processes (this
- *                    file is their job file, --inline) x concurrency 50
+ *                    file is their job file; handlers in worker threads,
+ *                    the default, or --inline with BENCH_INLINE=1) x concurrency 50
  *                    released together by resuming the job; jobs/s until the
  *                    last run is in history. Twice: a job of single runs,
  *                    and a job with bundle: BENCH_BUNDLE (50; docs/adr/
@@ -27,11 +28,12 @@
  * Env: BENCH_BACKLOG (10000), BENCH_RATE (2000), BENCH_SECONDS (8),
  * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_BUNDLE (50), BENCH_REPEAT (3 drains of each backlog; the median is reported), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
- * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain).
+ * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain),
+ * BENCH_SINGLE_ONLY=1 (no bundled drain), BENCH_INLINE=1 (workers run handlers on their main thread, --inline).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -64,6 +66,8 @@ const BUNDLE = Number(process.env['BENCH_BUNDLE'] ?? 50);
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 3);
 /** BENCH_BACKLOG_ONLY=1: only the drover backlog drain (for profiling it alone). */
 const BACKLOG_ONLY = process.env['BENCH_BACKLOG_ONLY'] === '1';
+/** BENCH_INLINE=1: `drover worker --inline` (handlers on the worker's main thread); default: handler threads, as users run it. */
+const INLINE = process.env['BENCH_INLINE'] === '1';
 const SELF = fileURLToPath(import.meta.url);
 const DROVER_BIN = fileURLToPath(new URL('../bin/drover.mjs', import.meta.url));
 
@@ -114,6 +118,16 @@ async function naiveMode(connect: string, root: string, seconds: number): Promis
 
 // ---------------------------------------------------------------- measuring
 
+/**
+ * With BENCH_CPU_PROF, each drain's window (monotonic µs, the clock V8's
+ * profiles are stamped with) goes to <dir>/windows.txt, so a profile can be
+ * cut to the drain alone (startup and the enqueue phases left out).
+ */
+function profileWindow(label: string, startUs: bigint): void {
+  const dir = process.env['BENCH_CPU_PROF'];
+  if (dir) appendFileSync(path.join(dir, 'windows.txt'), `${startUs} ${process.hrtime.bigint() / 1000n} ${label}\n`);
+}
+
 /** BENCH_CPU_PROF=<dir>: V8 CPU profiles of the worker and consumer processes, to see where client time goes. */
 function profFlags(): string[] {
   return process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
@@ -127,7 +141,7 @@ function spawnSelf(args: string[]): { child: ChildProcess; lines: AsyncIterator<
 
 /** A real `drover worker` process running this file's no-op job; resolves once it has registered. */
 async function spawnWorker(connect: string, root: string, index: number): Promise<ChildProcess> {
-  const args = ['worker', '--jobs', SELF, '--connect', connect, '--root', root, '--concurrency', String(CONCURRENCY), '--inline', '--log-level', 'warn'];
+  const args = ['worker', '--jobs', SELF, '--connect', connect, '--root', root, '--concurrency', String(CONCURRENCY), ...(INLINE ? ['--inline'] : []), '--log-level', 'warn'];
   // One scheduler candidate is enough (the recovery driver watches leases and inflight).
   if (index > 0) args.push('--no-schedule');
   const child = spawn(process.execPath, [...profFlags(), DROVER_BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
@@ -159,6 +173,17 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Read + write system calls of a process (Linux /proc/<pid>/io; 0 elsewhere): socket and file I/O alike. */
+function syscalls(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** The newest zxid's counter among the members, and the client requests they received in all. */
 async function serverCounters(ensemble: ProcessEnsemble): Promise<{ zxid: number; received: number }> {
   let zxid = 0;
@@ -178,18 +203,37 @@ interface Cost {
   requests: number;
   serverCpu: number;
   clientCpu: number;
+  /** CPU seconds of each member, in member order (the leader among them). */
+  memberCpu: number[];
+  /** Read and write system calls of the members, and of the worker or consumer processes. */
+  serverSyscalls: number;
+  clientSyscalls: number;
 }
 
 async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[]): Promise<() => Promise<Cost>> {
-  const servers = (): number => ensemble.members.reduce((s, m) => s + cpuSeconds(m.child?.pid), 0);
+  const each = (): number[] => ensemble.members.map((m) => cpuSeconds(m.child?.pid));
+  const servers = (): number => each().reduce((s, c) => s + c, 0);
   // The worker or consumer processes; not this one (it only enqueues and probes).
   const others = (): number => clients().reduce((s, c) => s + cpuSeconds(c.pid), 0);
   const z0 = await serverCounters(ensemble);
+  const m0 = each();
   const s0 = servers();
   const c0 = others();
+  const serverIo = (): number => ensemble.members.reduce((s, m) => s + syscalls(m.child?.pid), 0);
+  const clientIo = (): number => clients().reduce((s, c) => s + syscalls(c.pid), 0);
+  const io0 = [serverIo(), clientIo()] as const;
   return async () => {
     const z1 = await serverCounters(ensemble);
-    return { txns: z1.zxid - z0.zxid, requests: z1.received - z0.received, serverCpu: servers() - s0, clientCpu: others() - c0 };
+    const m1 = each();
+    return {
+      txns: z1.zxid - z0.zxid,
+      requests: z1.received - z0.received,
+      serverCpu: servers() - s0,
+      clientCpu: others() - c0,
+      memberCpu: m1.map((c, i) => c - (m0[i] ?? 0)),
+      serverSyscalls: serverIo() - io0[0],
+      clientSyscalls: clientIo() - io0[1],
+    };
   };
 }
 
@@ -225,7 +269,11 @@ function recordsOf(runIds: string[]): number {
   return new Set(runIds.map((id) => splitBundledRunId(id)?.bundleId ?? id)).size;
 }
 
-/** The finished runs of the bundles read so far, by history entry name (a bundle is read once). */
+/**
+ * The finished runs of the bundles read so far, by history entry name (a
+ * bundle is read once). No-op runs all succeed: every entry this bench reads
+ * is in history/<job>/succeeded.
+ */
 const bundleRuns = new Map<string, { id: string; finishedAt?: number }[]>();
 
 async function runsOfEntry(client: Coordination, job: string, name: string): Promise<{ id: string; finishedAt?: number }[]> {
@@ -243,14 +291,14 @@ async function runsOfEntry(client: Coordination, job: string, name: string): Pro
 /** Fails unless history holds `runs` finished runs, reading every bundle in it (after a phase, not while it is timed). */
 async function checkHistory(client: Coordination, job: string, runs: number, what: string): Promise<void> {
   let n = 0;
-  for (const name of await client.children(layout.history(job))) n += (await runsOfEntry(client, job, name)).length;
+  for (const name of await client.children(layout.historyDir(job, 'succeeded'))) n += (await runsOfEntry(client, job, name)).length;
   if (n < runs) throw new Error(`bench: ${what}: history holds ${n} runs, not ${runs}`);
 }
 
 /** enqueue -> done latencies: a run id carries its enqueue time; the end is its finishedAt (or its entry's name). */
 async function latencies(client: Coordination, job: string, sinceMs: number, floorMs?: number): Promise<number[]> {
   const out: number[] = [];
-  for (const name of await client.children(layout.history(job))) {
+  for (const name of await client.children(layout.historyDir(job, 'succeeded'))) {
     if (!/^h-\d{13}-/.test(name)) continue;
     for (const run of await runsOfEntry(client, job, name)) {
       const end = run.finishedAt ?? Number(name.slice(2, 15));
@@ -273,7 +321,7 @@ async function queueState(client: Coordination, JOB: string): Promise<string> {
     lanes.push(`${lane} head ${await read('head')} tail ${await read('tail')}`);
   }
   // The runs that never reached history, by state: what the runtime did with them.
-  const finished = new Set((await client.children(layout.history(JOB))).map((n) => n.replace(/^h-\d{13}-/, '')));
+  const finished = new Set((await client.children(layout.historyDir(JOB, 'succeeded'))).map((n) => n.replace(/^h-\d{13}-/, '')));
   const missing = (await client.children(layout.runs(JOB))).filter((id) => !finished.has(id));
   const states = new Map<string, number>();
   for (const id of missing.slice(0, 200)) {
@@ -295,7 +343,7 @@ async function waitForHistory(client: Coordination, job: string, records: number
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
-    const n = (await client.exists(layout.history(job)))?.numChildren ?? 0;
+    const n = (await client.exists(layout.historyDir(job, 'succeeded')))?.numChildren ?? 0;
     if (n >= records) return;
     if (n !== last) {
       last = n;
@@ -319,7 +367,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
   const finishedRuns = new Map<string, number>();
   const drain = async (job: string, label: string): Promise<Result> => {
     await pauseJob(client, job);
-    const entries = async (): Promise<number> => (await client.exists(layout.history(job)))?.numChildren ?? 0;
+    const entries = async (): Promise<number> => (await client.exists(layout.historyDir(job, 'succeeded')))?.numChildren ?? 0;
     const before = await entries(); // earlier repetitions' entries
     const t0fill = Date.now();
     const ids = await fill(client, job, BACKLOG);
@@ -327,9 +375,11 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     console.log(`  drover: enqueued ${BACKLOG} runs of ${job} in ${fillSeconds.toFixed(2)} s (${Math.round(BACKLOG / fillSeconds)} runs/s, batched multis)`);
     const meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t0 = Date.now();
+    const mono0 = process.hrtime.bigint() / 1000n;
     await resumeJob(client, job);
     await waitForHistory(client, job, before + recordsOf(ids), `the backlog drain of ${job}`);
     const seconds = (Date.now() - t0) / 1000;
+    profileWindow(label, mono0);
     const cost = await meter();
     finishedRuns.set(job, (finishedRuns.get(job) ?? 0) + BACKLOG);
     await checkHistory(client, job, finishedRuns.get(job) as number, `the backlog drain of ${job}`);
@@ -348,15 +398,16 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     return { ...mid, label: `${label} (median of ${REPEAT})` };
   };
   try {
-    if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0 } });
+    if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0, memberCpu: [], serverSyscalls: 0, clientSyscalls: 0 } });
     else results.push(await median(JOB, `drover runtime, ${BACKLOG} backlog`));
+    if (process.env['BENCH_SINGLE_ONLY'] === '1') return results;
     results.push(await median(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG}`));
     let meter;
     const JOB_P = BUNDLED_JOB;
     if (BACKLOG_ONLY) return results;
 
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most 2 in flight.
-    const drained = (await client.exists(layout.history(JOB_P)))?.numChildren ?? 0; // the backlog's entries
+    const drained = (await client.exists(layout.historyDir(JOB_P, 'succeeded')))?.numChildren ?? 0; // the backlog's entries
     meter = await costMeter(ensemble, () => workers.map((w) => w.child));
     const t1 = Date.now();
     const total = Math.round(RATE * SECONDS);
@@ -457,18 +508,28 @@ function row(r: Result): string {
     (r.cost.requests / r.jobs).toFixed(2).padStart(8),
     r.cost.serverCpu.toFixed(1).padStart(8),
     r.cost.clientCpu.toFixed(1).padStart(8),
+    // CPU per run in microseconds: members, workers (or consumers), and each member (the leader is the busy one).
+    perRun(r.cost.serverCpu, r.jobs).padStart(7),
+    perRun(r.cost.clientCpu, r.jobs).padStart(7),
+    `  [${r.cost.memberCpu.map((c) => perRun(c, r.jobs)).join(' ')}]`,
+    // System calls (reads + writes, sockets and files) per run: members / workers.
+    `  ${(r.cost.serverSyscalls / r.jobs).toFixed(2)}/${(r.cost.clientSyscalls / r.jobs).toFixed(2)}`,
   ].join('  ');
 }
 
+function perRun(cpuSeconds: number, jobs: number): string {
+  return jobs > 0 ? ((cpuSeconds * 1e6) / jobs).toFixed(0) : '-';
+}
+
 async function main(): Promise<void> {
-  console.log(`\njobs: 3-member ${BACKEND} ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs\n`);
+  console.log(`\njobs: 3-member ${BACKEND} ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs, handlers ${INLINE ? 'inline' : 'in worker threads'}\n`);
   // BENCH_CPU_PROF also profiles the `drover server` members (spawnDrover reads DROVER_NODE_ARGS).
   if (process.env['BENCH_CPU_PROF'] && BACKEND === 'drover') process.env['DROVER_NODE_ARGS'] = `--cpu-prof --cpu-prof-dir ${process.env['BENCH_CPU_PROF']}`;
   const ensemble = await startProcessEnsemble(BACKEND, 3, TICK_MS);
   try {
     const drover = await droverRuntime(ensemble);
     const naive = BACKLOG_ONLY ? [] : await naiveRecipe(ensemble);
-    console.log(['\nworkload'.padEnd(47), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu'].join('  '));
+    console.log(['\nworkload'.padEnd(47), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu', 'srv µs', 'cli µs', ' [µs per member]', ' syscalls/run srv/cli'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
     const single = rate(drover[0]);
@@ -481,7 +542,8 @@ async function main(): Promise<void> {
     }
     console.log(`drover backlog throughput (target >= 15000 durable jobs/s): ${Math.round(bundled)} bundled (bundle: ${BUNDLE}), ${Math.round(single)} single runs`);
     console.log('(backlog latencies count from the release of the backlog; producer latencies from enqueue; cpu in seconds over the phase:');
-    console.log(' srv = the 3 members, cli = the worker or consumer processes; the producing and probing bench process is not counted)');
+    console.log(' srv = the 3 members, cli = the worker or consumer processes; the producing and probing bench process is not counted;');
+    console.log(' srv µs / cli µs = CPU per run in microseconds, [..] = each member\'s)');
   } finally {
     if (process.env['BENCH_CPU_PROF']) {
       // A profile is written at exit: SIGTERM the members (stop() SIGKILLs) and wait for them.

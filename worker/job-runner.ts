@@ -21,7 +21,6 @@ import type { ExecOutcome, ExecRequest, Executor } from './runs/executor.ts';
 import type { HandlerError } from './runs/handler-error.ts';
 import type { FinishBatcher, FinishKind, FinishRequest, FinishResult } from './runs/finish.ts';
 import { attemptsUsed, backoffDelayMs, hasAttemptsLeft } from './runs/retry-policy.ts';
-import type { LogLevel } from './runs/run-logger.ts';
 import type { WorkerEvent } from './worker-events.ts';
 
 /** What the runtime gives each of its job runners. */
@@ -284,12 +283,7 @@ export class JobRunner {
       ? setTimeout(() => run.abort(new DroverError('DROVER_TIMEOUT', `attempt ${run.record.attempt} exceeded timeoutMs ${timeoutMs}`)), timeoutMs)
       : null;
     // Made on first use: a run that ends well logs nothing here.
-    let runLogMade: Logger | undefined;
-    const runLog = (): Logger => (runLogMade ??= this.log.child({ runId: run.runId, attempt: run.record.attempt }));
-    const hooks = {
-      progress: (pct: number, message?: string) => run.progress(pct, message),
-      log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => run.log(level, msg, fields),
-    };
+    const runLog = (): Logger => (run.runLog ??= this.log.child({ runId: run.runId, attempt: run.record.attempt }));
     const execReq: ExecRequest = { job: this.job, runId: run.runId, input: run.record.input, attempt: run.record.attempt, fence: run.fence };
     if (run.record.partition !== undefined) execReq.partition = run.record.partition;
     const startedAt = Date.now();
@@ -297,12 +291,14 @@ export class JobRunner {
     // signal does not hold the attempt (its late result is dropped).
     const outcome = await new Promise<ExecOutcome | null>((resolve, reject) => {
       run.latch.onAbort(() => resolve(null));
-      this.host.executor.execute(execReq, hooks, run.latch).then(resolve, reject);
+      // The run is the hooks: its progress and log methods, no closures per attempt.
+      this.host.executor.execute(execReq, run, run.latch).then(resolve, reject);
     });
     const ms = Date.now() - startedAt;
     this.runMsEma = this.runMsEma === null ? ms : 0.8 * this.runMsEma + 0.2 * ms;
     if (timer) clearTimeout(timer);
-    await run.settle();
+    const writing = run.settle();
+    if (writing) await writing;
     const req = this.finishRequest(run, outcome, runLog);
     if (!req) {
       const code = run.abortReason?.code ?? 'DROVER_FENCED';

@@ -13,6 +13,11 @@ function isAuthenticatedScheme(scheme: string): boolean {
 /** Validates an ACL list and expands `auth` entries; throws ZkError(INVALID_ACL). */
 export function prepareAcl(acl: readonly Acl[], authIds: readonly Id[]): Acl[] {
   if (acl.length === 0) throw new ZkError(ErrorCode.INVALID_ACL, 'empty ACL');
+  // Nearly every create carries world:anyone alone: the same result, without the general path's set and closure.
+  if (acl.length === 1) {
+    const a = acl[0] as Acl;
+    if (a.id.scheme === 'world' && a.id.id === 'anyone') return [{ perms: a.perms, id: { scheme: 'world', id: 'anyone' } }];
+  }
   const out: Acl[] = [];
   const seen = new Set<string>();
   const push = (a: Acl): void => {

@@ -173,7 +173,7 @@ export class ZkServer {
         }
         throw err;
       }
-      this.handleRequest(conn, decoded.header, decoded.request, receivedAt);
+      this.handleRequest(conn, decoded.header, decoded.request, receivedAt, false, body);
     } catch (err) {
       if (err instanceof ProtocolError || err instanceof ZkError) {
         this.log.debug({ peer: conn.remoteAddress, err: err.message }, 'malformed request; closing connection');
@@ -253,7 +253,8 @@ export class ZkServer {
 
   // ------------------------------------------------------------ requests
 
-  private handleRequest(conn: Connection, header: RequestHeader, req: Request, receivedAt: number, released = false): void {
+  /** `frame`: the request as it came (no length prefix), when known: a follower forwards those bytes rather than encoding them again. */
+  private handleRequest(conn: Connection, header: RequestHeader, req: Request, receivedAt: number, released = false, frame?: Buffer): void {
     if (!released && conn.pipeline.length > 0 && !FORWARDED_OPS.has(req.op)) {
       // Behind a forwarded write: answering now would overtake its reply.
       conn.pipeline.push({ kind: 'local', header, req, receivedAt });
@@ -262,7 +263,7 @@ export class ZkServer {
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = OP_NAMES.get(req.op) ?? String(req.op);
     if (WRITE_OPS.has(req.op)) {
-      this.handleWrite(conn, header, req, receivedAt);
+      this.handleWrite(conn, header, req, receivedAt, frame);
       return;
     }
     const xid = header.xid;
@@ -360,7 +361,7 @@ export class ZkServer {
     this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, response, receivedAt);
   }
 
-  private handleWrite(conn: Connection, header: RequestHeader, req: Request, receivedAt: number): void {
+  private handleWrite(conn: Connection, header: RequestHeader, req: Request, receivedAt: number, frame?: Buffer): void {
     const xid = header.xid;
     const sessions = this.state.sessions;
     if (!sessions.has(conn.sessionId) || sessions.isClosing(conn.sessionId)) {
@@ -372,7 +373,10 @@ export class ZkServer {
       return;
     }
     if (this.role === 'follower') {
-      this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body: encodeRequest(header, req), timeoutMs: 0 }, req, receivedAt);
+      // The leader decodes the same bytes the same way: pass them on (length-prefixed, as
+      // encodeRequest makes them) instead of encoding the decoded request again.
+      const body = frame ? prefixed(frame) : encodeRequest(header, req);
+      this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body, timeoutMs: 0 }, req, receivedAt);
       return;
     }
     const txn = prepWrite(req as Parameters<typeof prepWrite>[0], {
@@ -743,6 +747,14 @@ export class ZkServer {
 function failedMultiResults(txn: Txn): MultiResult[] | null {
   if (txn.type !== 'multi' || txn.txns.length === 0 || !txn.txns.every((t) => t.type === 'error')) return null;
   return txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
+}
+
+/** A frame with its 4-byte length in front. */
+function prefixed(frame: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + frame.length);
+  out.writeInt32BE(frame.length, 0);
+  frame.copy(out, 4);
+  return out;
 }
 
 function forwardKey(sessionId: bigint, cxid: number): string {

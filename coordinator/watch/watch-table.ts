@@ -21,6 +21,14 @@ export interface WatchEvent {
 /** `event` is the triggering event itself, for a caller that filters on what else it carries. */
 export type Deliver<W, E extends WatchEvent = WatchEvent> = (watcher: W, type: EventType, path: string, event: E) => void;
 
+/** `hit` with the watchers of `s` added (a copy of `s` when `hit` is null: `s` may be an index's own set). */
+function union<W>(hit: Set<W> | null, s: Set<W> | undefined): Set<W> | null {
+  if (!s) return hit;
+  if (hit === null) return new Set(s);
+  for (const w of s) hit.add(w);
+  return hit;
+}
+
 class PathIndex<W> {
   readonly byPath = new Map<string, Set<W>>();
   readonly byWatcher = new Map<W, Set<string>>();
@@ -113,32 +121,29 @@ export class WatchTable<W> {
     return this.data.byPath.size === 0 && this.child.byPath.size === 0 && this.persistent.byPath.size === 0 && this.recursive.byPath.size === 0;
   }
 
+  // Runs for every event of every write: no closure made per call (under a loader that names
+  // functions, each closure costs a defineProperty), no set copied when nothing watches the path.
   private triggerOne<E extends WatchEvent>(event: E, deliver: Deliver<W, E>): void {
     const { type, path } = event;
     let hit: Set<W> | null = null;
-    const add = (s: Set<W> | undefined): void => {
-      if (!s) return;
-      if (hit === null) hit = new Set(s);
-      else for (const w of s) hit.add(w);
-    };
     if (type === 4) {
-      add(this.child.take(path));
+      hit = union(hit, this.child.take(path));
     } else {
-      add(this.data.take(path));
-      if (type === 2) add(this.child.take(path));
+      hit = union(hit, this.data.take(path));
+      if (type === 2) hit = union(hit, this.child.take(path));
     }
-    add(this.persistent.byPath.get(path));
+    if (this.persistent.byPath.size > 0) hit = union(hit, this.persistent.byPath.get(path));
     if (type !== 4 && this.recursive.byPath.size > 0) {
       // The path itself and every ancestor may hold a recursive watch.
       let p = path;
       for (;;) {
-        add(this.recursive.byPath.get(p));
+        hit = union(hit, this.recursive.byPath.get(p));
         if (p === '/') break;
         const i = p.lastIndexOf('/');
         p = i <= 0 ? '/' : p.slice(0, i);
       }
     }
-    if (hit !== null) for (const w of hit as Set<W>) deliver(w, type, path, event);
+    if (hit !== null) for (const w of hit) deliver(w, type, path, event);
   }
 
   removeWatcher(w: W): void {

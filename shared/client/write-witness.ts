@@ -33,7 +33,8 @@ export interface WitnessIo {
   get(path: string): Promise<{ data: Buffer; stat: Stat } | null>;
   exists(path: string): Promise<Stat | null>;
   children(path: string): Promise<string[]>;
-  ensurePath(path: string): Promise<void>;
+  /** Creates the witnesses' directory (its parent, the namespace root, must exist: a mistyped root is not made). */
+  makeDir(path: string): Promise<void>;
   /** The retry policy's pause before try number `retries` (null: give up). */
   delayBeforeRetry(retries: number, elapsedMs: number): number | null;
   /** The absolute form of an op's path. */
@@ -76,7 +77,7 @@ export class WriteWitness {
   }
 
   private async writeWith(io: WitnessIo, ops: Op[], slot: number, seq: number): Promise<OpResult[]> {
-    this.dirReady ??= io.ensurePath(this.dir).catch((err: unknown) => {
+    this.dirReady ??= io.makeDir(this.dir).catch((err: unknown) => {
       this.dirReady = null;
       throw err;
     });

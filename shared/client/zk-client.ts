@@ -74,12 +74,13 @@ export async function connectCoordination(opts: ConnectOptions): Promise<Coordin
     throw err;
   }
   const root = !opts.root || opts.root === '/' ? '' : opts.root;
-  const witness = new WriteWitness(`${root}/.writes`);
-  const base = new ZkView(session, '', opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 }), witness);
+  const retry = opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 });
+  const base = new ZkView(session, '', retry, new WriteWitness(`${root}/.writes`));
   if (!opts.root || opts.root === '/') return base;
   if (opts.createRoot === false) return base.namespace(opts.root);
   try {
-    await base.ensurePath(opts.root);
+    // Plain creates (the witness lives under the root): a repeated one answers NODE_EXISTS, which ensurePath takes as done.
+    await new ZkView(session, '', retry, null).ensurePath(opts.root);
   } catch (err) {
     await session.close();
     throw err;
@@ -240,7 +241,9 @@ class ZkView implements Coordination {
       get: (path) => abs.get(path).catch(absentAsNull),
       exists: (path) => abs.exists(path),
       children: (path) => abs.children(path),
-      ensurePath: (path) => abs.ensurePath(path),
+      makeDir: (path) => abs.create(path).then(() => undefined, (err: unknown) => {
+        if (!(err instanceof ZkError && err.code === ZkCode.NODE_EXISTS)) throw err;
+      }),
       delayBeforeRetry: (retries, elapsedMs) => this.retry.delayBeforeRetry(retries, elapsedMs),
       full: (path) => this.full(path),
     };
@@ -417,9 +420,37 @@ class ZkView implements Coordination {
   }
 
   /** One request: wait for a connection, send, map errors, retry what is safe to retry. */
-  private async call<T>(path: string, send: (c: Client, cb: Callback<T>) => void, idempotent = true): Promise<T> {
+  private call<T>(path: string, send: (c: Client, cb: Callback<T>) => void, idempotent = true): Promise<T> {
+    const client = this.session.connectedClient();
+    if (client === null) return this.callWaiting(path, send, idempotent, Date.now(), 0);
+    // Connected (the common case): sent now, one promise, no awaits on the way.
     const started = Date.now();
-    for (let retries = 0; ; ) {
+    return new Promise<T>((resolve, reject) => {
+      try {
+        send(client, (err, value) => {
+          if (!err) return resolve(value as T);
+          const e = toZkError(err, path);
+          if (e instanceof ZkError && RETRYABLE.has(e.code) && idempotent) resolve(this.retryAfter(e, path, send, started));
+          else reject(e);
+        });
+      } catch (err) {
+        // The library asserts on bad arguments (e.g. a path it cannot encode) synchronously.
+        reject(new ZkError(ZkCode.BAD_ARGUMENTS, { path, cause: err }));
+      }
+    });
+  }
+
+  /** The first retry of a request the fast path sent: the policy's pause, then as callWaiting goes on. */
+  private async retryAfter<T>(err: ZkError, path: string, send: (c: Client, cb: Callback<T>) => void, started: number): Promise<T> {
+    const delay = this.retry.delayBeforeRetry(1, Date.now() - started);
+    if (delay === null) throw err;
+    await new Promise((r) => setTimeout(r, delay));
+    return this.callWaiting(path, send, true, started, 1);
+  }
+
+  /** `call` when it must wait for the connection first (or retry): the same steps, with awaits. */
+  private async callWaiting<T>(path: string, send: (c: Client, cb: Callback<T>) => void, idempotent: boolean, started: number, retriesSoFar: number): Promise<T> {
+    for (let retries = retriesSoFar; ; ) {
       const client = await this.session.ready().catch((err: unknown) => {
         throw err instanceof DroverError && err.code === 'DROVER_NOT_CONNECTED' ? new ZkError(ZkCode.CONNECTION_LOSS, { path, cause: err }) : err;
       });

@@ -13,6 +13,7 @@ import { isConnected, nextState, type ConnectionInput, type MachineState } from 
 import { DroverError } from '../errors.ts';
 import { WatchFanout } from './watch-fanout.ts';
 import { componentLogger, silentLogger } from '../log.ts';
+import { installWireFastPaths } from './wire-fast-paths.ts';
 
 export interface SessionOptions {
   /** host:port[,host:port...] */
@@ -57,6 +58,14 @@ export class ZkSession {
     if (isConnected(this.machine)) return this.client;
     await this.waitConnected(this.opts.connectTimeoutMs);
     return this.client;
+  }
+
+  /**
+   * The library client when a request may go out at once: connected, and no
+   * request still waiting for the connection (they go first, in order).
+   */
+  connectedClient(): Client | null {
+    return isConnected(this.machine) && this.waiters.size === 0 ? this.client : null;
   }
 
   waitConnected(timeoutMs: number): Promise<void> {
@@ -112,6 +121,7 @@ export class ZkSession {
   }
 
   private newClient(): Client {
+    installWireFastPaths(); // before the library's connection manager exists: it binds its handlers once
     const client = zookeeper.createClient(this.opts.connect, {
       sessionTimeout: this.opts.sessionTimeoutMs,
       // Failover speed: the library pauses this long after trying every server once.

@@ -7,6 +7,7 @@
 import { expect, it } from 'vitest';
 import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
 import { ZkCode } from '../../shared/client/zk-error.ts';
+import { connectCoordination } from '../../shared/client/zk-client.ts';
 
 const SET_DATA = 5;
 const MULTI = 14;
@@ -82,4 +83,19 @@ describeOnBackends('a write whose reply is lost', (env) => {
     // It was in fact applied: the caller was told it cannot know, not that it failed.
     expect((await client.get('/w')).data.toString()).toBe('1');
   }, 40_000);
+
+  it('the witness directory is made under an existing root only: a write under a mistyped root fails and makes nothing', async () => {
+    const missing = `${env.root()}-missing`;
+    const wrong = await connectCoordination({ connect: env.backend().connectString, root: missing, createRoot: false });
+    env.defer(() => wrong.close());
+    await expect(wrong.create('/a')).rejects.toMatchObject({ code: ZkCode.NO_NODE });
+    const top = await env.client({ root: '/' });
+    expect(await top.exists(missing)).toBeNull();
+    // Under the right root the directory holds this session's witness slots, ephemeral.
+    const client = await env.client();
+    await client.create('/b');
+    const slots = await client.children('/.writes');
+    expect(slots.some((s) => s.startsWith(`${client.sessionId}-`))).toBe(true);
+    expect((await client.exists(`/.writes/${slots[0]}`))?.ephemeralOwner).not.toBe('0');
+  });
 });

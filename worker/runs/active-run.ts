@@ -35,6 +35,10 @@ export class ActiveRun {
   record: RunRecord;
   version: number;
   private writes: Promise<void> = Promise.resolve();
+  /** Whether a progress write was ever queued (settle then waits for the chain). */
+  private wrote = false;
+  /** The attempt's pino child, made by the runner when it first has something to log. */
+  runLog: Logger | undefined = undefined;
   private dirty = false;
   private lastWriteAt = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -105,6 +109,7 @@ export class ActiveRun {
   }
 
   private enqueueWrite(): void {
+    this.wrote = true;
     this.writes = this.writes.then(() => this.write());
   }
 
@@ -129,15 +134,16 @@ export class ActiveRun {
   }
 
   /**
-   * Stops further progress writes and waits for the one in flight, so the
-   * caller can finish at `version`. The final progress rides on the finish.
+   * Stops further progress writes; returns the write in flight to wait for
+   * (null when none was ever made, as for most short runs), so the caller can
+   * finish at `version`. The final progress rides on the finish.
    */
-  async settle(): Promise<void> {
+  settle(): Promise<void> | null {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     this.closed = true;
-    await this.writes;
+    return this.wrote ? this.writes : null;
   }
 }

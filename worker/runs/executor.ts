@@ -23,9 +23,10 @@ export interface ExecRequest {
   partition?: number;
 }
 
+/** Called as methods (`hooks.progress(...)`): a hooks object may be a class instance, such as the attempt's ActiveRun. */
 export interface ExecHooks {
   progress(pct: number, message?: string): void;
-  log: LogCapture;
+  log(...args: Parameters<LogCapture>): void;
 }
 
 export type ExecOutcome =
@@ -61,9 +62,10 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
       return { ok: false, error: { code: 'DROVER_INVALID_PAYLOAD', message: `input rejected at claim: ${toError(thrown).message}` }, permanent: true };
     }
   }
-  // signal and log are made on first use: most short handlers touch neither, and a
-  // controller and a pino child per run are a real share of such a run's cost.
+  // signal, log and progress are made on first use: most short handlers touch none of them, and a
+  // controller, a pino child and closures per run are a real share of such a run's cost.
   let runLog: Logger | undefined;
+  let progress: JobContext['progress'] | undefined;
   const ctx: JobContext = {
     runId: req.runId,
     job: req.job,
@@ -74,10 +76,13 @@ export async function runHandler(job: Job, req: ExecRequest, hooks: ExecHooks, s
       return signal instanceof AbortLatch ? signal.signal : signal;
     },
     get log() {
-      runLog ??= capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), hooks.log);
+      runLog ??= capturingLogger(log.child({ job: req.job, runId: req.runId, attempt: req.attempt }), (level, msg, fields) => hooks.log(level, msg, fields));
       return runLog;
     },
-    progress: hooks.progress,
+    get progress() {
+      progress ??= (pct, message) => hooks.progress(pct, message);
+      return progress;
+    },
   };
   try {
     const result = await job.definition.run(ctx, input as never);

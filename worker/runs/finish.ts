@@ -50,9 +50,17 @@ interface Pending {
 /** Ops whose target may already be gone without making the finish wrong (dropped on NO_NODE). */
 type Optional = Set<string>;
 
+/** A request's record, encoded once: batching measures it, the multi (and any retry) sends it. */
+const encoded = new WeakMap<FinishRequest, Buffer>();
+function recordData(req: FinishRequest): Buffer {
+  let data = encoded.get(req);
+  if (!data) encoded.set(req, (data = encodeRecord(req.record)));
+  return data;
+}
+
 function simpleOps(req: FinishRequest, dropped: Optional): Op[] {
   const { job, runId, record } = req;
-  const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(record), version: req.version }];
+  const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: recordData(req), version: req.version }];
   const lease = layout.lease(job, runId);
   if (!dropped.has(lease)) ops.push({ op: 'delete', path: lease });
   if (req.cancelNode && !dropped.has(req.cancelNode)) ops.push({ op: 'delete', path: req.cancelNode });
@@ -77,7 +85,7 @@ function simpleOps(req: FinishRequest, dropped: Optional): Op[] {
 }
 
 function recordBytes(req: FinishRequest): number {
-  return JSON.stringify(req.record).length + 300;
+  return recordData(req).length + 300;
 }
 
 export class FinishBatcher {

@@ -14,6 +14,13 @@ export type FromThread =
   | { t: 'log'; id: number; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { t: 'done'; id: number; outcome: ExecOutcome };
 
+/**
+ * What crosses a port: the messages of one event-loop turn, in order, as one
+ * postMessage (a message per run and outcome cost more than a no-op run).
+ */
+export type ToThreadBatch = ToThread[];
+export type FromThreadBatch = FromThread[];
+
 export interface ThreadData {
   files: string[];
 }

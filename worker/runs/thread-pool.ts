@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
 import type { AbortLatch } from './abort-latch.ts';
 import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.ts';
-import type { FromThread, ThreadData, ToThread } from './thread-messages.ts';
+import type { FromThread, FromThreadBatch, ThreadData, ToThread } from './thread-messages.ts';
 
 interface Pending {
   req: ExecRequest;
@@ -27,6 +27,8 @@ interface Slot {
   thread: Thread;
   ready: Promise<void>;
   pending: Map<number, Pending>;
+  /** Messages of this turn not yet posted (runs and aborts keep their order). */
+  outbox: ToThread[];
 }
 
 /**
@@ -67,35 +69,9 @@ export class ThreadPool implements Executor {
     let settle!: { resolve: () => void; reject: (e: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => {});
-    const slot: Slot = { thread, ready, pending };
-    thread.on('message', (m: FromThread) => {
-      switch (m.t) {
-        case 'ready':
-          settle.resolve();
-          break;
-        case 'load-failed':
-          settle.reject(new DroverError('DROVER_CONFIG', `a handler thread could not load the job files: ${m.message}`));
-          break;
-        case 'progress':
-          pending.get(m.id)?.hooks.progress(m.pct, m.message);
-          break;
-        case 'log': {
-          const p = pending.get(m.id);
-          if (!p) break;
-          p.hooks.log(m.level, m.msg, m.fields);
-          // The thread's own logger is silent: the line goes out through the worker's.
-          const log = this.opts.logger.child({ job: p.req.job, runId: p.req.runId, attempt: p.req.attempt });
-          if (m.fields) log[m.level](m.fields, m.msg);
-          else log[m.level](m.msg);
-          break;
-        }
-        case 'done': {
-          const p = pending.get(m.id);
-          pending.delete(m.id);
-          p?.resolve(m.outcome);
-          break;
-        }
-      }
+    const slot: Slot = { thread, ready, pending, outbox: [] };
+    thread.on('message', (batch: FromThreadBatch) => {
+      for (const m of batch) this.onMessage(slot, m, settle);
     });
     thread.on('error', (err) => {
       this.opts.logger.error({ err }, 'handler thread failed');
@@ -114,6 +90,49 @@ export class ThreadPool implements Executor {
     return slot;
   }
 
+  private onMessage(slot: Slot, m: FromThread, settle: { resolve: () => void; reject: (e: Error) => void }): void {
+    const pending = slot.pending;
+    switch (m.t) {
+      case 'ready':
+        settle.resolve();
+        break;
+      case 'load-failed':
+        settle.reject(new DroverError('DROVER_CONFIG', `a handler thread could not load the job files: ${m.message}`));
+        break;
+      case 'progress':
+        pending.get(m.id)?.hooks.progress(m.pct, m.message);
+        break;
+      case 'log': {
+        const p = pending.get(m.id);
+        if (!p) break;
+        p.hooks.log(m.level, m.msg, m.fields);
+        // The thread's own logger is silent: the line goes out through the worker's.
+        const log = this.opts.logger.child({ job: p.req.job, runId: p.req.runId, attempt: p.req.attempt });
+        if (m.fields) log[m.level](m.fields, m.msg);
+        else log[m.level](m.msg);
+        break;
+      }
+      case 'done': {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        p?.resolve(m.outcome);
+        break;
+      }
+    }
+  }
+
+  /** Queues a message for the slot's thread; the turn's messages leave together. */
+  private post(slot: Slot, m: ToThread): void {
+    slot.outbox.push(m);
+    if (slot.outbox.length > 1) return;
+    setImmediate(() => {
+      const batch = slot.outbox;
+      slot.outbox = [];
+      // A replaced thread is terminating: what was queued for it has been answered by its exit.
+      if (batch.length > 0 && this.slots.includes(slot)) slot.thread.postMessage(batch);
+    });
+  }
+
   /** Takes the slot out of service at once (new attempts go to its successor), then ends it. */
   private replace(slot: Slot): void {
     const i = this.slots.indexOf(slot);
@@ -128,10 +147,10 @@ export class ThreadPool implements Executor {
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve) => {
       slot.pending.set(id, { req, hooks, resolve });
-      slot.thread.postMessage({ t: 'run', id, req } satisfies ToThread);
+      this.post(slot, { t: 'run', id, req });
       const onAbort = (reason: unknown): void => {
         const code = reason instanceof DroverError ? reason.code : 'DROVER_CANCELLED';
-        slot.thread.postMessage({ t: 'abort', id, code, message: (reason as Error)?.message ?? 'aborted' } satisfies ToThread);
+        this.post(slot, { t: 'abort', id, code, message: (reason as Error)?.message ?? 'aborted' });
         const stuck = setTimeout(() => {
           if (!slot.pending.has(id) || this.closed) return;
           this.opts.logger.warn({ runId: req.runId, job: req.job }, 'handler ignored its abort past the grace period; replacing its thread');
