@@ -41,6 +41,8 @@
  *   /partitions/<job>/log/e-NNNNNNNNNN  PERSISTENT_SEQUENTIAL  rebalance timeline (bounded)
  *   /barriers/<group>/...            barrier and double-barrier recipes' nodes
  *   /locks/<name>/...                lock recipes' nodes
+ *   /.writes/<session>-<slot>        EPHEMERAL   the client's write witnesses, not the framework's
+ *                                    (shared/client/write-witness.ts, docs/adr/0009-write-witness.md)
  */
 
 import type { HistoryState } from './job-types.ts';
