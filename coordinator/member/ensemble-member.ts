@@ -1,10 +1,10 @@
 /**
- * An ensemble member: the edge loop around ZabPeer (design.md's seam).
- * Inputs (ticks, peer frames, client writes) go into the pure peer; each
- * Ready is handled in order — persist (log + epoch files, fsync), then send
- * its messages, then apply its committed entries and release replies, then
- * advance. The leader decides writes (speculatively applied, released on
- * commit); followers forward them and answer when the commit arrives.
+ * An ensemble member: a `Member` (member.ts: the one Ready loop around
+ * ZabPeer — persist, send, apply, advance — shared with the simulator) over
+ * the real disk, quorum transport and clock (member-adapters.ts), feeding a
+ * ZkServer. Committed entries are applied and their replies released; the
+ * leader decides writes (speculatively applied, released on commit);
+ * followers forward them and answer when the commit arrives.
  *
  * Snapshots: every ~snapCount committed txns a fuzzy snapshot is taken and
  * written once a quorum has committed everything in it; the peer's log is
@@ -23,22 +23,23 @@ import type { MemberConfig } from '../config/zoo-cfg.ts';
 import { ConfigError } from '../config/zoo-cfg.ts';
 import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
-import { readEpochFile, writeEpochFile } from '../storage/epoch-file.ts';
-import { readSnapshot, retainSnapshots, writeSnapshot } from '../storage/snapshot.ts';
+import { readEpochFile } from '../storage/epoch-file.ts';
+import { readSnapshot } from '../storage/snapshot.ts';
 import { decodeTxn } from '../protocol/txn-codec.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
-import { ZkServer, type ServerRole } from '../server/zk-server.ts';
+import { ZkServer } from '../server/zk-server.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
 import { formatFourLetter, mntrRows, notServingMntrRows, notWhitelistedMessage, type ServerStats } from '../server/four-letter-format.ts';
 import { startMetricsListener, type MetricsListener } from '../server/metrics-listener.ts';
 import { formatPrometheus } from '../server/prometheus-format.ts';
-import { ZabPeer } from '../zab/peer.ts';
-import type { Ready, ZabMessage } from '../zab/messages.ts';
-import { decodeZabMessage, encodeProposalParts, encodeZabMessage } from '../zab/message-codec.ts';
+import type { Ready } from '../zab/messages.ts';
+import { decodeZabMessage } from '../zab/message-codec.ts';
 import { hexZxid } from '../zab/zxid.ts';
 import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts';
+import { Member } from './member.ts';
+import { FileDisk, TransportLinks, systemClock } from './member-adapters.ts';
 import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
 import type { RunningMember } from './standalone-member.ts';
 import { decodeSnapshot } from './snapshot-codec.ts';
@@ -73,8 +74,12 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   const txnLog = await TxnLog.open(logDir, { fsync: config.forceSync, log: storageLog, lastZxid: recovered.lastZxid });
   const peerTickMs = Math.max(5, Math.min(PEER_TICK_MS_MAX, Math.floor(config.tickTime / 2)));
   const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / peerTickMs));
-  const peer = new ZabPeer(
-    {
+  let quitting = false;
+  // Set once the member exists (the transport hands frames to it); nothing is sent before.
+  let transport: PeerTransport | null = null;
+  let links: TransportLinks | null = null;
+  const member: Member = new Member({
+    zab: {
       id: myid,
       members: voters,
       observers,
@@ -82,23 +87,57 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       syncLimit: ticks(config.syncLimit * config.tickTime),
       finalizeWait: ticks(FINALIZE_WAIT_MS),
     },
-    { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
-  );
+    persisted: { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
+    disk: new FileDisk({ txnLog, snapDir, epochDir, log: storageLog }),
+    links: { send: (m) => links?.send(m) },
+    clock: systemClock,
+    tickMs: peerTickMs,
+    log: zabLog,
+    replica: {
+      apply: (r) => applyCommitted(r),
+      prepareRole: async (was) => {
+        // Applied ahead of the commit point: rebuild from what is committed.
+        if (was === 'leader' || server.state.lastZxid > peer.committed) replaceState(await committedState());
+      },
+      roleChanged: (role) => {
+        // The peer may have moved on during a rebuild: a (rebuilt) leader takes its next zxid now.
+        if (role === 'leader') {
+          server.forward = null;
+          server.setRole('leader', { nextZxid: peer.nextZxid });
+        } else if (role === 'follower') {
+          server.forward = (f) => {
+            if (!transport?.send(peer.leader, FrameType.forward, encodeForward(f))) zabLog.warn({ leader: peer.leader }, 'forwarded write lost: no link to the leader');
+          };
+          server.setRole('follower');
+        } else {
+          server.forward = null;
+          server.setRole('looking');
+        }
+      },
+    },
+    onTick: () => {
+      server.expireSessions(Date.now());
+      if (server.role === 'follower' && server.touched.size > 0) {
+        transport?.send(peer.leader, FrameType.touch, encodeTouch(server.touched));
+        server.touched.clear();
+      }
+    },
+    onFailed: () => void stop(),
+  });
+  const peer = member.peer;
   zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters, observers }, peer.isObserver ? 'observing; looking for the leader' : 'starting election');
 
-  let failed: Error | null = null;
   const server = new ZkServer({
     config,
     state: initialState,
     sink: {
       propose: (e) => {
-        const zxid = peer.propose(e.bytes);
+        const zxid = member.propose(e.bytes);
         if (zxid !== e.zxid) {
           // This member lost leadership between deciding and proposing: its
           // speculative state is rebuilt from the commit point on the role change.
           zabLog.warn({ expected: hexZxid(e.zxid), got: zxid === null ? null : hexZxid(zxid) }, 'proposal refused; no longer leading');
         }
-        pump();
       },
     },
     log: log.child({ component: 'server', member: myid }),
@@ -108,19 +147,16 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   server.setRole('looking');
 
-  /** `disconnected` events stepped into the peer, and the count at the last from each member (see Ready.messages). */
-  let disconnects = 0;
-  const lastDisconnect = new Map<number, number>();
   const others = new Map<number, PeerAddress>();
   for (const s of config.servers) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
-  const transport = new PeerTransport({
+  transport = new PeerTransport({
     id: myid,
     listen: { host: me.host, port: me.quorumPort },
     peers: others,
     log: zabLog,
     onFrame: (from, type, body) => {
       try {
-        if (type === FrameType.zab) peer.step(decodeZabMessage(body));
+        if (type === FrameType.zab) member.receive(decodeZabMessage(body));
         else if (type === FrameType.forward) server.submitForwarded(decodeForward(body));
         else if (type === FrameType.touch) {
           if (server.role !== 'leader') zabLog.warn({ from }, 'session touches reached a member that does not lead');
@@ -130,18 +166,14 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       } catch (err) {
         zabLog.warn({ from, err }, 'bad frame from a member');
       }
-      pump();
+      member.pump();
     },
-    onDisconnected: (p) => {
-      lastDisconnect.set(p, ++disconnects);
-      peer.step({ kind: 'disconnected', from: p, to: myid });
-      pump();
-    },
+    onDisconnected: (p) => member.disconnected(p),
   });
+  links = new TransportLinks(transport);
   await transport.start();
 
   // ---- snapshots, written once everything in them is committed
-  let quitting = false;
   const committedWaiters: { zxid: number; state: ReplicatedState; resolve: (ok: boolean) => void }[] = [];
   function settleWaiters(): void {
     for (let i = committedWaiters.length - 1; i >= 0; i--) {
@@ -171,8 +203,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     beforeRetain: async (oldestKept) => {
       if (quitting) return false;
       try {
-        await inReadyLoop(async () => {
-          if (oldestKept > peer.snapshotZxid) peer.compact(oldestKept);
+        await member.inReadyLoop(() => {
+          if (oldestKept > peer.snapshotZxid) member.compact(oldestKept);
         });
         return true;
       } catch (err) {
@@ -206,101 +238,6 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     return state;
   }
 
-  // ---- the Ready loop: persist, send, apply, advance — one Ready at a time.
-  let pumping = false;
-  let again = false;
-  let electionStarted = Date.now();
-  const chores: { run: () => Promise<void>; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** Runs `run` inside the Ready loop, between two Readies. */
-  function inReadyLoop(run: () => Promise<void>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (failed || quitting) {
-        reject(new Error('member stopped'));
-        return;
-      }
-      chores.push({ run, resolve, reject });
-      pump();
-    });
-  }
-  let pumpRun: Promise<void> = Promise.resolve();
-  function pump(): void {
-    if (failed || quitting) return;
-    if (pumping) {
-      again = true;
-      return;
-    }
-    pumping = true;
-    pumpRun = (async () => {
-      try {
-        do {
-          again = false;
-          for (let chore = chores.shift(); chore; chore = chores.shift()) {
-            try {
-              await chore.run();
-              chore.resolve();
-            } catch (err) {
-              chore.reject(err);
-            }
-          }
-          while (!quitting && peer.hasReady()) {
-            const r = peer.ready();
-            const takenAt = disconnects;
-            // Meant for a link that broke since the Ready was taken, it died with that link: sent on the
-            // next one, an answer to a learner's earlier attempt would meet its later one (Ready.messages).
-            const gone = (m: ZabMessage): boolean => m.kind !== 'vote' && (lastDisconnect.get(m.to) ?? 0) > takenAt;
-            await persist(r);
-            for (const m of r.messages) {
-              if (m.kind === 'disconnected' || gone(m)) continue;
-              if (m.kind === 'proposal') transport.sendParts(m.to, FrameType.zab, encodeProposalParts(m));
-              else {
-                const body = m.kind === 'sync' ? await encodeSync(m) : encodeZabMessage(m).subarray(4);
-                // Reading a SNAP's snapshot takes a while: the link may have gone meanwhile.
-                if (!gone(m)) transport.send(m.to, FrameType.zab, body);
-              }
-            }
-            applyCommitted(r);
-            peer.advance(r);
-            if (desiredRole() !== server.role) await updateRole();
-          }
-          if (desiredRole() !== server.role) await updateRole();
-        } while (!quitting && (again || chores.length > 0));
-      } catch (err) {
-        failed = err instanceof Error ? err : new Error(String(err));
-        for (const chore of chores.splice(0)) chore.reject(failed);
-        zabLog.fatal({ err: failed }, 'member failed; stopping');
-        void stop();
-      } finally {
-        pumping = false;
-      }
-    })();
-  }
-
-  /** A SNAP leaves with the snapshot file its peer named (the peer never holds the bytes). */
-  async function encodeSync(m: Extract<ZabMessage, { kind: 'sync' }>): Promise<Buffer> {
-    const mode = m.snapshot !== null ? 'SNAP' : m.truncateTo !== null ? 'TRUNC+DIFF' : 'DIFF';
-    zabLog.info({ follower: m.to, mode, snapshotZxid: m.snapshot ? hexZxid(m.snapshot.zxid) : undefined, entries: m.entries.length }, `synchronizing follower ${m.to} by ${mode}`);
-    if (m.snapshot === null || m.snapshot.data !== null) return encodeZabMessage(m).subarray(4);
-    const snap = await readSnapshot(snapDir, m.snapshot.zxid);
-    if (!snap) throw new Error(`SNAP names snapshot ${hexZxid(m.snapshot.zxid)}, which is missing from ${snapDir}`);
-    return encodeZabMessage({ ...m, snapshot: { zxid: snap.zxid, data: snap.bytes } }).subarray(4);
-  }
-
-  async function persist(r: Ready): Promise<void> {
-    const p = r.persist;
-    if (p.truncateTo !== null) await txnLog.truncateAfter(p.truncateTo);
-    if (p.snapshot !== null) {
-      // The leader's snapshot replaces this member's history: durable first, then the old log goes
-      // (a crash in between recovers the snapshot and skips the older records).
-      await writeSnapshot(snapDir, { zxid: p.snapshot.zxid, chunks: [p.snapshot.data] });
-      await txnLog.discardAll(p.snapshot.zxid);
-      await retainSnapshots(snapDir, 1);
-      storageLog.info({ zxid: hexZxid(p.snapshot.zxid), bytes: p.snapshot.data.length }, "installed the leader's snapshot (SNAP)");
-    }
-    if (p.entries.length > 0) await txnLog.append(p.entries.map((e) => ({ zxid: e.zxid, bytes: e.data })));
-    if (p.acceptedEpoch !== null) await writeEpochFile(epochDir, 'acceptedEpoch', p.acceptedEpoch);
-    if (p.currentEpoch !== null) await writeEpochFile(epochDir, 'currentEpoch', p.currentEpoch);
-  }
-
   function applyCommitted(r: Ready): void {
     if (r.persist.snapshot !== null) replaceState(decodeSnapshot(r.persist.snapshot.data, config.tickTime, Date.now()));
     for (const e of r.committed) server.applyCommitted(e.data);
@@ -308,35 +245,6 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     if (last) server.onDurable(last.zxid);
     settleWaiters();
     snapshotter.note(r.committed.length, r.committed.reduce((n, e) => n + logBytes(e.data), 0));
-  }
-
-  function desiredRole(): ServerRole {
-    return peer.isServing ? (peer.state === 'leading' ? 'leader' : 'follower') : 'looking';
-  }
-
-  async function updateRole(): Promise<void> {
-    const was = server.role;
-    // Applied ahead of the commit point: rebuild from what is committed.
-    if (was === 'leader' || server.state.lastZxid > peer.committed) replaceState(await committedState());
-    // Read again: the peer may have moved on during the rebuild (and a rebuilt leader needs its next zxid anew).
-    const desired = desiredRole();
-    if (desired === 'leader') {
-      server.forward = null;
-      server.setRole('leader', { nextZxid: peer.nextZxid });
-    } else if (desired === 'follower') {
-      server.forward = (f) => {
-        if (!transport.send(peer.leader, FrameType.forward, encodeForward(f))) zabLog.warn({ leader: peer.leader }, 'forwarded write lost: no link to the leader');
-      };
-      server.setRole('follower');
-    } else {
-      server.forward = null;
-      server.setRole('looking');
-      electionStarted = Date.now();
-    }
-    zabLog.info(
-      { role: desired, was, leader: peer.leader, epoch: peer.epoch, zxid: hexZxid(peer.lastZxid), electionMs: desired === 'looking' ? undefined : Date.now() - electionStarted },
-      desired === 'looking' ? 'left service; electing' : `serving as ${desired}`,
-    );
   }
 
   function statsNow(): ServerStats {
@@ -365,17 +273,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   const addr = await listener.listen();
 
-  const tickTimer = setInterval(() => {
-    peer.tick();
-    const now = Date.now();
-    server.expireSessions(now);
-    if (server.role === 'follower' && server.touched.size > 0) {
-      transport.send(peer.leader, FrameType.touch, encodeTouch(server.touched));
-      server.touched.clear();
-    }
-    pump();
-  }, peerTickMs);
-  const reapTimer = setInterval(() => server.reapNodes(Date.now()), config.containerCheckIntervalMs);
+  member.start();
+  const stopReaping = systemClock.every(config.containerCheckIntervalMs, () => server.reapNodes(Date.now()));
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -386,15 +285,13 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
     stopping = (async () => {
       quitting = true;
       settleWaiters();
-      clearInterval(tickTimer);
-      clearInterval(reapTimer);
+      stopReaping();
       // Nothing may touch the log once it is closed: let the Ready in hand finish first.
-      await pumpRun;
-      for (const chore of chores.splice(0)) chore.reject(new Error('member stopped'));
+      await member.stop();
       await snapshotter.idle();
       await metricsListener?.close();
       await listener.close();
-      await transport.close();
+      await transport?.close();
       server.stop();
       await txnLog.close();
       await lock.release();

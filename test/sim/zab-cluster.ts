@@ -1,5 +1,7 @@
 /**
- * A seeded simulation of a ZAB ensemble: the real ZabPeer on a simulated
+ * A seeded simulation of a ZAB ensemble: each member is the production
+ * `Member` (coordinator/member/member.ts: the real ZabPeer and the one Ready
+ * loop) over a simulated `Disk`, `Links` and `Clock`, on a simulated
  * network (per-link FIFO like TCP; loss breaks the link and both ends hear
  * `disconnected`; duplicates, clogged links and freely reordered election
  * messages), a simulated disk (a Ready's writes are durable only when its
@@ -11,8 +13,10 @@
  * Every step checks the safety invariants; `finish()` heals everything and
  * checks durability, liveness and the client history.
  */
-import { ZabPeer } from '../../coordinator/zab/peer.ts';
-import type { Entry, PersistedState, Ready, ZabMessage } from '../../coordinator/zab/messages.ts';
+import type { ZabPeer } from '../../coordinator/zab/peer.ts';
+import type { Entry, ZabMessage } from '../../coordinator/zab/messages.ts';
+import { Member, silentMemberLog, type Links, type WireMessage } from '../../coordinator/member/member.ts';
+import { SimClock, SimDisk, type SimSnapshot, type Store } from './sim-io.ts';
 import { mulberry32 } from '../helpers/seeded-rng.ts';
 import { checkKvLinearizable, type KvOp } from './linearizability.ts';
 
@@ -44,29 +48,20 @@ export interface FaultMix {
   pauseRate?: number;
 }
 
-interface SimSnapshot {
-  zxid: number;
-  data: Buffer;
-}
-
-interface Disk extends PersistedState {
-  /** Durable snapshots, oldest first; the log holds what comes after the oldest. */
-  snapshots: SimSnapshot[];
-}
-
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
 }
 
 interface Node {
   id: number;
+  /** This life's member (null while down), its peer, disk and clock. */
+  member: Member | null;
   peer: ZabPeer | null;
-  disk: Disk;
-  /** The Ready being persisted, and `disconnects` (and the cluster's `breaks`) when it was taken. */
-  pending: { ready: Ready; doneAt: number; takenAt: number; breaksAt: number } | null;
-  /** `disconnected` messages stepped into this member (all lives), and the count at the last from each member. */
-  disconnects: number;
-  lastDisconnect: Map<number, number>;
+  disk: SimDisk | null;
+  clock: SimClock | null;
+  store: Store;
+  /** The cluster's `breaks` when the Ready in hand was taken. */
+  breaksAt: number;
   /** Entries applied in this life, in order (a life starts with its snapshot's). */
   applied: Entry[];
   /** The key-value state those entries make. */
@@ -74,7 +69,7 @@ interface Node {
   sinceSnapshot: number;
   downUntil: number;
   /** Ticks owed: a member's clock runs at `rate` ticks per step. */
-  clock: number;
+  owed: number;
   rate: number;
   pausedUntil: number;
 }
@@ -167,9 +162,9 @@ export class ZabCluster {
     const oneWay = mix.maxDelay + 1 + 2 * mix.maxFsyncDelay;
     this.syncLimit = Math.max(8, Math.ceil((2 * oneWay + 2) * (1 + skew)));
     for (const id of this.members) {
-      const disk: Disk = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
+      const store: Store = { acceptedEpoch: 0, currentEpoch: 0, log: [], snapshots: [] };
       const rate = 1 + skew * (this.rng() * 2 - 1);
-      const n: Node = { id, peer: null, disk, pending: null, disconnects: 0, lastDisconnect: new Map(), applied: [], kv: new Map(), sinceSnapshot: 0, downUntil: 0, clock: 0, rate, pausedUntil: 0 };
+      const n: Node = { id, member: null, peer: null, disk: null, clock: null, store, breaksAt: 0, applied: [], kv: new Map(), sinceSnapshot: 0, downUntil: 0, owed: 0, rate, pausedUntil: 0 };
       this.nodes.push(n);
       this.boot(n);
     }
@@ -177,12 +172,50 @@ export class ZabCluster {
 
   /** Starts a life from the disk: the newest snapshot, then the log above it. */
   private boot(n: Node): void {
-    const snap = n.disk.snapshots[n.disk.snapshots.length - 1];
+    const store = n.store;
+    const snap = store.snapshots[store.snapshots.length - 1];
     const base = snap?.zxid ?? 0;
-    n.peer = new ZabPeer(
-      { id: n.id, members: this.voters, observers: this.observers, initLimit: this.initLimit, syncLimit: this.syncLimit },
-      { acceptedEpoch: n.disk.acceptedEpoch, currentEpoch: n.disk.currentEpoch, snapshotZxid: base, log: n.disk.log.filter((e) => e.zxid > base) },
+    const now = (): number => this.now;
+    const disk = new SimDisk(
+      store,
+      now,
+      () => Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)),
+      () => (n.breaksAt = this.breaks),
     );
+    const clock = new SimClock(now);
+    const links: Links = { send: (m) => this.sendFrom(n, m) };
+    const member = new Member({
+      zab: { id: n.id, members: this.voters, observers: this.observers, initLimit: this.initLimit, syncLimit: this.syncLimit },
+      persisted: { acceptedEpoch: store.acceptedEpoch, currentEpoch: store.currentEpoch, snapshotZxid: base, log: store.log.filter((e) => e.zxid > base) },
+      disk,
+      links,
+      clock,
+      tickMs: 1,
+      log: silentMemberLog,
+      // The harness runs the loop once per step, after that step's messages and ticks.
+      pumpOnInput: false,
+      replica: {
+        apply: (r) => {
+          if (r.persist.snapshot !== null) this.installSnapshot(n, r.persist.snapshot);
+          for (const e of r.committed) this.apply(n, e);
+        },
+        afterAdvance: (r) => {
+          n.sinceSnapshot += r.committed.length;
+          const every = this.mix.snapEvery ?? 0;
+          if (every > 0 && n.sinceSnapshot >= every) this.takeSnapshot(n);
+        },
+        roleChanged: () => {},
+      },
+      // An invariant broken inside the loop (or by the peer) fails the run, as it is.
+      onFailed: (err) => {
+        throw err;
+      },
+    });
+    n.member = member;
+    n.peer = member.peer;
+    n.disk = disk;
+    n.clock = clock;
+    member.start();
     n.applied = [];
     n.kv = new Map();
     n.sinceSnapshot = 0;
@@ -198,30 +231,35 @@ export class ZabCluster {
     if ((last?.zxid ?? 0) !== snap.zxid) throw new InvariantViolation(`member ${n.id}: snapshot named ${snap.zxid} ends at ${last?.zxid}`);
   }
 
-  /** A snapshot of what this member applied (committed state), then compaction of its log and disk. */
+  /**
+   * A snapshot of what this member applied (committed state), then compaction of its log and disk.
+   * Runs between Readies (the member's `afterAdvance`), as compaction must.
+   */
   private takeSnapshot(n: Node): void {
-    const peer = n.peer;
+    const member = n.member;
     const last = n.applied[n.applied.length - 1];
-    if (!peer || !last) return;
+    if (!member || !last) return;
+    const peer = member.peer;
+    const store = n.store;
     n.sinceSnapshot = 0;
-    n.disk.snapshots.push({ zxid: last.zxid, data: encodeSimSnapshot(n.applied) });
-    if (n.disk.snapshots.length > SNAPSHOTS_KEPT) n.disk.snapshots.shift();
+    store.snapshots.push({ zxid: last.zxid, data: encodeSimSnapshot(n.applied) });
+    if (store.snapshots.length > SNAPSHOTS_KEPT) store.snapshots.shift();
     // The oldest kept snapshot is the log's base: it must stay while the peer may name it in a SNAP.
-    const oldest = (n.disk.snapshots[0] as SimSnapshot).zxid;
-    if (oldest > peer.snapshotZxid && oldest <= peer.committed) peer.compact(oldest);
-    n.disk.log = n.disk.log.filter((e) => e.zxid > peer.snapshotZxid);
+    const oldest = (store.snapshots[0] as SimSnapshot).zxid;
+    if (oldest > peer.snapshotZxid && oldest <= peer.committed) member.compact(oldest);
+    store.log = store.log.filter((e) => e.zxid > peer.snapshotZxid);
   }
 
-  /** The leader's host attaches the snapshot a SNAP names (the peer only names it). */
-  private attachSnapshots(n: Node, r: Ready): void {
-    for (let i = 0; i < r.messages.length; i++) {
-      const m = r.messages[i] as ZabMessage;
-      if (m.kind !== 'sync' || m.snapshot === null) continue;
-      const zxid = m.snapshot.zxid;
-      const snap = n.disk.snapshots.find((s) => s.zxid === zxid);
-      if (!snap) throw new InvariantViolation(`member ${n.id} named snapshot ${zxid} for a SNAP but does not hold it`);
-      r.messages[i] = { ...m, snapshot: { zxid, data: snap.data } };
+  /** Member `n`'s `Links.send`: onto the simulated network, once the Ready carrying it is durable. */
+  private sendFrom(n: Node, m: WireMessage): void {
+    // The member drops what was meant for a connection that broke after its Ready was taken (it
+    // heard); this checks that nothing crosses to the next connection. Checked here, as only a
+    // rare seed shows it crossing in a member's log (300640).
+    const link = `${m.from}>${m.to}`;
+    if (m.kind !== 'vote' && !this.broken.has(link) && (this.linkBroke.get(link) ?? 0) > n.breaksAt) {
+      throw new InvariantViolation(`member ${n.id} sent ${m.kind} to ${m.to} on a connection opened after the Ready carrying it was taken`);
     }
+    this.send(m);
   }
 
   private node(id: number): Node {
@@ -267,7 +305,7 @@ export class ZabCluster {
     for (const f of due) {
       const m = f.msg;
       const target = this.node(m.to);
-      if (!target.peer) continue;
+      if (!target.member) continue;
       const isVote = m.kind === 'vote';
       // Sent before its connection broke: it died with that connection.
       if (!isVote && m.kind !== 'disconnected' && this.broken.has(`${m.from}>${m.to}`)) continue;
@@ -288,18 +326,19 @@ export class ZabCluster {
       // Hearing of the break, the receiver's next messages go over a new connection.
       if (m.kind === 'disconnected') {
         this.broken.delete(`${m.to}>${m.from}`);
-        target.lastDisconnect.set(m.from, ++target.disconnects);
+        target.member.disconnected(m.from);
+        continue;
       }
       if (m.kind === 'sync' && m.snapshot !== null) this.snapSyncs++;
-      target.peer.step(m);
+      target.member.receive(m);
     }
     for (const n of this.nodes) {
       if (n.pausedUntil > this.now) continue;
       // Skewed clocks: a member may tick twice in a step, or not at all.
-      n.clock += n.rate;
-      while (n.clock >= 1) {
-        n.clock -= 1;
-        n.peer?.tick();
+      n.owed += n.rate;
+      while (n.owed >= 1) {
+        n.owed -= 1;
+        n.clock?.fire();
       }
     }
     for (const n of this.nodes) this.host(n);
@@ -311,48 +350,15 @@ export class ZabCluster {
     this.checkLeaders();
   }
 
-  /** The edge loop around one peer: persist, then send, then apply, then advance. */
+  /**
+   * The member's turn in a step: an fsync that is due completes (its Ready
+   * goes on: send, apply, advance), then the loop takes what the step's
+   * messages and ticks produced. A paused member does neither.
+   */
   private host(n: Node): void {
-    const peer = n.peer;
-    if (!peer || n.pausedUntil > this.now) return;
-    if (n.pending && this.now >= n.pending.doneAt) {
-      const r = n.pending.ready;
-      const { takenAt, breaksAt } = n.pending;
-      n.pending = null;
-      const p = r.persist;
-      if (p.truncateTo !== null) n.disk.log = n.disk.log.filter((e) => e.zxid <= (p.truncateTo as number));
-      if (p.snapshot !== null) {
-        n.disk.snapshots = [p.snapshot];
-        n.disk.log = n.disk.log.filter((e) => e.zxid > (p.snapshot as SimSnapshot).zxid);
-      }
-      for (const e of p.entries) n.disk.log.push(e);
-      if (p.acceptedEpoch !== null) n.disk.acceptedEpoch = p.acceptedEpoch;
-      if (p.currentEpoch !== null) n.disk.currentEpoch = p.currentEpoch;
-      for (const m of r.messages) {
-        // Meant for a connection that broke after this Ready was taken (the peer has heard): it died with it.
-        if (m.kind !== 'vote' && (n.lastDisconnect.get(m.to) ?? 0) > takenAt) continue;
-        // Which is what keeps anything from crossing to the next connection. Checked
-        // here, as only a rare seed shows it crossing in a member's log (300640).
-        const link = `${m.from}>${m.to}`;
-        if (m.kind !== 'vote' && !this.broken.has(link) && (this.linkBroke.get(link) ?? 0) > breaksAt) {
-          throw new InvariantViolation(`member ${n.id} sent ${m.kind} to ${m.to} on a connection opened after the Ready carrying it was taken`);
-        }
-        this.send(m);
-      }
-      if (p.snapshot !== null) this.installSnapshot(n, p.snapshot);
-      for (const e of r.committed) this.apply(n, e);
-      peer.advance(r);
-      n.sinceSnapshot += r.committed.length;
-      const every = this.mix.snapEvery ?? 0;
-      if (every > 0 && n.sinceSnapshot >= every) this.takeSnapshot(n);
-    }
-    if (!n.pending && peer.hasReady()) {
-      const ready = peer.ready();
-      // The bytes are read when the Ready is taken: compaction may drop that snapshot before the fsync completes.
-      this.attachSnapshots(n, ready);
-      n.pending = { ready, doneAt: this.now + Math.floor(this.rng() * (this.mix.maxFsyncDelay + 1)), takenAt: n.disconnects, breaksAt: this.breaks };
-      if (n.pending.doneAt === this.now) this.host(n);
-    }
+    if (!n.member || n.pausedUntil > this.now) return;
+    n.disk?.complete();
+    n.member.pump();
   }
 
   private apply(n: Node, e: Entry): void {
@@ -397,13 +403,13 @@ export class ZabCluster {
   }
 
   private injectFaults(): void {
-    const alive = this.nodes.filter((n) => n.peer);
+    const alive = this.nodes.filter((n) => n.member);
     if (this.chance(this.mix.crashRate) && alive.length > 0) {
       const victim = alive[Math.floor(this.rng() * alive.length)] as Node;
       this.crash(victim);
     }
     for (const n of this.nodes) {
-      if (!n.peer && this.now >= n.downUntil) this.restart(n);
+      if (!n.member && this.now >= n.downUntil) this.restart(n);
     }
     if (this.chance(this.mix.pauseRate ?? 0)) {
       const n = this.node(this.members[Math.floor(this.rng() * this.members.length)] as number);
@@ -428,8 +434,10 @@ export class ZabCluster {
   }
 
   crash(n: Node, downFor = 5 + Math.floor(this.rng() * 30)): void {
+    n.member = null;
     n.peer = null;
-    n.pending = null; // un-fsynced writes are lost
+    n.disk = null; // un-fsynced writes are lost
+    n.clock = null;
     n.applied = [];
     n.kv = new Map();
     n.pausedUntil = 0;
@@ -508,7 +516,7 @@ export class ZabCluster {
   finish(budget: number): void {
     this.blocked.clear();
     this.cloggedUntil.clear();
-    for (const n of this.nodes) if (!n.peer) this.restart(n);
+    for (const n of this.nodes) if (!n.member) this.restart(n);
     let settled = -1;
     for (let i = 0; i < budget; i++) {
       this.step(false, false);
