@@ -9,7 +9,7 @@ import { DroverError } from '../shared/errors.ts';
 import type { RunRecord } from '../shared/jobs/job-types.ts';
 import { layout, NAME_PATTERN } from '../shared/jobs/layout.ts';
 import { cancelRun, getRun, retryRun } from '../shared/jobs/run-admin.ts';
-import { listRunPage, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_STATES, type PageState } from '../shared/jobs/run-pages.ts';
+import { listRunPage, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_STATES, pageStateOf, type PageState } from '../shared/jobs/run-pages.ts';
 import { formatTable } from './cli-table.ts';
 import { CONNECT_HELP, CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 
@@ -28,7 +28,8 @@ Usage: drover runs list JOB [--state S] [--limit N] [--cursor C] [--json]
   get                the run's record as JSON (input, result, error, attempts, logs)
   cancel             cancel a queued or delayed run; an active one is asked to stop
   retry              run a dead, failed or cancelled run again
-  --state S          ${PAGE_STATES.join(', ')} (default ${DEFAULT_STATE})
+  --state S          ${PAGE_STATES.join(', ')} (default ${DEFAULT_STATE};
+                     queued, the state its runs show, is the same as waiting)
   --limit N          runs per page, 1..${PAGE_LIMIT_MAX} (default ${PAGE_LIMIT_DEFAULT})
   --cursor C         the page after the one that printed C
   --json             list: { runs, next } (next is null on the last page);
@@ -58,7 +59,8 @@ export async function run(args: string[]): Promise<number> {
     }
     if (!NAME_PATTERN.test(job)) throw new DroverError('DROVER_INVALID_ARGUMENT', `'${job}' is not a job name`);
     // listRunPage checks the state and limit.
-    const state = (values.state ?? DEFAULT_STATE) as PageState;
+    // queued (the state its runs show) lists as waiting.
+    const state = values.state === undefined ? DEFAULT_STATE : pageStateOf(values.state);
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     client = await connectForCli({ connect: connectString(values.connect), root: rootPath(values.root) });
     const json = values.json === true;
@@ -109,5 +111,7 @@ function truncate(text: string, max: number): string {
 }
 
 function row(r: RunRecord): (string | number | undefined)[] {
-  return [r.id, r.state, `${r.attempt}/${r.maxAttempts}`, time(r.enqueuedAt), time(r.startedAt), time(r.finishedAt), r.worker, r.error ? truncate(`${r.error.code}: ${r.error.message.replace(/\s+/g, ' ')}`, 60) : ''];
+  // Counted attempts of the maximum; those before a retry (or handed back) are free, not "6/3".
+  const attempts = `${r.attempt - (r.freeAttempts ?? 0)}/${r.maxAttempts}${r.freeAttempts ? ` +${r.freeAttempts} free` : ''}`;
+  return [r.id, r.state, attempts, time(r.enqueuedAt), time(r.startedAt), time(r.finishedAt), r.worker, r.error ? truncate(`${r.error.code}: ${r.error.message.replace(/\s+/g, ' ')}`, 60) : ''];
 }

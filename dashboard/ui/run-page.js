@@ -127,7 +127,8 @@ export function createRunPage({ toast }) {
     const used = (r.attempt ?? 0) - (r.freeAttempts ?? 0);
     const rows = [
       ['job', h('a', { href: jobHref(r.job) }, r.job)],
-      ['attempt', `${r.attempt ?? 0} of ${r.maxAttempts ?? '?'}${r.freeAttempts ? ` (${used} counted; ${r.freeAttempts} free)` : ''}`],
+      // Attempts before a retry (or handed back) do not count against maxAttempts: say so, never "6 of 3".
+      ['attempt', r.freeAttempts ? `${r.attempt ?? 0} in all: ${used} of ${r.maxAttempts ?? '?'} counted, ${r.freeAttempts} free (before a retry or handed back)` : `${r.attempt ?? 0} of ${r.maxAttempts ?? '?'}`],
       ['priority', r.priority],
       ['enqueued', formatTime(r.enqueuedAt)],
       r.dueAt ? ['due', formatTime(r.dueAt)] : null,

@@ -98,7 +98,7 @@ export function renderRuns(runs, filter, actions, now = Date.now()) {
       ),
       h('td', {}, h('a', { href: jobHref(r.job), class: 'job-link' }, r.job), r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
       h('td', {}, h('span', { class: `badge state ${r.state}` }, r.state)),
-      h('td', { class: 'num' }, r.maxAttempts ? `${r.attempt ?? 0}/${r.maxAttempts}` : (r.attempt ?? '—')),
+      h('td', { class: 'num' }, r.maxAttempts ? `${(r.attempt ?? 0) - (r.freeAttempts ?? 0)}/${r.maxAttempts}${r.freeAttempts ? ` +${r.freeAttempts} free` : ''}` : (r.attempt ?? '—')),
       h(
         'td',
         { class: 'progress-col' },
