@@ -224,7 +224,11 @@ class Runtime implements Worker, RunnerHost {
   }
 
   async start(): Promise<void> {
-    for (const job of this.init.jobs) await publishJob(this.client, job.spec);
+    for (const job of this.init.jobs) {
+      const changed = await publishJob(this.client, job.spec);
+      // The last worker to start wins: enqueuers check its schema, every worker runs its own handler.
+      if (changed.length > 0) this.logger.warn({ job: job.name, changed }, 'job published with a definition different from the one in the cluster: run one definition per job on every worker');
+    }
     this.offState = this.client.onState((change) => this.onState(change));
     this.workerIdNow = await registerWorker(this.client, this.info);
     this.logger.info({ workerId: this.workerIdNow, jobs: this.jobs, capacity: this.init.capacity }, 'worker registered');

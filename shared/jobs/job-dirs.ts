@@ -42,13 +42,29 @@ export async function readJobSpec(client: Coordination, job: string): Promise<Jo
 }
 
 /** Publishes a JobSpec at /jobs/<job> (overwriting an older one) and makes the job's parents. */
-export async function publishJob(client: Coordination, spec: JobSpec): Promise<void> {
+/**
+ * Publishes a job's spec (the last worker to start wins); resolves to the
+ * fields in which it replaced a different spec — workers of one job running
+ * different definitions (another schema, other retries) — so the caller can say so.
+ */
+export async function publishJob(client: Coordination, spec: JobSpec): Promise<string[]> {
   await client.ensurePath(layout.jobs);
+  let changed: string[] = [];
   try {
     await client.create(layout.job(spec.name), encodeJson(spec));
   } catch (err) {
     if (!isZkError(err, 'NODE_EXISTS')) throw err;
-    await client.set(layout.job(spec.name), encodeJson(spec));
+    const { data } = await client.get(layout.job(spec.name));
+    let before: Record<string, unknown> = {};
+    try {
+      before = decodeJson<Record<string, unknown>>(data, layout.job(spec.name));
+    } catch {
+      // Unreadable: replaced below like any other difference.
+    }
+    const now = spec as unknown as Record<string, unknown>;
+    changed = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
+    if (changed.length > 0) await client.set(layout.job(spec.name), encodeJson(spec));
   }
   await ensureJobDirs(client, spec.name);
+  return changed;
 }

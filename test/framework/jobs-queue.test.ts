@@ -68,6 +68,17 @@ describeOnBackends('jobs: queue', (env) => {
     return { connect: env.backend().connectString, root: env.root(), jobs, schedule: false, sessionTimeoutMs: 4_000, ...extra };
   }
 
+  it('publishJob tells which fields replaced a different definition, and writes nothing for the same one', async () => {
+    const client = await env.client();
+    expect(await publishJob(client, add.spec)).toEqual([]);
+    const before = (await client.exists(layout.job(add.name)))?.version;
+    expect(await publishJob(client, add.spec)).toEqual([]);
+    expect((await client.exists(layout.job(add.name)))?.version).toBe(before);
+    const other: JobSpec = { ...add.spec, retries: add.spec.retries + 1, input: { type: 'object', required: ['c'] } };
+    expect((await publishJob(client, other)).sort()).toEqual(['input', 'retries']);
+    expect(JSON.parse((await client.get(layout.job(add.name))).data.toString()).retries).toBe(other.retries);
+  });
+
   it('enqueue -> a worker runs it -> the result is on the run record', async () => {
     const client = await env.client();
     const worker = await startWorker(workerOpts([add]));
