@@ -24,8 +24,21 @@ export function connectString(value: string | undefined): string {
   return value ?? process.env['DROVER_CONNECT'] ?? DEFAULT_CONNECT;
 }
 
+/**
+ * --root, else DROVER_ROOT, else the fallback; refused before anything
+ * connects unless it is an absolute znode path (a leading '/', no trailing
+ * '/', no empty, '.' or '..' segment).
+ */
 export function rootPath(value: string | undefined, fallback: string = DEFAULT_ROOT): string {
-  return value ?? process.env['DROVER_ROOT'] ?? fallback;
+  const fromEnv = value === undefined ? process.env['DROVER_ROOT'] : undefined;
+  const root = value ?? fromEnv ?? fallback;
+  const valid = root === '/' || (root.startsWith('/') && root.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..' && !s.includes('\0')));
+  if (!valid) {
+    const source = fromEnv !== undefined ? `DROVER_ROOT='${root}'` : `--root '${root}'`;
+    const segments = root.split('/').filter((s) => s !== '' && s !== '.' && s !== '..' && !s.includes('\0'));
+    throw new DroverError('DROVER_INVALID_ARGUMENT', `${source} is not an absolute path: give an absolute PATH, e.g. --root ${segments.length > 0 ? `/${segments.join('/')}` : DEFAULT_ROOT}`);
+  }
+  return root;
 }
 
 /**

@@ -57,8 +57,9 @@ export async function run(args: string[]): Promise<number> {
     const tls = tlsFromFlags(values['tls-cert'], values['tls-key']);
     const logger = createRootLogger({ ...(values['log-level'] ? { level: values['log-level'] } : {}) });
     const connect = connectString(values.connect);
+    const root = rootPath(values.root);
     const stopped = stopSignal();
-    const client = await connectForCli({ connect, root: rootPath(values.root) });
+    const client = await connectForCli({ connect, root });
     let started;
     try {
       started = await startDashboard({ client, connect, logger, port, ...(values.host ? { host: values.host } : {}), ...(token ? { token } : {}), ...(tls ? { tls } : {}) });

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -99,6 +100,23 @@ export async function exampleFiles(): Promise<string[]> {
   return names.filter(isJobFile).sort().map((n) => path.join(dir, n));
 }
 
+/** The first of the ports that cannot be listened on at 127.0.0.1 (in use), or null when all can. */
+async function portInUse(ports: number[]): Promise<number | null> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (const port of ports) if (!(await free(port))) return port;
+  return null;
+}
+
+/**
+ * Starts the 3 members, all or none: when one fails, those that started are
+ * stopped before the error is thrown (they would keep their ports, and the
+ * process, alive).
+ */
 async function startMembers(opts: Options, log: ReturnType<typeof createRootLogger>): Promise<RunningMember[]> {
   const servers = Array.from({ length: MEMBERS }, (_, i) => ({
     id: i + 1,
@@ -108,7 +126,7 @@ async function startMembers(opts: Options, log: ReturnType<typeof createRootLogg
     role: 'participant' as const,
     clientPort: opts.portBase + i,
   }));
-  return Promise.all(
+  const started = await Promise.allSettled(
     servers.map(async (s) => {
       const dataDir = path.join(opts.dir, `member-${s.id}`);
       await mkdir(dataDir, { recursive: true });
@@ -131,6 +149,11 @@ async function startMembers(opts: Options, log: ReturnType<typeof createRootLogg
       return startEnsembleMember(config, s.id, log.child({ member: s.id }));
     }),
   );
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (!failed) return members;
+  await Promise.all(members.map((m) => m.stop().catch(() => undefined)));
+  throw failed.reason;
 }
 
 interface WorkerProcess {
@@ -214,12 +237,16 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await mkdir(opts.dir, { recursive: true });
+    const base = opts.portBase;
+    const portsInUse = (which: string, cause?: unknown) =>
+      new DroverError('DROVER_CONFIG', `${which} of the dev ensemble (${base}..${base + 2}, ${base + 10}..${base + 12}) is in use — is another \`drover dev\` or ZooKeeper running? Stop it, or pass --port-base N`, cause === undefined ? {} : { cause });
+    // Checked before any member starts: a member whose client port is taken fails half-started, holding its other port.
+    const busy = await portInUse([0, 1, 2, 10, 11, 12].map((d) => base + d));
+    if (busy !== null) throw portsInUse(`port ${busy}`);
     try {
       members.push(...(await startMembers(opts, log)));
     } catch (err) {
-      if (/EADDRINUSE|address already in use/i.test(String((err as Error)?.message ?? err))) {
-        throw new DroverError('DROVER_CONFIG', `a port of the dev ensemble (${opts.portBase}..${opts.portBase + 2}, ${opts.portBase + 10}..${opts.portBase + 12}) is in use — is another \`drover dev\` or ZooKeeper running? Stop it, or pass --port-base N`, { cause: err });
-      }
+      if (/EADDRINUSE|address already in use/i.test(String((err as Error)?.message ?? err))) throw portsInUse('a port', err);
       if (/in use by process|LOCK/.test(String((err as Error)?.message ?? err))) {
         throw new DroverError('DROVER_CONFIG', `${opts.dir} is in use by another \`drover dev\` (stop it, or pass --dir DIR)`, { cause: err });
       }

@@ -33,10 +33,11 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const connect = connectString(values.connect);
+    const root = rootPath(values.root);
     const probe = startEnsembleProbe({ connect, logger: silentLogger, intervalMs: 60_000 });
     const members = await probe.probe();
     probe.stop();
-    client = await connectForCli({ connect, root: rootPath(values.root) });
+    client = await connectForCli({ connect, root });
     const jobs = await jobNames(client);
     const [workers, queues, scheduler] = await Promise.all([workersStatus(client, jobs), queuesStatus(client, jobs), schedulerStatus(client)]);
     if (values.json) {
@@ -56,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
     out.push(`\nQueues\n`);
     out.push(
       queues.length
-        ? formatTable(['job', 'waiting', 'in flight', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'paused'], queues.map((q) => [q.job, q.depth, q.inflight, q.delayed, q.succeeded, q.failed, q.cancelled, q.dead, q.paused ? 'yes' : '']))
+        ? formatTable(['job', 'waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'paused'], queues.map((q) => [q.job, q.depth, q.inflight, q.delayed, q.succeeded, q.failed, q.cancelled, q.dead, q.paused ? 'yes' : '']))
         : 'none\n',
     );
     process.stdout.write(out.join(''));

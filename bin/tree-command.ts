@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Coordination, Stat } from '../shared/client/coordination.ts';
-import { isZkError } from '../shared/client/zk-error.ts';
+import { isZkError, ZkCode, ZkError } from '../shared/client/zk-error.ts';
 import { DroverError } from '../shared/errors.ts';
 import { CONNECT_OPTIONS, connectForCli, connectString, reportError, rootPath } from './cli-connect.ts';
 
@@ -79,6 +79,9 @@ async function listRecursive(client: Coordination, path: string): Promise<void> 
 
 export async function run(args: string[]): Promise<number> {
   let client: Coordination | undefined;
+  // For the error messages: the node and the --version asked for.
+  let path: string | undefined;
+  let version = -1;
   try {
     const { values, positionals } = parseArgs({
       // zkCli spells it ls -R.
@@ -86,14 +89,15 @@ export async function run(args: string[]): Promise<number> {
       allowPositionals: true,
       options: { ...CONNECT_OPTIONS, version: { type: 'string' }, recursive: { type: 'boolean', short: 'r' }, parents: { type: 'boolean' }, stat: { type: 'boolean' } },
     });
-    const [verb, path, data, ...extra] = positionals;
+    const [verb, given, data, ...extra] = positionals;
+    path = given;
     if (values.help || !verb) {
       process.stdout.write(HELP);
       return values.help ? 0 : 2;
     }
     if (!path || !path.startsWith('/')) throw new DroverError('DROVER_INVALID_ARGUMENT', `give an absolute PATH, e.g. \`drover tree ${verb} /drover\``);
     if (extra.length > 0) throw new DroverError('DROVER_INVALID_ARGUMENT', `unexpected '${extra.join(' ')}': quote DATA that has spaces`);
-    const version = values.version === undefined ? -1 : Number(values.version);
+    version = values.version === undefined ? -1 : Number(values.version);
     if (!Number.isInteger(version)) throw new DroverError('DROVER_INVALID_ARGUMENT', `--version wants a whole number, not '${values.version}'`);
     client = await connectForCli({ connect: connectString(values.connect), root: rootPath(values.root, '/') });
     switch (verb) {
@@ -114,7 +118,8 @@ export async function run(args: string[]): Promise<number> {
       }
       case 'stat': {
         const stat = await client.exists(path);
-        if (!stat) throw new DroverError('DROVER_INVALID_ARGUMENT', `node ${path} does not exist`);
+        // As get: a missing node is an answer (exit 1), not bad usage.
+        if (!stat) throw new ZkError(ZkCode.NO_NODE, { path });
         process.stdout.write(formatStat(stat));
         return 0;
       }
@@ -158,7 +163,10 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     if (zk?.codeName === 'BAD_VERSION') {
-      process.stderr.write(`drover tree: version No is not valid: ${zk.path ?? ''}\n`);
+      // Only set and delete take --version; say which the node has now, or that it has gone since.
+      const now = path === undefined ? undefined : await client?.exists(path).catch(() => undefined);
+      const is = now ? `the node is at version ${now.version}` : now === null ? 'the node no longer exists' : 'the node is at another version';
+      process.stderr.write(`drover tree: BAD_VERSION: ${path ?? zk.path ?? ''} is not at version ${version}: ${is}\n`);
       return 1;
     }
     if (zk?.codeName === 'NODE_EXISTS') {

@@ -57,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    const root = rootPath(values.root);
     const files = (values.jobs ?? []).flatMap((list) => list.split(',')).filter((f) => f.trim() !== '').map((f) => path.resolve(f.trim()));
     if (files.length === 0) throw new DroverError('DROVER_INVALID_ARGUMENT', 'give at least one job file: drover worker --jobs ./jobs.ts');
     for (const f of files) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
@@ -67,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
     const stopped = stopSignal();
     const worker = await startWorker({
       connect,
-      root: rootPath(values.root),
+      root,
       jobs: files,
       schedule: !values['no-schedule'],
       logger,

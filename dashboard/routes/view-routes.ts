@@ -5,15 +5,10 @@ import { recordPathOf } from '../../shared/jobs/run-lookup.ts';
 import type { LiveState } from '../live/live-state.ts';
 import { getRun } from '../../shared/jobs/run-admin.ts';
 import { jobCounts, jobNames } from '../../shared/jobs/job-counts.ts';
-import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, type PageState } from '../../shared/jobs/run-pages.ts';
+import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, pageStateOf, type PageState } from '../../shared/jobs/run-pages.ts';
 import { jobStats } from '../../shared/jobs/job-stats.ts';
 import { findRun } from '../../shared/jobs/run-search.ts';
 import { cursor, jobName, jobParams, runId, runParams } from './schemas.ts';
-
-/** The run states' names as the records say them, for the listing that holds them ('queued' runs are waiting). */
-function pageState(state: string): PageState {
-  return state === 'queued' ? 'waiting' : (state as PageState);
-}
 
 export function installViewRoutes(app: FastifyInstance, live: LiveState, client: Coordination): void {
   app.get('/api/health', async () => ({ ok: true, state: client.state, nodes: live.size }));
@@ -27,8 +22,9 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
   app.get('/api/scheduler', async () => live.view().scheduler);
   app.get('/api/metrics', async () => ({ samples: live.metricsSeries() }));
 
-  // With a state: that state's runs, complete and a page at a time (one job, or every job), read from the
-  // cluster. Without one: the live table (unfinished runs and the newest finished ones).
+  // A state's runs, complete and a page at a time (one job, or every job), read from the cluster. Without a
+  // state: every run (state 'all': active, waiting, delayed, then dead, then history newest first; see
+  // shared/jobs/run-pages.ts), so no failure is left out. 'waiting-barrier' is the live table's.
   app.get<{ Querystring: { job?: string; state?: string; limit?: number; cursor?: string } }>(
     '/api/runs',
     {
@@ -42,18 +38,18 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     },
     async (request) => {
       const { job, state, limit, cursor: at } = request.query;
-      if (state === undefined || state === 'waiting-barrier') {
-        const runs = live.view().runs.filter((r) => (!job || r.job === job) && (!state || r.state === state));
+      if (state === 'waiting-barrier') {
+        const runs = live.view().runs.filter((r) => (!job || r.job === job) && r.state === state);
         return { runs: runs.slice(0, limit ?? 200), next: null };
       }
-      const opts = { state: pageState(state), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) };
+      const opts = { state: pageStateOf(state ?? 'all'), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) };
       const page = job ? await listRunPage(client, job, opts) : await listRunPageAcrossJobs(client, await jobNames(client), opts);
       return { runs: page.runs.map((r) => ({ ...r, path: recordPathOf(r.job, r.id) })), next: page.next };
     },
   );
 
   // A job's runs in one state, a page at a time; its counts from O(1) sources.
-  app.get<{ Params: { job: string }; Querystring: { state: PageState; limit?: number; cursor?: string } }>(
+  app.get<{ Params: { job: string }; Querystring: { state: PageState | 'queued'; limit?: number; cursor?: string } }>(
     '/api/jobs/:job/runs',
     {
       schema: {
@@ -62,13 +58,13 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
           type: 'object',
           required: ['state'],
           additionalProperties: false,
-          properties: { state: { type: 'string', enum: [...PAGE_STATES] }, limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX }, cursor },
+          properties: { state: { type: 'string', enum: [...PAGE_STATES, 'queued'] }, limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX }, cursor },
         },
       },
     },
     async (request) => {
       const { state, limit, cursor: at } = request.query;
-      const page = await listRunPage(client, request.params.job, { state, ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) });
+      const page = await listRunPage(client, request.params.job, { state: pageStateOf(state), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) });
       return { runs: page.runs.map((r) => ({ ...r, path: recordPathOf(r.job, r.id) })), next: page.next };
     },
   );

@@ -76,6 +76,7 @@ async function loadStateRuns() {
     stateRuns = null;
     stateQuery = '';
     render.runs();
+    await loadDeadRuns();
     return;
   }
   const params = new URLSearchParams({ state: filter.state, limit: '200' });
@@ -90,6 +91,52 @@ async function loadStateRuns() {
   }
   render.runs();
 }
+// Without a state filter the live table shows the unfinished runs and the newest finished ones it saw;
+// dead runs (attempts exhausted: every handler error once its retries are spent) are read from the
+// cluster, a page of them, and listed between the two, so no failure is hidden. Re-read when a job's
+// dead count moves (the queues feed carries it).
+const DEAD_SHOWN = 50;
+let deadRuns = null;
+let deadQuery = '';
+let deadSig = '';
+let deadReading = null;
+async function loadDeadRuns() {
+  if (filter.state) {
+    deadRuns = null;
+    return;
+  }
+  const params = new URLSearchParams({ state: 'dead', limit: String(DEAD_SHOWN) });
+  if (filter.job) params.set('job', filter.job);
+  const query = params.toString();
+  deadQuery = query;
+  try {
+    const { runs } = await api('GET', `/api/runs?${query}`);
+    if (deadQuery === query) deadRuns = runs;
+  } catch {
+    // The live table still shows the dead runs it saw finish.
+  }
+  render.runs();
+}
+function refreshDeadRuns() {
+  const sig = state.queues.map((q) => `${q.job}:${q.dead ?? 0}`).join(',');
+  if (filter.state || sig === deadSig || deadReading) return;
+  deadSig = sig;
+  deadReading = new Promise((resolve) => setTimeout(resolve, 1000)).then(loadDeadRuns).finally(() => {
+    deadReading = null;
+  });
+}
+const FINISHED = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
+/** The live table with the dead page between its unfinished and its finished runs (each run once; live rows win). */
+function withDead(live, dead) {
+  if (!dead) return live;
+  const key = (r) => `${r.job}/${r.id}`;
+  const unfinished = live.filter((r) => !FINISHED.has(r.state));
+  const moved = new Set(unfinished.map(key));
+  const deadRows = dead.filter((r) => !moved.has(key(r)));
+  const listed = new Set(deadRows.map(key));
+  return [...unfinished, ...deadRows, ...live.filter((r) => FINISHED.has(r.state) && !listed.has(key(r)))];
+}
+
 function refreshStateRuns() {
   if (!filter.state || stateReading) return;
   stateReading = new Promise((resolve) => setTimeout(resolve, 1000)).then(loadStateRuns).finally(() => {
@@ -100,7 +147,7 @@ function refreshStateRuns() {
 const render = {
   workers: () => views.renderWorkers(state.workers),
   queues: () => views.renderQueues(state.queues, actions),
-  runs: () => views.renderRuns(stateRuns ?? state.runs, filter, actions),
+  runs: () => views.renderRuns(stateRuns ?? withDead(state.runs, deadRuns), filter, actions),
   schedules: () => views.renderSchedules(state.schedules),
   partitions: () => views.renderPartitions(state.partitions),
   barriers: () => views.renderBarriers(state.barriers),
@@ -111,6 +158,7 @@ const render = {
 function onEvent(section, data) {
   if (section === 'snapshot') {
     Object.assign(state, data);
+    refreshDeadRuns();
     for (const r of Object.values(render)) r();
     charts.reset(state.metrics);
   } else if (section === 'metrics') {
@@ -121,6 +169,7 @@ function onEvent(section, data) {
   } else {
     state[section] = data;
     if (section === 'runs') refreshStateRuns();
+    if (section === 'queues') refreshDeadRuns();
     render[section]?.();
   }
   jobPage.onLive(section, state);

@@ -16,7 +16,8 @@ const TAB_TITLE = {
   succeeded: 'a bundle counts once in each state its runs ended in',
   failed: 'ended failed without being dead-lettered (input refused at claim, a bundled result too large)',
   cancelled: 'a bundle counts once in each state its runs ended in',
-  finished: 'succeeded + failed + cancelled',
+  dead: 'attempts exhausted (a handler error ends here once its retries are spent); retry them, or clean them',
+  finished: 'every run that ended: dead + succeeded + failed + cancelled; listed dead first (by run id), then the others newest first',
 };
 const TAB_LABEL = { finished: 'all finished' };
 const LIMIT_DEFAULT = 50;
@@ -148,8 +149,15 @@ export function createJobPage({ live, toast }) {
 
   function countOf(tab) {
     if (!counts) return '…';
+    const n = countFor(tab);
     // A dashboard newer than the API it talks to may get no per-state count: say so rather than 0.
-    return counts[tab] === undefined ? '—' : String(counts[tab]);
+    return n === undefined ? '—' : String(n);
+  }
+
+  /** The count of a tab's runs: all finished is history (counts.finished) and dead. */
+  function countFor(tab) {
+    if (tab === 'finished') return counts.finished === undefined || counts.dead === undefined ? undefined : counts.finished + counts.dead;
+    return counts[tab];
   }
 
   function renderTabs() {
@@ -174,7 +182,7 @@ export function createJobPage({ live, toast }) {
     const { cursor, tab, limit } = current;
     const no = cursor ? pageNo.get(pageKey(cursor)) : 1;
     // Counts are of records (a bundle is one) while pages list runs: for bundled jobs, "of N" is a floor.
-    const total = counts && counts[tab] !== undefined ? Math.max(1, Math.ceil(counts[tab] / limit)) : null;
+    const total = counts && countFor(tab) !== undefined ? Math.max(1, Math.ceil(countFor(tab) / limit)) : null;
     const shown = page?.runs?.length ?? 0;
     const parts = [];
     if (no !== undefined) parts.push(`page ${no}${total !== null ? ` of ${total}` : ''}`);
@@ -210,7 +218,7 @@ export function createJobPage({ live, toast }) {
         { class: `run state-${r.state}`, dataset: { key: `${r.job}/${r.id}`, runId: r.id, state: r.state } },
         h('td', { class: 'mono' }, h('a', { href: runHref(r.job, r.id), class: 'run-link' }, r.id)),
         h('td', {}, h('span', { class: `badge state ${r.state}` }, r.state), r.partition !== undefined ? h('span', { class: 'badge' }, `p${r.partition}`) : null),
-        h('td', { class: 'num' }, r.maxAttempts ? `${r.attempt ?? 0}/${r.maxAttempts}` : (r.attempt ?? '—')),
+        h('td', { class: 'num' }, r.maxAttempts ? `${(r.attempt ?? 0) - (r.freeAttempts ?? 0)}/${r.maxAttempts}${r.freeAttempts ? ` +${r.freeAttempts} free` : ''}` : (r.attempt ?? '—')),
         h('td', { class: 'small' }, formatTime(timeOf(r))),
         h('td', { class: 'num' }, formatDuration(duration)),
         h(
@@ -248,8 +256,10 @@ export function createJobPage({ live, toast }) {
       ['throughput', `${num(stats.throughputPerMin)} / min`, 'throughput'],
       ['duration p50', formatDuration(stats.durationMs?.p50), 'p50'],
       ['duration p95', formatDuration(stats.durationMs?.p95), 'p95'],
-      ['failure rate', pct(stats.failureRate), 'failure-rate'],
+      ['failure rate (failed + dead)', pct(stats.failureRate), 'failure-rate'],
     ];
+    // Named as the tabs are: failed (history's failed tab) and dead (attempts exhausted) are both failures.
+    if (stats.outcomes) items.push(['failures', `${stats.outcomes.failed} failed · ${stats.outcomes.dead} dead`, 'failures']);
     patchChildren(
       el,
       items.map(([label, value, key]) => h('div', { class: 'stat', dataset: { key, stat: key } }, h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label))),
@@ -257,10 +267,10 @@ export function createJobPage({ live, toast }) {
     const series = Array.isArray(stats.series) ? stats.series : [];
     chart ??= createChart(byId('job-stats-chart'), [
       { label: 'finished', stroke: '#2bb673', fill: 'rgba(43,182,115,0.15)', width: 2 },
-      { label: 'failed', stroke: '#e5533d', width: 2 },
+      { label: 'failures (failed + dead)', stroke: '#e5533d', width: 2 },
     ]);
     chart.resize();
-    chart.setData([series.map((s) => s.at / 1000), series.map((s) => s.finished ?? 0), series.map((s) => s.failed ?? 0)]);
+    chart.setData([series.map((s) => s.at / 1000), series.map((s) => s.finished ?? 0), series.map((s) => s.failures ?? s.failed ?? 0)]);
   }
 
   function render() {

@@ -60,6 +60,10 @@ export async function connectCoordination(opts: ConnectOptions): Promise<Coordin
   if (!/^[^,\s/]+:\d+(,[^,\s/]+:\d+)*$/.test(opts.connect)) {
     throw new DroverError('DROVER_INVALID_ARGUMENT', `connect string '${opts.connect}' is not host:port[,host:port...]`);
   }
+  // Before any socket opens: a root namespace() would refuse after connecting must not leave a session behind.
+  if (opts.root && !isValidPath(opts.root)) {
+    throw new DroverError('DROVER_INVALID_ARGUMENT', `root '${opts.root}' is not an absolute path (give one like /drover: a leading '/', no trailing '/', no empty, '.' or '..' segment)`);
+  }
   const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000;
   const session = new ZkSession({
     connect: opts.connect,
@@ -73,19 +77,19 @@ export async function connectCoordination(opts: ConnectOptions): Promise<Coordin
     await session.close();
     throw err;
   }
-  const root = !opts.root || opts.root === '/' ? '' : opts.root;
-  const retry = opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 });
-  const base = new ZkView(session, '', retry, new WriteWitness(`${root}/.writes`));
-  if (!opts.root || opts.root === '/') return base;
-  if (opts.createRoot === false) return base.namespace(opts.root);
+  // From here on, any failure closes the session: an open socket would keep the caller's process alive.
   try {
+    const root = !opts.root || opts.root === '/' ? '' : opts.root;
+    const retry = opts.retry ?? exponentialBackoff({ baseMs: 50, maxDelayMs: 2_000, maxRetries: 8 });
+    const base = new ZkView(session, '', retry, new WriteWitness(`${root}/.writes`));
+    if (!opts.root || opts.root === '/') return base;
     // Plain creates (the witness lives under the root): a repeated one answers NODE_EXISTS, which ensurePath takes as done.
-    await new ZkView(session, '', retry, null).ensurePath(opts.root);
+    if (opts.createRoot !== false) await new ZkView(session, '', retry, null).ensurePath(opts.root);
+    return base.namespace(opts.root);
   } catch (err) {
     await session.close();
     throw err;
   }
-  return base.namespace(opts.root);
 }
 
 const MODES: Record<CreateMode, number> = {

@@ -2,7 +2,7 @@
  * A job's recent outcomes for the dashboard's charts: throughput, how long
  * runs took (p50, p95) and how many failed, over time. Bounded reads, never
  * a scan: the newest STATS_HISTORY_RUNS finished runs of history (one page,
- * listRunPage 'finished', newest first) and the records of the newest
+ * listHistoryPage, newest first) and the records of the newest
  * STATS_DEAD_RUNS dead-letter nodes by name (run ids carry their enqueue
  * time; dead entries have no end time in their name).
  *
@@ -16,18 +16,23 @@
  *   durationMs        of each run's last attempt (finishedAt - startedAt),
  *                     nearest-rank percentiles; null when no run in the
  *                     window started (a run cancelled while queued never did)
- *   failureRate       (failed + dead) / (succeeded + failed + dead): a
- *                     cancel is the operator's, not the run's outcome; 0
- *                     when none ended
+ *   outcomes          runs ended in the window by final state, named as the
+ *                     job page's tabs: failed is history's failed tab (ended
+ *                     failed without being dead-lettered), dead the dead tab
+ *   failureRate       failures / (succeeded + failed + dead), failures being
+ *                     failed + dead (a handler error ends dead once its
+ *                     retries are spent): a cancel is the operator's, not
+ *                     the run's outcome; 0 when none ended
  *   series            per bucket (bucketMs, at most ~60 of them, empty ones
- *                     too): runs ended, and of those failed or dead
+ *                     too): runs ended (`finished`: any final state, dead
+ *                     included), and of those `failures` (failed + dead)
  */
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination } from '../client/coordination.ts';
 import type { RunRecord } from './job-types.ts';
 import { layout } from './layout.ts';
 import { readRunView } from './run-lookup.ts';
-import { listRunPage } from './run-pages.ts';
+import { listHistoryPage } from './run-pages.ts';
 
 export const STATS_HISTORY_RUNS = 500;
 export const STATS_DEAD_RUNS = 500;
@@ -37,8 +42,12 @@ export interface JobStats {
   bucketMs: number;
   throughputPerMin: number;
   durationMs: { p50: number | null; p95: number | null };
+  /** Runs ended in the window by final state (the job page's tabs: failed excludes dead). */
+  outcomes: { succeeded: number; failed: number; dead: number; cancelled: number };
+  /** failures (failed + dead) / (succeeded + failed + dead). */
   failureRate: number;
-  series: { at: number; finished: number; failed: number }[];
+  /** Per bucket: runs ended (any final state, dead included) and failures among them (failed + dead). */
+  series: { at: number; finished: number; failures: number }[];
 }
 
 const MINUTE = 60_000;
@@ -46,7 +55,7 @@ const BUCKETS = [1, 5, 15, 60, 180, 360, 720, 1440].map((m) => m * MINUTE);
 const BUCKETS_MAX = 60;
 
 export async function jobStats(client: Coordination, job: string, nowMs: number = Date.now()): Promise<JobStats> {
-  const [history, dead] = await Promise.all([listRunPage(client, job, { state: 'finished', limit: STATS_HISTORY_RUNS }), newestDead(client, job)]);
+  const [history, dead] = await Promise.all([listHistoryPage(client, job, { limit: STATS_HISTORY_RUNS }), newestDead(client, job)]);
   const ended = (r: RunRecord): r is RunRecord & { finishedAt: number } => r.finishedAt !== undefined && r.finishedAt <= nowMs;
   const fromHistory = history.runs.filter(ended);
   const deadRuns = dead.filter(ended);
@@ -55,7 +64,9 @@ export async function jobStats(client: Coordination, job: string, nowMs: number 
   const from = basis.length > 0 ? Math.min(...basis.map((r) => r.finishedAt)) : nowMs;
   const runs = [...fromHistory, ...deadRuns.filter((r) => r.finishedAt >= from)];
 
-  const failed = runs.filter((r) => r.state === 'failed' || r.state === 'dead').length;
+  const count = (state: RunRecord['state']): number => runs.filter((r) => r.state === state).length;
+  const outcomes = { succeeded: count('succeeded'), failed: count('failed'), dead: count('dead'), cancelled: count('cancelled') };
+  const failures = outcomes.failed + outcomes.dead;
   const judged = runs.filter((r) => r.state !== 'cancelled').length;
   const durations = runs.flatMap((r) => (r.startedAt !== undefined ? [r.finishedAt - r.startedAt] : [])).sort((a, b) => a - b);
   // A window of a few ms would turn a burst into an absurd rate: at least a second.
@@ -66,7 +77,8 @@ export async function jobStats(client: Coordination, job: string, nowMs: number 
     bucketMs,
     throughputPerMin: (runs.length * MINUTE) / spanMs,
     durationMs: { p50: percentile(durations, 50), p95: percentile(durations, 95) },
-    failureRate: judged === 0 ? 0 : failed / judged,
+    outcomes,
+    failureRate: judged === 0 ? 0 : failures / judged,
     series: runs.length === 0 ? [] : series(runs, from, nowMs, bucketMs),
   };
 }
@@ -87,12 +99,12 @@ function percentile(sorted: number[], p: number): number | null {
 function series(runs: (RunRecord & { finishedAt: number })[], from: number, to: number, bucketMs: number): JobStats['series'] {
   const first = Math.floor(from / bucketMs) * bucketMs;
   const out: JobStats['series'] = [];
-  for (let at = first; at <= to; at += bucketMs) out.push({ at, finished: 0, failed: 0 });
+  for (let at = first; at <= to; at += bucketMs) out.push({ at, finished: 0, failures: 0 });
   for (const r of runs) {
     const b = out[Math.floor((r.finishedAt - first) / bucketMs)];
     if (!b) continue;
     b.finished++;
-    if (r.state === 'failed' || r.state === 'dead') b.failed++;
+    if (r.state === 'failed' || r.state === 'dead') b.failures++;
   }
   return out;
 }

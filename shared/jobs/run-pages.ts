@@ -12,13 +12,26 @@
  *   succeeded   /history/<job>/<state>, newest first: that state's
  *   failed      directory alone (a bundle there lists its runs in that
  *   cancelled   state; its others are under their own states)
- *   finished    the three state directories merged newest first (a
+ *   finished    every run that ended, in two sections: the dead runs
+ *               first (/dead/<job> by name, i.e. by run id: dead entries
+ *               are named by run id, not by time, and ordering them by end
+ *               time would read every dead record per page), then history
+ *               (the three state directories merged newest first; a
  *               bundle's entries share a name: listed once, its runs in
- *               any of the three states); at most 3 x history.keep names
+ *               any of the three states; at most 3 x history.keep names)
+ *   all         every run, unfinished first: active, waiting, delayed,
+ *               then the two sections of finished (dead, then history
+ *               newest first) — what `GET /api/runs` without a state lists
+ *
+ * Across jobs (listRunPageAcrossJobs) a state is listed job by job (in name
+ * order); finished and all go section by section (each section job by job),
+ * and their history section is merged across jobs, newest first.
  *
  * A cursor names the last place read (lane and index, or a znode name, and
  * the run within a bundle), never an offset: runs that move on between two
- * pages are neither repeated nor skipped within a state, and a run that
+ * pages are neither repeated nor skipped within a state (or a section of
+ * finished and all: a run that moves to another section between two pages
+ * may show twice or not at all, as in any listing by state), and a run that
  * arrives behind the cursor shows on a later page. Bundled runs
  * (docs/adr/0006-run-bundles.md) are listed one by one, in bundle order.
  */
@@ -33,8 +46,16 @@ import { decodeCounter, decodeStored } from './run-codec.ts';
 import { readRunView, runsOf } from './run-lookup.ts';
 import { splitBundledRunId } from './run-id.ts';
 
-export const PAGE_STATES = ['waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'finished'] as const;
+export const PAGE_STATES = ['waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'finished', 'all'] as const;
 export type PageState = (typeof PAGE_STATES)[number];
+
+/** Other names of a listing: its runs' own state ('queued' runs are listed as waiting). */
+export const PAGE_STATE_ALIASES: Readonly<Record<string, PageState>> = { queued: 'waiting' };
+
+/** The listing a state name stands for: a PAGE_STATES name, an alias of one, or the name as given (which listRunPage refuses). */
+export function pageStateOf(name: string): PageState {
+  return Object.hasOwn(PAGE_STATE_ALIASES, name) ? (PAGE_STATE_ALIASES[name] as PageState) : (name as PageState);
+}
 
 export const PAGE_LIMIT_DEFAULT = 50;
 export const PAGE_LIMIT_MAX = 500;
@@ -53,6 +74,8 @@ export interface PageOptions {
 
 /** Where a page stopped: a lane position (waiting) or a znode name, plus the run within a bundle. */
 interface Position {
+  /** The section (finished, all: an index into SECTIONS). */
+  c?: number;
   /** The job (listings across jobs). */
   j?: string;
   /** Lane priority and item index (waiting). */
@@ -64,10 +87,23 @@ interface Position {
   k?: number;
 }
 
+/** What a cursor belongs to: a page state, or history alone (job stats). */
+type Listing = PageState | 'history';
+
 interface Cursor extends Position {
   v: 1;
-  s: PageState;
+  s: Listing;
 }
+
+/** The parts a run's listing is made of. */
+type Section = 'active' | 'waiting' | 'delayed' | 'dead' | 'history';
+
+/** The listings made of sections, in order: unfinished first; dead before history (see the top). */
+const SECTIONS: Partial<Record<Listing, readonly Section[]>> = {
+  all: ['active', 'waiting', 'delayed', 'dead', 'history'],
+  finished: ['dead', 'history'],
+  history: ['history'],
+};
 
 const RUN_STATES: Partial<Record<PageState, ReadonlySet<RunState>>> = {
   waiting: new Set(['queued']),
@@ -77,18 +113,19 @@ const RUN_STATES: Partial<Record<PageState, ReadonlySet<RunState>>> = {
   failed: new Set(['failed']),
   cancelled: new Set(['cancelled']),
   dead: new Set(['dead']),
-  finished: new Set(['succeeded', 'failed', 'cancelled']),
+  finished: new Set(['succeeded', 'failed', 'cancelled', 'dead']),
 };
+const HISTORY_RUN_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled']);
 
 function badCursor(why: string): DroverError {
   return new DroverError('DROVER_INVALID_ARGUMENT', `invalid cursor: ${why} (pass back the \`next\` of the previous page)`);
 }
 
-export function encodeCursor(state: PageState, at: Position): string {
+export function encodeCursor(state: Listing, at: Position): string {
   return Buffer.from(JSON.stringify({ v: 1, s: state, ...at } satisfies Cursor)).toString('base64url');
 }
 
-export function decodeCursor(state: PageState, text: string): Position {
+export function decodeCursor(state: Listing, text: string): Position {
   let c: Partial<Cursor>;
   try {
     c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
@@ -98,6 +135,10 @@ export function decodeCursor(state: PageState, text: string): Position {
   if (typeof c !== 'object' || c === null || c.v !== 1) throw badCursor('not one of ours');
   if (c.s !== state) throw badCursor(`it belongs to a listing of '${String(c.s)}', not '${state}'`);
   const at: Position = {};
+  if (c.c !== undefined) {
+    if (!Number.isInteger(c.c) || (c.c as number) < 0 || (c.c as number) >= (SECTIONS[state]?.length ?? 0)) throw badCursor('bad section');
+    at.c = c.c as number;
+  }
   if (c.j !== undefined) {
     if (typeof c.j !== 'string') throw badCursor('bad job');
     at.j = c.j;
@@ -161,6 +202,11 @@ class PageFill {
     return this.runs.length >= this.limit;
   }
 
+  /** Runs still wanted (records hold at least one each, when in the state). */
+  get room(): number {
+    return Math.max(0, this.limit - this.runs.length);
+  }
+
   /** Adds the runs of one record from index `from`; returns how many of its runs are now listed, or null if all were. */
   take(runs: RunRecord[], from: number): number | null {
     let k = from;
@@ -198,7 +244,8 @@ async function byName(
     }
   }
   for (let i = start; i < names.length && !fill.full; ) {
-    const batch = names.slice(i, i + Math.max(1, Math.min(READ_AHEAD, names.length - i)));
+    // Read ahead no further than the page has room for: a page reads the records it shows.
+    const batch = names.slice(i, i + Math.max(1, Math.min(READ_AHEAD, names.length - i, fill.room)));
     const read = await Promise.all(batch.map((name) => runsAt(client, job, idOf(name), states)));
     for (let b = 0; b < batch.length; b++, i++) {
       const cut = fill.take(read[b] as RunRecord[], k);
@@ -252,13 +299,100 @@ async function waiting(client: Coordination, job: string, fill: PageFill, from: 
   return null;
 }
 
+/** The states listed from one structure (not made of sections). */
+type SingleState = Exclude<PageState, 'finished' | 'all'>;
+
 /** One job's page of runs in `state`. */
 export async function listRunPage(client: Coordination, job: string, opts: PageOptions): Promise<RunPage> {
   checkState(opts.state);
+  if (SECTIONS[opts.state]) return sectionsPage(client, [job], opts.state, opts);
   const fill = new PageFill(pageLimit(opts.limit));
   const from = opts.cursor ? decodeCursor(opts.state, opts.cursor) : {};
-  const at = await pageOf(client, job, opts.state, fill, from);
+  const at = await pageOf(client, job, opts.state as SingleState, fill, from);
   return { runs: fill.runs, next: at === null ? null : encodeCursor(opts.state, at) };
+}
+
+/**
+ * One job's history alone (succeeded, failed and cancelled merged newest
+ * first, without finished's dead section): what job stats read.
+ */
+export async function listHistoryPage(client: Coordination, job: string, opts: { limit?: number; cursor?: string | null }): Promise<RunPage> {
+  return sectionsPage(client, [job], 'history', opts);
+}
+
+/**
+ * A page of a listing made of sections (finished, all; see the top): each
+ * section in turn, job by job, but history merged across the jobs newest
+ * first. The cursor names the section and the place in it.
+ */
+async function sectionsPage(client: Coordination, jobs: readonly string[], listing: Listing, opts: { limit?: number; cursor?: string | null }): Promise<RunPage> {
+  const sections = SECTIONS[listing] as readonly Section[];
+  const fill = new PageFill(pageLimit(opts.limit));
+  const from = opts.cursor ? decodeCursor(listing, opts.cursor) : {};
+  const sorted = [...jobs].sort();
+  const page = (at: Position | null): RunPage => ({ runs: fill.runs, next: at === null ? null : encodeCursor(listing, at) });
+  const c0 = from.c ?? 0;
+  for (let c = c0; c < sections.length; c++) {
+    const section = sections[c] as Section;
+    const at = c === c0 ? from : {};
+    if (section === 'history') {
+      const pos = await historyAcross(client, sorted, fill, at);
+      if (pos !== null) return page({ ...pos, c });
+    } else {
+      for (const [x, job] of sorted.entries()) {
+        if (at.j !== undefined && job < at.j) continue;
+        const pos = await pageOf(client, job, section, fill, at.j === job ? at : {});
+        if (pos !== null) return page({ ...pos, c, j: job });
+        if (fill.full) {
+          const after = sorted[x + 1];
+          if (after !== undefined) return page({ c, j: after });
+          break;
+        }
+      }
+    }
+    if (fill.full) return page(c + 1 < sections.length ? { c: c + 1 } : null);
+  }
+  return page(null);
+}
+
+/**
+ * History of these jobs, newest first: each job's three state directories
+ * merged (a bundle's entries share a name: once), then all jobs' names by
+ * name descending (= end time), ties by job. A page lists the directories
+ * (a listing of names, kept while a long directory does not change) and
+ * reads only the records it shows.
+ */
+async function historyAcross(client: Coordination, jobs: readonly string[], fill: PageFill, from: Position): Promise<Position | null> {
+  const lists = await Promise.all(jobs.map(async (job) => mergeNames(await Promise.all(HISTORY_STATES.map((s) => sortedChildren(client, layout.historyDir(job, s)))))));
+  const entries = jobs.flatMap((job, x) => (lists[x] as string[]).map((name) => ({ job, name })));
+  if (jobs.length > 1) entries.sort((a, b) => (a.name !== b.name ? (a.name < b.name ? 1 : -1) : a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
+  else entries.reverse();
+  let start = 0;
+  let k = 0;
+  if (from.n !== undefined) {
+    const n = from.n;
+    const j = from.j ?? (jobs[0] as string);
+    const at = entries.findIndex((e) => e.name === n && e.job === j);
+    if (at >= 0 && from.k !== undefined && from.k > 0) {
+      start = at;
+      k = from.k;
+    } else {
+      start = at >= 0 ? at + 1 : entries.findIndex((e) => e.name < n || (e.name === n && e.job > j));
+      if (start < 0) start = entries.length;
+    }
+  }
+  for (let i = start; i < entries.length && !fill.full; ) {
+    const batch = entries.slice(i, i + Math.max(1, Math.min(READ_AHEAD, fill.room)));
+    const read = await Promise.all(batch.map((e) => runsAt(client, e.job, e.name.slice(16), HISTORY_RUN_STATES)));
+    for (let b = 0; b < batch.length; b++, i++) {
+      const e = batch[b] as { job: string; name: string };
+      const cut = fill.take(read[b] as RunRecord[], k);
+      k = 0;
+      if (cut !== null) return { n: e.name, j: e.job, k: cut };
+      if (fill.full) return i + 1 < entries.length ? { n: e.name, j: e.job } : null;
+    }
+  }
+  return null;
 }
 
 /** Listings at least this long are kept for the next page while the directory does not change. */
@@ -293,7 +427,7 @@ async function sortedChildren(client: Coordination, path: string): Promise<strin
   return names;
 }
 
-async function pageOf(client: Coordination, job: string, state: PageState, fill: PageFill, from: Position): Promise<Position | null> {
+async function pageOf(client: Coordination, job: string, state: SingleState, fill: PageFill, from: Position): Promise<Position | null> {
   const states = RUN_STATES[state] as ReadonlySet<RunState>;
   const sorted = (path: string): Promise<string[]> => sortedChildren(client, path);
   switch (state) {
@@ -313,23 +447,21 @@ async function pageOf(client: Coordination, job: string, state: PageState, fill:
       const names = [...(await sorted(layout.historyDir(job, state)))].reverse();
       return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
     }
-    case 'finished': {
-      const names = mergeNames(await Promise.all(HISTORY_STATES.map((s) => sorted(layout.historyDir(job, s))))).reverse();
-      return byName(client, job, names, (n) => n.slice(16), states, fill, from, 'desc');
-    }
   }
 }
 
 
-/** A page of runs in `state` across every job, job by job (in name order). */
+/** A page of runs in `state` across every job, job by job (in name order); finished and all section by section (see the top). */
 export async function listRunPageAcrossJobs(client: Coordination, jobs: readonly string[], opts: PageOptions): Promise<RunPage> {
   checkState(opts.state);
+  if (SECTIONS[opts.state]) return sectionsPage(client, jobs, opts.state, opts);
+  const state = opts.state as SingleState;
   const fill = new PageFill(pageLimit(opts.limit));
   const from = opts.cursor ? decodeCursor(opts.state, opts.cursor) : {};
   const sorted = [...jobs].sort();
   for (const job of sorted) {
     if (from.j !== undefined && job < from.j) continue;
-    const at = await pageOf(client, job, opts.state, fill, from.j === job ? from : {});
+    const at = await pageOf(client, job, state, fill, from.j === job ? from : {});
     if (at !== null) return { runs: fill.runs, next: encodeCursor(opts.state, { ...at, j: job }) };
     if (fill.full) {
       const after = sorted[sorted.indexOf(job) + 1];

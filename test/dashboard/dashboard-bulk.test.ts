@@ -301,7 +301,7 @@ describeOnBackends('dashboard: bulk actions, search, stats', (env) => {
   it('stats: throughput, duration p50/p95, failure rate and series from history and dead runs', async () => {
     const { client, app } = await dashboard(env);
     await publishJob(client, quiet.spec);
-    type Stats = { window: { from: number; to: number; runs: number }; bucketMs: number; throughputPerMin: number; durationMs: { p50: number | null; p95: number | null }; failureRate: number; series: { at: number; finished: number; failed: number }[] };
+    type Stats = { window: { from: number; to: number; runs: number }; bucketMs: number; throughputPerMin: number; durationMs: { p50: number | null; p95: number | null }; outcomes: { succeeded: number; failed: number; dead: number; cancelled: number }; failureRate: number; series: { at: number; finished: number; failures: number }[] };
     const empty = await get<Stats>(app, '/api/jobs/bk-quiet/stats');
     expect(empty).toMatchObject({ window: { runs: 0 }, throughputPerMin: 0, durationMs: { p50: null, p95: null }, failureRate: 0, series: [] });
 
@@ -324,11 +324,13 @@ describeOnBackends('dashboard: bulk actions, search, stats', (env) => {
     expect(s.window.to).toBeGreaterThanOrEqual(now);
     // Nearest rank over 50, 60, 100, ..., 1000 (12 runs that started).
     expect(s.durationMs).toEqual({ p50: 400, p95: 1000 });
+    // Named as the job page's tabs: failed (2) and dead (2) apart, both failures.
+    expect(s.outcomes).toEqual({ succeeded: 8, failed: 2, dead: 2, cancelled: 1 });
     expect(s.failureRate).toBeCloseTo(4 / 12, 10);
     expect(s.throughputPerMin).toBeCloseTo((13 * MIN) / (s.window.to - s.window.from), 10);
     expect(s.bucketMs).toBe(MIN);
     expect(s.series.reduce((n, b) => n + b.finished, 0)).toBe(13);
-    expect(s.series.reduce((n, b) => n + b.failed, 0)).toBe(4);
+    expect(s.series.reduce((n, b) => n + b.failures, 0)).toBe(4);
     expect(s.series[0]?.at).toBe(Math.floor((now - 13 * MIN) / MIN) * MIN);
     for (let i = 1; i < s.series.length; i++) expect((s.series[i]?.at ?? 0) - (s.series[i - 1]?.at ?? 0)).toBe(MIN);
   });

@@ -3,8 +3,9 @@
  * listing is complete across jobs however many newer runs finished (the
  * live table keeps only the newest), pages follow cursors, a job's counts
  * come without listing (succeeded, failed and cancelled each exact, from
- * their own history directory) and match its tabs' pages, and a bad cursor
- * is a 400.
+ * their own history directory) and match its tabs' pages (all finished
+ * counts dead runs too), the listing without a state holds every run, dead
+ * ones included, and a bad cursor is a 400.
  */
 import { expect, it } from 'vitest';
 import { startDashboard } from '../../dashboard/index.ts';
@@ -77,6 +78,12 @@ describeOnBackends('dashboard: runs by page', (env) => {
     } while (next !== null);
     expect(listed.map((r) => `${r.job}/${r.id}`).sort()).toEqual(dead.map((r) => `${r.job}/${r.id}`).sort());
     for (const r of listed) expect(r).toMatchObject({ state: 'dead', path: `/runs/${r.job}/${r.id}` });
+    // Without a state too: a job whose runs all ended dead shows them (it used to answer no runs at all),
+    // and across jobs the dead runs come before the 120 newer successes, on the first page.
+    expect((await get('/api/runs?job=dp-refused')).runs.map((r) => r.id).sort()).toEqual(dead.filter((r) => r.job === 'dp-refused').map((r) => r.id).sort());
+    const top = await get('/api/runs?limit=3');
+    expect(top.runs.map((r) => `${r.job}/${r.id}`).sort()).toEqual(dead.map((r) => `${r.job}/${r.id}`).sort());
+    expect(top.next).not.toBeNull();
 
     // One job's tab: succeeded runs, newest first, 50 a page.
     const first = await get('/api/jobs/dp-busy/runs?state=succeeded&limit=50');
@@ -131,14 +138,47 @@ describeOnBackends('dashboard: runs by page', (env) => {
       ['failed', of(1)],
       ['dead', of(2)],
       ['cancelled', of(3)],
-      ['finished', [...of(0), ...of(1), ...of(3)]],
+      // All finished is every run that ended: dead ones too (listed first, then history newest first).
+      ['finished', [...of(0), ...of(1), ...of(2), ...of(3)]],
+      ['all', ids],
     ];
     for (const [state, expected] of want) {
       const runs = await pages(state);
       expect(runs.map((r) => r.id).sort(), state).toEqual([...expected].sort());
-      if (state !== 'finished') for (const r of runs) expect(r.state).toBe(state);
-      // Each tab's count is the number its pages list (runs of their own: one record each).
-      expect(runs.length, state).toBe(counts[state]);
+      if (state !== 'finished' && state !== 'all') for (const r of runs) expect(r.state).toBe(state);
+      // Each tab's count is the number its pages list (runs of their own: one record each); the job
+      // page's "all finished" tab counts history (`finished`) and dead.
+      const count = state === 'finished' ? (counts.finished as number) + (counts.dead as number) : state === 'all' ? ids.length : counts[state];
+      expect(runs.length, state).toBe(count);
     }
+
+    // Without a state, /api/runs lists every run, dead ones included, a page at a time (one job, or
+    // every job): each once, none left out.
+    const unfiltered = async (query: string): Promise<Page['runs']> => {
+      const runs: Page['runs'] = [];
+      let next: string | null = null;
+      do {
+        const page: Page = await get(`/api/runs?limit=3${query}${next ? `&cursor=${next}` : ''}`);
+        expect(page.runs.length).toBeLessThanOrEqual(3);
+        runs.push(...page.runs);
+        next = page.next;
+      } while (next !== null);
+      return runs;
+    };
+    for (const query of ['&job=dp-mixed', '']) {
+      const runs = (await unfiltered(query)).filter((r) => r.job === 'dp-mixed');
+      const listed = runs.map((r) => r.id);
+      expect(new Set(listed).size, query).toBe(listed.length);
+      expect([...listed].sort(), query).toEqual([...ids].sort());
+      // Dead first (their own section: dead entries are named by run id, not by time), then history newest first.
+      expect(runs.slice(0, of(2).length).map((r) => r.state), query).toEqual(of(2).map(() => 'dead'));
+      expect(runs.slice(of(2).length).some((r) => r.state === 'dead'), query).toBe(false);
+    }
+
+    // Stats name what they count as the tabs do: failed and dead apart, failures both.
+    const stats = (await app.inject({ method: 'GET', url: '/api/jobs/dp-mixed/stats' })).json<{ outcomes: Record<string, number>; failureRate: number; series: { finished: number; failures: number }[] }>();
+    expect(stats.outcomes).toEqual({ succeeded: 4, failed: 4, dead: 4, cancelled: 3 });
+    expect(stats.failureRate).toBeCloseTo(8 / 12, 10);
+    expect(stats.series.reduce((n, b) => n + b.failures, 0)).toBe(8);
   });
 });

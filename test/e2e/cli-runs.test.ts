@@ -117,6 +117,9 @@ describeOnBackends('drover CLI: runs, jobs, enqueue input, tree ls -r, status', 
       cursor = page.next;
     } while (cursor !== null && ++rounds < 10);
     expect(listed).toEqual(waiting);
+    // queued, the state the rows show, lists the same runs as waiting.
+    const queued: { runs: RunRecord[] } = json(await drover(env, ['runs', 'list', 'cli-pages', '--state', 'queued', '--json']));
+    expect(queued.runs.map((r) => r.id)).toEqual(waiting);
 
     // The table: a header, the page's runs, and the command for the next page.
     const table = await drover(env, ['runs', 'list', 'cli-pages', '--limit', '3']);
@@ -289,7 +292,7 @@ describeOnBackends('drover CLI: runs, jobs, enqueue input, tree ls -r, status', 
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/Ensemble/);
     expect(res.stdout).toContain(worker.id);
-    expect(res.stdout).toMatch(/^job\s+waiting\s+in flight\s+delayed\s+succeeded\s+failed\s+cancelled\s+dead\s+paused$/m);
+    expect(res.stdout).toMatch(/^job\s+waiting\s+active\s+delayed\s+succeeded\s+failed\s+cancelled\s+dead\s+paused$/m);
     expect(res.stdout).toMatch(/^cli-pages\s+5000(\s+0){6}$/m);
     type Status = { workers: { name: string; jobs: string[] }[]; queues: { job: string; depth: number }[]; scheduler: { candidates: string[] } };
     const status = json<Status>(await drover(env, ['status', '--json']));

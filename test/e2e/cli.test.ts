@@ -58,7 +58,7 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     expect(set.stdout).toMatch(/dataVersion = 1/);
     const stale = await drover(['tree', 'set', base, 'again', '--version', '0', '--connect', connect]);
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toMatch(/version No is not valid/);
+    expect(stale.stderr).toBe(`drover tree: BAD_VERSION: ${base} is not at version 0: the node is at version 1\n`);
     expect((await drover(['tree', 'stat', base, '--connect', connect])).stdout).toMatch(/numChildren = 1/);
     expect((await drover(['tree', 'acl', base, '--connect', connect])).stdout).toBe("'world,'anyone\n: cdrwa\n");
     const notEmpty = await drover(['tree', 'delete', base, '--connect', connect]);
@@ -67,6 +67,10 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     const gone = await drover(['tree', 'get', base, '--connect', connect]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/Node does not exist/);
+    // A missing node is an answer, not bad usage.
+    const noStat = await drover(['tree', 'stat', base, '--connect', connect]);
+    expect(noStat.code).toBe(1);
+    expect(noStat.stderr).toBe(`drover tree: Node does not exist: ${base}\n`);
   });
 
   it('enqueue --wait follows the run to the end; the exit code says how it ended', async () => {

@@ -337,6 +337,37 @@ describe('dashboard operator pages in Chromium', () => {
     expect(await page.locator(cell('dead')).getAttribute('class')).toBe('num');
   });
 
+  it('overview runs list (state all) shows dead runs, though none finished while the dashboard watched', { timeout: 60_000 }, async () => {
+    // A run already dead when first looked at (its lease never seen, its dead entry there from the
+    // start): the live table alone never showed it; the list reads a page of dead runs from the cluster.
+    const id = 'r-ghost-dead-1';
+    const end = Date.now() - 60_000;
+    const record = { v: 1, id, job: 'op-ghost', state: 'dead', input: null, attempt: 3, maxAttempts: 3, priority: 5, enqueuedAt: end - 5000, startedAt: end - 10, finishedAt: end, error: { code: 'E_HANDLER', message: 'handler threw' } };
+    await client.multi([
+      { op: 'create', path: layout.runs('op-ghost') },
+      { op: 'create', path: layout.run('op-ghost', id), data: Buffer.from(JSON.stringify(record)) },
+      { op: 'create', path: layout.dead('op-ghost') },
+      { op: 'create', path: layout.deadRun('op-ghost', id) },
+    ]);
+    await publishJob(client, defineJob({ name: 'op-ghost', run: () => null }).spec);
+    await page.goto(`${url}#/`);
+    await page.selectOption('#runs-state', '');
+    const row = `#runs-body tr[data-job="op-ghost"][data-run-id="${id}"]`;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'dead', row, { timeout: 30_000 });
+    expect(await page.locator(`${row} td.error`).textContent()).toMatch(/E_HANDLER handler threw/);
+    // Listed after the unfinished runs and before the finished ones the live table saw.
+    const states = await page.$$eval('#runs-body tr[data-run-id]', (trs) => trs.map((tr) => tr.getAttribute('data-state') ?? ''));
+    const at = states.indexOf('dead');
+    const finished = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
+    expect(states.slice(0, at).every((s) => !finished.has(s)), states.join(',')).toBe(true);
+    expect(states.slice(at).filter((s) => !finished.has(s)), states.join(',')).toEqual([]);
+    // The job page's all-finished tab counts it, as the dead tab does.
+    await page.goto(`${url}#/jobs/op-ghost?tab=finished`);
+    await waitText('#job-tabs [data-count="finished"]', /^1$/);
+    await waitText('#job-tabs [data-count="dead"]', /^1$/);
+    await page.waitForFunction((want) => document.querySelector(`#job-runs tr[data-run-id="${want}"]`)?.getAttribute('data-state') === 'dead', id);
+  });
+
   it('bulk: remove a job no worker serves, asked first; a served job cannot be removed', { timeout: 120_000 }, async () => {
     await page.goto(`${url}#/jobs/op-flaky`);
     await waitText('#bulk-remove-note', 'served by 1 worker');

@@ -210,7 +210,8 @@ describeOnBackends('jobs: bundled runs, operator actions', (env) => {
     // Each state's page lists the bundle's runs in that state, from that state's directory.
     expect((await listRunPage(client, JOB, { state: 'cancelled' })).runs.map((r) => r.id)).toEqual([ids[0]]);
     expect((await listRunPage(client, JOB, { state: 'succeeded' })).runs.map((r) => r.id)).toEqual(ids.slice(2));
-    expect((await listRunPage(client, JOB, { state: 'finished' })).runs.map((r) => r.id)).toEqual([ids[0], ...ids.slice(2)]);
+    // All finished: its dead run first (the dead section), then its runs in history.
+    expect((await listRunPage(client, JOB, { state: 'finished' })).runs.map((r) => r.id)).toEqual([ids[1], ids[0], ...ids.slice(2)]);
 
     await retryRun(client, JOB, ids[1]!);
     expect(await client.children(layout.dead(JOB))).toEqual([]);

@@ -138,11 +138,12 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     expect((await list('dead', 2)).ids.sort()).toEqual([...odd].sort());
     expect((await list('cancelled', 1)).ids.sort()).toEqual([...cancelled].sort());
     expect((await list('failed', 3)).ids).toEqual([]);
-    // Finished is history: succeeded, failed and cancelled (dead runs have their own listing).
+    // Finished is every run that ended: the dead ones first (by name), then history newest first.
     const finished = await allPages((cursor) => listRunPage(client, 'pages-judged', { state: 'finished', limit: 3, cursor }));
-    expect(finished.ids.sort()).toEqual([...even, ...cancelled].sort());
+    expect([...finished.ids].sort()).toEqual([...even, ...odd, ...cancelled].sort());
+    expect(finished.ids.slice(0, odd.length)).toEqual([...odd].sort());
     const firstPage = await listRunPage(client, 'pages-judged', { state: 'finished', limit: 12 });
-    const ends = firstPage.runs.map((r) => r.finishedAt ?? 0);
+    const ends = firstPage.runs.slice(odd.length).map((r) => r.finishedAt ?? 0);
     expect(ends).toEqual([...ends].sort((a, b) => b - a));
 
     const counts = await jobCounts(client, 'pages-judged');
@@ -174,6 +175,82 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     const dead = await allPages((cursor) => listRunPageAcrossJobs(client, jobs, { state: 'dead', limit: 2, cursor }));
     const otherOdd = other.filter((_, i) => i % 2 === 1);
     expect(dead.ids.sort()).toEqual([...odd, ...otherOdd].sort());
+  });
+
+  it('all (no state) and finished list dead runs too: every run once across pages, per job and across jobs, sections in order', async () => {
+    const client = await env.client();
+    const t0 = 1_700_000_000_000;
+    const mixedA = defineJob({ name: 'pages-mix-a', run: () => null });
+    const mixedB = defineJob({ name: 'pages-mix-b', run: () => null });
+    for (const j of [mixedA, mixedB]) {
+      await publishJob(client, j.spec);
+      await ensureJobDirs(client, j.name);
+      await pauseJob(client, j.name);
+    }
+    /** A finished run of its own as the finish path leaves it (dead: a dead-letter node, no history entry). */
+    const finished = async (job: string, id: string, state: 'succeeded' | 'failed' | 'cancelled' | 'dead', end: number): Promise<string> => {
+      const record: RunRecord = { v: 1, id, job, state, input: null, attempt: 1, maxAttempts: 1, priority: 5, enqueuedAt: end - 10, startedAt: end - 5, finishedAt: end };
+      const entry = state === 'dead' ? layout.deadRun(job, id) : layout.historyEntry(job, state, end, id);
+      await client.multi([
+        { op: 'create', path: layout.run(job, id), data: Buffer.from(JSON.stringify(record)) },
+        { op: 'create', path: entry },
+      ]);
+      return id;
+    };
+    const delayedRun = async (job: string, id: string, due: number): Promise<string> => {
+      const record: RunRecord = { v: 1, id, job, state: 'delayed', input: null, attempt: 1, maxAttempts: 2, priority: 5, enqueuedAt: due - 10, dueAt: due };
+      await client.multi([
+        { op: 'create', path: layout.run(job, id), data: Buffer.from(JSON.stringify(record)) },
+        { op: 'create', path: layout.delayedRun(job, due, id) },
+      ]);
+      return id;
+    };
+    // Job a: a dead run whose id sorts last and which ended last (dead is listed by name, not by time),
+    // one failed, two succeeded, one cancelled, one delayed, two waiting.
+    const aWaiting = await enqueueWith(client, 'pages-mix-a', [{ input: 1 }, { input: 2 }]);
+    const aDelayed = await delayedRun('pages-mix-a', 'r-a-delayed', t0 + 9_000);
+    const aDead = [await finished('pages-mix-a', 'r-a-zz-dead', 'dead', t0 + 50), await finished('pages-mix-a', 'r-a-00-dead', 'dead', t0 + 5)];
+    const aHistory = [
+      await finished('pages-mix-a', 'r-a-ok-1', 'succeeded', t0 + 10),
+      await finished('pages-mix-a', 'r-a-failed', 'failed', t0 + 20),
+      await finished('pages-mix-a', 'r-a-cancelled', 'cancelled', t0 + 30),
+      await finished('pages-mix-a', 'r-a-ok-2', 'succeeded', t0 + 40),
+    ];
+    // Job b: a dead, a failed and a succeeded run, interleaved in time with a's.
+    const bDead = await finished('pages-mix-b', 'r-b-dead', 'dead', t0 + 1);
+    const bHistory = [await finished('pages-mix-b', 'r-b-failed', 'failed', t0 + 25), await finished('pages-mix-b', 'r-b-ok', 'succeeded', t0 + 35)];
+
+    const newestFirst = (ids: string[], ends: Record<string, number>) => [...ids].sort((x, y) => (ends[y] as number) - (ends[x] as number));
+    const ends: Record<string, number> = { 'r-a-ok-1': 10, 'r-a-failed': 20, 'r-a-cancelled': 30, 'r-a-ok-2': 40, 'r-b-failed': 25, 'r-b-ok': 35 };
+    const aAll = [...aWaiting, aDelayed, ...[...aDead].sort(), ...newestFirst(aHistory, ends)];
+    for (const limit of [1, 2, 3, 50]) {
+      const all = await allPages((cursor) => listRunPage(client, 'pages-mix-a', { state: 'all', limit, cursor }));
+      expect(all.ids, `all, limit ${limit}`).toEqual(aAll);
+      const done = await allPages((cursor) => listRunPage(client, 'pages-mix-a', { state: 'finished', limit, cursor }));
+      expect(done.ids, `finished, limit ${limit}`).toEqual([...[...aDead].sort(), ...newestFirst(aHistory, ends)]);
+      // Across jobs: each section job by job, history merged newest first across the jobs.
+      const across = await allPages((cursor) => listRunPageAcrossJobs(client, ['pages-mix-b', 'pages-mix-a'], { state: 'all', limit, cursor }));
+      expect(across.ids, `all across jobs, limit ${limit}`).toEqual([...aWaiting, aDelayed, ...[...aDead].sort(), bDead, ...newestFirst([...aHistory, ...bHistory], ends)]);
+    }
+    // The all-finished count of a job page (history and dead) is what its pages list.
+    const counts = await jobCounts(client, 'pages-mix-a');
+    expect(counts.finished + counts.dead).toBe(aDead.length + aHistory.length);
+
+    // A page reads the records it shows, not every dead record: one dead run a page.
+    let gets = 0;
+    const counting = new Proxy(client, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'get') return (...a: unknown[]) => (gets++, (value as (...b: unknown[]) => unknown).apply(target, a));
+        return (value as (...b: unknown[]) => unknown).bind(target);
+      },
+    }) as Coordination;
+    const deadPage = await listRunPage(counting, 'pages-mix-a', { state: 'finished', limit: 1 });
+    expect(deadPage.runs.map((r) => r.id)).toEqual([[...aDead].sort()[0]]);
+    expect(gets).toBe(1);
+    // A cursor of one listing is refused by another.
+    expect(await droverCodeOf(listRunPage(client, 'pages-mix-a', { state: 'all', cursor: deadPage.next }))).toBe('DROVER_INVALID_ARGUMENT');
   });
 
   it('a long history is listed once per change: pages between changes reuse it, a change is seen', async () => {
