@@ -26,7 +26,7 @@ import { pino } from 'pino';
 import { defaultConfig } from '../coordinator/index.ts';
 import type { MemberConfig } from '../coordinator/config/zoo-cfg.ts';
 import { startEnsembleMember } from '../coordinator/member/ensemble-member.ts';
-import type { RunningMember } from '../coordinator/member/standalone-member.ts';
+import type { RunningMember } from '../coordinator/member/ensemble-member.ts';
 import { configureMembers, type Member } from '../test/helpers/ensemble-members.ts';
 import { connect, call, type Client } from './workloads.ts';
 import { OPEN } from '../test/helpers/zk-promise.ts';

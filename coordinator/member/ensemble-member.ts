@@ -1,5 +1,5 @@
 /**
- * An ensemble member: a `Member` (member.ts: the one Ready loop around
+ * A serving member, standalone or in an ensemble: a `Member` (member.ts: the one Ready loop around
  * ZabPeer — persist, send, apply, advance — shared with the simulator) over
  * the real disk, quorum transport and clock (member-adapters.ts), feeding a
  * ZkServer. Committed entries are applied and their replies released; the
@@ -17,6 +17,15 @@
  * Observers (`server.N=...:observer`) run the same loop: the peer learns
  * without voting, and the member serves reads and forwards writes like a
  * follower, reporting Mode: observer.
+ *
+ * A standalone server is an ensemble of one (`standalone: true`): the same
+ * peer, loop and write path (speculative apply, held replies, group commit
+ * by the Ready loop), with no transport. Its lone peer elects itself at its
+ * first tick; as a quorum of one, an entry on its own disk is committed, so
+ * replies are released when the Ready that logged it is durable rather than
+ * one Ready later. It reports Mode: standalone, as ZooKeeper does, and reads
+ * a standalone data dir as it is (no myid; no epoch files until its first
+ * election writes them).
  */
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
@@ -28,6 +37,7 @@ import { readSnapshot } from '../storage/snapshot.ts';
 import { decodeTxn } from '../protocol/txn-codec.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
 import { ZkServer } from '../server/zk-server.ts';
+import type { Connection } from '../server/connection.ts';
 import { ClientListener } from '../server/client-listener.ts';
 import { firstSessionId } from '../session/session-id.ts';
 import { collectServerStats } from '../server/server-stats.ts';
@@ -41,11 +51,25 @@ import { PeerTransport, FrameType, type PeerAddress } from './peer-transport.ts'
 import { Member } from './member.ts';
 import { FileDisk, TransportLinks, systemClock } from './member-adapters.ts';
 import { decodeForward, decodeTouch, encodeForward, encodeTouch } from './forward-codec.ts';
-import type { RunningMember } from './standalone-member.ts';
 import { decodeSnapshot } from './snapshot-codec.ts';
 import { Snapshotter, logBytes } from './snapshotter.ts';
 
+export interface RunningMember {
+  readonly host: string;
+  readonly port: number;
+  readonly config: MemberConfig;
+  readonly server: ZkServer;
+  /** The Prometheus endpoint (zoo.cfg metricsProvider.*), when configured. */
+  readonly metrics: { host: string; port: number } | null;
+  /** Resolves when the member has stopped, for whatever reason. */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Deterministic per-deployment key for session passwords; any member can recompute them. */
 const SESSION_SECRET = Buffer.from('drover-session-password-v1');
+/** A standalone server's id inside its ensemble of one (it reads no myid). */
+const STANDALONE_ID = 1;
 /**
  * The peer ticks faster than tickTime so elections and pings are not
  * quantized to it: initLimit/syncLimit stay what zoo.cfg says in
@@ -55,12 +79,23 @@ const PEER_TICK_MS_MAX = 50;
 const FINALIZE_WAIT_MS = 200;
 
 export async function startEnsembleMember(config: MemberConfig, myid: number, log: Logger): Promise<RunningMember> {
+  return startMember(config, log, { myid });
+}
+
+/** A standalone server: an ensemble of one. */
+export async function startStandalone(config: MemberConfig, log: Logger): Promise<RunningMember> {
+  return startMember(config, log, { myid: STANDALONE_ID, standalone: true });
+}
+
+async function startMember(config: MemberConfig, log: Logger, opts: { myid: number; standalone?: boolean }): Promise<RunningMember> {
   const startedAt = Date.now();
-  const me = config.servers.find((s) => s.id === myid);
-  if (!me) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
-  const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
-  const observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
-  const zabLog = log.child({ component: 'zab', member: myid });
+  const standalone = opts.standalone === true;
+  const myid = opts.myid;
+  const me = standalone ? null : config.servers.find((s) => s.id === myid);
+  if (!standalone && !me) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
+  const voters = standalone ? [myid] : config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
+  const observers = standalone ? [] : config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
+  const zabLog = standalone ? log.child({ component: 'zab' }) : log.child({ component: 'zab', member: myid });
 
   const storageLog = log.child({ component: 'storage' });
   const { snapDir, logDir, lock, recovered } = await openDataDirs(config, storageLog);
@@ -68,6 +103,19 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   // the log above it may hold uncommitted entries, applied only once the ensemble commits them.
   const snapshotZxid = recovered.snapshot?.zxid ?? 0;
   const initialState = recovered.snapshot ? decodeSnapshot(recovered.snapshot.bytes, config.tickTime, Date.now()) : ReplicatedState.empty(config.tickTime);
+  if (standalone) {
+    // A quorum of one: everything on its disk is committed (its peer commits it all when it
+    // establishes, and that apply then skips it), so it serves the replayed state from the start.
+    const now = Date.now();
+    for (const entry of recovered.entries) {
+      const { header, txn } = decodeTxn(entry.bytes);
+      if (header.zxid > initialState.lastZxid) initialState.apply(header, txn, now);
+    }
+    log.info(
+      { zxid: hexZxid(initialState.lastZxid), snapshotZxid: recovered.snapshot ? hexZxid(recovered.snapshot.zxid) : undefined, replayed: recovered.entries.length, ms: Date.now() - startedAt },
+      'recovered state',
+    );
+  }
   const epochDir = snapDir;
   const acceptedEpoch = (await readEpochFile(epochDir, 'acceptedEpoch')) ?? 0;
   const currentEpoch = (await readEpochFile(epochDir, 'currentEpoch')) ?? 0;
@@ -85,7 +133,8 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       observers,
       initLimit: ticks(config.initLimit * config.tickTime),
       syncLimit: ticks(config.syncLimit * config.tickTime),
-      finalizeWait: ticks(FINALIZE_WAIT_MS),
+      // Nobody else's vote to wait for when alone.
+      finalizeWait: standalone ? 0 : ticks(FINALIZE_WAIT_MS),
     },
     persisted: { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
     disk: new FileDisk({ txnLog, snapDir, epochDir, log: storageLog }),
@@ -102,30 +151,33 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       roleChanged: (role) => {
         // The peer may have moved on during a rebuild: a (rebuilt) leader takes its next zxid now.
         if (role === 'leader') {
-          server.forward = null;
-          server.setRole('leader', { nextZxid: peer.nextZxid });
+          resolveServing?.();
+          server.setRole({ role: 'leader', nextZxid: peer.nextZxid });
         } else if (role === 'follower') {
-          server.forward = (f) => {
-            if (!transport?.send(peer.leader, FrameType.forward, encodeForward(f))) zabLog.warn({ leader: peer.leader }, 'forwarded write lost: no link to the leader');
-          };
-          server.setRole('follower');
+          server.setRole({
+            role: 'follower',
+            send: (f) => {
+              if (!transport?.send(peer.leader, FrameType.forward, encodeForward(f))) zabLog.warn({ leader: peer.leader }, 'forwarded write lost: no link to the leader');
+            },
+          });
         } else {
-          server.forward = null;
-          server.setRole('looking');
+          server.setRole({ role: 'looking' });
         }
       },
     },
     onTick: () => {
       server.expireSessions(Date.now());
-      if (server.role === 'follower' && server.touched.size > 0) {
-        transport?.send(peer.leader, FrameType.touch, encodeTouch(server.touched));
-        server.touched.clear();
-      }
+      const touched = server.takeTouched();
+      if (touched.length > 0) transport?.send(peer.leader, FrameType.touch, encodeTouch(touched));
     },
     onFailed: () => void stop(),
   });
   const peer = member.peer;
-  zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters, observers }, peer.isObserver ? 'observing; looking for the leader' : 'starting election');
+  if (!standalone) {
+    zabLog.info({ acceptedEpoch, currentEpoch, snapshotZxid: hexZxid(snapshotZxid), lastZxid: hexZxid(peer.lastZxid), voters, observers }, peer.isObserver ? 'observing; looking for the leader' : 'starting election');
+  }
+  let resolveServing: (() => void) | null = null;
+  const serving = new Promise<void>((resolve) => (resolveServing = resolve));
 
   const server = new ZkServer({
     config,
@@ -140,13 +192,14 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
         }
       },
     },
-    log: log.child({ component: 'server', member: myid }),
+    log: standalone ? log.child({ component: 'server' }) : log.child({ component: 'server', member: myid }),
     now: Date.now,
-    firstSessionId: firstSessionId(myid, Date.now()),
+    firstSessionId: firstSessionId(standalone ? 0 : myid, Date.now()),
     sessionSecret: SESSION_SECRET,
   });
-  server.setRole('looking');
+  server.setRole({ role: 'looking' });
 
+  if (me) {
   const others = new Map<number, PeerAddress>();
   for (const s of config.servers) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
   transport = new PeerTransport({
@@ -172,6 +225,7 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
   });
   links = new TransportLinks(transport);
   await transport.start();
+  }
 
   // ---- snapshots, written once everything in them is committed
   const committedWaiters: { zxid: number; state: ReplicatedState; resolve: (ok: boolean) => void }[] = [];
@@ -240,14 +294,19 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
 
   function applyCommitted(r: Ready): void {
     if (r.persist.snapshot !== null) replaceState(decodeSnapshot(r.persist.snapshot.data, config.tickTime, Date.now()));
-    for (const e of r.committed) server.applyCommitted(e.data);
+    // A leader's own writes are applied already (speculatively): skip them without decoding.
+    for (const e of r.committed) if (e.zxid > server.state.lastZxid) server.applyCommitted(e.data);
     const last = r.committed[r.committed.length - 1];
     if (last) server.onDurable(last.zxid);
+    // Alone, durable is committed: release now, not when the peer says so in the next Ready.
+    const logged = r.persist.entries[r.persist.entries.length - 1];
+    if (standalone && logged && member.role === 'leader') server.onDurable(logged.zxid);
     settleWaiters();
     snapshotter.note(r.committed.length, r.committed.reduce((n, e) => n + logBytes(e.data), 0));
   }
 
   function statsNow(): ServerStats {
+    if (standalone) return collectServerStats(server, { mode: 'standalone', startedAt, config, serverId: 0 });
     const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.isObserver ? 'observer' : 'follower') : 'read-only';
     return collectServerStats(server, {
       mode,
@@ -257,24 +316,6 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       ...(server.role === 'leader' ? { learners: peer.learnerStats } : {}),
     });
   }
-
-  const listener = new ClientListener(server, {
-    host: me.clientHost ?? config.clientPortAddress,
-    port: me.clientPort ?? config.clientPort,
-    maxClientCnxns: config.maxClientCnxns,
-    maxFrameBytes: config.maxBuffer,
-    log: log.child({ component: 'listener', member: myid }),
-    fourLetter: (cmd) => {
-      if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
-      if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
-      if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
-      return formatFourLetter(cmd, statsNow());
-    },
-  });
-  const addr = await listener.listen();
-
-  member.start();
-  const stopReaping = systemClock.every(config.containerCheckIntervalMs, () => server.reapNodes(Date.now()));
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -286,30 +327,107 @@ export async function startEnsembleMember(config: MemberConfig, myid: number, lo
       quitting = true;
       settleWaiters();
       stopReaping();
+      if (standalone) {
+        // No new writes, then what was proposed goes to disk (nothing else would ever commit it).
+        await listener?.close();
+        listener = null;
+        await drain();
+      }
       // Nothing may touch the log once it is closed: let the Ready in hand finish first.
       await member.stop();
       await snapshotter.idle();
       await metricsListener?.close();
-      await listener.close();
+      await listener?.close();
       await transport?.close();
       server.stop();
       await txnLog.close();
       await lock.release();
-      log.info({ member: myid }, 'member stopped');
+      if (standalone) log.info('server stopped');
+      else log.info({ member: myid }, 'member stopped');
       resolveStopped();
     })();
     return stopping;
   }
 
+  /** Runs the Ready loop until the peer has nothing left (a failed member stops at once). */
+  async function drain(): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      await member.idle();
+      if (!peer.hasReady()) return;
+      member.pump();
+    }
+  }
+  let listener: ClientListener | null = null;
+  let stopReaping: () => void = () => {};
+
+  if (standalone) {
+    member.start();
+    // Serve only once elected (at its first tick): a client never meets it looking.
+    await Promise.race([serving, stopped]);
+    if (stopping) {
+      await stopping;
+      throw new Error('the server stopped before it could serve');
+    }
+  }
+
+  listener = new ClientListener(server, {
+    host: me?.clientHost ?? config.clientPortAddress,
+    port: me?.clientPort ?? config.clientPort,
+    maxClientCnxns: config.maxClientCnxns,
+    maxFrameBytes: config.maxBuffer,
+    log: standalone ? log.child({ component: 'listener' }) : log.child({ component: 'listener', member: myid }),
+    fourLetter: (cmd) => {
+      if (config.fourLetterWhitelist !== '*' && !config.fourLetterWhitelist.has(cmd)) return notWhitelistedMessage(cmd);
+      if (standalone && cmd === 'crst') {
+        resetConnectionStats(server.connections);
+        return 'Connection stats reset.\n';
+      }
+      if (standalone && cmd === 'srst') {
+        resetServerStats(server);
+        return 'Server stats reset.\n';
+      }
+      if (cmd === 'isro') return server.role === 'looking' ? 'null' : 'rw';
+      if (server.role === 'looking' && cmd !== 'ruok') return 'This ZooKeeper instance is not currently serving requests\n';
+      return formatFourLetter(cmd, statsNow());
+    },
+  });
+  const addr = await listener.listen();
+  if (!standalone) member.start();
+
+  stopReaping = systemClock.every(config.containerCheckIntervalMs, () => server.reapNodes(Date.now()));
+
   try {
     // While electing there is no mntr; the endpoint still answers, with the state.
     const render = () => formatPrometheus(server.role === 'looking' ? notServingMntrRows() : mntrRows(statsNow()));
-    metricsListener = await startMetricsListener(config.metricsProvider, render, log.child({ component: 'metrics', member: myid }));
+    metricsListener = await startMetricsListener(config.metricsProvider, render, standalone ? log.child({ component: 'metrics' }) : log.child({ component: 'metrics', member: myid }));
   } catch (err) {
     await stop();
     throw err;
   }
 
-  log.info({ member: myid, host: addr.host, port: addr.port, quorumPort: me.quorumPort }, 'ensemble member up; serving once a leader is established');
+  if (me) log.info({ member: myid, host: addr.host, port: addr.port, quorumPort: me.quorumPort }, 'ensemble member up; serving once a leader is established');
+  else log.info({ host: addr.host, port: addr.port, dataDir: config.dataDir }, 'serving clients');
   return { host: addr.host, port: addr.port, config, server, metrics: metricsListener?.address ?? null, stopped, stop };
+}
+
+function resetConnectionStats(connections: Iterable<Connection>): void {
+  for (const c of connections) {
+    const s = c.stats;
+    s.minLatencyMs = Number.MAX_SAFE_INTEGER;
+    s.maxLatencyMs = 0;
+    s.totalLatencyMs = 0;
+    s.latencyCount = 0;
+    s.received = 0;
+    s.sent = 0;
+  }
+}
+
+function resetServerStats(server: ZkServer): void {
+  const c = server.counters;
+  c.packetsReceived = 0;
+  c.packetsSent = 0;
+  c.minLatencyMs = Number.MAX_SAFE_INTEGER;
+  c.maxLatencyMs = 0;
+  c.totalLatencyMs = 0;
+  c.latencyCount = 0;
 }

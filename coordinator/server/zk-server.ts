@@ -5,9 +5,14 @@
  * Writes are prepared and applied at once (speculatively) so that later
  * requests see them, then handed to the committer; every reply and watch
  * event is queued on its connection tagged with the zxid it depends on and
- * released only when that zxid is durable. Reads therefore never show a
+ * released only when that zxid is committed. Reads therefore never show a
  * client anything a crash could take back, and each connection's output
  * keeps request order.
+ *
+ * The member it runs in (member/ensemble-member.ts; a standalone server is
+ * an ensemble of one) sets its role; what a role changes here — a leader
+ * decides writes, a follower forwards them and answers on commit, a member
+ * electing serves no one — is in server-role.ts.
  */
 import type { Logger } from 'pino';
 import type { Connection } from './connection.ts';
@@ -15,8 +20,6 @@ import type { ReplicatedState } from './replicated-state.ts';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
 import type {
   ConnectRequest,
-  Id,
-  MultiResult,
   Request,
   RequestHeader,
   Response,
@@ -38,36 +41,13 @@ import { checkPerm } from '../acl/check.ts';
 import { WatchTable } from '../watch/watch-table.ts';
 import { negotiateTimeout } from '../session/session-table.ts';
 import { sessionPassword } from '../session/session-id.ts';
+import { Following, decideForwarded, failedMultiResults, forwardAnswer, type ForwardedRequest, type PendingForward, type RoleChange, type ServerRole } from './server-role.ts';
+
+export type { ForwardedRequest, ServerRole } from './server-role.ts';
 
 export interface TxnSink {
   /** Persist (and, in an ensemble, replicate) a txn already applied locally. */
   propose(entry: { zxid: number; bytes: Buffer }): void;
-}
-
-/**
- * What a serving member does with writes: decide them itself (standalone or
- * leader), or forward them to the leader and answer when the commit comes
- * back (follower). A member that is not serving (looking) refuses clients.
- */
-export type ServerRole = 'standalone' | 'leader' | 'follower' | 'looking';
-
-/** A write a follower hands to the leader: the leader decides it with the client's identity. */
-export interface ForwardedRequest {
-  sessionId: bigint;
-  cxid: number;
-  authIds: Id[];
-  kind: 'request' | 'createSession' | 'closeSession' | 'sync';
-  /** The request frame (for 'request'); the timeout (for 'createSession'). */
-  body: Buffer | null;
-  timeoutMs: number;
-}
-
-interface PendingForward {
-  conn: Connection;
-  req: Request | null;
-  receivedAt: number;
-  /** createSession: the connect response waits for the commit. */
-  connectTimeout?: number;
 }
 
 export interface ServerCounters {
@@ -118,12 +98,9 @@ export class ZkServer {
   private readonly log: Logger;
   private readonly config: MemberConfig;
   private stopped = false;
-  role: ServerRole = 'standalone';
-  /** Follower: sends a write to the current leader. */
-  forward: ((req: ForwardedRequest) => void) | null = null;
-  private readonly pendingForwards = new Map<string, PendingForward>();
-  /** Follower: sessions heard from since the last report to the leader. */
-  readonly touched = new Set<bigint>();
+  private currentRole: ServerRole = 'looking';
+  /** Set while following (server-role.ts): the role's state lives there, not here. */
+  private following: Following | null = null;
 
   constructor(private opts: ZkServerOptions) {
     this.config = opts.config;
@@ -135,6 +112,11 @@ export class ZkServer {
 
   get state(): ReplicatedState {
     return this.opts.state;
+  }
+
+  /** What this member serves as (set by the member it runs in, `setRole`). */
+  get role(): ServerRole {
+    return this.currentRole;
   }
 
   // ------------------------------------------------------------ connections
@@ -190,14 +172,14 @@ export class ZkServer {
   touch(conn: Connection, now: number): void {
     if (conn.sessionId === 0n) return;
     this.state.sessions.touch(conn.sessionId, now);
-    if (this.role === 'follower') this.touched.add(conn.sessionId);
+    this.following?.touch(conn.sessionId);
   }
 
   // ------------------------------------------------------------ handshake
 
   private handleConnect(conn: Connection, req: ConnectRequest, receivedAt: number): void {
     conn.handshakeDone = true;
-    if (this.role === 'looking') {
+    if (this.currentRole === 'looking') {
       // Not serving: the client will try another member.
       conn.destroy();
       return;
@@ -217,8 +199,8 @@ export class ZkServer {
       const id = this.nextSessionId++;
       conn.sessionId = id;
       this.owners.set(id, conn);
-      if (this.role === 'follower') {
-        this.forwardWrite(conn, { sessionId: id, cxid: 0, authIds: conn.authIds, kind: 'createSession', body: null, timeoutMs: timeout }, null, receivedAt, timeout);
+      if (this.following) {
+        this.forwardWrite(this.following, conn, { sessionId: id, cxid: 0, authIds: conn.authIds, kind: 'createSession', body: null, timeoutMs: timeout }, null, receivedAt, timeout);
         return;
       }
       this.commit(conn, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCreateSession(timeout), null, receivedAt);
@@ -295,9 +277,9 @@ export class ZkServer {
         return;
       }
       case Op.sync:
-        if (this.role === 'follower') {
+        if (this.following) {
           // The leader answers once everything before it is committed; so does this member, once applied.
-          this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'sync', body: null, timeoutMs: 0 }, req, receivedAt);
+          this.forwardWrite(this.following, conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'sync', body: null, timeoutMs: 0 }, req, receivedAt);
           return;
         }
         this.replyChecked(conn, xid, () => {
@@ -372,11 +354,11 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: [] }, receivedAt);
       return;
     }
-    if (this.role === 'follower') {
+    if (this.following) {
       // The leader decodes the same bytes the same way: pass them on (length-prefixed, as
       // encodeRequest makes them) instead of encoding the decoded request again.
       const body = frame ? prefixed(frame) : encodeRequest(header, req);
-      this.forwardWrite(conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body, timeoutMs: 0 }, req, receivedAt);
+      this.forwardWrite(this.following, conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body, timeoutMs: 0 }, req, receivedAt);
       return;
     }
     const txn = prepWrite(req as Parameters<typeof prepWrite>[0], {
@@ -402,9 +384,9 @@ export class ZkServer {
   private handleCloseSession(conn: Connection, xid: number, receivedAt: number): void {
     const id = conn.sessionId;
     const sessions = this.state.sessions;
-    if (sessions.has(id) && !sessions.isClosing(id) && this.role === 'follower') {
+    if (sessions.has(id) && !sessions.isClosing(id) && this.following) {
       // The reply (and the close) come when the leader's closeSession is applied here.
-      this.forwardWrite(conn, { sessionId: id, cxid: xid, authIds: conn.authIds, kind: 'closeSession', body: null, timeoutMs: 0 }, { op: Op.closeSession }, receivedAt);
+      this.forwardWrite(this.following, conn, { sessionId: id, cxid: xid, authIds: conn.authIds, kind: 'closeSession', body: null, timeoutMs: 0 }, { op: Op.closeSession }, receivedAt);
       return;
     } else if (sessions.has(id) && !sessions.isClosing(id)) {
       sessions.setClosing(id);
@@ -551,7 +533,7 @@ export class ZkServer {
 
   /** Expires due sessions: each becomes a closeSession txn that removes its ephemerals. */
   expireSessions(now: number): void {
-    if (this.role !== 'standalone' && this.role !== 'leader') return;
+    if (this.currentRole !== 'leader') return;
     for (const id of this.state.sessions.expireDue(now)) {
       this.log.info({ sessionId: hex(id) }, 'session expired');
       this.commit(null, { sessionId: id, cxid: 0, zxid: 0, time: now }, prepCloseSession(this.state.tree, id), null, 0);
@@ -566,7 +548,7 @@ export class ZkServer {
 
   /** Deletes empty containers and expired TTL nodes, as server-internal txns. */
   reapNodes(now: number): void {
-    if (this.role !== 'standalone' && this.role !== 'leader') return;
+    if (this.currentRole !== 'leader') return;
     const tree = this.state.tree;
     const doomed = [...tree.containersToDelete(), ...tree.ttlExpired(now)];
     for (const path of doomed) {
@@ -579,61 +561,24 @@ export class ZkServer {
 
   // ------------------------------------------------------------ ensemble roles
 
-  private forwardWrite(conn: Connection, f: ForwardedRequest, req: Request | null, receivedAt: number, connectTimeout?: number): void {
-    const key = forwardKey(f.sessionId, f.kind === 'createSession' ? -1 : f.cxid);
-    conn.pipeline.push({ kind: 'fwd' });
-    this.pendingForwards.set(key, connectTimeout === undefined ? { conn, req, receivedAt } : { conn, req, receivedAt, connectTimeout });
-    if (!this.forward) {
-      conn.destroy();
-      return;
-    }
+  private forwardWrite(following: Following, conn: Connection, f: ForwardedRequest, req: Request | null, receivedAt: number, connectTimeout?: number): void {
     this.log.debug({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind }, 'forwarding a write to the leader');
-    this.forward(f);
+    following.forward(conn, f, req, receivedAt, connectTimeout);
+  }
+
+  /** Follower: the sessions heard from since the last call, to report to the leader. */
+  takeTouched(): bigint[] {
+    return this.following?.takeTouched() ?? [];
   }
 
   /** Leader: decide a write a follower forwarded. Every outcome, errors included, is proposed so the follower can answer. */
   submitForwarded(f: ForwardedRequest): void {
-    if (this.role !== 'leader') {
-      this.log.warn({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind, role: this.role }, 'forwarded write reached a member that does not lead; dropped');
+    if (this.currentRole !== 'leader') {
+      this.log.warn({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind, role: this.currentRole }, 'forwarded write reached a member that does not lead; dropped');
       return;
     }
-    const now = this.opts.now();
-    const header: TxnHeader = { sessionId: f.sessionId, cxid: f.cxid, zxid: 0, time: now };
-    const sessions = this.state.sessions;
-    switch (f.kind) {
-      case 'createSession':
-        this.commit(null, header, prepCreateSession(f.timeoutMs), null, 0);
-        return;
-      case 'closeSession':
-        if (sessions.has(f.sessionId) && !sessions.isClosing(f.sessionId)) {
-          sessions.setClosing(f.sessionId);
-          this.commit(null, header, prepCloseSession(this.state.tree, f.sessionId), null, 0);
-        } else {
-          this.commit(null, header, { type: 'error', err: 0 }, null, 0);
-        }
-        return;
-      case 'sync':
-        this.commit(null, header, { type: 'error', err: 0 }, null, 0);
-        return;
-      case 'request': {
-        if (!f.body) return;
-        const { request } = decodeRequest(f.body.subarray(4));
-        let txn: Txn;
-        if (!sessions.has(f.sessionId) || sessions.isClosing(f.sessionId)) {
-          txn = { type: 'error', err: ErrorCode.SESSION_EXPIRED };
-        } else {
-          txn = prepWrite(request as Parameters<typeof prepWrite>[0], {
-            tree: this.state.tree,
-            sessionId: f.sessionId,
-            authIds: f.authIds,
-            extendedTypesEnabled: this.config.extendedTypesEnabled,
-            maxDataBytes: this.config.maxBuffer,
-          });
-        }
-        this.commit(null, header, txn, null, 0);
-        return;
-      }
-    }
+    const txn = decideForwarded(f, this.state, this.config);
+    if (txn) this.commit(null, { sessionId: f.sessionId, cxid: f.cxid, zxid: 0, time: this.opts.now() }, txn, null, 0);
   }
 
   /** Follower (or a leader catching up): apply a committed txn and answer the local client that asked for it. */
@@ -653,10 +598,8 @@ export class ZkServer {
         this.markDirty(owner);
       }
     }
-    const key = forwardKey(header.sessionId, txn.type === 'createSession' ? -1 : header.cxid);
-    const pending = this.pendingForwards.get(key);
+    const pending = this.following?.answered(header.sessionId, header.cxid, txn.type === 'createSession');
     if (!pending) return;
-    this.pendingForwards.delete(key);
     this.answerForward(pending, header, txn, result);
     this.advancePipeline(pending.conn);
   }
@@ -674,43 +617,36 @@ export class ZkServer {
   }
 
   private answerForward(pending: PendingForward, header: TxnHeader, txn: Txn, result: ApplyResult): void {
-    const { conn, req, receivedAt } = pending;
+    const { conn, receivedAt } = pending;
     if (conn.closed) return;
-    if (txn.type === 'createSession') {
+    const a = forwardAnswer(pending, header, txn, result, this.state);
+    if (a.connect) {
       const id = header.sessionId;
-      this.queue(conn, encodeConnectResponse({ protocolVersion: 0, timeOut: pending.connectTimeout ?? txn.timeoutMs, sessionId: id, passwd: this.password(id), readOnly: conn.readOnlyByte }), receivedAt);
+      this.queue(conn, encodeConnectResponse({ protocolVersion: 0, timeOut: a.timeout, sessionId: id, passwd: this.password(id), readOnly: conn.readOnlyByte }), receivedAt);
       return;
     }
-    const xid = header.cxid;
-    if (req?.op === Op.sync) {
-      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.sync, path: req.path }, receivedAt);
-      return;
-    }
-    if (req?.op === Op.closeSession) {
-      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
-      conn.closeAfterFlush = true;
-      return;
-    }
-    if (txn.type === 'error') {
-      this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
-      return;
-    }
-    const failed = failedMultiResults(txn);
-    if (failed) {
-      this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: failed }, receivedAt);
-      return;
-    }
-    this.reply(conn, { xid, zxid: header.zxid, err: 0 }, req ? replyBody(req, result.result, this.state) : null, receivedAt);
+    this.reply(conn, { xid: header.cxid, zxid: a.zxid ?? this.lastZxid, err: a.err }, a.body, receivedAt);
+    if (a.close) conn.closeAfterFlush = true;
   }
 
-  /** The member changed role: a member that stops serving drops its clients (they move on). */
-  setRole(role: ServerRole, opts: { nextZxid?: number } = {}): void {
-    const was = this.role;
-    this.role = role;
-    if (opts.nextZxid !== undefined) {
+  /**
+   * The member changed role (server-role.ts). A new leader takes its next zxid; a new follower
+   * forwards through `send`; a member that stops serving drops its clients (they move on).
+   */
+  setRole(change: RoleChange): void {
+    const was = this.currentRole;
+    const role = change.role;
+    this.currentRole = role;
+    // A follower's waits belong to its leader: none survive a change (its clients went when it left service).
+    if (change.role === 'follower') {
+      if (was !== 'follower' || !this.following) this.following = new Following(change.send);
+    } else {
+      this.following = null;
+    }
+    if (change.role === 'leader') {
       // epoch<<32 | 0 names no txn: everything up to it is committed (a new leader commits its whole
       // history first), so output tagged with it must not wait for the epoch's first write.
-      this.lastZxid = opts.nextZxid - 1;
+      this.lastZxid = change.nextZxid - 1;
       this.committedZxid = Math.max(this.committedZxid, this.lastZxid);
     }
     if (role === 'leader' && was !== 'leader') {
@@ -720,7 +656,6 @@ export class ZkServer {
     }
     if (role === 'looking' && was !== 'looking') {
       for (const conn of this.connections) conn.destroy();
-      this.pendingForwards.clear();
     }
   }
 
@@ -743,22 +678,12 @@ export class ZkServer {
   }
 }
 
-/** The per-op results of a multi that failed (every entry an ErrorTxn), or null. */
-function failedMultiResults(txn: Txn): MultiResult[] | null {
-  if (txn.type !== 'multi' || txn.txns.length === 0 || !txn.txns.every((t) => t.type === 'error')) return null;
-  return txn.txns.map((t) => ({ type: -1, err: t.type === 'error' ? t.err : 0 }));
-}
-
 /** A frame with its 4-byte length in front. */
 function prefixed(frame: Buffer): Buffer {
   const out = Buffer.allocUnsafe(4 + frame.length);
   out.writeInt32BE(frame.length, 0);
   frame.copy(out, 4);
   return out;
-}
-
-function forwardKey(sessionId: bigint, cxid: number): string {
-  return `${sessionId}:${cxid}`;
 }
 
 export function hex(id: bigint | number): string {

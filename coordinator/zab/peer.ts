@@ -345,6 +345,8 @@ export class ZabPeer {
     this.votes.set(this.id, this.vote);
     this.finalizeAt = -1;
     this.broadcastVote();
+    // A lone voter is its own quorum (an ensemble of one: a standalone server).
+    if (!this.isObserver && this.quorum === 1) this.checkQuorum();
   }
 
   private broadcastVote(): void {
@@ -449,6 +451,16 @@ export class ZabPeer {
     this.newEpoch = -1;
     // Its own FOLLOWERINFO, in effect.
     this.learners.set(this.id, { acceptedEpoch: this.acceptedEpoch, lastZxid: this.lastZxid, synced: true, lastHeard: this.now });
+    if (this.quorum === 1) {
+      // An ensemble of one: its own FOLLOWERINFO and ACKEPOCH are the quorum's. The epochs go to
+      // disk with the next Ready; it establishes when that Ready is advanced (maybeEstablish).
+      this.newEpoch = this.acceptedEpoch + 1;
+      this.acceptedEpoch = this.newEpoch;
+      this.persist.acceptedEpoch = this.newEpoch;
+      this.currentEpoch = this.newEpoch;
+      this.persist.currentEpoch = this.newEpoch;
+      this.counter = 0;
+    }
   }
 
   private leaderTick(): void {

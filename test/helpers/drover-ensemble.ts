@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig } from '../../coordinator/index.ts';
 import { startEnsembleMember } from '../../coordinator/member/ensemble-member.ts';
-import type { RunningMember } from '../../coordinator/member/standalone-member.ts';
+import type { RunningMember } from '../../coordinator/member/ensemble-member.ts';
 import { silentLogger } from '../../coordinator/base/log.ts';
 import { freePort } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';

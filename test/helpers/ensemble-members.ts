@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { defaultConfig } from '../../coordinator/index.ts';
 import type { MemberConfig } from '../../coordinator/config/zoo-cfg.ts';
 import { startEnsembleMember } from '../../coordinator/member/ensemble-member.ts';
-import type { RunningMember } from '../../coordinator/member/standalone-member.ts';
+import type { RunningMember } from '../../coordinator/member/ensemble-member.ts';
 import { freePort } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';
 
