@@ -50,6 +50,7 @@ import { decodeStored } from '../shared/jobs/run-codec.ts';
 import { FifoQueue } from '../shared/recipes/fifo-queue.ts';
 import { fourLetter } from '../test/helpers/four-letter.ts';
 import { startProcessEnsemble, type ProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
+import { cpuSeconds } from './process-cpu.ts';
 
 const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 10_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
@@ -162,16 +163,6 @@ async function expectLine(lines: AsyncIterator<string>, what: string): Promise<s
   return r.value;
 }
 
-/** utime + stime of a process in seconds (Linux /proc; 0 elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** Read + write system calls of a process (Linux /proc/<pid>/io; 0 elsewhere): socket and file I/O alike. */
 function syscalls(pid: number | undefined): number {

@@ -8,23 +8,14 @@
  * (docs/jobs.md, single-run performance); a multi of 1 shows the cost of a
  * transaction of its own. BENCH_BACKEND=zookeeper for Apache ZooKeeper 3.8.
  */
-import { readFileSync } from 'node:fs';
 import type { Op } from '../shared/client/coordination.ts';
 import { connectCoordination } from '../shared/client/zk-client.ts';
 import { startProcessEnsemble } from '../test/helpers/ensemble-processes.ts';
+import { cpuSeconds } from './process-cpu.ts';
 
 const BACKEND: 'drover' | 'zookeeper' = process.env['BENCH_BACKEND'] === 'zookeeper' ? 'zookeeper' : 'drover';
 const UNITS = 40_000;
 
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 const ensemble = await startProcessEnsemble(BACKEND, 3, 500);
 try {

@@ -25,9 +25,9 @@ import type { OwnerRecord } from '../../worker/partitions/job-partition-member.t
 import { readPartitionLog } from '../../worker/partitions/partition-log.ts';
 import { startWorker, type Worker } from '../../worker/runtime.ts';
 import { readFires, type FireRecord } from '../../worker/scheduler/schedule-store.ts';
-import type { WorkerEvent } from '../../worker/worker-events.ts';
 import { describeOnBackends, until } from '../helpers/backends.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
+import { startProxiedWorker } from '../helpers/proxied-worker.ts';
 
 const SET_DATA = 5;
 const MULTI = 14;
@@ -125,11 +125,7 @@ async function recordAt(client: Coordination, job: string, runId: string): Promi
 describeOnBackends('worker duties whose write reply is lost', (env) => {
   it("a run's progress: not taken as fenced, later progress lands, the run finishes once with its result and progress", async () => {
     const producer = await env.client();
-    const { proxy } = await env.proxied();
-    const w = await startWorker({ connect: proxy.address, root: env.root(), jobs: [reporting as unknown as Job], schedule: false, sessionTimeoutMs: 6_000 });
-    env.defer(() => w.close({ graceMs: 500 }));
-    const events: WorkerEvent[] = [];
-    w.onEvent((e) => events.push(e));
+    const { worker: w, proxy, events } = await startProxiedWorker(env, [reporting as unknown as Job]);
     const started = once(bus, 'started');
     const runId = await reporting.enqueue(producer, 'p');
     expect((await started)[0]).toBe(runId);

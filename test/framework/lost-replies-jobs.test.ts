@@ -12,9 +12,8 @@ import { defineJob, type Job } from '../../shared/jobs/define-job.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { cancelRun, getRun } from '../../shared/jobs/run-admin.ts';
-import { startWorker } from '../../worker/runtime.ts';
-import type { WorkerEvent } from '../../worker/worker-events.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
+import { startProxiedWorker } from '../helpers/proxied-worker.ts';
 
 const MULTI = 14;
 const bus = new EventEmitter();
@@ -55,11 +54,7 @@ describeOnBackends('framework writes whose reply is lost', (env) => {
 
   it("a worker's finish: the run succeeds once with its result, and the worker is not told it was fenced", async () => {
     const producer = await env.client();
-    const { proxy } = await env.proxied();
-    const w = await startWorker({ connect: proxy.address, root: env.root(), jobs: [gated as unknown as Job], schedule: false, sessionTimeoutMs: 6_000 });
-    env.defer(() => w.close({ graceMs: 500 }));
-    const events: WorkerEvent[] = [];
-    w.onEvent((e) => events.push(e));
+    const { worker: w, proxy, events } = await startProxiedWorker(env, [gated as unknown as Job]);
     const started = once(bus, 'started');
     const runId = await gated.enqueue(producer, 'x');
     expect((await started)[0]).toBe(runId);
@@ -76,11 +71,7 @@ describeOnBackends('framework writes whose reply is lost', (env) => {
 
   it("a worker's claim: the run is claimed once and runs once", async () => {
     const producer = await env.client();
-    const { proxy } = await env.proxied();
-    const w = await startWorker({ connect: proxy.address, root: env.root(), jobs: [gated as unknown as Job], schedule: false, sessionTimeoutMs: 6_000 });
-    env.defer(() => w.close({ graceMs: 500 }));
-    const events: WorkerEvent[] = [];
-    w.onEvent((e) => events.push(e));
+    const { worker: w, proxy, events } = await startProxiedWorker(env, [gated as unknown as Job]);
     const waiting = new Promise<void>((resolve) => w.onEvent((e) => e.type === 'waiting' && e.reason === 'empty' && resolve()));
     await waiting;
     const lost = proxy.loseReplyTo(MULTI);

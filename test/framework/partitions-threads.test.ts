@@ -10,7 +10,7 @@
  *   its thread replaced after abortGraceMs so the partition moves anyway,
  *   without disturbing the loops that stay.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { startWorker, WORKER_SESSION_TIMEOUT_MS } from '../../worker/runtime.ts'
 import { BURN_MS, CHUNK_MS } from './fixtures/partition-burn-jobs.ts';
 import { DEAF_PARTITION } from './fixtures/partition-handover-jobs.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
+import { readJsonLines } from '../helpers/json-lines.ts';
 
 const BURN_FIXTURE = path.resolve(import.meta.dirname, 'fixtures/partition-burn-jobs.ts');
 const HANDOVER_FIXTURE = path.resolve(import.meta.dirname, 'fixtures/partition-handover-jobs.ts');
@@ -42,16 +43,7 @@ interface TraceLine {
 }
 
 function traces(file: string): TraceLine[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as TraceLine);
+  return readJsonLines<TraceLine>(file);
 }
 
 describeOnBackends('partitions: loops in threads', (env) => {

@@ -6,7 +6,7 @@
  * that does not cost the worker its session, and SIGTERM draining.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { decodeStored } from '../../shared/jobs/run-codec.ts';
 import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { finished, waitForRun } from './jobs-waits.ts';
+import { readJsonLines } from '../helpers/json-lines.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const FIXTURE = path.join(repo, 'test/framework/fixtures/worker-process-jobs.ts');
@@ -43,16 +44,7 @@ interface TraceLine {
 }
 
 function traces(file: string): TraceLine[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as TraceLine);
+  return readJsonLines<TraceLine>(file);
 }
 
 describeOnBackends('worker: processes', (env) => {
