@@ -8,6 +8,7 @@ import { describe, it, expect } from 'vitest';
 import { ZabPeer } from '../../../coordinator/zab/peer.ts';
 import type { ZabMessage } from '../../../coordinator/zab/messages.ts';
 import { epochOf } from '../../../coordinator/zab/zxid.ts';
+import { drainPeers } from '../../helpers/peer-drain.ts';
 
 const SYNC_LIMIT = 8;
 
@@ -63,18 +64,7 @@ class Bench {
   }
 
   private drain(): void {
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (const p of this.peers.values()) {
-        while (p.hasReady()) {
-          moved = true;
-          const r = p.ready();
-          p.advance(r);
-          for (const m of r.messages) this.deliver(m);
-        }
-      }
-      this.check();
-    }
+    drainPeers(this.peers, (m) => this.deliver(m), () => this.check());
   }
 
   private deliver(m: ZabMessage): void {

@@ -9,6 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { ZabPeer } from '../../../coordinator/zab/peer.ts';
 import type { ZabMessage } from '../../../coordinator/zab/messages.ts';
 import { makeZxid } from '../../../coordinator/zab/zxid.ts';
+import { drainPeers } from '../../helpers/peer-drain.ts';
 
 const INIT_LIMIT = 40;
 const SYNC_LIMIT = 5;
@@ -34,17 +35,7 @@ class Bench {
   }
 
   drain(): void {
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (const p of this.peers.values()) {
-        while (p.hasReady()) {
-          moved = true;
-          const r = p.ready();
-          p.advance(r);
-          for (const m of r.messages) this.deliver(m);
-        }
-      }
-    }
+    drainPeers(this.peers, (m) => this.deliver(m));
   }
 
   release(): void {
