@@ -32,6 +32,12 @@ export interface JobActions {
   remove(job: string, opts: { force?: boolean }): Promise<void>;
 }
 
+/** For a job's reads: its definition, or runs of it left after the definition went; else DROVER_UNKNOWN_JOB (404), as the actions answer. */
+export async function assertJobPresent(client: Coordination, job: string): Promise<void> {
+  if ((await client.exists(layout.job(job))) !== null || (await client.exists(layout.runs(job))) !== null) return;
+  throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' in this cluster`, { details: { job } });
+}
+
 export async function assertJobKnown(client: Coordination, job: string): Promise<void> {
   if ((await client.exists(layout.job(job))) === null) {
     throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' is defined in this cluster (a worker defines it when it starts with it in --jobs)`, { details: { job } });

@@ -9,6 +9,7 @@ import { listRunPage, listRunPageAcrossJobs, PAGE_LIMIT_MAX, PAGE_STATES, pageSt
 import { jobStats } from '../../shared/jobs/job-stats.ts';
 import { findRun } from '../../shared/jobs/run-search.ts';
 import { cursor, jobName, jobParams, runId, runParams } from './schemas.ts';
+import { assertJobPresent } from '../job-actions.ts';
 
 export function installViewRoutes(app: FastifyInstance, live: LiveState, client: Coordination): void {
   app.get('/api/health', async () => ({ ok: true, state: client.state, nodes: live.size }));
@@ -64,13 +65,20 @@ export function installViewRoutes(app: FastifyInstance, live: LiveState, client:
     },
     async (request) => {
       const { state, limit, cursor: at } = request.query;
+      await assertJobPresent(client, request.params.job);
       const page = await listRunPage(client, request.params.job, { state: pageStateOf(state), ...(limit !== undefined ? { limit } : {}), ...(at !== undefined ? { cursor: at } : {}) });
       return { runs: page.runs.map((r) => ({ ...r, path: recordPathOf(r.job, r.id) })), next: page.next };
     },
   );
-  app.get<{ Params: { job: string } }>('/api/jobs/:job/counts', { schema: { params: jobParams } }, async (request) => ({ counts: await jobCounts(client, request.params.job) }));
+  app.get<{ Params: { job: string } }>('/api/jobs/:job/counts', { schema: { params: jobParams } }, async (request) => {
+    await assertJobPresent(client, request.params.job);
+    return { counts: await jobCounts(client, request.params.job) };
+  });
   // Throughput, durations and failures over the newest finished runs (job-stats.ts says which): bounded reads.
-  app.get<{ Params: { job: string } }>('/api/jobs/:job/stats', { schema: { params: jobParams } }, async (request) => jobStats(client, request.params.job));
+  app.get<{ Params: { job: string } }>('/api/jobs/:job/stats', { schema: { params: jobParams } }, async (request) => {
+    await assertJobPresent(client, request.params.job);
+    return jobStats(client, request.params.job);
+  });
   // Which job(s) hold a run with this id: one read per job.
   app.get<{ Querystring: { runId: string } }>(
     '/api/search',

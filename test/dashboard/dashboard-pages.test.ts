@@ -121,6 +121,12 @@ describeOnBackends('dashboard: runs by page', (env) => {
       expect(res.statusCode, res.body).toBe(200);
       return res.json<Page>();
     };
+    // A job the cluster does not know answers 404 on its reads, as on its actions.
+    for (const url of ['/api/jobs/dp-nosuch/runs?state=dead', '/api/jobs/dp-nosuch/counts', '/api/jobs/dp-nosuch/stats']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('DROVER_UNKNOWN_JOB');
+    }
     const counts = (await app.inject({ method: 'GET', url: '/api/jobs/dp-mixed/counts' })).json<{ counts: Record<string, unknown> }>().counts;
     expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0, succeeded: 4, failed: 4, cancelled: 3, dead: 4, finished: 11 });
     const pages = async (state: string): Promise<Page['runs']> => {
