@@ -81,24 +81,13 @@ async function runCommandFile(command: string, args: string[]): Promise<number> 
   return (await load()).run(args);
 }
 
-/**
- * A command that has reported its error is done. Its error paths close what
- * they opened; should one miss a handle (a socket, a timer), it must not keep
- * the process alive: exit after a moment (the timer itself holds nothing).
- */
-function exitSoon(code: number): void {
-  setTimeout(() => process.exit(code), 1_000).unref();
-}
-
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    if (code !== 0) exitSoon(code);
   },
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`drover: ${message}\n`);
     process.exitCode = 1;
-    exitSoon(1);
   },
 );
