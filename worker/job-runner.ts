@@ -17,6 +17,7 @@ import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { ActiveRun } from './runs/active-run.ts';
 import { BundleHolder } from './runs/bundle-holder.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
+import type { HeldClaimGroup } from './runs/held-claim-group.ts';
 import type { ExecOutcome, ExecRequest, Executor } from './runs/executor.ts';
 import type { HandlerError } from './runs/handler-error.ts';
 import type { FinishBatcher, FinishKind, FinishRequest, FinishResult } from './runs/finish.ts';
@@ -67,6 +68,8 @@ export class JobRunner {
   private readonly buffer: ClaimedRun[] = [];
   /** Bundles claimed and not yet settled, by bundle id (docs/adr/0006-run-bundles.md). */
   private readonly holders = new Map<string, BundleHolder>();
+  /** Claim groups with runs whose finish has not landed (held-claim-group.ts); emptied ones are dropped at the next claim. */
+  private readonly groups = new Set<HeldClaimGroup>();
   /** Moving average of handler time (ms), for the prefetch decision. */
   private runMsEma: number | null = null;
   private paused = false;
@@ -151,6 +154,10 @@ export class JobRunner {
     // Claimed-ahead runs: on LOST their leases are gone too (the re-queue takes them); on
     // shutdown the loop hands them back.
     if (reason.code === 'DROVER_SESSION_LOST') {
+      // The claim groups' leases went with the session: recovery re-queues their runs from
+      // the inflight, which no late finish of ours may close now.
+      for (const g of this.groups) g.forget();
+      this.groups.clear();
       this.buffer.length = 0;
       // The bundles' leases went with the session: recovery settles them now, not us.
       for (const h of this.holders.values()) h.close();
@@ -224,8 +231,10 @@ export class JobRunner {
           }
           continue;
         }
+        for (const g of this.groups) if (g.size === 0) this.groups.delete(g);
         for (const run of runs) {
           this.host.emit({ type: 'claimed', job: this.job, runId: run.runId, attempt: run.record.attempt, fence: run.fence });
+          if (run.group) this.groups.add(run.group);
           this.buffer.push(run);
         }
         this.drainBuffer();
@@ -246,7 +255,9 @@ export class JobRunner {
       runs.map(async (c) => {
         const record: RunRecord = { ...c.record, state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 };
         delete record.worker;
-        const r = await this.writeFinish({ job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' }, this.holderOf(c));
+        const req: FinishRequest = { job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' };
+        if (c.group) req.group = c.group;
+        const r = await this.writeFinish(req, this.holderOf(c));
         this.host.emit(r.ok ? { type: 'finished', job: this.job, runId: c.runId, kind: 'handback', attempt: c.record.attempt } : { type: 'abandoned', job: this.job, runId: c.runId, code: 'DROVER_FENCED' });
       }),
     );
@@ -302,6 +313,9 @@ export class JobRunner {
     const req = this.finishRequest(run, outcome, runLog);
     if (!req) {
       const code = run.abortReason?.code ?? 'DROVER_FENCED';
+      // Fenced: someone else's now, so it no longer holds its group open. Lost: the group stays
+      // (forgotten by abortAll) for recovery to re-queue from.
+      if (code === 'DROVER_FENCED' && run.group) this.host.finisher.leave(run.group, run.runId);
       this.host.emit({ type: 'abandoned', job: this.job, runId: run.runId, code });
       return;
     }
@@ -327,6 +341,7 @@ export class JobRunner {
   /** The finish of `run` as `kind` with `record` (a cancel request that came too late goes with it). */
   private finishOf(run: ActiveRun, kind: FinishKind, record: RunRecord): FinishRequest {
     const req: FinishRequest = { job: this.job, runId: run.runId, version: run.version, record, kind };
+    if (run.group) req.group = run.group;
     if (this.cancels.has(run.runId)) req.cancelNode = layout.cancel(this.job, run.runId);
     return req;
   }

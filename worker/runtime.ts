@@ -385,6 +385,8 @@ class Runtime implements Worker, RunnerHost {
       for (const r of this.runners) r.abortAll(new DroverError('DROVER_CLOSED', 'the worker is shutting down'));
       await drained;
     }
+    // The claim groups the last finishes emptied: closed now, not left to recovery.
+    await this.finisher.closed();
     this.offState?.();
     await this.executor.close();
     if (this.init.partitionExecutor !== this.executor) await this.init.partitionExecutor?.close();

@@ -106,7 +106,7 @@ function checkOptions(opts: EnqueueOptions, spec: JobSpec): void {
     throw badArgument(`priority must be an integer in 0..${PRIORITY_MAX}`);
   }
   if (opts.runId !== undefined && !NAME_PATTERN.test(opts.runId)) throw badArgument(`runId must match ${String(NAME_PATTERN)}`);
-  if (opts.runId !== undefined && isReservedRunId(opts.runId)) throw badArgument(`runId '${opts.runId}' has the shape of a bundle's ids (b-...), which the runtime makes`);
+  if (opts.runId !== undefined && isReservedRunId(opts.runId)) throw badArgument(`runId '${opts.runId}' has the shape of the ids the runtime makes for bundles (b-...) and claims (c-...)`);
   if (opts.partition !== undefined && !(Number.isInteger(opts.partition) && opts.partition >= 0)) throw badArgument('partition must be an integer >= 0');
   if (opts.group === undefined && spec.barrier !== undefined) {
     throw badArgument(`job '${spec.name}' is a barrier job: enqueue its runs with group: { id } (they start together once ${spec.barrier.size} have arrived)`);

@@ -7,7 +7,10 @@
  *
  * requeueOrphans: inflight minus leases = attempts whose worker's session
  *   ended. Per orphan, conditional on its record version: delete inflight,
- *   and either re-queue at its lane's tail or dead-letter it. A lost lease
+ *   and either re-queue at its lane's tail or dead-letter it. A claim group
+ *   (claim-group.ts) is one inflight for many runs: each of its runs still
+ *   active by that claim is re-queued so, one multi per run, then the
+ *   group's inflight goes. A lost lease
  *   counts as a failed attempt (DROVER_WORKER_LOST) only once the run has
  *   stalled more than `maxStalls` times (JobSpec.maxStalls, default 2):
  *   a crash of the worker is not the run's fault, but a run that kills every
@@ -35,6 +38,9 @@ import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import { promotionOps } from './delayed-promotion.ts';
 import { sortLegacyHistory } from './history-legacy.ts';
+import { activeByClaim, readClaimGroup } from './claim-group.ts';
+import { isClaimId } from './run-id.ts';
+import { isZkError } from '../client/zk-error.ts';
 import { pruneHistoryEntries } from './history-prune.ts';
 
 const CHUNK_RUNS = 100;
@@ -83,38 +89,80 @@ export async function requeueOrphans(client: Coordination, job: string, opts: { 
       maxStalls = MAX_STALLS_DEFAULT;
     }
   }
-  for (const runId of orphans) {
-    const done = await commitWithRetry(client, async () => {
-      const [found] = await readRecords(client, job, [runId]);
-      const stillInflight = await client.exists(layout.inflightRun(job, runId));
-      if (!stillInflight) return null;
-      // Re-claimed since the listing (a retry or a hand-back came round): a live attempt, not an
-      // orphan. A claim after this read moves the record's version, which the multi checks.
-      if (await client.exists(layout.lease(job, runId))) return null;
-      const retryable = new Set<number>([0]);
-      if (!found) return { ops: [{ op: 'delete', path: layout.inflightRun(job, runId) } as Op], retryable, value: { dead: [] as string[], requeued: [] as string[] } };
-      const now = Date.now();
-      const { stored, version } = found;
-      if (stored.kind === 'bundle') return orphanBundleOps(client, job, stored.bundle, version, maxStalls!, now);
-      const next = afterLostWorker(stored.record, maxStalls!, now, RUN_ATTEMPT_BOUNDS);
-      const ops: Op[] = [];
-      ops.push({ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version });
-      ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
-      if (next.state === 'dead') {
-        ops.push({ op: 'create', path: layout.deadRun(job, runId) });
-        if (next.group) ops.push(...(await groupLeaveOps(client, job, next.group.id, ops.length, retryable)));
-      } else {
-        const tails = await readLaneTails(client, job, [next.priority]);
-        ops.push(...appendOps(job, tails, [{ runId, priority: next.priority }], ops.length, retryable));
-      }
-      return { ops, retryable, value: next.state === 'dead' ? { dead: [runId], requeued: [] } : { dead: [], requeued: [runId] } };
-    });
-    if (done) {
-      report.dead.push(...done.value.dead);
-      report.requeued.push(...done.value.requeued);
+  const add = (done: { value: OrphanReport } | null): void => {
+    if (!done) return;
+    report.dead.push(...done.value.dead);
+    report.requeued.push(...done.value.requeued);
+  };
+  for (const name of orphans) {
+    if (isClaimId(name)) {
+      await requeueClaimGroup(client, job, name, maxStalls!, add);
+      continue;
     }
+    const runId = name;
+    add(
+      await commitWithRetry(client, async () => {
+        const [found] = await readRecords(client, job, [runId]);
+        const stillInflight = await client.exists(layout.inflightRun(job, runId));
+        if (!stillInflight) return null;
+        // Re-claimed since the listing (a retry or a hand-back came round): a live attempt, not an
+        // orphan. A claim after this read moves the record's version, which the multi checks.
+        if (await client.exists(layout.lease(job, runId))) return null;
+        const retryable = new Set<number>([0]);
+        const inflight: Op = { op: 'delete', path: layout.inflightRun(job, runId) };
+        if (!found) return { ops: [inflight], retryable, value: { dead: [] as string[], requeued: [] as string[] } };
+        const now = Date.now();
+        const { stored, version } = found;
+        if (stored.kind === 'bundle') return orphanBundleOps(client, job, stored.bundle, version, maxStalls!, now);
+        return lostRunOps(client, job, stored.record, version, maxStalls!, now, [inflight]);
+      }),
+    );
   }
   return report;
+}
+
+/** A run lost with its worker, conditional on its record at `version`: re-queued or dead-lettered (with `extra` ops in the multi). */
+async function lostRunOps(client: Coordination, job: string, record: RunRecord, version: number, maxStalls: number, now: number, extra: Op[]) {
+  const runId = record.id;
+  const retryable = new Set<number>([0]);
+  const next = afterLostWorker(record, maxStalls, now, RUN_ATTEMPT_BOUNDS);
+  const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: encodeRecord(next), version }, ...extra];
+  if (next.state === 'dead') {
+    ops.push({ op: 'create', path: layout.deadRun(job, runId) });
+    if (next.group) ops.push(...(await groupLeaveOps(client, job, next.group.id, ops.length, retryable)));
+  } else {
+    const tails = await readLaneTails(client, job, [next.priority]);
+    ops.push(...appendOps(job, tails, [{ runId, priority: next.priority }], ops.length, retryable));
+  }
+  return { ops, retryable, value: next.state === 'dead' ? { dead: [runId], requeued: [] } : { dead: [], requeued: [runId] } };
+}
+
+/**
+ * A claim group whose lease is gone: each run it lists that is still active
+ * by this claim (its worker, started at the claim's time) goes the way of a
+ * lost run, one multi each, conditional on the record; the others finished
+ * or moved on. Then the inflight goes. Two recoverers racing meet on the
+ * records' versions; the inflight's delete is the same from either.
+ */
+async function requeueClaimGroup(client: Coordination, job: string, claimId: string, maxStalls: number, add: (done: { value: OrphanReport } | null) => void): Promise<void> {
+  const info = await readClaimGroup(client, job, claimId);
+  if (info === null) {
+    // Not a group's bytes (or gone meanwhile): nothing to re-queue from; drop the node.
+    await client.delete(layout.inflightRun(job, claimId)).catch(() => {});
+    return;
+  }
+  for (const runId of info.runs) {
+    add(
+      await commitWithRetry(client, async () => {
+        const found = await readStored(client, job, runId);
+        if (!found || found.stored.kind !== 'run' || !activeByClaim(found.stored.record, info)) return null;
+        return lostRunOps(client, job, found.stored.record, found.version, maxStalls, Date.now(), []);
+      }),
+    );
+  }
+  await client.delete(layout.inflightRun(job, claimId)).catch((err: unknown) => {
+    if (!isZkError(err, 'NO_NODE')) throw err;
+  });
 }
 
 /** An orphaned bundle: each active run through the stall rule, the rest kept, then settled. */

@@ -13,13 +13,13 @@ import { layout } from '../../shared/jobs/layout.ts';
 import { PAYLOAD_BYTES_MAX } from '../../shared/jobs/limits.ts';
 import { isDroverError } from '../../shared/errors.ts';
 import type { JobSpec } from '../../shared/jobs/job-types.ts';
-import { getRun, queueDepth } from '../../shared/jobs/run-admin.ts';
+import { getRun, pauseJob, queueDepth, resumeJob } from '../../shared/jobs/run-admin.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { Claimer } from '../../worker/runs/claim.ts';
 import { FinishBatcher } from '../../worker/runs/finish.ts';
 import { pino } from 'pino';
-import { finished, snapshotTree, waitForRun } from './jobs-waits.ts';
+import { childrenGone, finished, snapshotTree, waitForRun } from './jobs-waits.ts';
 
 const silent = pino({ enabled: false });
 
@@ -89,9 +89,10 @@ describeOnBackends('jobs: queue', (env) => {
     expect(rec.result).toBe(42);
     expect(rec.attempt).toBe(1);
     expect(rec.worker).toBe(worker.id);
-    // Finished: lease and inflight gone, a history entry present, the queue empty.
-    expect(await client.children(layout.leases('q-add'))).toEqual([]);
-    expect(await client.children(layout.inflight('q-add'))).toEqual([]);
+    // Finished: its claim group's lease and inflight go once its finish landed, a history entry
+    // is present, the queue empty.
+    await childrenGone(client, layout.leases('q-add'));
+    await childrenGone(client, layout.inflight('q-add'));
     expect((await client.children(layout.historyDir('q-add', 'succeeded'))).some((h) => h.endsWith(runId))).toBe(true);
     expect(await client.children(layout.laneItems('q-add', 5))).toEqual([]);
   });
@@ -115,6 +116,7 @@ describeOnBackends('jobs: queue', (env) => {
   it('three workers racing for one backlog: every run finishes exactly once, none is skipped', async () => {
     const client = await env.client();
     await publishJob(client, add.spec);
+    await pauseJob(client, 'q-add');
     const ids = await enqueueWith(client, 'q-add', Array.from({ length: 400 }, (_, i) => ({ input: { a: i, b: 0 } })));
     const claims = new Map<string, number>();
     let finishedCount = 0;
@@ -128,6 +130,9 @@ describeOnBackends('jobs: queue', (env) => {
         if (e.type === 'finished' && e.kind === 'succeeded' && ++finishedCount === ids.length) allDone();
       });
     }
+    // Released once every worker is listening (a worker started first would claim before the
+    // others' listeners are on, and its claims would go uncounted).
+    await resumeJob(client, 'q-add');
     await done;
     expect(claims.size).toBe(ids.length);
     expect([...claims.values()].every((n) => n === 1)).toBe(true);

@@ -3,6 +3,7 @@
  * stall accounting (and racing callers acting once), delayed promotion, and
  * history pruning by count and age.
  */
+import { inflightNameOf } from '../helpers/claim-lease.ts';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { describeOnBackends, until } from '../helpers/backends.ts';
@@ -37,7 +38,8 @@ describeOnBackends('jobs: recovery duties', (env) => {
   async function orphanVisible(observer: Coordination, job: string, runIds: string[]): Promise<void> {
     await until('the orphans on this member', async () => {
       for (const runId of runIds) {
-        if (!(await observer.exists(layout.inflightRun(job, runId))) || (await observer.exists(layout.lease(job, runId)))) return false;
+        const name = await inflightNameOf(observer, job, runId);
+        if (name === null || (await observer.exists(layout.lease(job, name)))) return false;
       }
       return true;
     });
@@ -125,7 +127,7 @@ describeOnBackends('jobs: recovery duties', (env) => {
     const finisher = new FinishBatcher(client, silent);
     const t0 = Date.now();
     const results = await Promise.all(
-      claimed.map((c, i) => finisher.finish({ job: 'kept', runId: c.runId, version: c.version, kind: 'succeeded', record: { ...c.record, state: 'succeeded', finishedAt: t0 + i } })),
+      claimed.map((c, i) => finisher.finish({ job: 'kept', runId: c.runId, version: c.version, group: c.group!, kind: 'succeeded', record: { ...c.record, state: 'succeeded', finishedAt: t0 + i } })),
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(await client.children(layout.historyDir('kept', 'succeeded'))).toHaveLength(5);

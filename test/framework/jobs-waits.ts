@@ -58,3 +58,25 @@ export async function snapshotTree(client: Coordination, root = '/'): Promise<Ma
   }
   return out;
 }
+
+/** Until `path` has no children (or is gone), awaited through child watches, with a deadline. */
+export async function childrenGone(client: Coordination, path: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let fired!: () => void;
+    const changed = new Promise<void>((resolve) => (fired = resolve));
+    let left: string[];
+    try {
+      left = await client.children(path, () => fired());
+    } catch (err) {
+      if (isZkError(err, 'NO_NODE')) return;
+      throw err;
+    }
+    if (left.length === 0) return;
+    const wait = deadline - Date.now();
+    if (wait <= 0) throw new Error(`timed out waiting for ${path} to empty; left: ${left.join(', ')}`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, wait)))]);
+    clearTimeout(timer);
+  }
+}

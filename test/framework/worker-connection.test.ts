@@ -5,6 +5,7 @@
  * without writing, and the worker registers again on its new session and
  * goes on claiming (it runs the re-queued attempt itself).
  */
+import { inflightNameOf } from '../helpers/claim-lease.ts';
 import { EventEmitter } from 'node:events';
 import { expect, it } from 'vitest';
 import { describeOnBackends, nextEvent } from '../helpers/backends.ts';
@@ -91,10 +92,11 @@ describeOnBackends('worker: connection states', (env) => {
     expect(stale.worker).toBe(firstId);
     expect(events.some((e) => e.type === 'abandoned' && e.runId === r1 && e.code === 'DROVER_SESSION_LOST')).toBe(true);
     // Once the old session is gone its lease is too; the re-queue hands the run to the new session.
+    const claim = (await inflightNameOf(observer, 'held', r1)) ?? r1;
     let report = await requeueOrphans(observer, 'held');
     while (report.requeued.length === 0) {
       await nextEvent('the old lease to go', async (d) => {
-        if (!(await observer.exists(layout.lease('held', r1), () => d(undefined)))) d(undefined);
+        if (!(await observer.exists(layout.lease('held', claim), () => d(undefined)))) d(undefined);
       });
       report = await requeueOrphans(observer, 'held');
     }

@@ -5,6 +5,7 @@
  * finished runs stay finished and only the others run again), a CPU-bound handler
  * that does not cost the worker its session, and SIGTERM draining.
  */
+import { inflightNameOf } from '../helpers/claim-lease.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { getRun } from '../../shared/jobs/run-admin.ts';
 import { decodeStored } from '../../shared/jobs/run-codec.ts';
 import { splitBundledRunId } from '../../shared/jobs/run-id.ts';
 import { startWorker } from '../../worker/runtime.ts';
-import { finished, waitForRun } from './jobs-waits.ts';
+import { childrenGone, finished, waitForRun } from './jobs-waits.ts';
 import { readJsonLines } from '../helpers/json-lines.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -79,11 +80,13 @@ describeOnBackends('worker: processes', (env) => {
     return { child, id, exited, stderr: () => err };
   }
 
+  /** Until the lease holding `runId` (its claim group's, or a bundle's named `runId`) is gone. */
   async function leaseGone(client: Coordination, job: string, runId: string): Promise<void> {
+    const name = (await inflightNameOf(client, job, runId)) ?? runId;
     for (;;) {
       let fired!: () => void;
       const deleted = new Promise<void>((resolve) => (fired = resolve));
-      if (!(await client.exists(layout.lease(job, runId), () => fired()))) return;
+      if (!(await client.exists(layout.lease(job, name), () => fired()))) return;
       await deleted;
     }
   }
@@ -131,7 +134,8 @@ describeOnBackends('worker: processes', (env) => {
     // Attempt 2 began only after attempt 1's process was dead.
     expect(starts[1]!.at).toBeGreaterThanOrEqual(killedAt);
     expect(traces(log).filter((t) => t.event === 'end')).toHaveLength(1);
-    expect(await client.children(layout.inflight('stick-first'))).toEqual([]);
+    // B's claim group goes once B's finish has landed.
+    await childrenGone(client, layout.inflight('stick-first'));
   }
 
   it('--jobs takes a comma-separated list as well as repeats', async () => {

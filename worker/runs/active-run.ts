@@ -26,6 +26,7 @@ import type { BundleHolder } from './bundle-holder.ts';
 import { AbortLatch } from './abort-latch.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
 import type { ClaimedRun } from './claim.ts';
+import type { HeldClaimGroup } from './held-claim-group.ts';
 
 export class ActiveRun {
   readonly job: string;
@@ -37,6 +38,8 @@ export class ActiveRun {
   private writes: Promise<void> = Promise.resolve();
   /** Whether a progress write was ever queued (settle then waits for the chain). */
   private wrote = false;
+  /** The claim group of a single run (held-claim-group.ts). */
+  readonly group: HeldClaimGroup | undefined;
   /** The attempt's pino child, made by the runner when it first has something to log. */
   runLog: Logger | undefined = undefined;
   private dirty = false;
@@ -55,6 +58,7 @@ export class ActiveRun {
     this.fence = claimed.fence;
     this.record = claimed.record;
     this.version = claimed.version;
+    this.group = claimed.group;
   }
 
   get signal(): AbortSignal {

@@ -6,9 +6,11 @@
  * Contract of a claim of k runs (per lane p it takes n runs from):
  *   reads   head (h, version vh), tail t; items i-<h..h+n-1>; their records (version rv)
  *   ops     set head = h+n at vh
- *           per run: delete item; create ephemeral lease (LeaseInfo);
- *                    create inflight; set record (active, attempt+1, worker,
+ *           per run: delete item; set record (active, attempt+1, worker,
  *                    startedAt) at rv  -> version rv+1 is the fence
+ *           per claim: ONE ephemeral lease and ONE inflight for its single
+ *                    runs, named by the claim (a claim group,
+ *                    shared/jobs/claim-group.ts), listing them
  *           a run cancelled while queued: delete item; set record cancelled
  *                    at rv; create its history entry in cancelled/ (no lease)
  *   bundle  (docs/adr/0006-run-bundles.md) per bundle, not per run: delete
@@ -29,6 +31,9 @@ import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
 import { historyCreateOps } from '../../shared/jobs/history-entries.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
+import { encodeClaimGroup } from '../../shared/jobs/claim-group.ts';
+import { newClaimId } from '../../shared/jobs/run-id.ts';
+import { HeldClaimGroup } from './held-claim-group.ts';
 import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
 
 export interface ClaimedRun {
@@ -41,6 +46,8 @@ export interface ClaimedRun {
   fence: string;
   /** Set for a bundled run: the bundle claimed with it (one object shared by all its runs). */
   bundle?: ClaimedBundle;
+  /** Set for a single run: the claim group it was claimed in (one object shared by the claim's runs). */
+  group?: HeldClaimGroup;
 }
 
 /** A bundle as its claim wrote it: the record and its version. */
@@ -311,7 +318,9 @@ export class Claimer {
     }
     const headOps = ops.length;
     const now = Date.now();
+    const worker = this.opts.workerId();
     const claimed: ClaimedRun[] = [];
+    const singles: string[] = [];
     for (const t of kept) {
       retryable.add(ops.length);
       ops.push({ op: 'delete', path: layout.laneItem(this.job, t.priority, t.index) });
@@ -333,13 +342,21 @@ export class Claimer {
       const fence = `${t.runId}:${version}`;
       // Spread and blank, not delete (a deleted field leaves a slow object for every later spread and
       // encode of this record); JSON leaves the undefined fields out.
-      const record = { ...rec, state: 'active', attempt: rec.attempt + 1, worker: this.opts.workerId(), startedAt: now, progress: undefined, logs: undefined, error: undefined } as RunRecord;
-      const lease: LeaseInfo = { worker: this.opts.workerId(), attempt: record.attempt, fence, at: now };
-      ops.push({ op: 'create', path: layout.lease(this.job, t.runId), data: encodeJson(lease), mode: 'ephemeral' });
-      ops.push({ op: 'create', path: layout.inflightRun(this.job, t.runId) });
+      const record = { ...rec, state: 'active', attempt: rec.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined } as RunRecord;
       retryable.add(ops.length);
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
+      singles.push(t.runId);
+    }
+    if (singles.length > 0) {
+      // One lease and one inflight for the claim's single runs (recovery re-queues from the inflight
+      // those still active by this claim: worker and startedAt match).
+      const id = newClaimId(now);
+      const data = encodeClaimGroup({ v: 1, worker, at: now, runs: singles });
+      ops.push({ op: 'create', path: layout.lease(this.job, id), data, mode: 'ephemeral' });
+      ops.push({ op: 'create', path: layout.inflightRun(this.job, id), data });
+      const group = new HeldClaimGroup(this.job, id, worker, now, singles);
+      for (const c of claimed) if (!c.bundle) c.group = group;
     }
     return { ops, retryable, value: claimed, headOps };
   }

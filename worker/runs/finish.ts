@@ -5,26 +5,31 @@
  *
  * Contract of a finish of run R held at version V:
  *   ops     set runs/<job>/R at V (the fence; BAD_VERSION -> DROVER_FENCED)
- *           delete leases/<job>/R, delete inflight/<job>/R
  *           then by outcome: succeeded/failed/cancelled -> create history/<job>/<state>/h-<end>-R
  *                            dead -> create dead/<job>/R
  *                            retry -> create delayed/<job>/d-<due>-R
  *                            hand back -> append R to its lane (queue-append)
  *           a barrier member also moves its group's `left` (CAS); the last to
  *           leave enqueues the group's follow-up in the same multi
- *   races   NO_NODE on the lease (our session was lost, the server removed
- *           it): still ours while the record is at V, so finish without it
+ *   group   R's claim group (held-claim-group.ts) keeps its lease and inflight
+ *           until the last of its runs has landed; a batch multi also brings
+ *           the inflight's run list of each group it touches down to the runs
+ *           not landed yet, and a run that landed (or was fenced) leaves its
+ *           group, the last one closing it
+ *   races   NO_NODE on a cancel request (consumed meanwhile): dropped, the
+ *           finish stands without it
  */
 import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError, isDroverError } from '../../shared/errors.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { MULTI_BYTES_TARGET, MULTI_OPS_MAX } from '../../shared/jobs/limits.ts';
 import { appendOps, commitWithRetry, readLaneTails } from '../../shared/jobs/queue-append.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
 import { groupLeaveOps } from '../../shared/jobs/run-group.ts';
+import type { HeldClaimGroup } from './held-claim-group.ts';
 
 export type FinishKind = 'succeeded' | 'failed' | 'cancelled' | 'dead' | 'retry' | 'handback';
 
@@ -38,6 +43,8 @@ export interface FinishRequest {
   kind: FinishKind;
   /** The cancel request that ended it, deleted in the same multi (cancelled runs). */
   cancelNode?: string;
+  /** The claim group the run was claimed in (every single run has one; bundled runs finish through their holder). */
+  group?: HeldClaimGroup;
 }
 
 export type FinishResult = { ok: true } | { ok: false; error: DroverError | Error };
@@ -61,10 +68,7 @@ function recordData(req: FinishRequest): Buffer {
 function simpleOps(req: FinishRequest, dropped: Optional): Op[] {
   const { job, runId, record } = req;
   const ops: Op[] = [{ op: 'set', path: layout.run(job, runId), data: recordData(req), version: req.version }];
-  const lease = layout.lease(job, runId);
-  if (!dropped.has(lease)) ops.push({ op: 'delete', path: lease });
   if (req.cancelNode && !dropped.has(req.cancelNode)) ops.push({ op: 'delete', path: req.cancelNode });
-  ops.push({ op: 'delete', path: layout.inflightRun(job, runId) });
   const end = record.finishedAt ?? Date.now();
   switch (req.kind) {
     case 'succeeded':
@@ -90,6 +94,10 @@ function recordBytes(req: FinishRequest): number {
 
 export class FinishBatcher {
   private pending: Pending[] = [];
+  private closing: HeldClaimGroup[] = [];
+  /** Closes sent on their own, and batch multis carrying closes, not settled yet. */
+  private readonly closes = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
   private scheduled = false;
 
   constructor(
@@ -99,12 +107,53 @@ export class FinishBatcher {
 
   finish(req: FinishRequest): Promise<FinishResult> {
     return new Promise((resolve) => {
-      this.pending.push({ req, resolve });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      const settled = (r: FinishResult): void => {
+        // Landed, or someone else's now: either way the run no longer holds its group open.
+        if (req.group && (r.ok || isDroverError(r.error, 'DROVER_FENCED'))) this.leave(req.group, req.runId);
+        resolve(r);
+      };
+      this.pending.push({ req, resolve: settled });
+      this.schedule();
     });
+  }
+
+  /** `runId` no longer holds `group` open (landed, or fenced); the last to leave has the group closed. */
+  leave(group: HeldClaimGroup, runId: string): void {
+    if (!group.leave(runId)) return;
+    this.closing.push(group);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Groups emptied since the last flush: closed by the next batch multi, or on their own. */
+  private takeClosing(): HeldClaimGroup[] {
+    const groups = this.closing;
+    this.closing = [];
+    return groups;
+  }
+
+  private closeAlone(groups: HeldClaimGroup[]): void {
+    for (const g of groups) {
+      const p = g
+        .close(this.client)
+        .catch((err: unknown) => this.logger.warn({ err, job: g.job, claim: g.id }, 'closing a claim group failed; recovery removes it once our session ends'))
+        .finally(() => this.closes.delete(p));
+      this.closes.add(p);
+    }
+  }
+
+  /** Resolves once every emptied claim group has been closed (or its close failed): before a worker's session ends. */
+  async closed(): Promise<void> {
+    for (;;) {
+      if (this.closing.length > 0) this.closeAlone(this.takeClosing());
+      if (this.closes.size === 0 && this.inFlight.size === 0) return;
+      await Promise.allSettled([...this.closes, ...this.inFlight]);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -127,15 +176,37 @@ export class FinishBatcher {
       bytes += recordBytes(p.req);
     }
     if (chunk.length > 0) chunks.push(chunk);
-    await Promise.all([...chunks.map((c) => this.commitBatch(c)), ...single.map((p) => this.commitOne(p))]);
+    // Emptied groups ride along with the first batch (their deletes are two small ops, not a
+    // transaction of their own); with no batch to carry them they go alone.
+    const closing = this.takeClosing();
+    if (chunks.length === 0 && closing.length > 0) this.closeAlone(closing);
+    const carrier = chunks.length > 0 && closing.length > 0 ? this.commitBatch(chunks[0]!, closing) : null;
+    if (carrier) {
+      const tracked = carrier.finally(() => this.inFlight.delete(tracked));
+      this.inFlight.add(tracked);
+    }
+    await Promise.all([...(carrier ? [carrier] : []), ...chunks.slice(carrier ? 1 : 0).map((c) => this.commitBatch(c, [])), ...single.map((p) => this.commitOne(p))]);
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) return this.commitOne(batch[0]!);
+  private async commitBatch(batch: Pending[], closing: HeldClaimGroup[]): Promise<void> {
+    if (batch.length === 1 && closing.length === 0) return this.commitOne(batch[0]!);
+    const ops = batch.flatMap((p) => simpleOps(p.req, new Set()));
+    const updates: { group: HeldClaimGroup; size: number }[] = [];
+    for (const group of new Set(batch.map((p) => p.req.group))) {
+      const op = group?.updateOp();
+      if (group && op) {
+        ops.push(op);
+        updates.push({ group, size: group.size });
+      }
+    }
+    for (const g of closing) ops.push(...g.closeOps());
     try {
-      await this.client.multi(batch.flatMap((p) => simpleOps(p.req, new Set())));
+      await this.client.multi(ops);
+      for (const u of updates) u.group.updated(u.size);
       for (const p of batch) p.resolve({ ok: true });
     } catch (err) {
+      // The groups' deletes are not the batch's business: they go on their own.
+      this.closeAlone(closing);
       if (!(err instanceof ZkError) || err.opIndex === undefined) {
         for (const p of batch) p.resolve({ ok: false, error: err as Error });
         return;
@@ -161,7 +232,7 @@ export class FinishBatcher {
 
   private async commitRun(req: FinishRequest): Promise<void> {
     const dropped: Optional = new Set();
-    const optional = new Set([layout.lease(req.job, req.runId), ...(req.cancelNode ? [req.cancelNode] : [])]);
+    const optional = new Set(req.cancelNode ? [req.cancelNode] : []);
     for (let tries = 0; ; tries++) {
       let ops: Op[] = [];
       try {
@@ -180,8 +251,8 @@ export class FinishBatcher {
         });
         return;
       } catch (err) {
-        // The lease goes by itself when our session ended; the record at V still says the
-        // attempt is ours, so the finish stands without it.
+        // A cancel request consumed meanwhile: the record at V still says the attempt is ours,
+        // so the finish stands without it.
         const path = err instanceof ZkError && err.opIndex !== undefined ? ops[err.opIndex]?.path : undefined;
         if (tries < 3 && path && optional.has(path) && isZkError(err, 'NO_NODE') && !dropped.has(path)) {
           dropped.add(path);

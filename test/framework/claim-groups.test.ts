@@ -1,0 +1,112 @@
+/**
+ * Claim groups on both backends (shared/jobs/claim-group.ts): the single
+ * runs of one claim share one lease and one inflight; the inflight's list
+ * shrinks as finishes land and the group goes with the last; a fenced run
+ * leaves its group; recovery of a group whose session ended re-queues
+ * exactly the runs still active by that claim.
+ */
+import { expect, it } from 'vitest';
+import { pino } from 'pino';
+import { describeOnBackends } from '../helpers/backends.ts';
+import type { Coordination } from '../../shared/client/coordination.ts';
+import { decodeClaimGroup } from '../../shared/jobs/claim-group.ts';
+import { defineJob } from '../../shared/jobs/define-job.ts';
+import { enqueueWith } from '../../shared/jobs/enqueue.ts';
+import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { layout } from '../../shared/jobs/layout.ts';
+import { requeueOrphans } from '../../shared/jobs/recovery.ts';
+import { getRun } from '../../shared/jobs/run-admin.ts';
+import { isClaimId } from '../../shared/jobs/run-id.ts';
+import { Claimer, type ClaimedRun } from '../../worker/runs/claim.ts';
+import { FinishBatcher } from '../../worker/runs/finish.ts';
+import { isDroverError } from '../../shared/errors.ts';
+import { childrenGone, waitForRun } from './jobs-waits.ts';
+
+const silent = pino({ enabled: false });
+const job = defineJob({ name: 'cg', retries: 0, run: () => null });
+
+function claimer(client: Coordination, worker: string): Claimer {
+  return new Claimer({ client, job: 'cg', workerId: () => worker, logger: silent, isCancelRequested: () => false });
+}
+
+function succeed(finisher: FinishBatcher, c: ClaimedRun) {
+  return finisher.finish({ job: 'cg', runId: c.runId, version: c.version, group: c.group!, kind: 'succeeded', record: { ...c.record, state: 'succeeded', finishedAt: Date.now() } });
+}
+
+async function groupRuns(client: Coordination, name: string): Promise<string[]> {
+  return decodeClaimGroup((await client.get(layout.inflightRun('cg', name))).data)?.runs ?? [];
+}
+
+describeOnBackends('jobs: claim groups', (env) => {
+  it("one lease and one inflight per claim, listing its runs; the list shrinks as finishes land and the last closes the group", async () => {
+    const client = await env.client();
+    await publishJob(client, job.spec);
+    const ids = await enqueueWith(client, 'cg', [0, 1, 2, 3].map((input) => ({ input })));
+    const claimed = await claimer(client, 'w-a').claim(4);
+    expect(claimed.map((c) => c.runId).sort()).toEqual([...ids].sort());
+    const [lease, ...moreLeases] = await client.children(layout.leases('cg'));
+    expect(moreLeases).toEqual([]);
+    expect(isClaimId(lease!)).toBe(true);
+    expect(await client.children(layout.inflight('cg'))).toEqual([lease]);
+    expect((await groupRuns(client, lease!)).sort()).toEqual([...ids].sort());
+    expect((await client.exists(layout.lease('cg', lease!)))?.ephemeralOwner).toBe(client.sessionId);
+    // Records active by the claim: its worker, started at the claim's time.
+    const info = decodeClaimGroup((await client.get(layout.inflightRun('cg', lease!))).data)!;
+    for (const id of ids) expect(await getRun(client, 'cg', id)).toMatchObject({ state: 'active', worker: 'w-a', startedAt: info.at });
+
+    const finisher = new FinishBatcher(client, silent);
+    const [c0, c1, c2, c3] = claimed;
+    expect((await succeed(finisher, c0!)).ok).toBe(true);
+    // The next batch multi brings the list down to the runs whose finish had not landed.
+    expect((await Promise.all([succeed(finisher, c1!), succeed(finisher, c2!)])).every((r) => r.ok)).toBe(true);
+    expect((await groupRuns(client, lease!)).sort()).toEqual([c1!.runId, c2!.runId, c3!.runId].sort());
+    expect(await client.exists(layout.lease('cg', lease!))).not.toBeNull();
+    expect((await succeed(finisher, c3!)).ok).toBe(true);
+    await finisher.closed();
+    expect(await client.children(layout.leases('cg'))).toEqual([]);
+    expect(await client.children(layout.inflight('cg'))).toEqual([]);
+  });
+
+  it('a fenced run leaves its group: the group closes when the others have landed', async () => {
+    const client = await env.client();
+    await publishJob(client, job.spec);
+    await enqueueWith(client, 'cg', [{ input: 'a' }, { input: 'b' }]);
+    const [a, b] = await claimer(client, 'w-f').claim(2);
+    // Someone moves b's record on (an admin action, a re-queue).
+    await client.set(layout.run('cg', b!.runId), (await client.get(layout.run('cg', b!.runId))).data);
+    const finisher = new FinishBatcher(client, silent);
+    const fenced = await succeed(finisher, b!);
+    expect(!fenced.ok && isDroverError(fenced.error, 'DROVER_FENCED')).toBe(true);
+    expect(await client.children(layout.leases('cg'))).toHaveLength(1);
+    expect((await succeed(finisher, a!)).ok).toBe(true);
+    await finisher.closed();
+    expect(await client.children(layout.leases('cg'))).toEqual([]);
+    expect(await client.children(layout.inflight('cg'))).toEqual([]);
+  });
+
+  it("recovery of a group whose session ended re-queues only its runs still active by that claim", async () => {
+    const client = await env.client();
+    await publishJob(client, job.spec);
+    const ids = await enqueueWith(client, 'cg', [1, 2, 3].map((input) => ({ input })));
+    const doomed = await env.client();
+    const claimed = await claimer(doomed, 'w-doomed').claim(3);
+    expect(claimed).toHaveLength(3);
+    // One finished before the crash; its record is no longer active by the claim.
+    const finisher = new FinishBatcher(doomed, silent);
+    expect((await succeed(finisher, claimed[0]!)).ok).toBe(true);
+    await doomed.close();
+    await childrenGone(client, layout.leases('cg'));
+    const report = await requeueOrphans(client, 'cg');
+    expect(report.dead).toEqual([]);
+    expect(report.requeued.sort()).toEqual([claimed[1]!.runId, claimed[2]!.runId].sort());
+    expect((await getRun(client, 'cg', claimed[0]!.runId)).state).toBe('succeeded');
+    for (const c of claimed.slice(1)) {
+      expect(await waitForRun(client, 'cg', c.runId, (r) => r.state === 'queued')).toMatchObject({ stalls: 1, freeAttempts: 1, error: { code: 'DROVER_WORKER_LOST' } });
+    }
+    expect(await client.children(layout.inflight('cg'))).toEqual([]);
+    // The re-queued runs are claimable again, by a new claim of their own.
+    const again = await claimer(client, 'w-b').claim(5);
+    expect(again.map((c) => c.runId).sort()).toEqual(ids.filter((id) => id !== claimed[0]!.runId).sort());
+    expect(await requeueOrphans(client, 'cg')).toEqual({ requeued: [], dead: [] });
+  });
+});
