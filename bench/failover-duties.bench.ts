@@ -9,7 +9,7 @@
  * owns every partition; then worker B starts and takes its share of the
  * partitions. A is killed with SIGKILL and, from the kill, the bench times
  * (from watches, not polls):
- *   run        the run's lease is B's (re-queued and claimed by the survivor)
+ *   run        the run is B's (re-queued and claimed by the survivor: its record active by B)
  *   scheduler  /scheduler/state names B
  *   partitions every owners/p-N is B's
  *   cron late  the worst lateness (fire node ctime - due) of the ticks around the kill;
@@ -104,8 +104,20 @@ async function field(client: Coordination, path: string, key: string, watch: Wat
   }
 }
 
-async function leaseHolder(client: Coordination, runId: string, watch: Watcher): Promise<string | null> {
-  return field(client, layout.lease('duties-hold', runId), 'worker', watch);
+/**
+ * The worker running the run: its record's `worker` while it is active. A
+ * lease is per claim (a claim group's names the claim, not the run), and the
+ * record is set in the same multi that creates it: one watched read.
+ */
+async function runHolder(client: Coordination, runId: string, watch: Watcher): Promise<string | null> {
+  try {
+    const { data } = await client.get(layout.run('duties-hold', runId), watch);
+    const rec = JSON.parse(data.toString('utf8')) as { state?: unknown; worker?: unknown };
+    return rec.state === 'active' && typeof rec.worker === 'string' ? rec.worker : null;
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return null; // the enqueue wrote it before any look: gone means nobody holds it
+    throw err;
+  }
 }
 
 async function scheduler(client: Coordination, watch: Watcher): Promise<string | null> {
@@ -134,7 +146,7 @@ async function round(connect: string, root: string): Promise<Round> {
     workers.push(a);
     const aId = await a.id;
     const runId = await enqueue(client, 'duties-hold', {});
-    await until('A to hold the run', async (w) => (await leaseHolder(client, runId, w)) === aId);
+    await until('A to hold the run', async (w) => (await runHolder(client, runId, w)) === aId);
     await until('A to lead the scheduler', async (w) => (await scheduler(client, w)) === aId);
     await until('A to own every partition', async (w) => (await owners(client, w)).every((o) => o === aId));
     const b = startWorker(connect, root, 'b');
@@ -149,7 +161,7 @@ async function round(connect: string, root: string): Promise<Round> {
     const t0 = performance.now();
     await killHard(a);
     const [run, sched, parts] = await Promise.all([
-      until('the run to be claimed by B', async (w) => (await leaseHolder(client, runId, w)) === bId),
+      until('the run to be claimed by B', async (w) => (await runHolder(client, runId, w)) === bId),
       until('B to lead the scheduler', async (w) => (await scheduler(client, w)) === bId),
       until('B to own every partition', async (w) => (await owners(client, w)).every((o) => o === bId)),
     ]);

@@ -2,14 +2,15 @@
  * `drover status`: the ensemble (srvr/mntr of each member), the workers and
  * the queues, as tables. Reads cost what they show (design.md): the workers'
  * nodes and leases, the scheduler's state, and each job's counts from O(1)
- * sources; no run is read, nothing outside the root is.
+ * sources (active: O(open claims), job-counts.ts); no run is read, nothing
+ * outside the root is.
  */
 import { parseArgs } from 'node:util';
 import { startEnsembleProbe } from '../dashboard/ensemble/ensemble-probe.ts';
 import { childrenOrEmpty } from '../shared/client/absent-ok.ts';
 import type { Coordination } from '../shared/client/coordination.ts';
 import { isZkError } from '../shared/client/zk-error.ts';
-import { jobCounts, jobNames } from '../shared/jobs/job-counts.ts';
+import { activeRuns, jobCounts, jobNames } from '../shared/jobs/job-counts.ts';
 import { layout, sequenceOf } from '../shared/jobs/layout.ts';
 import { claimsByWorker, liveWorkers } from '../shared/jobs/live-workers.ts';
 import { silentLogger } from '../shared/log.ts';
@@ -69,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Each live worker with the claims it holds (its leases; a bundle is one claim). */
+/** Each live worker with the claims it holds (its leases; a bundle is one claim, a claim group's runs one each). */
 async function workersStatus(client: Coordination, jobs: string[]) {
   const [workers, claims] = await Promise.all([liveWorkers(client), claimsByWorker(client, jobs)]);
   return workers.map((w) => {
@@ -87,12 +88,12 @@ async function workersStatus(client: Coordination, jobs: string[]) {
   });
 }
 
-/** Each job's counts (of records: a bundle counts once), plus its live leases. */
+/** Each job's counts (of records: a bundle counts once), plus the runs its live leases hold (a claim group's each). */
 async function queuesStatus(client: Coordination, jobs: string[]) {
   return Promise.all(
     jobs.map(async (job) => {
-      const [c, leases] = await Promise.all([jobCounts(client, job), client.exists(layout.leases(job))]);
-      return { job, paused: c.paused, depth: c.waiting, lanes: c.lanes, inflight: c.active, active: leases?.numChildren ?? 0, delayed: c.delayed, dead: c.dead, history: c.finished, succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled };
+      const [c, leased] = await Promise.all([jobCounts(client, job), activeRuns(client, job, layout.leases(job))]);
+      return { job, paused: c.paused, depth: c.waiting, lanes: c.lanes, inflight: c.active, active: leased, delayed: c.delayed, dead: c.dead, history: c.finished, succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled };
     }),
   );
 }

@@ -1,7 +1,11 @@
 /**
  * The live runs table, at a cost bounded by what it shows: the runs being
  * worked on (one data watch per leased record, so progress moves live; as
- * many as the workers' slots), the first few waiting runs of each job (a
+ * many as the workers' slots — and for a claim group, shared/jobs/
+ * claim-group.ts, one data watch on its inflight, whose run list shrinks as
+ * finishes land, with each run's record read once when it shows and once
+ * when it leaves: no watch per run, so a group's runs show their progress
+ * as of their claim), the first few waiting runs of each job (a
  * page read from the lane heads when a job's queue moved), and the runs seen
  * finishing since the dashboard started (a bounded ring). Runs too short for
  * their lease to be seen are found when a job's finished count moves: the
@@ -16,7 +20,9 @@ import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { isZkError } from '../../shared/client/zk-error.ts';
 import type { RunRecord } from '../../shared/jobs/job-types.ts';
+import { decodeClaimGroup, type ClaimGroupInfo } from '../../shared/jobs/claim-group.ts';
 import { HISTORY_STATES, layout } from '../../shared/jobs/layout.ts';
+import { isClaimId } from '../../shared/jobs/run-id.ts';
 import { decodeStored } from '../../shared/jobs/run-codec.ts';
 import { readRunView, recordPathOf, runsOf } from '../../shared/jobs/run-lookup.ts';
 import { listRunPage } from '../../shared/jobs/run-pages.ts';
@@ -44,8 +50,23 @@ interface Watched {
   closed: boolean;
 }
 
+/** A claim group held by a worker: its inflight watched, its runs' records read, not watched. */
+interface WatchedGroup {
+  job: string;
+  claim: string;
+  /** The inflight as last read (the workers view takes the group's runs from it); null before the first read or once gone. */
+  data: Buffer | null;
+  info: ClaimGroupInfo | null;
+  /** Each run the inflight lists: its record as last read (null until read). */
+  records: Map<string, { data: Buffer; view: RunView } | null>;
+  closed: boolean;
+}
+
 export class LiveRuns {
   private readonly watched = new Map<string, Watched>();
+  private readonly groups = new Map<string, WatchedGroup>();
+  /** `job/runId` -> the group listing it, for a record's lookup by run. */
+  private readonly groupOfRun = new Map<string, WatchedGroup>();
   private readonly waiting = new Map<string, RunView[]>();
   private readonly finished = new Map<string, RunView>();
   /** Per history or dead directory: the entry names already known. */
@@ -72,6 +93,7 @@ export class LiveRuns {
   /** Active runs first (newest start first), then what waits, then the finished ones seen (newest first); each run once. */
   view(): RunView[] {
     const active = [...this.watched.values()].flatMap((w) => w.runs.filter((r) => !TERMINAL_STATES.has(r.state)));
+    for (const g of this.groups.values()) active.push(...this.groupActive(g));
     active.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
     const shown = new Set([...active, ...this.finished.values()].map((r) => `${r.job}/${r.id}`));
     const waiting = [...this.waiting.values()].flat().filter((r) => !shown.has(`${r.job}/${r.id}`));
@@ -98,12 +120,30 @@ export class LiveRuns {
     this.changed();
   }
 
-  /** The last read data of a leased record (/runs/<job>/<name>), if watched. */
+  /** The last read data of a leased record (/runs/<job>/<name>), if watched, or of a run of a held claim group. */
   dataOf(job: string, name: string): Buffer | undefined {
-    return this.watched.get(`${job}/${name}`)?.data ?? undefined;
+    const key = `${job}/${name}`;
+    return this.watched.get(key)?.data ?? this.groupOfRun.get(key)?.records.get(name)?.data ?? undefined;
   }
 
-  /** The leases now held (from the structure mirror): watch the records they name, let go of the others. */
+  /** A held claim group's inflight as last read (/inflight/<job>/<claimId>). */
+  groupData(job: string, claim: string): Buffer | undefined {
+    return this.groups.get(`${job}/${claim}`)?.data ?? undefined;
+  }
+
+  /** How many runs of a held claim group are active (its inflight's runs not seen to end, or not read yet); undefined before its first read. */
+  groupSize(job: string, claim: string): number | undefined {
+    const g = this.groups.get(`${job}/${claim}`);
+    if (!g?.info) return undefined;
+    let n = 0;
+    for (const rec of g.records.values()) if (rec === null || this.activeInGroup(g, rec.view)) n++;
+    return n;
+  }
+
+  /**
+   * The leases now held (from the structure mirror): watch the records they
+   * name (a claim group's inflight), let go of the others.
+   */
   syncLeases(leases: readonly { job: string; name: string }[]): void {
     const wanted = new Set(leases.map((l) => `${l.job}/${l.name}`));
     for (const [key, w] of this.watched) {
@@ -112,9 +152,21 @@ export class LiveRuns {
       this.watched.delete(key);
       void this.read(w, true); // its end state: the runs that finished
     }
+    for (const [key, g] of this.groups) {
+      if (wanted.has(key)) continue;
+      g.closed = true;
+      this.groups.delete(key);
+      void this.settleGroup(g, [...g.records.keys()]); // its runs' end states
+    }
     for (const l of leases) {
       const key = `${l.job}/${l.name}`;
-      if (this.watched.has(key)) continue;
+      if (this.watched.has(key) || this.groups.has(key)) continue;
+      if (isClaimId(l.name)) {
+        const g: WatchedGroup = { job: l.job, claim: l.name, data: null, info: null, records: new Map(), closed: false };
+        this.groups.set(key, g);
+        void this.readGroup(g);
+        continue;
+      }
       const w: Watched = { job: l.job, name: l.name, runs: [], data: null, closed: false };
       this.watched.set(key, w);
       void this.read(w, false);
@@ -177,7 +229,10 @@ export class LiveRuns {
   close(): void {
     this.closed = true;
     for (const w of this.watched.values()) w.closed = true;
+    for (const g of this.groups.values()) g.closed = true;
     this.watched.clear();
+    this.groups.clear();
+    this.groupOfRun.clear();
     this.listeners.clear();
   }
 
@@ -203,6 +258,90 @@ export class LiveRuns {
     w.runs = runs.map((r) => runFromRecord(w.job, r.id, path, r as unknown as Record<string, unknown>));
     for (const r of w.runs) if (TERMINAL_STATES.has(r.state)) this.remember(r);
     this.changed();
+  }
+
+  /** A group's runs shown as active: listed by its inflight, read, and active by its claim as far as the table knows. */
+  private groupActive(g: WatchedGroup): RunView[] {
+    const out: RunView[] = [];
+    for (const rec of g.records.values()) if (rec && this.activeInGroup(g, rec.view)) out.push(rec.view);
+    return out;
+  }
+
+  /** Active by the group's claim when read, and not seen to end since (history and dead entries are read as they show). */
+  private activeInGroup(g: WatchedGroup, r: RunView): boolean {
+    if (TERMINAL_STATES.has(r.state) || r.worker !== g.info?.worker || r.startedAt !== g.info?.at) return false;
+    const ended = this.finished.get(`${r.job}/${r.id}`);
+    return !ended || (ended.finishedAt ?? 0) < (r.startedAt ?? 0);
+  }
+
+  /**
+   * Reads a held group's inflight (and watches it again while held): runs
+   * new to it are read once, runs that left it (their finish landed) once
+   * more, for their end state.
+   */
+  private async readGroup(g: WatchedGroup): Promise<void> {
+    if (this.closed || g.closed) return;
+    const path = layout.inflightRun(g.job, g.claim);
+    let data: Buffer;
+    try {
+      ({ data } = await this.client.get(path, () => void this.readGroup(g)));
+    } catch (err) {
+      // Gone: the group closed (its lease goes in the same multi, and syncLeases settles it).
+      if (!isZkError(err, 'NO_NODE')) this.logger.warn({ err, path }, 'could not read a claim group');
+      return;
+    }
+    if (this.closed || g.closed) return;
+    const info = decodeClaimGroup(data);
+    g.data = data;
+    g.info = info;
+    const listed = new Set(info?.runs ?? []);
+    const left = [...g.records.keys()].filter((id) => !listed.has(id));
+    const fresh = [...listed].filter((id) => !g.records.has(id));
+    for (const id of fresh) {
+      g.records.set(id, null);
+      this.groupOfRun.set(`${g.job}/${id}`, g);
+    }
+    await Promise.all([this.readGroupRuns(g, fresh), this.settleGroup(g, left)]);
+    this.changed();
+  }
+
+  /** Reads these runs of a group once (no watch) and keeps their records. */
+  private async readGroupRuns(g: WatchedGroup, ids: readonly string[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        const read = await this.readOnce(g.job, id);
+        if (read === null || this.closed || g.records.get(id) !== null) return;
+        g.records.set(id, read);
+        if (TERMINAL_STATES.has(read.view.state)) this.remember(read.view);
+      }),
+    );
+  }
+
+  /** Runs that left a group (or the group went): their end state, read once unless already seen to end; then let go. */
+  private async settleGroup(g: WatchedGroup, ids: readonly string[]): Promise<void> {
+    const pending = ids.filter((id) => {
+      const known = g.records.get(id);
+      g.records.delete(id);
+      if (this.groupOfRun.get(`${g.job}/${id}`) === g) this.groupOfRun.delete(`${g.job}/${id}`);
+      return !known || !TERMINAL_STATES.has(known.view.state);
+    });
+    const ended = await Promise.all(pending.map((id) => this.readOnce(g.job, id)));
+    if (this.closed) return;
+    for (const read of ended) if (read && TERMINAL_STATES.has(read.view.state)) this.remember(read.view);
+    if (g.closed) this.changed();
+  }
+
+  /** A single run's record, read without a watch; null when gone or unreadable. */
+  private async readOnce(job: string, runId: string): Promise<{ data: Buffer; view: RunView } | null> {
+    const path = layout.run(job, runId);
+    try {
+      const { data } = await this.client.get(path);
+      const run = runsOf(decodeStored(data, path))[0];
+      return run ? { data, view: runFromRecord(job, run.id, path, run as unknown as Record<string, unknown>) } : null;
+    } catch (err) {
+      if (!isZkError(err, 'NO_NODE')) this.logger.warn({ err, path }, 'could not read a run');
+      return null;
+    }
   }
 
   private remember(run: RunView): void {

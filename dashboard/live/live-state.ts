@@ -8,15 +8,18 @@
  *              batched over `batchMs`
  *   queues     per-job counts and rates from O(1) reads each sample tick
  *              (queue-sampler.ts), with the charts' sample
- *   runs       the live table: leased runs watched, the next waiting few
- *              per job, the finished ones seen (live-runs.ts)
+ *   runs       the live table: leased runs watched (a claim group's
+ *              inflight, not its runs), the next waiting few per job, the
+ *              finished ones seen (live-runs.ts)
  *   ensemble   every member's srvr/mntr, probed (as ZooKeeper tools do)
  *
  * Only sections whose JSON changed are announced to subscribers (SSE).
  */
 import type { Logger } from 'pino';
 import type { Coordination } from '../../shared/client/coordination.ts';
+import { claimGroupNamed } from '../../shared/jobs/claim-group.ts';
 import { layout } from '../../shared/jobs/layout.ts';
+import { isClaimId } from '../../shared/jobs/run-id.ts';
 import { startEnsembleProbe, type EnsembleProbe, type MemberSample } from '../ensemble/ensemble-probe.ts';
 import { schedulesView, structureView, workersView, type ClusterView, type QueueView, type StructureView } from '../model/cluster-view.ts';
 import type { MirrorNode, MirrorView } from '../model/mirror-view.ts';
@@ -68,7 +71,7 @@ export class LiveState {
       opts.client,
       {
         spec: (job) => readObject(this.mirror.get(layout.job(job))?.data),
-        leases: (job) => this.mirror.get(layout.leases(job))?.children.length ?? 0,
+        leases: (job) => this.leasedRuns(job),
       },
       this.metrics,
     );
@@ -161,15 +164,33 @@ export class LiveState {
     }, this.opts.batchMs ?? 100);
   }
 
-  /** The structure, plus the records of leased runs the live table watches (a worker's held bundle shows as its active runs). */
+  /**
+   * The structure, plus the records of leased runs the live table reads (a
+   * worker's held bundle shows as its active runs) and the inflight of each
+   * held claim group (a group's runs not landed yet).
+   */
   private readonly withRecords: MirrorView = {
     get: (path: string): MirrorNode | undefined => {
-      const m = /^\/runs\/([^/]+)\/([^/]+)$/.exec(path);
+      const m = /^\/(runs|inflight)\/([^/]+)\/([^/]+)$/.exec(path);
       if (!m) return this.mirror.get(path);
-      const data = this.runs.dataOf(m[1] as string, m[2] as string);
+      const data = m[1] === 'runs' ? this.runs.dataOf(m[2] as string, m[3] as string) : this.runs.groupData(m[2] as string, m[3] as string);
       return data ? { data, stat: null, children: [] } : undefined;
     },
   };
+
+  /**
+   * The runs a job's live leases hold: one per run's or bundle's lease (as
+   * the job page counts records), a claim group's runs each — as the live
+   * table last saw its inflight, or as its lease lists them before that.
+   */
+  private leasedRuns(job: string): number {
+    let n = 0;
+    for (const name of this.mirror.get(layout.leases(job))?.children ?? []) {
+      if (!isClaimId(name)) n++;
+      else n += this.runs.groupSize(job, name) ?? claimGroupNamed(name, this.mirror.get(layout.lease(job, name))?.data)?.runs.length ?? 0;
+    }
+    return n;
+  }
 
   private recompute(): void {
     this.structure = structureView(this.withRecords, Date.now());
@@ -177,7 +198,7 @@ export class LiveState {
     this.runs.syncLeases(this.leases());
   }
 
-  /** Every lease the mirror holds: the records being worked on (a bundle's lease names the bundle). */
+  /** Every lease the mirror holds: the records being worked on (a bundle's lease names the bundle, a claim group's the claim: live-runs.ts expands it). */
   private leases(): { job: string; name: string }[] {
     const root = this.mirror.get(layout.leasesRoot)?.children ?? [];
     return root.flatMap((job) => (this.mirror.get(layout.leases(job))?.children ?? []).map((name) => ({ job, name })));

@@ -10,7 +10,8 @@
  * directories, and the formula sums with them).
  *
  * Counts are of records, as the job page's counts are: a bundle is one (one
- * per final state its runs ended in, for history).
+ * per final state its runs ended in, for history); a claim group's runs
+ * count one each (shared/jobs/claim-group.ts), in inflight and active alike.
  */
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { jobCounts, jobNames, type JobCounts } from '../../shared/jobs/job-counts.ts';
@@ -20,7 +21,7 @@ import type { MetricsHistory, MetricsSample } from '../model/metrics-history.ts'
 export interface QueueSamplerSources {
   /** The job's published spec (from the structure mirror), if any. */
   spec(job: string): Record<string, unknown> | undefined;
-  /** Live leases of the job (from the structure mirror). */
+  /** Runs held by the job's live leases (from the structure mirror; a claim group's runs each). */
   leases(job: string): number;
 }
 

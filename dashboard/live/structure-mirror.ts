@@ -2,8 +2,8 @@
  * The dashboard's copy of the cluster's structure, never of its runs: one
  * TreeCache per structural subtree (jobs and their specs, workers, the
  * scheduler, schedules and their bounded fire records, partitions, barrier
- * groups, and the leases, which are as many as runs are active, bounded by
- * the workers' capacity). Queues, records, history, dead and delayed runs
+ * groups, and the leases, at most one per active run and one per claim
+ * group or bundle, bounded by the workers' capacity). Queues, records, history, dead and delayed runs
  * stay on the server: counts come from O(1) reads, lists by page
  * (shared/jobs/run-pages.ts). So the watches held grow with the structure,
  * never with the backlog or the history.

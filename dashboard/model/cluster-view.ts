@@ -6,6 +6,7 @@
  * (dashboard/live). Records come from other processes, so every field is
  * read defensively.
  */
+import { claimGroupNamed, decodeClaimGroup, type ClaimGroupInfo } from '../../shared/jobs/claim-group.ts';
 import { layout, sequenceOf } from '../../shared/jobs/layout.ts';
 import { isBundleId } from '../../shared/jobs/run-id.ts';
 import type { MirrorView } from './mirror-view.ts';
@@ -142,7 +143,13 @@ export function workersView(tree: MirrorView): WorkerView[] {
   const running = new Map<string, WorkerView['running']>();
   for (const job of kids(tree, layout.leasesRoot)) {
     for (const runId of kids(tree, layout.leases(job))) {
-      const lease = readObject(tree.get(layout.lease(job, runId))?.data);
+      const data = tree.get(layout.lease(job, runId))?.data;
+      const group = claimGroupNamed(runId, data);
+      if (group) {
+        running.set(group.worker, [...(running.get(group.worker) ?? []), ...groupRunning(tree, job, runId, group)]);
+        continue;
+      }
+      const lease = readObject(data);
       const worker = stringField(lease, 'worker');
       if (!worker) continue;
       const list = running.get(worker) ?? [];
@@ -179,6 +186,30 @@ export function workersView(tree: MirrorView): WorkerView[] {
       if (node?.stat) view.session = node.stat.ephemeralOwner;
       return view;
     });
+}
+
+/**
+ * A claim group's runs its worker is running (shared/jobs/claim-group.ts):
+ * those its inflight lists, when the tree holds it (the live model keeps an
+ * open group's), else those its lease lists (the claim's); of them, a run
+ * whose record the tree holds is listed while still active by the claim,
+ * with its attempt, and one whose record it does not hold is listed without.
+ */
+function groupRunning(tree: MirrorView, job: string, claimId: string, lease: ClaimGroupInfo): WorkerView['running'] {
+  const inflight = tree.get(layout.inflightRun(job, claimId))?.data;
+  const runIds = (inflight ? decodeClaimGroup(inflight)?.runs : undefined) ?? lease.runs;
+  const out: WorkerView['running'] = [];
+  for (const runId of runIds) {
+    const rec = runRecordsOf(tree.get(layout.run(job, runId))?.data)[0];
+    if (rec === undefined) {
+      out.push({ job, runId });
+      continue;
+    }
+    if (stringField(rec, 'state') !== 'active' || stringField(rec, 'worker') !== lease.worker || numberField(rec, 'startedAt') !== lease.at) continue;
+    const attempt = numberField(rec, 'attempt');
+    out.push({ job, runId, ...(attempt !== undefined ? { attempt } : {}) });
+  }
+  return out;
 }
 
 /** A run's record as the runs table shows it (fields read defensively: records come from other processes). */

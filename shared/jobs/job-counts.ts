@@ -1,15 +1,20 @@
 /**
- * A job's counts from O(1) sources: lane tail − head, and the number of
- * children ZooKeeper keeps in every Stat. Nothing is listed, so the cost is
- * the same at ten runs and at a million. Succeeded, failed and cancelled
+ * A job's counts, at a cost that never grows with the backlog or the
+ * history: lane tail − head, and the number of children ZooKeeper keeps in
+ * every Stat, for every state but active. Succeeded, failed and cancelled
  * are the child counts of their history directories (history is split by
- * final state for this). Counts are of records: a bundle
- * (docs/adr/0006-run-bundles.md) counts once in waiting, active and delayed,
- * and once in each of succeeded, failed and cancelled its runs ended in
- * (an entry per state: history-entries.ts); dead entries name runs.
+ * final state for this). Active lists /inflight/<job> (one getChildren) and
+ * reads each claim group's inflight (claim-group.ts: one read per group),
+ * so it costs O(open claims), bounded by the workers' total concurrency;
+ * a group counts the runs its inflight lists, which may for a moment still
+ * include runs whose finish just landed. Counts are otherwise of records: a
+ * bundle (docs/adr/0006-run-bundles.md) counts once in waiting, active and
+ * delayed, and once in each of succeeded, failed and cancelled its runs
+ * ended in (an entry per state: history-entries.ts); dead entries name runs.
  */
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination } from '../client/coordination.ts';
+import { expandInflight } from './claim-group.ts';
 import { layout } from './layout.ts';
 import { queueDepth } from './run-admin.ts';
 
@@ -18,6 +23,7 @@ export interface JobCounts {
   waiting: number;
   /** Waiting per priority lane, lowest (first claimed) first; `tail` counts every item ever appended to it. */
   lanes: { priority: number; depth: number; tail: number }[];
+  /** Runs claimed and not finished (a claim group's runs each, a bundle once): see the top. */
   active: number;
   delayed: number;
   dead: number;
@@ -42,7 +48,7 @@ export interface JobCounts {
 export async function jobCounts(client: Coordination, job: string): Promise<JobCounts> {
   const [depth, active, delayed, dead, paused, succeeded, failed, cancelled] = await Promise.all([
     queueDepth(client, job),
-    client.exists(layout.inflight(job)),
+    activeRuns(client, job, layout.inflight(job)),
     client.exists(layout.delayed(job)),
     client.exists(layout.dead(job)),
     client.exists(layout.jobPaused(job)),
@@ -55,7 +61,7 @@ export async function jobCounts(client: Coordination, job: string): Promise<JobC
     job,
     waiting: depth.total,
     lanes: depth.lanes,
-    active: active?.numChildren ?? 0,
+    active,
     delayed: delayed?.numChildren ?? 0,
     dead: dead?.numChildren ?? 0,
     succeeded: succeeded?.numChildren ?? 0,
@@ -65,6 +71,17 @@ export async function jobCounts(client: Coordination, job: string): Promise<JobC
     paused: paused !== null,
     cversions: { history: history.reduce((n, s) => n + (s?.cversion ?? 0), 0), dead: dead?.cversion ?? 0 },
   };
+}
+
+/**
+ * The runs the children of /inflight/<job> or /leases/<job> (`dir`) stand
+ * for: a claim group's as its inflight lists them now (one read per group;
+ * its lease keeps the claim's first list), one for a run's or a bundle's
+ * name. One getChildren: O(open claims).
+ */
+export async function activeRuns(client: Coordination, job: string, dir: string): Promise<number> {
+  const expanded = await expandInflight(client, job, await childrenOrEmpty(client, dir));
+  return expanded.reduce((n, e) => n + (e.runs?.length ?? 1), 0);
 }
 
 /** Every job the cluster knows of: defined (/jobs) or with queued or recorded runs (names only; no runs are listed). */

@@ -4,7 +4,9 @@
  * `drover jobs remove` and the dashboard's bulk action call removeJob.
  *
  * Refused (DROVER_JOB_IN_USE) while a live worker lists the job, and,
- * unless `force`, while any run of it is active (inflight or leased).
+ * unless `force`, while any run of it is active (inflight or leased;
+ * counted as job-counts.ts does: a claim group's runs each, so a group
+ * whose runs have all landed but whose nodes are still going holds nothing).
  * Deleting is O(nodes of the job), in multis of up to MULTI_OPS_MAX.
  *
  * A worker starting meanwhile publishes /jobs/<job> and then registers.
@@ -23,7 +25,7 @@ import type { BarrierState } from './job-types.ts';
 import { ensureJobDirs } from './job-dirs.ts';
 import { layout, NAME_PATTERN } from './layout.ts';
 import { MULTI_OPS_MAX } from './limits.ts';
-import { jobNames } from './job-counts.ts';
+import { activeRuns, jobNames } from './job-counts.ts';
 import { readRunView } from './run-lookup.ts';
 import { workersServing } from './live-workers.ts';
 
@@ -54,10 +56,6 @@ function inUse(job: string, why: string, details: Record<string, unknown> = {}):
   return new DroverError('DROVER_JOB_IN_USE', `job '${job}' ${why}`, { details: { job, ...details } });
 }
 
-async function childCount(client: Coordination, path: string): Promise<number> {
-  return (await client.exists(path))?.numChildren ?? 0;
-}
-
 export async function removeJob(client: Coordination, job: string, opts: { force?: boolean } = {}): Promise<RemovedJob> {
   if (!NAME_PATTERN.test(job)) throw new DroverError('DROVER_INVALID_ARGUMENT', `'${job}' is not a job name`);
   const present = await Promise.all(jobDirs(job).map((p) => client.exists(p)));
@@ -66,7 +64,7 @@ export async function removeJob(client: Coordination, job: string, opts: { force
   const serving = await workersServing(client, job);
   if (serving.length > 0) throw inUse(job, `is served by live workers (${serving.join(', ')}): stop them, or start them without this job, first`, { workers: serving });
   if (!opts.force) {
-    const [inflight, leased] = await Promise.all([childCount(client, layout.inflight(job)), childCount(client, layout.leases(job))]);
+    const [inflight, leased] = await Promise.all([activeRuns(client, job, layout.inflight(job)), activeRuns(client, job, layout.leases(job))]);
     if (inflight + leased > 0) throw inUse(job, `has ${Math.max(inflight, leased)} active runs: wait for them to end or cancel them (or force the removal)`, { active: Math.max(inflight, leased) });
   }
   let nodes = 0;

@@ -8,6 +8,7 @@
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination } from '../client/coordination.ts';
 import { isZkError } from '../client/zk-error.ts';
+import { claimGroupNamed, readClaimGroup, type ClaimGroupInfo } from './claim-group.ts';
 import type { LeaseInfo, WorkerInfo } from './job-types.ts';
 import { layout, sequenceOf } from './layout.ts';
 
@@ -54,32 +55,66 @@ export async function workersServing(client: Coordination, job: string): Promise
 
 export interface Claim {
   job: string;
-  /** The leased name: a run, or a bundle (one lease for its runs). */
+  /** The leased name: a run, or a bundle (one lease for its runs); for a claim group's lease, each of its runs. */
   runId: string;
+  /** The lease's attempt (a claim group's lease has none: its runs' attempts are in their records). */
   attempt?: number;
 }
 
-/** The claims each worker holds (its leases), by worker name: one read per job and per lease held. */
+/**
+ * The claims each worker holds (its leases), by worker name: one read per
+ * job and per lease held, and one more per claim group (its inflight: the
+ * group's lease keeps the runs it claimed, its inflight those whose finish
+ * has not landed yet).
+ */
 export async function claimsByWorker(client: Coordination, jobs: readonly string[]): Promise<Map<string, Claim[]>> {
   const out = new Map<string, Claim[]>();
+  const add = (worker: string, claims: Claim[]): void => {
+    out.set(worker, [...(out.get(worker) ?? []), ...claims]);
+  };
   await Promise.all(
     jobs.map(async (job) => {
       const leased = await childrenOrEmpty(client, layout.leases(job));
       await Promise.all(
-        leased.map(async (runId) => {
-          let lease: Partial<LeaseInfo>;
+        leased.map(async (name) => {
+          let data: Buffer;
           try {
-            lease = JSON.parse((await client.get(layout.lease(job, runId))).data.toString('utf8')) as Partial<LeaseInfo>;
+            data = (await client.get(layout.lease(job, name))).data;
           } catch {
             return; // ended meanwhile, or not ours to read
           }
+          const group = claimGroupNamed(name, data);
+          if (group) {
+            add(group.worker, (await groupRuns(client, job, name, group)).map((runId) => ({ job, runId })));
+            return;
+          }
+          const lease = leaseOf(data);
           if (typeof lease?.worker !== 'string') return;
-          const list = out.get(lease.worker) ?? [];
-          list.push({ job, runId, ...(typeof lease.attempt === 'number' ? { attempt: lease.attempt } : {}) });
-          out.set(lease.worker, list);
+          add(lease.worker, [{ job, runId: name, ...(typeof lease.attempt === 'number' ? { attempt: lease.attempt } : {}) }]);
         }),
       );
     }),
   );
   return out;
+}
+
+function leaseOf(data: Buffer): Partial<LeaseInfo> | null {
+  try {
+    return JSON.parse(data.toString('utf8')) as Partial<LeaseInfo> | null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A leased group's runs not landed yet: its inflight's list (none once it
+ * is gone: the group closed meanwhile), or the lease's when the inflight
+ * cannot be read.
+ */
+async function groupRuns(client: Coordination, job: string, claimId: string, lease: ClaimGroupInfo): Promise<string[]> {
+  try {
+    return (await readClaimGroup(client, job, claimId))?.runs ?? [];
+  } catch {
+    return lease.runs;
+  }
 }

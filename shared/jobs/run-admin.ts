@@ -19,6 +19,7 @@ import { promotionOps } from './delayed-promotion.ts';
 import { groupLeaveOps } from './run-group.ts';
 import { readRunView, runsOf, type RunView } from './run-lookup.ts';
 import { splitBundledRunId } from './run-id.ts';
+import { activeByClaim, expandInflight, type ClaimGroupInfo } from './claim-group.ts';
 import { bundledCancelPlan, bundledRetryPlan, type BundledView } from './bundle-admin.ts';
 import { childrenOrEmpty, deleteIfPresent } from '../client/absent-ok.ts';
 
@@ -197,17 +198,45 @@ async function runsNamed(client: Coordination, job: string, id: string): Promise
 }
 
 /**
+ * The run ids the inflight names stand for, in name order: a claim group's
+ * runs by run id (one read per group: O(open claims), as job counts read
+ * them), else the name. Each group run's claims go with it, for the caller
+ * to show the run only while it is still active by one.
+ */
+async function activeIds(client: Coordination, job: string, names: readonly string[]): Promise<{ ids: string[]; claims: Map<string, ClaimGroupInfo[]> }> {
+  const ids: string[] = [];
+  const claims = new Map<string, ClaimGroupInfo[]>();
+  for (const { name, runs, claim } of await expandInflight(client, job, names)) {
+    if (runs === null) ids.push(name);
+    else ids.push(...[...runs].sort());
+    // A run re-queued from a lost group and claimed again may be in two for a moment: once, by either.
+    if (claim) for (const id of claim.runs) claims.set(id, [...(claims.get(id) ?? []), claim]);
+  }
+  return { ids: [...new Set(ids)], claims };
+}
+
+/** False for a run a claim group listed that is no longer active by it (any group, for one in two for a moment). */
+function stillClaimed(r: RunRecord, claims: ReadonlyMap<string, readonly ClaimGroupInfo[]>): boolean {
+  const by = claims.get(r.id);
+  return by === undefined || by.some((claim) => activeByClaim(r, claim));
+}
+
+/**
  * Lists runs' records: queued (head first, per lane), active (inflight),
  * delayed (by due time), history (newest first), dead, or all (by record
- * name). A bundle listed expands into its runs, in order. `state` filters
+ * name). A bundle listed expands into its runs, in order, and a claim
+ * group (claim-group.ts) into its runs still active by it. `state` filters
  * per run. `limit` (default 100) bounds both the runs returned and the
- * records read (as before bundles, a filter applies to what was read).
+ * records read (as before bundles, a filter applies to what was read; a
+ * group's run that is no longer active by it is read past, not counted).
  */
 export async function listRuns(client: Coordination, job: string, opts: { which?: RunListing; limit?: number; state?: RunState } = {}): Promise<RunRecord[]> {
   const which = opts.which ?? 'all';
   const limit = opts.limit ?? 100;
   const names = async (path: string): Promise<string[]> => (await childrenOrEmpty(client, path)).sort();
   let ids: string[];
+  // Runs of claim groups (active): shown only while still active by their claim.
+  let claims = new Map<string, ClaimGroupInfo[]>();
   switch (which) {
     case 'queued': {
       ids = [];
@@ -224,7 +253,7 @@ export async function listRuns(client: Coordination, job: string, opts: { which?
       break;
     }
     case 'active':
-      ids = await names(layout.inflight(job));
+      ({ ids, claims } = await activeIds(client, job, await names(layout.inflight(job))));
       break;
     case 'delayed':
       ids = (await names(layout.delayed(job))).map((n) => n.slice(16));
@@ -243,13 +272,20 @@ export async function listRuns(client: Coordination, job: string, opts: { which?
       break;
   }
   const out: RunRecord[] = [];
-  const readable = ids.slice(0, limit);
+  // Records read: `limit`, plus one per run a claim group listed that is no longer active by it (it
+  // finished, its group's list not yet rewritten): such a run was never this listing's to show.
+  let readable = Math.min(ids.length, limit);
   // Batches sized to what is still missing: a listing of bundles stops reading once it has `limit` runs.
-  for (let next = 0; next < readable.length && out.length < limit; ) {
-    const batch = readable.slice(next, next + (limit - out.length));
+  for (let next = 0; next < readable && out.length < limit; ) {
+    const batch = ids.slice(next, Math.min(readable, next + (limit - out.length)));
     next += batch.length;
     const found = await Promise.all(batch.map((id) => runsNamed(client, job, id)));
-    for (const runs of found) for (const r of runs) if (opts.state === undefined || r.state === opts.state) out.push(r);
+    for (const runs of found) {
+      for (const r of runs) {
+        if (!stillClaimed(r, claims)) readable = Math.min(ids.length, readable + 1);
+        else if (opts.state === undefined || r.state === opts.state) out.push(r);
+      }
+    }
   }
   return out.slice(0, limit);
 }

@@ -6,7 +6,8 @@
  *
  *   waiting     the priority lanes, by index from each lane's head (lane
  *               items are read by their index; no listing)
- *   active      /inflight/<job>, by name
+ *   active      /inflight/<job>, by name; a claim group (claim-group.ts)
+ *               lists its runs still active by that claim, by run id
  *   delayed     /delayed/<job>, by name (= due time)
  *   dead        /dead/<job>, by name (dead-lettered runs, not in history)
  *   succeeded   /history/<job>/<state>, newest first: that state's
@@ -34,6 +35,9 @@
  * may show twice or not at all, as in any listing by state), and a run that
  * arrives behind the cursor shows on a later page. Bundled runs
  * (docs/adr/0006-run-bundles.md) are listed one by one, in bundle order.
+ * A claim group cut by the limit is resumed after the last run id listed,
+ * not at an index: its inflight's run list shrinks as finishes land, so an
+ * index into it would skip runs.
  */
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import type { Coordination } from '../client/coordination.ts';
@@ -44,7 +48,8 @@ import { HISTORY_STATES, laneOf, layout } from './layout.ts';
 import { mergeNames } from './history-entries.ts';
 import { decodeCounter, decodeStored } from './run-codec.ts';
 import { readRunView, runsOf } from './run-lookup.ts';
-import { splitBundledRunId } from './run-id.ts';
+import { activeByClaim, readClaimGroup } from './claim-group.ts';
+import { isClaimId, splitBundledRunId } from './run-id.ts';
 
 export const PAGE_STATES = ['waiting', 'active', 'delayed', 'succeeded', 'failed', 'cancelled', 'dead', 'finished', 'all'] as const;
 export type PageState = (typeof PAGE_STATES)[number];
@@ -85,6 +90,8 @@ interface Position {
   n?: string;
   /** Runs of the record at the position already listed (a bundle cut by the limit). */
   k?: number;
+  /** The last run listed of the claim group at the position (a group cut by the limit). */
+  r?: string;
 }
 
 /** What a cursor belongs to: a page state, or history alone (job stats). */
@@ -155,6 +162,10 @@ export function decodeCursor(state: Listing, text: string): Position {
   if (c.k !== undefined) {
     if (!Number.isInteger(c.k) || (c.k as number) < 0) throw badCursor('bad run index');
     at.k = c.k as number;
+  }
+  if (c.r !== undefined) {
+    if (typeof c.r !== 'string') throw badCursor('bad run id');
+    at.r = c.r;
   }
   return at;
 }
@@ -231,27 +242,69 @@ async function byName(
 ): Promise<Position | null> {
   let start = 0;
   let k = 0;
+  let after: string | undefined;
   if (from.n !== undefined) {
-    // Resume at the cut record (k > 0) or after the last one read.
+    // Resume at the cut record (k > 0) or group (r), or after the last one read.
     const cursor = from.n;
     const at = names.indexOf(cursor);
     if (at >= 0 && from.k !== undefined && from.k > 0) {
       start = at;
       k = from.k;
+    } else if (at >= 0 && from.r !== undefined) {
+      start = at;
+      after = from.r;
     } else {
       start = at >= 0 ? at + 1 : names.findIndex((n) => (order === 'asc' ? n > cursor : n < cursor));
       if (start < 0) start = names.length;
     }
   }
   for (let i = start; i < names.length && !fill.full; ) {
-    // Read ahead no further than the page has room for: a page reads the records it shows.
-    const batch = names.slice(i, i + Math.max(1, Math.min(READ_AHEAD, names.length - i, fill.room)));
-    const read = await Promise.all(batch.map((name) => runsAt(client, job, idOf(name), states)));
+    const name = names[i] as string;
+    if (isClaimId(idOf(name))) {
+      const last = await groupAt(client, job, idOf(name), states, fill, after);
+      after = undefined;
+      i++;
+      if (last !== null) return { n: name, r: last };
+      if (fill.full) return i < names.length ? { n: name } : null;
+      continue;
+    }
+    // Read ahead no further than the page has room for (a page reads the records it shows), nor past a group.
+    const batch = names.slice(i, i + plainRun(names, i, Math.max(1, Math.min(READ_AHEAD, names.length - i, fill.room)), idOf));
+    const read = await Promise.all(batch.map((n) => runsAt(client, job, idOf(n), states)));
     for (let b = 0; b < batch.length; b++, i++) {
       const cut = fill.take(read[b] as RunRecord[], k);
       k = 0;
       if (cut !== null) return { n: batch[b] as string, k: cut };
       if (fill.full) return i + 1 < names.length ? { n: batch[b] as string } : null;
+    }
+  }
+  return null;
+}
+
+/** How many of the (at most `max`) names from `i` on are not claim groups: a group is read on its own. */
+function plainRun(names: readonly string[], i: number, max: number, idOf: (name: string) => string): number {
+  let n = 0;
+  while (n < max && i + n < names.length && !isClaimId(idOf(names[i + n] as string))) n++;
+  return n;
+}
+
+/**
+ * A claim group's runs in `states` still active by its claim (a run listed
+ * by the group may have finished, or been re-queued and claimed again by
+ * another group, which lists it then), by run id, after `after`. Reads the
+ * group's inflight and no more records than the page has room for. Returns
+ * the last run listed when the page filled before the group's end.
+ */
+async function groupAt(client: Coordination, job: string, claimId: string, states: ReadonlySet<RunState>, fill: PageFill, after: string | undefined): Promise<string | null> {
+  const info = await readClaimGroup(client, job, claimId);
+  if (info === null) return null; // closed meanwhile: its runs have all landed
+  const ids = [...new Set(info.runs)].sort().filter((id) => after === undefined || id > after);
+  for (let x = 0; x < ids.length && !fill.full; ) {
+    const batch = ids.slice(x, x + Math.max(1, Math.min(READ_AHEAD, fill.room)));
+    const read = await Promise.all(batch.map((id) => runsAt(client, job, id, states)));
+    for (let b = 0; b < batch.length; b++, x++) {
+      fill.take((read[b] as RunRecord[]).filter((r) => activeByClaim(r, info)), 0);
+      if (fill.full) return x + 1 < ids.length ? (batch[b] as string) : null;
     }
   }
   return null;
