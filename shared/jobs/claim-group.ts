@@ -7,6 +7,13 @@
  *   /leases/<job>/<claimId>    EPHEMERAL   ClaimGroupInfo: the claiming worker's session owns it
  *   /inflight/<job>/<claimId>  PERSISTENT  ClaimGroupInfo, its `runs` shrinking as finishes land
  *
+ * A claim reserves first: one small multi moves the lane heads past the
+ * slots it will take and creates the group with their range, so two
+ * workers never read the same items and a lost race costs two reads, not a
+ * claim's worth. Then it reads the reserved items and their records and
+ * takes them (items deleted, records set active, the range replaced by the
+ * runs) — in one multi, or a few when the records are large.
+ *
  * The records stay the truth: a run of the group is active while its record
  * says active, by the group's worker, started at the group's `at`. The
  * inflight's run list may name runs that have finished since (it is rewritten
@@ -34,6 +41,18 @@ export interface ClaimGroupInfo {
   at: number;
   /** The group's runs (the inflight's: those whose finish has not landed yet). */
   runs: string[];
+  /**
+   * Lane slots reserved by the claim and not taken yet (the claim moved the
+   * heads past them first, so no other claimer reads them): [from, to) per
+   * lane. Recovery puts the items still there back on their lanes.
+   */
+  range?: ClaimRange[];
+}
+
+export interface ClaimRange {
+  priority: number;
+  from: number;
+  to: number;
 }
 
 export function encodeClaimGroup(info: ClaimGroupInfo): Buffer {
@@ -45,7 +64,11 @@ export function decodeClaimGroup(data: Buffer): ClaimGroupInfo | null {
   try {
     const parsed = JSON.parse(data.toString('utf8')) as Partial<ClaimGroupInfo>;
     if (typeof parsed.worker !== 'string' || typeof parsed.at !== 'number' || !Array.isArray(parsed.runs)) return null;
-    return { v: 1, worker: parsed.worker, at: parsed.at, runs: parsed.runs.filter((r): r is string => typeof r === 'string') };
+    const info: ClaimGroupInfo = { v: 1, worker: parsed.worker, at: parsed.at, runs: parsed.runs.filter((r): r is string => typeof r === 'string') };
+    if (Array.isArray(parsed.range)) {
+      info.range = parsed.range.filter((r): r is ClaimRange => Number.isInteger(r?.priority) && Number.isInteger(r?.from) && Number.isInteger(r?.to));
+    }
+    return info;
   } catch {
     return null;
   }

@@ -10,7 +10,7 @@
  *   /jobs/<job>                      PERSISTENT  JobSpec JSON (written by workers that define it)
  *   /jobs/<job>/paused               PERSISTENT  present while the job's queue is paused
  *   /queues/<job>/tail               PERSISTENT  next index to append, decimal text
- *   /queues/<job>/head               PERSISTENT  next index to claim, decimal text (CAS by version)
+ *   /queues/<job>/head               PERSISTENT  next index to reserve, decimal text (CAS by version)
  *   /queues/<job>/items/i-<index16>  PERSISTENT  a runId waiting in FIFO order; deleted by the claim
  *   /queues/<job>/p<N>/{head,tail,items/i-<index16>}  the same, one lane per priority N (0..9):
  *                                    the queue the runtime uses (lanes made on first use; claimers
@@ -20,8 +20,13 @@
  *   /runs/<job>/<bundleId>           PERSISTENT  BundleRecord JSON (b-…): many runs `<bundleId>.<k>` in one
  *                                    record, which is also their queue item, lease, inflight and
  *                                    history name below (docs/adr/0006-run-bundles.md)
- *   /leases/<job>/<runId>            EPHEMERAL   LeaseInfo: the claiming worker's session owns it
- *   /inflight/<job>/<runId>          PERSISTENT  from claim to finish; inflight minus leases = orphans
+ *   /leases/<job>/<claimId>          EPHEMERAL   ClaimGroupInfo of a claim group `c-<ms>-<rand>`: the single
+ *                                    runs one claim took (shared/jobs/claim-group.ts); the claiming
+ *                                    worker's session owns it. A bundle's is named by the bundle id
+ *                                    (LeaseInfo); a run id is the layout before claim groups
+ *   /inflight/<job>/<claimId>        PERSISTENT  the same names, from claim until the group's runs have all
+ *                                    landed; the group's data lists them (and a range still reserved);
+ *                                    inflight minus leases = orphans
  *   /delayed/<job>/d-<dueMs13>-<runId>  PERSISTENT  delayed/backoff runs, sorted by due time
  *   /cancel/<job>/<runId>            PERSISTENT  a cancel request for a queued or active run
  *   /history/<job>/<state>/h-<endMs13>-<runId>  PERSISTENT  finished runs by final state, <state> one of

@@ -9,8 +9,9 @@
  *   ended. Per orphan, conditional on its record version: delete inflight,
  *   and either re-queue at its lane's tail or dead-letter it. A claim group
  *   (claim-group.ts) is one inflight for many runs: each of its runs still
- *   active by that claim is re-queued so, one multi per run, then the
- *   group's inflight goes. A lost lease
+ *   active by that claim is re-queued so, one multi per run, the slots it
+ *   reserved and never took go back on their lanes, then the group's
+ *   inflight goes. A lost lease
  *   counts as a failed attempt (DROVER_WORKER_LOST) only once the run has
  *   stalled more than `maxStalls` times (JobSpec.maxStalls, default 2):
  *   a crash of the worker is not the run's fault, but a run that kills every
@@ -38,7 +39,7 @@ import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS
 import { childrenOrEmpty } from '../client/absent-ok.ts';
 import { promotionOps } from './delayed-promotion.ts';
 import { sortLegacyHistory } from './history-legacy.ts';
-import { activeByClaim, readClaimGroup } from './claim-group.ts';
+import { activeByClaim, decodeClaimGroup, type ClaimRange } from './claim-group.ts';
 import { isClaimId } from './run-id.ts';
 import { isZkError } from '../client/zk-error.ts';
 import { pruneHistoryEntries } from './history-prune.ts';
@@ -141,27 +142,68 @@ async function lostRunOps(client: Coordination, job: string, record: RunRecord, 
  * A claim group whose lease is gone: each run it lists that is still active
  * by this claim (its worker, started at the claim's time) goes the way of a
  * lost run, one multi each, conditional on the record; the others finished
- * or moved on. Then the inflight goes. Two recoverers racing meet on the
- * records' versions; the inflight's delete is the same from either.
+ * or moved on. Slots it reserved and had not taken go back on their lanes
+ * (not an attempt: their runs never started). Then the inflight goes, at the
+ * version read: a late take by the old session (its lease gone, its
+ * connection not yet) changes it, and the group is read again. Two
+ * recoverers racing meet on the records' versions and the items.
  */
 async function requeueClaimGroup(client: Coordination, job: string, claimId: string, maxStalls: number, add: (done: { value: OrphanReport } | null) => void): Promise<void> {
-  const info = await readClaimGroup(client, job, claimId);
-  if (info === null) {
-    // Not a group's bytes (or gone meanwhile): nothing to re-queue from; drop the node.
-    await client.delete(layout.inflightRun(job, claimId)).catch(() => {});
-    return;
+  const path = layout.inflightRun(job, claimId);
+  for (;;) {
+    let data: Buffer;
+    let version: number;
+    try {
+      ({ data, stat: { version } } = await client.get(path));
+    } catch (err) {
+      if (isZkError(err, 'NO_NODE')) return;
+      throw err;
+    }
+    const info = decodeClaimGroup(data);
+    for (const runId of info?.runs ?? []) {
+      add(
+        await commitWithRetry(client, async () => {
+          const found = await readStored(client, job, runId);
+          if (!info || !found || found.stored.kind !== 'run' || !activeByClaim(found.stored.record, info)) return null;
+          return lostRunOps(client, job, found.stored.record, found.version, maxStalls, Date.now(), []);
+        }),
+      );
+    }
+    for (const range of info?.range ?? []) await putBackRange(client, job, range);
+    try {
+      await client.delete(path, version);
+      return;
+    } catch (err) {
+      if (isZkError(err, 'NO_NODE')) return;
+      if (!isZkError(err, 'BAD_VERSION')) throw err;
+    }
   }
-  for (const runId of info.runs) {
-    add(
-      await commitWithRetry(client, async () => {
-        const found = await readStored(client, job, runId);
-        if (!found || found.stored.kind !== 'run' || !activeByClaim(found.stored.record, info)) return null;
-        return lostRunOps(client, job, found.stored.record, found.version, maxStalls, Date.now(), []);
+}
+
+/** The items still in a dead claim's reserved range, moved to their lane's tail (their records untouched: never started). */
+async function putBackRange(client: Coordination, job: string, range: ClaimRange): Promise<void> {
+  await commitWithRetry(client, async () => {
+    const items = await Promise.all(
+      Array.from({ length: Math.max(0, range.to - range.from) }, async (_, i) => {
+        const index = range.from + i;
+        try {
+          return { index, runId: (await client.get(layout.laneItem(job, range.priority, index))).data.toString('utf8') };
+        } catch (err) {
+          if (isZkError(err, 'NO_NODE')) return null;
+          throw err;
+        }
       }),
     );
-  }
-  await client.delete(layout.inflightRun(job, claimId)).catch((err: unknown) => {
-    if (!isZkError(err, 'NO_NODE')) throw err;
+    const left = items.filter((x): x is { index: number; runId: string } => x !== null);
+    if (left.length === 0) return null;
+    const retryable = new Set<number>();
+    const ops: Op[] = left.map((x) => {
+      retryable.add(retryable.size);
+      return { op: 'delete', path: layout.laneItem(job, range.priority, x.index) } as Op;
+    });
+    const tails = await readLaneTails(client, job, [range.priority]);
+    ops.push(...appendOps(job, tails, left.map((x) => ({ runId: x.runId, priority: range.priority })), ops.length, retryable));
+    return { ops, retryable, value: null };
   });
 }
 

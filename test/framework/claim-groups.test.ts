@@ -9,14 +9,14 @@ import { expect, it } from 'vitest';
 import { pino } from 'pino';
 import { describeOnBackends } from '../helpers/backends.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
-import { decodeClaimGroup } from '../../shared/jobs/claim-group.ts';
+import { decodeClaimGroup, encodeClaimGroup } from '../../shared/jobs/claim-group.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { requeueOrphans } from '../../shared/jobs/recovery.ts';
-import { getRun } from '../../shared/jobs/run-admin.ts';
-import { isClaimId } from '../../shared/jobs/run-id.ts';
+import { getRun, queueDepth } from '../../shared/jobs/run-admin.ts';
+import { isClaimId, newClaimId } from '../../shared/jobs/run-id.ts';
 import { Claimer, type ClaimedRun } from '../../worker/runs/claim.ts';
 import { FinishBatcher } from '../../worker/runs/finish.ts';
 import { isDroverError } from '../../shared/errors.ts';
@@ -108,5 +108,24 @@ describeOnBackends('jobs: claim groups', (env) => {
     const again = await claimer(client, 'w-b').claim(5);
     expect(again.map((c) => c.runId).sort()).toEqual(ids.filter((id) => id !== claimed[0]!.runId).sort());
     expect(await requeueOrphans(client, 'cg')).toEqual({ requeued: [], dead: [] });
+  });
+
+  it('recovery puts back the slots a dead claim reserved and never took, as waiting runs (no attempt counted)', async () => {
+    const client = await env.client();
+    await publishJob(client, job.spec);
+    const ids = await enqueueWith(client, 'cg', [1, 2, 3].map((input) => ({ input })));
+    // A claim that died between its reservation and its take: the head moved past the slots,
+    // the group names their range, and no lease (its session is gone).
+    const head = layout.laneHead('cg', 5);
+    await client.set(head, Buffer.from('3'));
+    const claimId = newClaimId();
+    await client.create(layout.inflightRun('cg', claimId), encodeClaimGroup({ v: 1, worker: 'w-gone', at: Date.now(), runs: [], range: [{ priority: 5, from: 0, to: 3 }] }));
+    expect((await queueDepth(client, 'cg')).total).toBe(0);
+    expect(await requeueOrphans(client, 'cg')).toEqual({ requeued: [], dead: [] });
+    expect(await client.children(layout.inflight('cg'))).toEqual([]);
+    expect((await queueDepth(client, 'cg')).total).toBe(3);
+    for (const id of ids) expect(await getRun(client, 'cg', id)).toMatchObject({ state: 'queued', attempt: 0 });
+    const again = await claimer(client, 'w-b').claim(5);
+    expect(again.map((c) => c.runId)).toEqual(ids);
   });
 });

@@ -1,25 +1,30 @@
 /**
  * Claiming runs from a job's priority lanes. A claim costs O(k) for k runs,
- * never O(backlog): it reads each lane's head and tail, the k items at the
- * head and their run records (pipelined), then commits ONE multi.
+ * never O(backlog), and two claimers never read the same items.
  *
- * Contract of a claim of k runs (per lane p it takes n runs from):
- *   reads   head (h, version vh), tail t; items i-<h..h+n-1>; their records (version rv)
- *   ops     set head = h+n at vh
- *           per run: delete item; set record (active, attempt+1, worker,
- *                    startedAt) at rv  -> version rv+1 is the fence
- *           per claim: ONE ephemeral lease and ONE inflight for its single
- *                    runs, named by the claim (a claim group,
- *                    shared/jobs/claim-group.ts), listing them
- *           a run cancelled while queued: delete item; set record cancelled
- *                    at rv; create its history entry in cancelled/ (no lease)
- *   bundle  (docs/adr/0006-run-bundles.md) per bundle, not per run: delete
- *           item; ONE lease and ONE inflight named by the bundle id; set the
- *           bundle at rv: active, each queued run active with attempt+1 (or
- *           cancelled when a cancel request waits); nothing left to run ->
- *           the bundle is done (its history entries, no lease)
- *   races   BAD_VERSION on a head or a record: another claimer (or an admin
- *           action) won; re-read and retry with jitter
+ * Contract of a claim of k runs:
+ *   reserve  reads each lane's head (h, version vh) and tail t; ONE small
+ *            multi: per lane it takes n slots from, set head = h+n at vh;
+ *            create the claim group (shared/jobs/claim-group.ts): an
+ *            ephemeral lease and an inflight `c-<ms>-<rand>` naming the
+ *            reserved range. BAD_VERSION on a head: another claimer won;
+ *            re-read and retry with jitter (nothing else was read)
+ *   take     reads the reserved items and their records (pipelined), then
+ *            ONE multi: per slot delete the item, and
+ *              a single run: set record (active, attempt+1, worker,
+ *                startedAt = the group's time) at rv -> rv+1 is the fence
+ *              a run cancelled while queued: set record cancelled at rv;
+ *                create its history entry in cancelled/
+ *              a bundle (docs/adr/0006-run-bundles.md): ONE lease and ONE
+ *                inflight named by the bundle id; set the bundle at rv:
+ *                active, each queued run active with attempt+1 (or
+ *                cancelled when a cancel request waits); nothing left to
+ *                run -> the bundle is done (its history entries, no lease)
+ *            then set the group's inflight and lease to the runs taken (and
+ *            the range still reserved, when records too large for one multi
+ *            leave slots for the next claim), or delete them when the claim
+ *            took no single run. BAD_VERSION or NO_NODE on a slot: an admin
+ *            action changed it; read it again
  * When every lane is empty the claimer arms one data watch per lane tail
  * (and a child watch for new lanes) and waits for it: no timer, no polling.
  */
@@ -31,7 +36,7 @@ import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
 import { historyCreateOps } from '../../shared/jobs/history-entries.ts';
 import { layout, laneOf } from '../../shared/jobs/layout.ts';
 import { CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, MULTI_BYTES_TARGET } from '../../shared/jobs/limits.ts';
-import { encodeClaimGroup } from '../../shared/jobs/claim-group.ts';
+import { encodeClaimGroup, type ClaimGroupInfo, type ClaimRange } from '../../shared/jobs/claim-group.ts';
 import { newClaimId } from '../../shared/jobs/run-id.ts';
 import { HeldClaimGroup } from './held-claim-group.ts';
 import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
@@ -88,10 +93,45 @@ interface LaneRead {
 interface Taken {
   priority: number;
   index: number;
-  runId: string;
+  /** Null when the slot's item is gone. */
+  runId: string | null;
   stored: StoredRecord | null;
   recordVersion: number;
   bytes: number;
+}
+
+interface Slot {
+  priority: number;
+  index: number;
+}
+
+/** Slots reserved by a claim (reserve()) and not taken yet. */
+interface Reservation {
+  id: string;
+  at: number;
+  worker: string;
+  /** In lane order, contiguous within a lane. */
+  slots: Slot[];
+  /** Single runs taken so far (the inflight lists them). */
+  singles: string[];
+  group: HeldClaimGroup;
+  /** Slots read and not taken yet, by slotKey. */
+  cache: Map<string, Taken>;
+}
+
+function slotKey(s: Slot): string {
+  return `${s.priority}:${s.index}`;
+}
+
+/** Slots (contiguous per lane, in lane order) as [from, to) ranges. */
+function rangesOf(slots: Slot[]): ClaimRange[] {
+  const out: ClaimRange[] = [];
+  for (const s of slots) {
+    const last = out[out.length - 1];
+    if (last && last.priority === s.priority && last.to === s.index) last.to++;
+    else out.push({ priority: s.priority, from: s.index, to: s.index + 1 });
+  }
+  return out;
 }
 
 /** Runs a slot would start: a bundle's queued runs, or one. */
@@ -111,6 +151,10 @@ export class Claimer {
   private woken = false;
   /** Runs per queue item seen lately (bundles hold many): how many items a claim of k runs reads. */
   private runsPerItem = 1;
+  /** Record bytes per queue item seen lately: how many slots one take multi can hold. */
+  private bytesPerItem = 512;
+  /** Slots reserved and not taken yet (their group's lease is ours). */
+  private reserved: Reservation | null = null;
 
   constructor(private readonly opts: ClaimerOptions) {
     this.client = opts.client;
@@ -127,6 +171,8 @@ export class Claimer {
 
   /** Forget armed watches (a new session has none). */
   reset(): void {
+    // A reservation's lease went with the old session: recovery puts its slots back.
+    this.reserved = null;
     this.lanes = null;
     this.lanesWatched = false;
     this.tailsWatched.clear();
@@ -226,75 +272,122 @@ export class Claimer {
     const want = Math.min(k, CLAIM_RUNS_MAX);
     if (want <= 0) return [];
     this.woken = false;
-    // Slots read by a try that lost the head CAS stay valid for the next try: the winner
-    // took the slots below the new head, and nobody else writes the ones above it.
-    const cache = new Map<string, Taken>();
+    // Slots reserved by an earlier call and not taken yet (a take that failed, or records too
+    // large for one multi) are ours: taken before reserving more.
+    const reservation = this.reserved ?? (await this.reserve(want));
+    if (reservation === null) return [];
+    this.reserved = reservation;
+    return this.take(reservation, want);
+  }
+
+  /**
+   * Reserves the slots at the lanes' heads: moves each head past them (CAS)
+   * and creates the claim group, lease and inflight, with their range, in one
+   * small multi. A lost race costs the head reads and this multi, nothing
+   * more. Null when every lane is empty.
+   */
+  private async reserve(want: number): Promise<Reservation | null> {
     for (let attempt = 0; ; attempt++) {
       const lanes = await this.readLanes(false);
-      const ranges: { lane: LaneRead; n: number }[] = [];
-      let left = Math.min(CLAIM_BATCH_MAX, Math.max(1, Math.ceil(want / this.runsPerItem)));
+      const ranges: ClaimRange[] = [];
+      const versions: number[] = [];
+      let left = Math.min(CLAIM_BATCH_MAX, Math.max(1, Math.ceil(want / this.runsPerItem)), Math.max(1, Math.floor(MULTI_BYTES_TARGET / this.bytesPerItem)));
       for (const lane of lanes) {
         if (left === 0) break;
         const n = Math.min(left, lane.tail - lane.head);
         if (n > 0) {
-          ranges.push({ lane, n });
+          ranges.push({ priority: lane.priority, from: lane.head, to: lane.head + n });
+          versions.push(lane.headVersion);
           left -= n;
         }
       }
-      if (ranges.length === 0) return [];
-      const taken = await this.readItems(ranges, cache);
-      if (this.opts.stillWanted && !this.opts.stillWanted()) return [];
-      if (taken === null) {
-        if (attempt >= CLAIM_RACES_MAX) return [];
+      if (ranges.length === 0) return null;
+      if (this.opts.stillWanted && !this.opts.stillWanted()) return null;
+      const at = Date.now();
+      const worker = this.opts.workerId();
+      const id = newClaimId(at);
+      const data = encodeClaimGroup({ v: 1, worker, at, runs: [], range: ranges });
+      const ops: Op[] = ranges.map((r, i) => ({ op: 'set', path: layout.laneHead(this.job, r.priority), data: encodeCounter(r.to), version: versions[i] as number }));
+      ops.push({ op: 'create', path: layout.lease(this.job, id), data, mode: 'ephemeral' });
+      ops.push({ op: 'create', path: layout.inflightRun(this.job, id), data });
+      try {
+        await this.client.multi(ops);
+      } catch (err) {
+        const raced = err instanceof ZkError && err.opIndex !== undefined && err.opIndex < ranges.length && err.is('BAD_VERSION');
+        if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
+        // (Never our own first try: the client answers a multi whose reply was lost as applied.)
         await jitter(attempt);
         continue;
       }
-      const plan = this.buildClaim(ranges, taken, want);
-      try {
-        await this.client.multi(plan.ops);
-        return plan.value;
-      } catch (err) {
-        const raced = err instanceof ZkError && err.opIndex !== undefined && plan.retryable.has(err.opIndex);
-        if (!raced || attempt >= CLAIM_RACES_MAX) throw err;
-        // (Never our own first try: the client answers a multi whose reply was lost as applied.)
-        if ((err.opIndex ?? 0) >= plan.headOps) cache.clear();
-        await jitter(attempt);
-      }
+      const slots = ranges.flatMap((r) => Array.from({ length: r.to - r.from }, (_, i) => ({ priority: r.priority, index: r.from + i })));
+      return { id, at, worker, slots, singles: [], group: new HeldClaimGroup(this.job, id, worker, at), cache: new Map() };
     }
   }
 
-  /** The slots' items and records; null when one is gone (another claimer moved the head). */
-  private async readItems(ranges: { lane: LaneRead; n: number }[], cache: Map<string, Taken>): Promise<Taken[] | null> {
-    const slots = ranges.flatMap(({ lane, n }) => Array.from({ length: n }, (_, i) => ({ priority: lane.priority, index: lane.head + i })));
+  /**
+   * Takes reserved slots: reads their items and records (nobody else reads
+   * them: they are below the heads) and commits one multi for as many as fit
+   * MULTI_BYTES_TARGET and `want`; slots left over stay reserved for the next
+   * claim, named in the group's range. A record changed meanwhile by an admin
+   * action is read again.
+   */
+  private async take(r: Reservation, want: number): Promise<ClaimedRun[]> {
+    for (let attempt = 0; ; attempt++) {
+      const taken = await this.readSlots(r);
+      const plan = this.buildTake(r, taken, want);
+      try {
+        await this.client.multi(plan.ops);
+      } catch (err) {
+        const slot = err instanceof ZkError && err.opIndex !== undefined ? plan.slotAt.get(err.opIndex) : undefined;
+        if (slot === undefined || !(err instanceof ZkError) || !(err.is('BAD_VERSION') || err.is('NO_NODE')) || attempt >= CLAIM_RACES_MAX) throw err;
+        r.cache.delete(slot);
+        continue;
+      }
+      r.slots = r.slots.slice(plan.kept);
+      for (let i = 0; i < plan.kept; i++) r.cache.delete(slotKey(taken[i]!));
+      r.singles.push(...plan.singles);
+      r.group.add(plan.singles);
+      if (r.slots.length === 0) {
+        this.reserved = null;
+        // Every run of a group whose runs all landed before its last take: nothing holds it open now.
+        if (r.group.endReservation()) void r.group.close(this.client).catch((err: unknown) => this.opts.logger.warn({ err, claim: r.id }, 'closing a claim group failed; recovery removes it once our session ends'));
+      }
+      for (const c of plan.value) if (!c.bundle) c.group = r.group;
+      return plan.value;
+    }
+  }
+
+  /** The reserved slots' items and records (cached across tries); a slot whose item is gone is skipped. */
+  private async readSlots(r: Reservation): Promise<Taken[]> {
     const all = await Promise.all(
-      slots.map(async (s): Promise<Taken | null> => {
-        const key = `${s.priority}:${s.index}`;
-        const hit = cache.get(key);
+      r.slots.map(async (s): Promise<Taken> => {
+        const key = slotKey(s);
+        const hit = r.cache.get(key);
         if (hit) return hit;
-        let runId: string;
+        let runId: string | null = null;
         try {
           runId = (await this.client.get(layout.laneItem(this.job, s.priority, s.index))).data.toString('utf8');
         } catch (err) {
-          // Another claimer took it since we read the head: a lost race, not an error.
-          if (isZkError(err, 'NO_NODE')) return null;
-          throw err;
-        }
-        let taken: Taken;
-        try {
-          const { data, stat } = await this.client.get(layout.run(this.job, runId));
-          taken = { ...s, runId, stored: decodeStored(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
-        } catch (err) {
+          // Deleted by an admin action (a job removed): nothing to take there.
           if (!isZkError(err, 'NO_NODE')) throw err;
-          taken = { ...s, runId, stored: null, recordVersion: -1, bytes: 0 };
         }
-        cache.set(key, taken);
+        let taken: Taken = { ...s, runId, stored: null, recordVersion: -1, bytes: 0 };
+        if (runId !== null) {
+          try {
+            const { data, stat } = await this.client.get(layout.run(this.job, runId));
+            taken = { ...s, runId, stored: decodeStored(data, layout.run(this.job, runId)), recordVersion: stat.version, bytes: data.length };
+          } catch (err) {
+            if (!isZkError(err, 'NO_NODE')) throw err;
+          }
+        }
+        r.cache.set(key, taken);
         return taken;
       }),
     );
-    return all.every((t): t is Taken => t !== null) ? all : null;
+    return all;
   }
 
-  private buildClaim(ranges: { lane: LaneRead; n: number }[], taken: Taken[], want: number) {
+  private buildTake(r: Reservation, taken: Taken[], want: number) {
     // Keep the multi within one frame (a claim of huge records takes fewer runs), and stop
     // once the slots kept hold `want` runs (a bundle holds many).
     let bytes = 0;
@@ -307,33 +400,32 @@ export class Claimer {
       keep++;
     }
     const kept = taken.slice(0, keep);
-    if (keep > 0) this.runsPerItem = 0.5 * this.runsPerItem + 0.5 * (runs / keep);
-    const retryable = new Set<number>();
-    const ops: Op[] = [];
-    for (const { lane } of ranges) {
-      const n = kept.filter((t) => t.priority === lane.priority).length;
-      if (n === 0) continue;
-      retryable.add(ops.length);
-      ops.push({ op: 'set', path: layout.laneHead(this.job, lane.priority), data: encodeCounter(lane.head + n), version: lane.headVersion });
+    if (keep > 0) {
+      this.runsPerItem = 0.5 * this.runsPerItem + 0.5 * (runs / keep);
+      this.bytesPerItem = Math.max(64, 0.5 * this.bytesPerItem + 0.5 * (bytes / keep));
     }
-    const headOps = ops.length;
+    const slotAt = new Map<number, string>();
+    const ops: Op[] = [];
     const now = Date.now();
-    const worker = this.opts.workerId();
+    const { worker, at } = r;
     const claimed: ClaimedRun[] = [];
     const singles: string[] = [];
     for (const t of kept) {
-      retryable.add(ops.length);
+      if (t.runId === null) continue;
+      slotAt.set(ops.length, slotKey(t));
       ops.push({ op: 'delete', path: layout.laneItem(this.job, t.priority, t.index) });
       if (t.stored?.kind === 'bundle') {
-        claimed.push(...this.claimBundle(t, t.stored.bundle, ops, retryable, now));
+        const first = ops.length;
+        claimed.push(...this.claimBundle(t, t.stored.bundle, ops, now));
+        if (ops.length > first) slotAt.set(first, slotKey(t));
         continue;
       }
       const rec = t.stored?.record ?? null;
       // An item whose record is gone or already finished is dropped, not run.
       if (rec === null || !(rec.state === 'queued' || rec.state === 'waiting-barrier')) continue;
+      slotAt.set(ops.length, slotKey(t));
       if (this.opts.isCancelRequested(t.runId)) {
         const cancelled: RunRecord = { ...rec, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
-        retryable.add(ops.length);
         ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(cancelled), version: t.recordVersion });
         ops.push({ op: 'create', path: layout.historyEntry(this.job, 'cancelled', now, t.runId) });
         continue;
@@ -341,28 +433,33 @@ export class Claimer {
       const version = t.recordVersion + 1;
       const fence = `${t.runId}:${version}`;
       // Spread and blank, not delete (a deleted field leaves a slow object for every later spread and
-      // encode of this record); JSON leaves the undefined fields out.
-      const record = { ...rec, state: 'active', attempt: rec.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined } as RunRecord;
-      retryable.add(ops.length);
+      // encode of this record); JSON leaves the undefined fields out. startedAt is the group's `at`:
+      // recovery knows a run still active by this claim by its worker and startedAt.
+      const record = { ...rec, state: 'active', attempt: rec.attempt + 1, worker, startedAt: at, progress: undefined, logs: undefined, error: undefined } as RunRecord;
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
       singles.push(t.runId);
     }
-    if (singles.length > 0) {
-      // One lease and one inflight for the claim's single runs (recovery re-queues from the inflight
-      // those still active by this claim: worker and startedAt match).
-      const id = newClaimId(now);
-      const data = encodeClaimGroup({ v: 1, worker, at: now, runs: singles });
-      ops.push({ op: 'create', path: layout.lease(this.job, id), data, mode: 'ephemeral' });
-      ops.push({ op: 'create', path: layout.inflightRun(this.job, id), data });
-      const group = new HeldClaimGroup(this.job, id, worker, now, singles);
-      for (const c of claimed) if (!c.bundle) c.group = group;
+    const rest = r.slots.slice(keep);
+    const all = [...r.singles, ...singles];
+    if (rest.length === 0 && all.length === 0) {
+      // Nothing of ours to run (bundles, cancelled or dropped items): the group goes with the take.
+      ops.push({ op: 'delete', path: layout.lease(this.job, r.id) });
+      ops.push({ op: 'delete', path: layout.inflightRun(this.job, r.id) });
+    } else {
+      // The inflight (and lease: readers list a worker's runs from it) name the runs taken; the
+      // range, the slots still reserved.
+      const info: ClaimGroupInfo = { v: 1, worker, at, runs: all };
+      if (rest.length > 0) info.range = rangesOf(rest);
+      const data = encodeClaimGroup(info);
+      ops.push({ op: 'set', path: layout.inflightRun(this.job, r.id), data });
+      ops.push({ op: 'set', path: layout.lease(this.job, r.id), data });
     }
-    return { ops, retryable, value: claimed, headOps };
+    return { ops, slotAt, kept: keep, singles, value: claimed };
   }
 
   /** A bundle's part of a claim multi (see the contract above); the runs it makes active. */
-  private claimBundle(t: Taken, bundle: BundleRecord, ops: Op[], retryable: Set<number>, now: number): ClaimedRun[] {
+  private claimBundle(t: Taken, bundle: BundleRecord, ops: Op[], now: number): ClaimedRun[] {
     // An item whose bundle is not waiting in a lane (cancelled to the last run, or moved on) is dropped.
     if (bundle.state !== 'queued') return [];
     const worker = this.opts.workerId();
@@ -378,7 +475,6 @@ export class Claimer {
       return { ...r, state: 'active', attempt: r.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined, dueAt: undefined } as RunRecord;
     });
     const path = layout.run(this.job, bundle.id);
-    retryable.add(ops.length);
     if (runIds.length === 0) {
       const settled = settleBundle({ ...bundle, runs }, now);
       ops.push({ op: 'set', path, data: encodeBundle(settled.bundle), version: t.recordVersion });

@@ -19,20 +19,36 @@ export class HeldClaimGroup {
   /** Set when the group is closed or forgotten: nothing more is written for it. */
   private done = false;
 
+  /** While the claim still has reserved slots to take: the group stays open even when empty. */
+  private reserving = true;
+
   constructor(
     readonly job: string,
     readonly id: string,
     readonly worker: string,
     readonly at: number,
-    runIds: readonly string[],
   ) {
-    this.pending = new Set(runIds);
-    this.listed = runIds.length;
+    this.pending = new Set();
+    this.listed = 0;
+  }
+
+  /** Runs the claim took (their take multi landed, listing them in the inflight). */
+  add(runIds: readonly string[]): void {
+    for (const id of runIds) this.pending.add(id);
+    this.listed = this.pending.size;
+  }
+
+  /** The claim has taken every slot it reserved. True when its runs have all landed meanwhile: the caller closes it. */
+  endReservation(): boolean {
+    this.reserving = false;
+    if (this.pending.size > 0 || this.done) return false;
+    this.done = true;
+    return true;
   }
 
   /** The write that brings the inflight's list down to the runs not landed yet; null when it is current. */
   updateOp(): Op | null {
-    if (this.done || this.pending.size === 0 || this.pending.size >= this.listed) return null;
+    if (this.done || this.reserving || this.pending.size === 0 || this.pending.size >= this.listed) return null;
     return { op: 'set', path: layout.inflightRun(this.job, this.id), data: encodeClaimGroup({ v: 1, worker: this.worker, at: this.at, runs: [...this.pending] }) };
   }
 
@@ -51,7 +67,7 @@ export class HeldClaimGroup {
    * (closeOps in its next multi, or close()).
    */
   leave(runId: string): boolean {
-    if (!this.pending.delete(runId) || this.pending.size > 0 || this.done) return false;
+    if (!this.pending.delete(runId) || this.pending.size > 0 || this.done || this.reserving) return false;
     this.done = true;
     return true;
   }
