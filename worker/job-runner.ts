@@ -92,6 +92,7 @@ export class JobRunner {
       logger: this.log,
       isCancelRequested: (runId) => this.cancels.has(runId),
       stillWanted: () => !this.paused && !this.stopped && host.canClaim(),
+      runsPerItem: spec.bundle ?? 1,
     });
   }
 

@@ -72,8 +72,10 @@ export interface ClaimerOptions {
   logger: Logger;
   /** Cancel requests known from the watched cancel dir. */
   isCancelRequested(runId: string): boolean;
-  /** Checked just before the claim multi goes out (a pause may have arrived during its reads). */
+  /** Checked just before the reserve multi goes out (a pause may have arrived during its reads). */
   stillWanted?: () => boolean;
+  /** Runs per queue item to expect before any is seen (the job's bundle size): sizes the first reservation. */
+  runsPerItem?: number;
 }
 
 const CLAIM_RACES_MAX = 200;
@@ -159,6 +161,7 @@ export class Claimer {
   constructor(private readonly opts: ClaimerOptions) {
     this.client = opts.client;
     this.job = opts.job;
+    this.runsPerItem = Math.max(1, opts.runsPerItem ?? 1);
   }
 
   /** Ends a waitForWork early (slots freed, state change, shutdown). */
@@ -277,7 +280,7 @@ export class Claimer {
     const reservation = this.reserved ?? (await this.reserve(want));
     if (reservation === null) return [];
     this.reserved = reservation;
-    return this.take(reservation, want);
+    return this.take(reservation);
   }
 
   /**
@@ -325,36 +328,42 @@ export class Claimer {
   }
 
   /**
-   * Takes reserved slots: reads their items and records (nobody else reads
-   * them: they are below the heads) and commits one multi for as many as fit
-   * MULTI_BYTES_TARGET and `want`; slots left over stay reserved for the next
-   * claim, named in the group's range. A record changed meanwhile by an admin
-   * action is read again.
+   * Takes the reserved slots: reads their items and records (nobody else
+   * reads them: they are below the heads) and commits them in one multi, or
+   * in a few of at most MULTI_BYTES_TARGET when records are large, each
+   * naming in the group the runs taken and the range still reserved. A
+   * record changed meanwhile by an admin action is read again. On any other
+   * failure the slots not taken stay reserved for the next claim (the runs
+   * taken so far are returned).
    */
-  private async take(r: Reservation, want: number): Promise<ClaimedRun[]> {
-    for (let attempt = 0; ; attempt++) {
+  private async take(r: Reservation): Promise<ClaimedRun[]> {
+    const out: ClaimedRun[] = [];
+    for (let attempt = 0; r.slots.length > 0; attempt++) {
       const taken = await this.readSlots(r);
-      const plan = this.buildTake(r, taken, want);
+      const plan = this.buildTake(r, taken);
       try {
         await this.client.multi(plan.ops);
       } catch (err) {
         const slot = err instanceof ZkError && err.opIndex !== undefined ? plan.slotAt.get(err.opIndex) : undefined;
-        if (slot === undefined || !(err instanceof ZkError) || !(err.is('BAD_VERSION') || err.is('NO_NODE')) || attempt >= CLAIM_RACES_MAX) throw err;
-        r.cache.delete(slot);
-        continue;
+        if (slot !== undefined && err instanceof ZkError && (err.is('BAD_VERSION') || err.is('NO_NODE')) && attempt < CLAIM_RACES_MAX) {
+          r.cache.delete(slot);
+          continue;
+        }
+        if (out.length === 0) throw err;
+        this.opts.logger.warn({ err, claim: r.id, left: r.slots.length }, 'taking reserved runs failed; the next claim takes the rest');
+        return out;
       }
-      r.slots = r.slots.slice(plan.kept);
       for (let i = 0; i < plan.kept; i++) r.cache.delete(slotKey(taken[i]!));
+      r.slots = r.slots.slice(plan.kept);
       r.singles.push(...plan.singles);
       r.group.add(plan.singles);
-      if (r.slots.length === 0) {
-        this.reserved = null;
-        // Every run of a group whose runs all landed before its last take: nothing holds it open now.
-        if (r.group.endReservation()) void r.group.close(this.client).catch((err: unknown) => this.opts.logger.warn({ err, claim: r.id }, 'closing a claim group failed; recovery removes it once our session ends'));
-      }
       for (const c of plan.value) if (!c.bundle) c.group = r.group;
-      return plan.value;
+      out.push(...plan.value);
     }
+    this.reserved = null;
+    // A group whose runs all landed before its last take (a take retried by a later claim): nothing holds it open now.
+    if (r.group.endReservation()) void r.group.close(this.client).catch((err: unknown) => this.opts.logger.warn({ err, claim: r.id }, 'closing a claim group failed; recovery removes it once our session ends'));
+    return out;
   }
 
   /** The reserved slots' items and records (cached across tries); a slot whose item is gone is skipped. */
@@ -387,14 +396,13 @@ export class Claimer {
     return all;
   }
 
-  private buildTake(r: Reservation, taken: Taken[], want: number) {
-    // Keep the multi within one frame (a claim of huge records takes fewer runs), and stop
-    // once the slots kept hold `want` runs (a bundle holds many).
+  private buildTake(r: Reservation, taken: Taken[]) {
+    // Keep the multi within one frame: a take of huge records goes in a few.
     let bytes = 0;
     let keep = 0;
     let runs = 0;
     for (const t of taken) {
-      if (keep > 0 && (bytes + t.bytes > MULTI_BYTES_TARGET || runs >= want)) break;
+      if (keep > 0 && bytes + t.bytes > MULTI_BYTES_TARGET) break;
       bytes += t.bytes;
       runs += runsIn(t);
       keep++;
