@@ -8,9 +8,10 @@
  *
  * Contract:
  *   touch   a run's progress/log changed: a record set within PROGRESS_INTERVAL_MS
- *   finish  a run's outcome: a record set on the next tick; resolves once
- *           written. When every run of the attempt has an outcome, the last
- *           write is the settle multi: record (settleBundle), lease and
+ *   finish  a run's outcome: written with progress, within PROGRESS_INTERVAL_MS
+ *           (a bundle's runs ending one by one must not each rewrite the
+ *           whole bundle); resolves once written. The last outcome of the
+ *           attempt goes out on the next tick, as the settle multi: record (settleBundle), lease and
  *           inflight deleted, cancel requests of cancelled runs deleted, dead
  *           entries of newly dead runs, the placement (history / delayed / lane)
  *   fenced  BAD_VERSION or NO_NODE on the record (never our own write whose
@@ -97,6 +98,11 @@ export class BundleHolder {
   touch(runId: string, record: RunRecord): void {
     if (this.closed || this.outcomes.has(runId)) return;
     this.put(runId, record);
+    this.schedule();
+  }
+
+  /** A write within PROGRESS_INTERVAL_MS of the last one (unless one is already due). */
+  private schedule(): void {
     if (this.timer || this.scheduled) return;
     const wait = Math.max(0, this.lastWriteAt + PROGRESS_INTERVAL_MS - Date.now());
     this.timer = setTimeout(() => {
@@ -113,6 +119,17 @@ export class BundleHolder {
     if (cancelNode) this.cancelNodes.add(cancelNode);
     return new Promise((resolve) => {
       this.waiters.push({ runId, resolve });
+      // The bundle's runs ending one after another would each rewrite the whole bundle: an
+      // outcome waits with progress (within PROGRESS_INTERVAL_MS), and the last one of the
+      // attempt goes out on the next tick, as the settle.
+      if (!this.allSettled()) {
+        this.schedule();
+        return;
+      }
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
