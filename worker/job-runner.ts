@@ -12,6 +12,7 @@ import { DroverError, isDroverError } from '../shared/errors.ts';
 import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS } from '../shared/jobs/attempt-history.ts';
 import type { AttemptOutcome, AttemptRecord, JobSpec, RunError, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
+import { changed } from '../shared/jobs/record-copy.ts';
 import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { ActiveRun } from './runs/active-run.ts';
@@ -254,7 +255,7 @@ export class JobRunner {
     const runs = this.buffer.splice(0);
     await Promise.all(
       runs.map(async (c) => {
-        const record: RunRecord = { ...c.record, state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 };
+        const record = changed(c.record, { state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 });
         delete record.worker;
         const req: FinishRequest = { job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' };
         if (c.group) req.group = c.group;
@@ -361,12 +362,11 @@ export class JobRunner {
       // A bundled run's result shares the bundle's znode: it gets a small, fixed share.
       if (run.holder && outcome.bytes > BUNDLE_RESULT_BYTES_MAX) {
         const error = { code: 'DROVER_PAYLOAD_TOO_LARGE', message: `the result is ${outcome.bytes} bytes as JSON; a bundled run's limit is ${BUNDLE_RESULT_BYTES_MAX}` };
-        return this.finishOf(run, 'failed', { ...run.record, finishedAt: now, state: 'failed', error, attempts: this.historyWith(run, now, 'failed', error) });
+        return this.finishOf(run, 'failed', changed(run.record, { finishedAt: now, state: 'failed', error, attempts: this.historyWith(run, now, 'failed', error) }));
       }
-      // Spread and blank, not delete or rest (slow objects, a slow path); JSON leaves undefined out.
-      return this.finishOf(run, 'succeeded', { ...run.record, finishedAt: now, state: 'succeeded', result: outcome.result, error: undefined } as RunRecord);
+      return this.finishOf(run, 'succeeded', changed(run.record, { finishedAt: now, state: 'succeeded', result: outcome.result, error: undefined }));
     }
-    const base: RunRecord = { ...run.record, finishedAt: now };
+    const base = changed(run.record, { finishedAt: now });
     const make = (kind: FinishKind, record: RunRecord): FinishRequest => this.finishOf(run, kind, record);
     const ended = (kind: AttemptOutcome, error?: HandlerError, free?: boolean): AttemptRecord[] => this.historyWith(run, now, kind, error, free);
     const errorChars = run.holder ? BUNDLE_ERROR_CHARS_MAX : RUN_ERROR_CHARS_MAX;
@@ -381,7 +381,7 @@ export class JobRunner {
       const attempts = ended('failed', error);
       if (!error.noRetry && hasAttemptsLeft(run.record)) {
         const dueAt = now + backoffDelayMs(this.spec.backoff, attemptsUsed(run.record));
-        const rec: RunRecord = { ...run.record, state: 'delayed', dueAt, error: err, attempts };
+        const rec = changed(run.record, { state: 'delayed', dueAt, error: err, attempts });
         runLog().info({ code: err.code, dueAt }, 'attempt failed; retrying');
         return make('retry', rec);
       }

@@ -13,6 +13,7 @@
  *                                               (history-entries.ts; none when
  *                                               all are dead)
  */
+import { changed } from './record-copy.ts';
 import type { Coordination, Op } from '../client/coordination.ts';
 import type { BundleRecord } from './job-types.ts';
 import { historyCreateOps } from './history-entries.ts';
@@ -34,7 +35,7 @@ export function isFinishedState(state: string): boolean {
 /** The bundle's next record and placement; throws if a run is still active (the caller's bug). */
 export function settleBundle(bundle: BundleRecord, nowMs: number): Settled {
   if (bundle.runs.some((r) => r.state === 'active')) throw new Error(`settleBundle: bundle ${bundle.id} still has an active run`);
-  const next: BundleRecord = { ...bundle };
+  const next: BundleRecord = changed(bundle, {});
   delete next.worker;
   delete next.startedAt;
   delete next.dueAt;
@@ -42,10 +43,10 @@ export function settleBundle(bundle: BundleRecord, nowMs: number): Settled {
   const delayed = bundle.runs.filter((r) => r.state === 'delayed');
   if (delayed.length > 0) {
     const dueAt = Math.max(...delayed.map((r) => r.dueAt ?? nowMs));
-    return { bundle: { ...next, state: 'delayed', dueAt }, placement: { kind: 'delayed', dueAt } };
+    return { bundle: changed(next, { state: 'delayed', dueAt }), placement: { kind: 'delayed', dueAt } };
   }
-  if (bundle.runs.some((r) => r.state === 'queued' || r.state === 'waiting-barrier')) return { bundle: { ...next, state: 'queued' }, placement: { kind: 'lane' } };
-  return { bundle: { ...next, state: 'done', finishedAt: nowMs }, placement: { kind: 'history', endMs: nowMs } };
+  if (bundle.runs.some((r) => r.state === 'queued' || r.state === 'waiting-barrier')) return { bundle: changed(next, { state: 'queued' }), placement: { kind: 'lane' } };
+  return { bundle: changed(next, { state: 'done', finishedAt: nowMs }), placement: { kind: 'history', endMs: nowMs } };
 }
 
 /** The ops that put a settled bundle where it belongs (lane appends read the lane's tail). */

@@ -3,6 +3,7 @@
  * the decimal counters of the queue lanes. Decoding checks the shape it
  * relies on and calls anything else corrupt, rather than acting on it.
  */
+import { changed } from './record-copy.ts';
 import { DroverError } from '../errors.ts';
 import type { BundleRecord, RunRecord } from './job-types.ts';
 
@@ -74,17 +75,17 @@ type StoredBundle = Omit<BundleRecord, 'runs'> & { runs: Partial<RunRecord>[]; r
 export function encodeBundle(bundle: BundleRecord): Buffer {
   const first = bundle.runs[0]?.maxAttempts;
   const shared = first !== undefined && bundle.runs.every((r) => r.maxAttempts === first) ? first : undefined;
-  // Spread and blank, not rest: object rest is a slow runtime path, and JSON leaves undefined out.
+  // Copied and blanked, not rest: object rest is a slow runtime path, and JSON leaves undefined out.
   const runs = bundle.runs.map(
-    (r, k): Partial<RunRecord> => ({
-      ...r,
-      v: undefined,
-      job: undefined,
-      priority: undefined,
-      enqueuedAt: undefined,
-      id: r.id === `${bundle.id}.${k}` ? undefined : r.id,
-      maxAttempts: shared === undefined ? r.maxAttempts : undefined,
-    }) as unknown as Partial<RunRecord>,
+    (r, k): Partial<RunRecord> =>
+      changed(r as Partial<RunRecord>, {
+        v: undefined,
+        job: undefined,
+        priority: undefined,
+        enqueuedAt: undefined,
+        id: r.id === `${bundle.id}.${k}` ? undefined : r.id,
+        maxAttempts: shared === undefined ? r.maxAttempts : undefined,
+      }),
   );
   const stored: StoredBundle = { ...bundle, runs };
   if (shared !== undefined) stored.runMaxAttempts = shared;

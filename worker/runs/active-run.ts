@@ -25,6 +25,7 @@ import { boundFields } from './log-fields.ts';
 import type { BundleHolder } from './bundle-holder.ts';
 import { AbortLatch } from './abort-latch.ts';
 import { encodeRecord } from '../../shared/jobs/run-codec.ts';
+import { changed } from '../../shared/jobs/record-copy.ts';
 import type { ClaimedRun } from './claim.ts';
 import type { HeldClaimGroup } from './held-claim-group.ts';
 
@@ -100,7 +101,7 @@ export class ActiveRun {
 
   private markDirty(): void {
     if (this.holder) {
-      this.holder.touch(this.runId, { ...this.record });
+      this.holder.touch(this.runId, changed(this.record, {}));
       return;
     }
     this.dirty = true;

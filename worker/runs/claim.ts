@@ -39,6 +39,7 @@ import { CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, MULTI_BYTES_TARGET } from '../../share
 import { encodeClaimGroup, type ClaimGroupInfo, type ClaimRange } from '../../shared/jobs/claim-group.ts';
 import { newClaimId } from '../../shared/jobs/run-id.ts';
 import { HeldClaimGroup } from './held-claim-group.ts';
+import { changed } from '../../shared/jobs/record-copy.ts';
 import { decodeCounter, decodeStored, encodeBundle, encodeCounter, encodeJson, encodeRecord, type StoredRecord } from '../../shared/jobs/run-codec.ts';
 
 export interface ClaimedRun {
@@ -446,17 +447,16 @@ export class Claimer {
       if (rec === null || !(rec.state === 'queued' || rec.state === 'waiting-barrier')) continue;
       slotAt.set(ops.length, slotKey(t));
       if (this.opts.isCancelRequested(t.runId)) {
-        const cancelled: RunRecord = { ...rec, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
+        const cancelled = changed(rec, { state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } });
         ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(cancelled), version: t.recordVersion });
         ops.push({ op: 'create', path: layout.historyEntry(this.job, 'cancelled', now, t.runId) });
         continue;
       }
       const version = t.recordVersion + 1;
       const fence = `${t.runId}:${version}`;
-      // Spread and blank, not delete (a deleted field leaves a slow object for every later spread and
-      // encode of this record); JSON leaves the undefined fields out. startedAt is the group's `at`:
-      // recovery knows a run still active by this claim by its worker and startedAt.
-      const record = { ...rec, state: 'active', attempt: rec.attempt + 1, worker, startedAt: at, progress: undefined, logs: undefined, error: undefined } as RunRecord;
+      // Fields blanked, not deleted (record-copy.ts). startedAt is the group's `at`: recovery knows a
+      // run still active by this claim by its worker and startedAt.
+      const record = changed(rec, { state: 'active', attempt: rec.attempt + 1, worker, startedAt: at, progress: undefined, logs: undefined, error: undefined });
       ops.push({ op: 'set', path: layout.run(this.job, t.runId), data: encodeRecord(record), version: t.recordVersion });
       claimed.push({ job: this.job, runId: t.runId, record, version, fence });
       singles.push(t.runId);
@@ -488,12 +488,10 @@ export class Claimer {
     const runs = bundle.runs.map((r): RunRecord => {
       if (r.state !== 'queued' && r.state !== 'delayed') return r;
       if (this.opts.isCancelRequested(r.id)) {
-        return { ...r, state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } };
+        return changed(r, { state: 'cancelled', finishedAt: now, error: { code: 'DROVER_CANCELLED', message: 'cancelled while queued' } });
       }
       runIds.push(r.id);
-      // Spread and blank, not delete or rest: both leave slow objects (and rest is slow itself);
-      // JSON leaves the undefined fields out.
-      return { ...r, state: 'active', attempt: r.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined, dueAt: undefined } as RunRecord;
+      return changed(r, { state: 'active', attempt: r.attempt + 1, worker, startedAt: now, progress: undefined, logs: undefined, error: undefined, dueAt: undefined });
     });
     const path = layout.run(this.job, bundle.id);
     if (runIds.length === 0) {
