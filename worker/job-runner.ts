@@ -255,8 +255,7 @@ export class JobRunner {
     const runs = this.buffer.splice(0);
     await Promise.all(
       runs.map(async (c) => {
-        const record = changed(c.record, { state: 'queued', freeAttempts: (c.record.freeAttempts ?? 0) + 1 });
-        delete record.worker;
+        const record = changed(c.record, { state: 'queued', worker: undefined, freeAttempts: (c.record.freeAttempts ?? 0) + 1 });
         const req: FinishRequest = { job: this.job, runId: c.runId, version: c.version, record, kind: 'handback' };
         if (c.group) req.group = c.group;
         const r = await this.writeFinish(req, this.holderOf(c));
@@ -387,16 +386,15 @@ export class JobRunner {
       }
       // A NonRetryableError ends the run as a last attempt would: dead-lettered.
       runLog().warn({ code: err.code }, error.noRetry ? 'attempt failed and asked not to be retried: dead-lettered' : 'attempt failed; no attempts left: dead-lettered');
-      return make('dead', { ...base, state: 'dead', error: err, attempts });
+      return make('dead', changed(base, { state: 'dead', error: err, attempts }));
     };
     const cancelled = (): FinishRequest => {
       const error = { code: 'DROVER_CANCELLED', message: 'cancelled while running' };
-      return make('cancelled', { ...base, state: 'cancelled', error, attempts: ended('cancelled', error) });
+      return make('cancelled', changed(base, { state: 'cancelled', error, attempts: ended('cancelled', error) }));
     };
     const handBack = (error?: HandlerError): FinishRequest => {
       if (this.cancels.has(run.runId)) return cancelled();
-      const { worker: _worker, ...rest } = run.record;
-      return make('handback', { ...rest, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1, attempts: ended('handed-back', error, true) });
+      return make('handback', changed(run.record, { worker: undefined, state: 'queued', freeAttempts: (run.record.freeAttempts ?? 0) + 1, attempts: ended('handed-back', error, true) }));
     };
     if (outcome === null) {
       const reason = run.abortReason;
@@ -411,7 +409,7 @@ export class JobRunner {
           return null; // fenced or session lost: the run is someone else's business now
       }
     }
-    if (outcome.permanent) return make('failed', { ...base, state: 'failed', error: runError(outcome.error), attempts: ended('failed', outcome.error) });
+    if (outcome.permanent) return make('failed', changed(base, { state: 'failed', error: runError(outcome.error), attempts: ended('failed', outcome.error) }));
     if (outcome.handBack) return handBack(outcome.error);
     return failure(outcome.error);
   }

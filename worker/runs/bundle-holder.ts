@@ -32,6 +32,7 @@ import { layout } from '../../shared/jobs/layout.ts';
 import { PROGRESS_INTERVAL_MS } from '../../shared/jobs/limits.ts';
 import { commitWithRetry } from '../../shared/jobs/queue-append.ts';
 import { encodeBundle } from '../../shared/jobs/run-codec.ts';
+import { changed } from '../../shared/jobs/record-copy.ts';
 import type { ClaimedBundle } from './claim.ts';
 import type { FinishResult } from './finish.ts';
 
@@ -65,7 +66,7 @@ export class BundleHolder {
     private readonly onFenced: (err: DroverError) => void,
   ) {
     this.id = claimed.id;
-    this.record = { ...claimed.record, runs: claimed.record.runs.slice() };
+    this.record = changed(claimed.record, { runs: claimed.record.runs.slice() });
     this.claimedRecord = claimed.record;
     this.version = claimed.version;
     this.attemptRuns = new Set(claimed.runIds);
