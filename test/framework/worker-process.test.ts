@@ -138,6 +138,34 @@ describeOnBackends('worker: processes', (env) => {
     await childrenGone(client, layout.inflight('stick-first'));
   }
 
+  it('kill -9 under load: every run of a 240-run backlog ends succeeded exactly once, whatever its claim group held', async () => {
+    const client = await env.client();
+    const log = tmpLog();
+    const a = await spawnWorker();
+    const ids = await enqueueWith(client, 'churn', Array.from({ length: 240 }, (_, i) => ({ input: { log, ms: 15, i } })));
+    // Killed with runs finished, runs running, runs claimed ahead and groups half landed.
+    await until('A to have finished some runs', () => traces(log).filter((t) => t.event === 'end').length >= 40);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const b = await startWorker({ connect: env.backend().connectString, root: env.root(), jobs: FIXTURE, schedule: true, sessionTimeoutMs: SESSION_MS });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const records = await Promise.all(ids.map((id) => waitForRun(client, 'churn', id, finished, { timeoutMs: 60_000 })));
+    expect(records.map((r) => [r.state, r.result])).toEqual(ids.map((_, i) => ['succeeded', i]));
+    // One history entry per run: no run finished twice.
+    const entries = (await client.children(layout.historyDir('churn', 'succeeded'))).map((h) => h.slice(16)).sort();
+    expect(entries).toEqual([...ids].sort());
+    // Runs A had not finished ran again on B (at least once), never twice after a finish landed.
+    const ends = traces(log).filter((t) => t.event === 'end');
+    const endsOnB = new Map<string, number>();
+    for (const e of ends) if (e.pid === process.pid) endsOnB.set(e.runId, (endsOnB.get(e.runId) ?? 0) + 1);
+    expect([...endsOnB.values()].every((n) => n === 1)).toBe(true);
+    // A's runs in flight were recovered from their groups, each lost attempt a free stall.
+    expect(records.filter((r) => (r.stalls ?? 0) > 0).length).toBeGreaterThan(0);
+    for (const r of records) expect(r.attempt - (r.freeAttempts ?? 0)).toBe(1);
+    await childrenGone(client, layout.inflight('churn'));
+    expect((await client.exists(layout.leases('churn')))?.numChildren ?? 0).toBe(0);
+  }, 90_000);
+
   it('--jobs takes a comma-separated list as well as repeats', async () => {
     const w = await spawnWorker(['--jobs', 'examples/word-count.ts,examples/feed-consumer.ts']);
     const running = /running (.*) on /.exec(w.stderr())?.[1]?.split(', ') ?? [];
