@@ -60,6 +60,13 @@ export interface MemberConfig {
   forceSync: boolean;
   /** Null unless `metricsProvider.className` names the Prometheus provider. */
   metricsProvider: MetricsProviderConfig | null;
+  /** `reconfigEnabled` (false by default, as ZooKeeper's): `reconfig` answers ReconfigDisabled unless set (ADR 0011). */
+  reconfigEnabled: boolean;
+  /**
+   * `dynamicConfigFile`: a file of `server.N=` lines (and `version=<hex>`)
+   * read when the member starts, instead of or beside zoo.cfg's own lines.
+   */
+  dynamicConfigFile?: string;
   unknownKeys: readonly string[];
 }
 
@@ -102,6 +109,7 @@ export function defaultConfig(overrides: Partial<MemberConfig> = {}): MemberConf
     containerCheckIntervalMs: 60_000,
     forceSync: true,
     metricsProvider: null,
+    reconfigEnabled: false,
     unknownKeys: [],
     ...overrides,
   };
@@ -151,7 +159,7 @@ function bool(value: string): boolean {
 }
 
 /** server.N=host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort] */
-function parseServer(key: string, value: string, line: number): ServerEntry {
+export function parseServer(key: string, value: string, line: number): ServerEntry {
   const id = int(key, key.slice('server.'.length), line, 0);
   const [addrPart, clientPart] = value.split(';');
   const parts = (addrPart ?? '').split(':');
@@ -262,6 +270,12 @@ export function parseZooCfg(text: string): MemberConfig {
         break;
       case 'forceSync':
         o.forceSync = !/^no$/i.test(value);
+        break;
+      case 'reconfigEnabled':
+        o.reconfigEnabled = bool(value);
+        break;
+      case 'dynamicConfigFile':
+        o.dynamicConfigFile = value;
         break;
       case 'metricsProvider.className':
         metrics.className = { value, line };

@@ -18,6 +18,13 @@
  * without voting, and the member serves reads and forwards writes like a
  * follower, reporting Mode: observer.
  *
+ * Dynamic reconfiguration (ADR 0011): the member starts from the newest
+ * configuration it knows (dynamic-config.ts); its peer tells reconfig txns
+ * apart (`configOf`) and holds the configuration in force. When that
+ * changes the member writes it to its data dir, connects to new members and
+ * shows it at /zookeeper/config. The leader decides `reconfig` requests
+ * against what its peer knows (EnsembleView).
+ *
  * A standalone server is an ensemble of one (`standalone: true`): the same
  * peer, loop and write path (speculative apply, held replies, group commit
  * by the Ready loop), with no transport. Its lone peer elects itself at its
@@ -34,7 +41,11 @@ import { openDataDirs } from './data-dirs.ts';
 import { TxnLog } from '../storage/txn-log.ts';
 import { readEpochFile } from '../storage/epoch-file.ts';
 import { readSnapshot } from '../storage/snapshot.ts';
-import { decodeTxn } from '../protocol/txn-codec.ts';
+import { decodeTxn, reconfigDataOf } from '../protocol/txn-codec.ts';
+import { formatEnsembleConfig, observersOf, parseEnsembleConfig, votersOf, type EnsembleConfig } from '../config/ensemble-config.ts';
+import type { QuorumConfig } from '../zab/quorum.ts';
+import type { EnsembleView } from '../txn/prep-reconfig.ts';
+import { persistEnsembleConfig, persistedEnsembleConfig, staticEnsembleConfig } from './dynamic-config.ts';
 import { ReplicatedState } from '../server/replicated-state.ts';
 import { ZkServer } from '../server/zk-server.ts';
 import type { Connection } from '../server/connection.ts';
@@ -91,18 +102,33 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
   const startedAt = Date.now();
   const standalone = opts.standalone === true;
   const myid = opts.myid;
-  const me = standalone ? null : config.servers.find((s) => s.id === myid);
-  if (!standalone && !me) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
-  const voters = standalone ? [myid] : config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
-  const observers = standalone ? [] : config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
   const zabLog = standalone ? log.child({ component: 'zab' }) : log.child({ component: 'zab', member: myid });
 
   const storageLog = log.child({ component: 'storage' });
+  const staticConfig = standalone ? null : await staticEnsembleConfig(config);
+  // A member removed by a reconfig still knows its own addresses from zoo.cfg, which must list it.
+  const staticMe = staticConfig?.servers.find((s) => s.id === myid);
+  if (!standalone && !staticMe) throw new ConfigError(`myid ${myid} has no server.${myid} line in the configuration`);
   const { snapDir, logDir, lock, recovered } = await openDataDirs(config, storageLog);
   // A snapshot holds only committed state (standalone: durable), so the member starts from it;
   // the log above it may hold uncommitted entries, applied only once the ensemble commits them.
   const snapshotZxid = recovered.snapshot?.zxid ?? 0;
   const initialState = recovered.snapshot ? decodeSnapshot(recovered.snapshot.bytes, config.tickTime, Date.now()) : ReplicatedState.empty(config.tickTime);
+  // The newest configuration this member knows: zoo.cfg's, the one it wrote after a reconfig, its snapshot's.
+  let ensembleConfig: EnsembleConfig | null = null;
+  if (staticConfig) {
+    ensembleConfig = staticConfig;
+    const persisted = await persistedEnsembleConfig(config.dataDir).catch((err: unknown) => {
+      storageLog.warn({ err, dataDir: config.dataDir }, 'unreadable zoo.cfg.dynamic file; starting from zoo.cfg and the snapshot');
+      return null;
+    });
+    const candidates = [persisted, configInTree(initialState)];
+    for (const c of candidates) if (c && c.version > ensembleConfig.version) ensembleConfig = c;
+  }
+  const me = ensembleConfig ? (ensembleConfig.servers.find((s) => s.id === myid) ?? staticMe) : null;
+  const voters = ensembleConfig ? votersOf(ensembleConfig.servers) : [myid];
+  const observers = ensembleConfig ? observersOf(ensembleConfig.servers) : [];
+  const configText = ensembleConfig ? Buffer.from(formatEnsembleConfig(ensembleConfig)) : null;
   if (standalone) {
     // A quorum of one: everything on its disk is committed (its peer commits it all when it
     // establishes, and that apply then skips it), so it serves the replayed state from the start.
@@ -135,6 +161,9 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
       syncLimit: ticks(config.syncLimit * config.tickTime),
       // Nobody else's vote to wait for when alone.
       finalizeWait: standalone ? 0 : ticks(FINALIZE_WAIT_MS),
+      configZxid: ensembleConfig?.version ?? 0,
+      configData: configText,
+      configOf: standalone ? undefined : peerConfigOf,
     },
     persisted: { acceptedEpoch, currentEpoch, snapshotZxid, log: recovered.entries.map((e) => ({ zxid: e.zxid, data: e.bytes })) },
     disk: new FileDisk({ txnLog, snapDir, epochDir, log: storageLog }),
@@ -144,6 +173,7 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
     log: zabLog,
     replica: {
       apply: (r) => applyCommitted(r),
+      afterAdvance: () => noteConfig(),
       prepareRole: async (was) => {
         // Applied ahead of the commit point: rebuild from what is committed.
         if (was === 'leader' || server.state.lastZxid > peer.committed) replaceState(await committedState());
@@ -196,12 +226,14 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
     now: Date.now,
     firstSessionId: firstSessionId(standalone ? 0 : myid, Date.now()),
     sessionSecret: SESSION_SECRET,
+    ...(standalone ? {} : { ensemble: ensembleView() }),
   });
+  if (!standalone) showConfig(server.state, peer.config);
   server.setRole({ role: 'looking' });
 
   if (me) {
   const others = new Map<number, PeerAddress>();
-  for (const s of config.servers) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
+  for (const s of ensembleConfig?.servers ?? []) if (s.id !== myid) others.set(s.id, { host: s.host, port: s.quorumPort });
   transport = new PeerTransport({
     id: myid,
     listen: { host: me.host, port: me.quorumPort },
@@ -222,6 +254,7 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
       member.pump();
     },
     onDisconnected: (p) => member.disconnected(p),
+    onNewPeer: (id, address) => zabLog.info({ peer: id, address: `${address.host}:${address.port}` }, 'a member not in this configuration connected (a server about to join?)'),
   });
   links = new TransportLinks(transport);
   await transport.start();
@@ -269,8 +302,63 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
   });
 
   function replaceState(state: ReplicatedState): void {
+    if (!standalone) showConfig(state, peer.config);
     server.resetState(state);
     settleWaiters();
+  }
+
+  /**
+   * /zookeeper/config shows the configuration in force. A reconfig txn sets
+   * it when applied; a configuration that never was a txn here (zoo.cfg's,
+   * or one a learner adopted from its leader at sync) is set by the member
+   * itself, as ZooKeeper's initConfigInZKDatabase does, unless the state
+   * already shows a newer one.
+   */
+  function showConfig(state: ReplicatedState, c: QuorumConfig): void {
+    const node = state.tree.get('/zookeeper/config');
+    if (!c.data || (node && node.data !== null && node.mzxid >= c.zxid)) return;
+    state.tree.setConfigNode(c.data, c.zxid, Date.now());
+  }
+
+  /** This member's client address as its configuration gives it, and how to move there (set once the listener is up). */
+  let myClientSpec = me?.clientPort !== undefined ? `${me.clientHost ?? '0.0.0.0'}:${me.clientPort}` : '';
+  let moveClientAddress: (host: string, port: number) => Promise<void> = async () => {};
+  /** The peer's configuration changed (a reconfig committed, or adopted from the leader): make it durable and reach its members. */
+  let shownConfig: QuorumConfig = peer.config;
+  function noteConfig(): void {
+    const c = peer.config;
+    if (c === shownConfig || standalone) return;
+    const same = c.zxid === shownConfig.zxid && c.data !== null && shownConfig.data !== null && c.data.equals(shownConfig.data);
+    shownConfig = c;
+    if (same || !c.data) return;
+    let parsed: EnsembleConfig;
+    try {
+      parsed = parseEnsembleConfig(c.data.toString());
+    } catch (err) {
+      zabLog.error({ err, zxid: hexZxid(c.zxid) }, 'unreadable configuration; keeping the previous one on disk');
+      return;
+    }
+    // zoo.cfg's own configuration (version 0) is never written: zoo.cfg keeps it.
+    if (c.zxid > 0) persistEnsembleConfig(config.dataDir, c.data.toString(), c.zxid);
+    for (const s of parsed.servers) transport?.setPeer(s.id, { host: s.host, port: s.quorumPort });
+    // Only a change to this member's own line moves its listener (zoo.cfg's clientPortAddress stays otherwise).
+    const mine = parsed.servers.find((s) => s.id === myid);
+    const spec = mine?.clientPort !== undefined ? `${mine.clientHost ?? '0.0.0.0'}:${mine.clientPort}` : myClientSpec;
+    if (mine?.clientPort !== undefined && spec !== myClientSpec) void moveClientAddress(mine.clientHost ?? '0.0.0.0', mine.clientPort);
+    myClientSpec = spec;
+    showConfig(server.state, c);
+    zabLog.info({ version: hexZxid(c.zxid), voters: c.voters, observers: c.observers, member: myid }, c.voters.includes(myid) ? 'configuration in force' : 'configuration in force; this member does not vote in it');
+  }
+
+  function ensembleView(): EnsembleView {
+    return {
+      lastSeen: () => {
+        const c = peer.pendingConfig ?? peer.config;
+        return c.data ? parseEnsembleConfig(c.data.toString()) : { version: c.zxid, servers: [] };
+      },
+      inProgress: () => peer.pendingConfig !== null,
+      isQuorumSynced: (v) => peer.isQuorumSynced(v),
+    };
   }
 
   /** The committed state: the log's base snapshot, then the committed entries above it. */
@@ -307,13 +395,15 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
 
   function statsNow(): ServerStats {
     if (standalone) return collectServerStats(server, { mode: 'standalone', startedAt, config, serverId: 0 });
-    const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.isObserver ? 'observer' : 'follower') : 'read-only';
+    // A member in no configuration follows without voting, and says so as ZooKeeper's does: follower.
+    const mode = server.role === 'leader' ? 'leader' : server.role === 'follower' ? (peer.config.observers.includes(myid) ? 'observer' : 'follower') : 'read-only';
     return collectServerStats(server, {
       mode,
       startedAt,
       config,
       serverId: myid,
       ...(server.role === 'leader' ? { learners: peer.learnerStats } : {}),
+      ...(me && peer.config.data ? { quorum: { electionPort: me.electionPort, quorumPort: me.quorumPort, observer: peer.config.observers.includes(myid), membership: peer.config.data.toString() } } : {}),
     });
   }
 
@@ -370,9 +460,9 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
     }
   }
 
-  listener = new ClientListener(server, {
-    host: me?.clientHost ?? config.clientPortAddress,
-    port: me?.clientPort ?? config.clientPort,
+  const clientListener = (host: string, port: number): ClientListener => new ClientListener(server, {
+    host,
+    port,
     maxClientCnxns: config.maxClientCnxns,
     maxFrameBytes: config.maxBuffer,
     log: standalone ? log.child({ component: 'listener' }) : log.child({ component: 'listener', member: myid }),
@@ -391,7 +481,28 @@ async function startMember(config: MemberConfig, log: Logger, opts: { myid: numb
       return formatFourLetter(cmd, statsNow());
     },
   });
+  listener = clientListener(me?.clientHost ?? config.clientPortAddress, me?.clientPort ?? config.clientPort);
   const addr = await listener.listen();
+  let clientAddress = { host: me?.clientHost ?? config.clientPortAddress, port: me?.clientPort ?? config.clientPort };
+  /**
+   * A committed configuration gave this member another client address: listen there, then close
+   * the old listener (its clients reconnect), as ZooKeeper's cnxnFactory.reconfigure does.
+   */
+  moveClientAddress = async (host, port) => {
+    if (!listener || quitting || (host === clientAddress.host && port === clientAddress.port)) return;
+    const next = clientListener(host, port);
+    try {
+      await next.listen();
+    } catch (err) {
+      log.error({ err, member: myid, host, port }, 'cannot listen on the client address the configuration gives; keeping the old one');
+      return;
+    }
+    const old = listener;
+    listener = next;
+    clientAddress = { host, port };
+    await old.close();
+    log.info({ member: myid, host, port }, 'client address moved by a reconfiguration');
+  };
   if (!standalone) member.start();
 
   stopReaping = systemClock.every(config.containerCheckIntervalMs, () => server.reapNodes(Date.now()));
@@ -430,4 +541,23 @@ function resetServerStats(server: ZkServer): void {
   c.maxLatencyMs = 0;
   c.totalLatencyMs = 0;
   c.latencyCount = 0;
+}
+
+/** The configuration a snapshot's /zookeeper/config holds, or null (none, or zoo.cfg's that never was a txn). */
+function configInTree(state: ReplicatedState): EnsembleConfig | null {
+  const data = state.tree.get('/zookeeper/config')?.data;
+  if (!data || data.length === 0) return null;
+  try {
+    return parseEnsembleConfig(data.toString());
+  } catch {
+    return null;
+  }
+}
+
+/** The peer's `configOf`: a reconfig txn's new membership and text. */
+function peerConfigOf(data: Buffer): { voters: number[]; observers: number[]; data: Buffer } | null {
+  const text = reconfigDataOf(data);
+  if (!text) return null;
+  const c = parseEnsembleConfig(text.toString());
+  return { voters: votersOf(c.servers), observers: observersOf(c.servers), data: text };
 }

@@ -4,7 +4,10 @@
  * A link is FIFO while it lasts; when it breaks, the member is told once
  * (`onDisconnected`) and what was sent on it is gone — ZAB re-syncs.
  *
- * Frame: int32 length | type byte | body. Types: 0 hello (int member id),
+ * Frame: int32 length | type byte | body. Types: 0 hello (int member id,
+ * then the sender's quorum address as host ustring + port int: a member
+ * not in this one's configuration — a server about to be added by a
+ * reconfig — becomes a peer it can answer, ADR 0011),
  * 1 ZAB message, 2 forwarded write, 3 session touches, 4 part of a larger
  * message (more byte | type byte | piece): a message above PART_BYTES (a
  * SNAP of a big tree) travels as consecutive parts, reassembled before it
@@ -26,6 +29,8 @@ export interface PeerTransportOptions {
   listen: PeerAddress;
   peers: ReadonlyMap<number, PeerAddress>;
   log: Logger;
+  /** A member this one did not know said hello from `address` (it is now a peer). */
+  onNewPeer?: (id: number, address: PeerAddress) => void;
   onFrame: (from: number, type: number, body: Buffer) => void;
   onDisconnected: (peer: number) => void;
 }
@@ -64,15 +69,48 @@ interface Outbound {
   flushing: boolean;
 }
 
+/** The quorum address a hello carries after the member id, or null. */
+function helloAddress(body: Buffer): PeerAddress | null {
+  if (body.length < 12) return null;
+  const n = body.readInt32BE(4);
+  if (n <= 0 || body.length !== 12 + n) return null;
+  const host = body.subarray(8, 8 + n).toString();
+  const port = body.readInt32BE(8 + n);
+  return port > 0 && port <= 65535 ? { host, port } : null;
+}
+
 export class PeerTransport {
   private readonly server: net.Server;
   private readonly out = new Map<number, Outbound>();
   private readonly inbound = new Set<net.Socket>();
   private closed = false;
+  private started = false;
+  private readonly peers: Map<number, PeerAddress>;
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.server = net.createServer((s) => this.acceptInbound(s));
+    this.peers = new Map(opts.peers);
     for (const id of opts.peers.keys()) this.out.set(id, { socket: null, up: false, reported: true, timer: null, backoffMs: 50, queued: [], flushing: false });
+  }
+
+  /**
+   * Adds a member, or moves one to a new address (a committed reconfig, or a
+   * hello from a member not configured here). Members are never dropped: a
+   * removed one stays a non-voting learner, as in ZooKeeper, until it stops.
+   */
+  setPeer(id: number, addr: PeerAddress): void {
+    if (id === this.opts.id || this.closed) return;
+    const known = this.peers.get(id);
+    if (known && known.host === addr.host && known.port === addr.port) return;
+    this.peers.set(id, addr);
+    const o = this.out.get(id);
+    if (!o) {
+      this.out.set(id, { socket: null, up: false, reported: true, timer: null, backoffMs: 50, queued: [], flushing: false });
+      if (this.started) this.connect(id);
+      return;
+    }
+    // Moved: the next connection goes to the new address.
+    o.socket?.destroy();
   }
 
   async start(): Promise<void> {
@@ -83,6 +121,7 @@ export class PeerTransport {
         resolve();
       });
     });
+    this.started = true;
     for (const id of this.out.keys()) this.connect(id);
   }
 
@@ -144,7 +183,7 @@ export class PeerTransport {
 
   private connect(id: number): void {
     const o = this.out.get(id);
-    const addr = this.opts.peers.get(id);
+    const addr = this.peers.get(id);
     if (!o || !addr || this.closed) return;
     const s = net.connect(addr.port, addr.host);
     s.setNoDelay(true);
@@ -153,8 +192,12 @@ export class PeerTransport {
       o.up = true;
       o.reported = false;
       o.backoffMs = 50;
-      const hello = Buffer.alloc(4);
-      hello.writeInt32BE(this.opts.id);
+      const host = Buffer.from(this.opts.listen.host);
+      const hello = Buffer.alloc(12 + host.length);
+      hello.writeInt32BE(this.opts.id, 0);
+      hello.writeInt32BE(host.length, 4);
+      host.copy(hello, 8);
+      hello.writeInt32BE(this.opts.listen.port, 8 + host.length);
       s.write(frame(FrameType.hello, hello));
     });
     s.on('data', () => undefined); // outbound links carry nothing back
@@ -195,7 +238,16 @@ export class PeerTransport {
         const body = f.subarray(1);
         if (type === FrameType.hello) {
           from = body.length >= 4 ? body.readInt32BE(0) : -1;
-          if (!this.opts.peers.has(from)) s.destroy();
+          if (from >= 0 && !this.peers.has(from)) {
+            const addr = helloAddress(body);
+            if (!addr) {
+              s.destroy();
+              return;
+            }
+            this.setPeer(from, addr);
+            this.opts.onNewPeer?.(from, addr);
+          }
+          if (!this.peers.has(from)) s.destroy();
           continue;
         }
         if (from < 0) {

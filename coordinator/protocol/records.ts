@@ -153,11 +153,12 @@ export interface MultiReadRequest {
   op: 22;
   ops: MultiReadOp[];
 }
+/** Null and "" differ here, as in ZooKeeper: a non-null newMembers (even "") asks for the non-incremental form. */
 export interface ReconfigRequest {
   op: 16;
-  joiningServers: string;
-  leavingServers: string;
-  newMembers: string;
+  joiningServers: string | null;
+  leavingServers: string | null;
+  newMembers: string | null;
   curConfigId: number;
 }
 export interface WatchesRequest {

@@ -105,7 +105,8 @@ function decodeRequestBody(r: JuteReader, type: number): Request {
     case 14:
       return { op: 14, ops: readMultiOps(r, readMultiWriteOp) };
     case 16:
-      return { op: 16, joiningServers: r.ustring(), leavingServers: r.ustring(), newMembers: r.ustring(), curConfigId: r.long() };
+      // buffer(): the same bytes as a ustring, but null stays null (it picks the incremental form).
+      return { op: 16, joiningServers: nullableString(r), leavingServers: nullableString(r), newMembers: nullableString(r), curConfigId: r.long() };
     case 17:
     case 18:
       return { op: type, path: r.ustring(), type: r.int() };
@@ -220,4 +221,10 @@ export function encodeRequest(header: RequestHeader, request: Request): Buffer {
   w.int(header.xid).int(header.type);
   writeRequestBody(w, request);
   return w.frame();
+}
+
+/** A ustring that may be null (-1), as ReconfigRequest's are. */
+function nullableString(r: JuteReader): string | null {
+  const b = r.buffer();
+  return b === null ? null : b.toString('utf8');
 }

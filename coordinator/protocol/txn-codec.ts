@@ -13,6 +13,7 @@
  *     createSession(-10):timeoutMs int
  *     closeSession(-11): paths vector<ustring>
  *     error (-1):        err int
+ *     reconfig (16):     data buffer (the new configuration's text; /zookeeper/config)
  * Null data stays null (length -1); owners keep all 64 bits.
  */
 import { JuteReader } from './reader.ts';
@@ -20,7 +21,9 @@ import { JuteWriter } from './writer.ts';
 import { ProtocolError } from './error-codes.ts';
 import type { LoggedTxn, MultiTxn, Txn } from '../txn/txn.ts';
 
-const TYPE = { create: 1, delete: 2, setData: 5, setACL: 7, check: 13, multi: 14, createSession: -10, closeSession: -11, error: -1 } as const;
+const TYPE = { create: 1, delete: 2, setData: 5, setACL: 7, check: 13, multi: 14, reconfig: 16, createSession: -10, closeSession: -11, error: -1 } as const;
+/** Where a txn's type sits: after the header (sessionId long, cxid int, zxid long, time long). */
+const TYPE_OFFSET = 28;
 
 function writeTxn(w: JuteWriter, t: Txn): void {
   switch (t.type) {
@@ -52,6 +55,9 @@ function writeTxn(w: JuteWriter, t: Txn): void {
     case 'error':
       w.int(TYPE.error).int(t.err);
       return;
+    case 'reconfig':
+      w.int(TYPE.reconfig).buffer(t.data);
+      return;
   }
 }
 
@@ -77,7 +83,7 @@ function readTxn(r: JuteReader, nested: boolean): Txn {
       const txns: MultiTxn['txns'] = [];
       for (let i = 0; i < n; i++) {
         const sub = readTxn(r, true);
-        if (sub.type === 'setACL' || sub.type === 'createSession' || sub.type === 'closeSession' || sub.type === 'multi') {
+        if (sub.type === 'setACL' || sub.type === 'createSession' || sub.type === 'closeSession' || sub.type === 'multi' || sub.type === 'reconfig') {
           throw new ProtocolError(`${sub.type} inside multi`);
         }
         txns.push(sub);
@@ -86,6 +92,9 @@ function readTxn(r: JuteReader, nested: boolean): Txn {
     }
     case TYPE.createSession:
       return { type: 'createSession', timeoutMs: r.int() };
+    case TYPE.reconfig:
+      if (nested) throw new ProtocolError('reconfig inside multi');
+      return { type: 'reconfig', data: r.bufferCopy() ?? Buffer.alloc(0) };
     case TYPE.closeSession:
       return { type: 'closeSession', paths: r.stringVector() };
     default:
@@ -99,6 +108,13 @@ export function encodeTxn(t: LoggedTxn): Buffer {
   w.longBig(h.sessionId).int(h.cxid).long(h.zxid).long(h.time);
   writeTxn(w, t.txn);
   return w.bytes();
+}
+
+/** A reconfig txn's configuration text, read without decoding anything else (the peer asks of every entry it logs). */
+export function reconfigDataOf(bytes: Buffer): Buffer | null {
+  if (bytes.length < TYPE_OFFSET + 8 || bytes.readInt32BE(TYPE_OFFSET) !== TYPE.reconfig) return null;
+  const txn = decodeTxn(bytes).txn;
+  return txn.type === 'reconfig' ? txn.data : null;
 }
 
 export function decodeTxn(bytes: Buffer): LoggedTxn {

@@ -47,6 +47,8 @@ export interface ServerStats {
   watchesByConnection: [bigint, string[]][];
   watchesByPath: [string, bigint[]][];
   config: [string, string | number][];
+  /** An ensemble member's configuration text, which `conf` ends with after `membership: ` (as QuorumZooKeeperServer.dumpConf). */
+  membership?: string;
   environment: [string, string][];
   openFileDescriptors: number;
   maxFileDescriptors: number;
@@ -106,7 +108,7 @@ export function formatFourLetter(cmd: string, s: ServerStats): string {
     case 'cons':
       return s.connections.map(consLine).join('\n') + '\n\n';
     case 'conf':
-      return s.config.map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+      return s.config.map(([k, v]) => `${k}=${v}`).join('\n') + '\n' + (s.membership !== undefined ? `membership: \n${s.membership}\n` : '');
     case 'envi':
       return ['Environment:', `zookeeper.version=${ZK_VERSION}, ${BUILT}`, ...s.environment.map(([k, v]) => `${k}=${v}`)].join('\n') + '\n';
     case 'wchs':

@@ -23,6 +23,11 @@ export function replyBody(req: Request, result: TxnResult, state: ReplicatedStat
     }
     case Op.multi:
       return { op: Op.multi, results: multiResults(req, result) };
+    case Op.reconfig: {
+      // As ZooKeeper: the new configuration and /zookeeper/config's Stat, like getData.
+      const node = state.tree.get('/zookeeper/config');
+      return node ? { op: Op.reconfig, data: node.data, stat: state.tree.statOf(node) } : null;
+    }
     default:
       return null;
   }

@@ -18,6 +18,7 @@ import { replyBody } from './reply-body.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { decodeRequest } from '../protocol/request-codec.ts';
 import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
+import { prepReconfig, type EnsembleView } from '../txn/prep-reconfig.ts';
 
 export type ServerRole = 'leader' | 'follower' | 'looking';
 
@@ -93,7 +94,12 @@ function pendingKey(sessionId: bigint, cxid: number): string {
  * identity. Every outcome, errors included, is proposed so the follower can
  * answer; null for a frame with nothing to decide.
  */
-export function decideForwarded(f: ForwardedRequest, state: ReplicatedState, config: Pick<MemberConfig, 'extendedTypesEnabled' | 'maxBuffer'>): Txn | null {
+export function decideForwarded(
+  f: ForwardedRequest,
+  state: ReplicatedState,
+  config: Pick<MemberConfig, 'extendedTypesEnabled' | 'maxBuffer' | 'reconfigEnabled'>,
+  reconfig: { ensemble: EnsembleView; zxid: number } | null = null,
+): Txn | null {
   const sessions = state.sessions;
   switch (f.kind) {
     case 'createSession':
@@ -108,6 +114,12 @@ export function decideForwarded(f: ForwardedRequest, state: ReplicatedState, con
       if (!f.body) return null;
       const { request } = decodeRequest(f.body.subarray(4));
       if (!sessions.has(f.sessionId) || sessions.isClosing(f.sessionId)) return { type: 'error', err: ErrorCode.SESSION_EXPIRED };
+      if (request.op === Op.reconfig) {
+        // The follower checked reconfigEnabled with its own zoo.cfg; the leader's decides, as in ZooKeeper.
+        if (!config.reconfigEnabled) return { type: 'error', err: ErrorCode.RECONFIG_DISABLED };
+        if (!reconfig) return { type: 'error', err: ErrorCode.UNIMPLEMENTED };
+        return prepReconfig(request, { tree: state.tree, authIds: f.authIds, ensemble: reconfig.ensemble, zxid: reconfig.zxid });
+      }
       return prepWrite(request as Parameters<typeof prepWrite>[0], {
         tree: state.tree,
         sessionId: f.sessionId,

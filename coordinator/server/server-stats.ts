@@ -12,6 +12,8 @@ export interface StatsContext {
   serverId: number;
   /** Leader only: followers, synced followers, pending syncs, observers (mntr). */
   learners?: { learners: number; synced: number; pendingSyncs: number; observers?: number };
+  /** An ensemble member's quorum settings and configuration in force, for `conf` (ADR 0011). */
+  quorum?: { electionPort: number; quorumPort: number; observer: boolean; membership: string };
 }
 
 function openFds(): number {
@@ -85,7 +87,19 @@ export function collectServerStats(server: ZkServer, ctx: StatsContext): ServerS
       ['maxSessionTimeout', cfg.maxSessionTimeout],
       ['clientPortListenBacklog', -1],
       ['serverId', ctx.serverId],
+      ...(ctx.quorum
+        ? ([
+            ['initLimit', cfg.initLimit],
+            ['syncLimit', cfg.syncLimit],
+            ['electionAlg', 3],
+            ['electionPort', ctx.quorum.electionPort],
+            ['quorumPort', ctx.quorum.quorumPort],
+            // LearnerType's ordinal: 0 participant, 1 observer.
+            ['peerType', ctx.quorum.observer ? 1 : 0],
+          ] as [string, number][])
+        : []),
     ],
+    ...(ctx.quorum ? { membership: ctx.quorum.membership } : {}),
     environment: [
       ['host.name', os.hostname()],
       ['java.version', 'n/a (drover on node ' + process.version + ')'],

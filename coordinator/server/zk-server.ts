@@ -20,6 +20,7 @@ import type { ReplicatedState } from './replicated-state.ts';
 import type { MemberConfig } from '../config/zoo-cfg.ts';
 import type {
   ConnectRequest,
+  ReconfigRequest,
   Request,
   RequestHeader,
   Response,
@@ -34,6 +35,7 @@ import { encodeConnectResponse, encodeNotification, encodeReply } from '../proto
 import { encodeTxn, decodeTxn } from '../protocol/txn-codec.ts';
 import { replyBody, whoAmI } from './reply-body.ts';
 import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
+import { prepReconfig, type EnsembleView } from '../txn/prep-reconfig.ts';
 import { executeRead } from '../tree/read-ops.ts';
 import { validatePath } from '../tree/path.ts';
 import { parseDigestAuth } from '../acl/digest.ts';
@@ -74,6 +76,8 @@ export interface ZkServerOptions {
   now: () => number;
   firstSessionId: bigint;
   sessionSecret: Buffer;
+  /** The ensemble's configuration as its leader knows it; absent for a standalone server (reconfig: Unimplemented). */
+  ensemble?: EnsembleView;
 }
 
 export class ZkServer {
@@ -321,7 +325,7 @@ export class ZkServer {
         this.handleCloseSession(conn, xid, receivedAt);
         return;
       case Op.reconfig:
-        this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.RECONFIG_DISABLED }, null, receivedAt);
+        this.handleReconfig(conn, header, req, receivedAt, frame);
         return;
       default:
         // sasl and anything else we do not serve: as for an unknown opcode.
@@ -378,6 +382,41 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.multi, results: failed }, receivedAt);
       return;
     }
+    this.commit(conn, { sessionId: conn.sessionId, cxid: xid, zxid: 0, time: this.opts.now() }, txn, req, receivedAt);
+  }
+
+  /**
+   * reconfig (ADR 0011): ReconfigDisabled unless zoo.cfg says
+   * reconfigEnabled=true; Unimplemented standalone, as ZooKeeper's; else a
+   * write the leader decides (prep-reconfig.ts), a follower forwards.
+   */
+  private handleReconfig(conn: Connection, header: RequestHeader, req: ReconfigRequest, receivedAt: number, frame?: Buffer): void {
+    const xid = header.xid;
+    if (!this.config.reconfigEnabled) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.RECONFIG_DISABLED }, null, receivedAt);
+      return;
+    }
+    const sessions = this.state.sessions;
+    if (!sessions.has(conn.sessionId) || sessions.isClosing(conn.sessionId)) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.SESSION_EXPIRED }, null, receivedAt);
+      return;
+    }
+    const ensemble = this.opts.ensemble;
+    if (!ensemble) {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: ErrorCode.UNIMPLEMENTED }, null, receivedAt);
+      return;
+    }
+    if (this.following) {
+      const body = frame ? prefixed(frame) : encodeRequest(header, req);
+      this.forwardWrite(this.following, conn, { sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, kind: 'request', body, timeoutMs: 0 }, req, receivedAt);
+      return;
+    }
+    const txn = prepReconfig(req, { tree: this.state.tree, authIds: conn.authIds, ensemble, zxid: this.lastZxid + 1 });
+    if (txn.type === 'error') {
+      this.reply(conn, { xid, zxid: this.lastZxid, err: txn.err }, null, receivedAt);
+      return;
+    }
+    this.log.info({ sessionId: hex(conn.sessionId), zxid: hex(this.lastZxid + 1) }, 'proposing a reconfiguration');
     this.commit(conn, { sessionId: conn.sessionId, cxid: xid, zxid: 0, time: this.opts.now() }, txn, req, receivedAt);
   }
 
@@ -577,7 +616,7 @@ export class ZkServer {
       this.log.warn({ sessionId: hex(f.sessionId), cxid: f.cxid, kind: f.kind, role: this.currentRole }, 'forwarded write reached a member that does not lead; dropped');
       return;
     }
-    const txn = decideForwarded(f, this.state, this.config);
+    const txn = decideForwarded(f, this.state, this.config, this.opts.ensemble ? { ensemble: this.opts.ensemble, zxid: this.lastZxid + 1 } : null);
     if (txn) this.commit(null, { sessionId: f.sessionId, cxid: f.cxid, zxid: 0, time: this.opts.now() }, txn, null, 0);
   }
 
@@ -655,6 +694,9 @@ export class ZkServer {
       for (const e of [...this.state.sessions.entries()]) this.state.sessions.touch(e.id, now);
     }
     if (role === 'looking' && was !== 'looking') {
+      // What is committed goes out first: a reconfig that made this member look for a new
+      // leader was answered by applying it, just before (ADR 0011).
+      this.flush();
       for (const conn of this.connections) conn.destroy();
     }
   }

@@ -43,6 +43,7 @@ const OPEN_ACL: Acl[] = [{ perms: Perm.all, id: { scheme: 'world', id: 'anyone' 
 const READ_ACL: Acl[] = [{ perms: Perm.read, id: { scheme: 'world', id: 'anyone' } }];
 const NONE: TxnResult = { kind: 'none' };
 const SNAPSHOT_MAGIC = 0x44545231; // "DTR1"
+const CONFIG_PATH = '/zookeeper/config';
 
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
@@ -198,10 +199,35 @@ export class DataTree {
         return { kind: 'multi', results: txn.txns.map((t) => this.applyOne(h, t, events)) };
       case 'error':
         return { kind: 'error', err: txn.err };
+      case 'reconfig': {
+        const node = this.setConfigNode(txn.data, h.zxid, h.time);
+        events.push({ type: 3, path: CONFIG_PATH, acl: node.acl });
+        return { kind: 'stat', stat: this.statOf(node) };
+      }
       case 'check':
       case 'createSession':
         return NONE;
     }
+  }
+
+  /**
+   * `/zookeeper/config` holds the configuration in force: set by a committed
+   * reconfig, and by a member itself from its configuration (ZooKeeper's
+   * initConfigInZKDatabase: the one in zoo.cfg was never a txn). Version -1
+   * and the config's zxid as mzxid, as ZooKeeper writes it.
+   */
+  setConfigNode(data: Buffer, zxid: number, time: number): Znode {
+    let node = this.nodes.get(CONFIG_PATH);
+    if (!node) {
+      this.addSystemChild(CONFIG_PATH, READ_ACL);
+      node = this.nodes.get(CONFIG_PATH) as Znode;
+    }
+    this.approximateDataSize += data.length - (node.data?.length ?? 0);
+    node.data = data;
+    node.version = -1;
+    node.mzxid = zxid;
+    node.mtime = time;
+    return node;
   }
 
   private create(

@@ -69,6 +69,15 @@ export interface ErrorTxn {
   type: 'error';
   err: number;
 }
+/**
+ * A committed dynamic reconfiguration (ADR 0011): `/zookeeper/config` gets
+ * `data` (the new configuration's text) with version -1, as ZooKeeper's
+ * SetDataTxn for a reconfig sets it.
+ */
+export interface ReconfigTxn {
+  type: 'reconfig';
+  data: Buffer;
+}
 /** Each sub-txn is applied in order; a failed multi is a multi of ErrorTxns. */
 export interface MultiTxn {
   type: 'multi';
@@ -84,6 +93,7 @@ export type Txn =
   | CreateSessionTxn
   | CloseSessionTxn
   | ErrorTxn
+  | ReconfigTxn
   | MultiTxn;
 
 export interface LoggedTxn {

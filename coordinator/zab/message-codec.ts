@@ -2,14 +2,17 @@
  * ZAB messages on the wire between members (pure). Layout: kind byte | from
  * int | to int | the kind's fields in declaration order (jute encoding:
  * ints, longs as 8 bytes, entries as zxid long + data buffer, votes as
- * leader int + zxid long + epoch long, states as a byte). A sync carries
+ * leader int + zxid long + epoch long, states as a byte, then the
+ * sender's configuration as in a sync). A sync carries
  * its SNAP as snapshot zxid long (-1: none) + snapshot buffer, before its
- * entries.
+ * entries, and after them the leader's configuration: zxid long (-1: none),
+ * voters and observers as int vectors, the config text as a buffer.
  */
 import { JuteReader } from '../protocol/reader.ts';
 import { JuteWriter } from '../protocol/writer.ts';
 import { ProtocolError } from '../protocol/error-codes.ts';
 import type { Entry, PeerState, ZabMessage } from './messages.ts';
+import type { QuorumConfig } from './quorum.ts';
 
 const KINDS = ['vote', 'followerInfo', 'leaderInfo', 'ackEpoch', 'sync', 'ackNewLeader', 'upToDate', 'proposal', 'ack', 'commit', 'ping', 'pong'] as const;
 const STATES: readonly PeerState[] = ['looking', 'following', 'leading'];
@@ -21,6 +24,34 @@ function writeEntry(w: JuteWriter, e: Entry): void {
 function readEntry(r: JuteReader): Entry {
   const zxid = r.long();
   return { zxid, data: r.bufferCopy() ?? Buffer.alloc(0) };
+}
+
+function writeConfig(w: JuteWriter, c: QuorumConfig | undefined): void {
+  if (!c) {
+    w.long(-1);
+    return;
+  }
+  w.long(c.zxid).int(c.voters.length);
+  for (const v of c.voters) w.int(v);
+  w.int(c.observers.length);
+  for (const o of c.observers) w.int(o);
+  w.buffer(c.data);
+}
+
+function readIds(r: JuteReader): number[] {
+  const n = r.int();
+  if (n < 0 || n * 4 > r.remaining) throw new ProtocolError(`bad member count ${n}`);
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push(r.int());
+  return ids;
+}
+
+function readConfig(r: JuteReader): QuorumConfig | undefined {
+  const zxid = r.long();
+  if (zxid < 0) return undefined;
+  const voters = readIds(r);
+  const observers = readIds(r);
+  return { zxid, voters, observers, data: r.bufferCopy() };
 }
 
 /**
@@ -42,6 +73,7 @@ export function encodeZabMessage(m: Exclude<ZabMessage, { kind: 'disconnected' }
   switch (m.kind) {
     case 'vote':
       w.long(m.round).int(m.vote.leader).long(m.vote.zxid).long(m.vote.epoch).int(STATES.indexOf(m.state));
+      writeConfig(w, m.config);
       break;
     case 'followerInfo':
       w.long(m.acceptedEpoch).long(m.lastZxid);
@@ -57,6 +89,7 @@ export function encodeZabMessage(m: Exclude<ZabMessage, { kind: 'disconnected' }
       w.long(m.snapshot?.zxid ?? -1).buffer(m.snapshot?.data ?? null);
       w.int(m.entries.length);
       for (const e of m.entries) writeEntry(w, e);
+      writeConfig(w, m.config);
       break;
     case 'ackNewLeader':
     case 'pong':
@@ -92,7 +125,8 @@ export function decodeZabMessage(body: Buffer): ZabMessage {
       const vote = { leader: r.int(), zxid: r.long(), epoch: r.long() };
       const state = STATES[r.int()];
       if (!state) throw new ProtocolError('bad peer state');
-      return { kind, from, to, round, vote, state };
+      const config = readConfig(r);
+      return config ? { kind, from, to, round, vote, state, config } : { kind, from, to, round, vote, state };
     }
     case 'followerInfo':
       return { kind, from, to, acceptedEpoch: r.long(), lastZxid: r.long() };
@@ -112,7 +146,9 @@ export function decodeZabMessage(body: Buffer): ZabMessage {
       const entries: Entry[] = [];
       for (let i = 0; i < n; i++) entries.push(readEntry(r));
       const snapshot = snapZxid < 0 ? null : { zxid: snapZxid, data: snapData };
-      return { kind, from, to, epoch, truncateTo: trunc < 0 ? null : trunc, snapshot, entries, commitZxid };
+      const config = readConfig(r);
+      const m = { kind, from, to, epoch, truncateTo: trunc < 0 ? null : trunc, snapshot, entries, commitZxid } as const;
+      return config ? { ...m, config } : m;
     }
     case 'ackNewLeader':
       return { kind, from, to, epoch: r.long() };

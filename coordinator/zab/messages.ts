@@ -2,6 +2,8 @@
  * ZAB's messages between members. Links are FIFO (TCP); a broken link is
  * reported to both ends as `disconnected`, after which a follower re-syncs.
  */
+import type { QuorumConfig } from './quorum.ts';
+
 export interface Entry {
   zxid: number;
   data: Buffer;
@@ -17,7 +19,8 @@ export interface Vote {
 }
 
 export type ZabMessage =
-  | { kind: 'vote'; from: number; to: number; round: number; vote: Vote; state: PeerState }
+  /** `config`: the sender's committed configuration, when configurations can change (ADR 0011). */
+  | { kind: 'vote'; from: number; to: number; round: number; vote: Vote; state: PeerState; config?: QuorumConfig }
   | { kind: 'followerInfo'; from: number; to: number; acceptedEpoch: number; lastZxid: number }
   | { kind: 'leaderInfo'; from: number; to: number; epoch: number }
   | { kind: 'ackEpoch'; from: number; to: number; epoch: number; currentEpoch: number; lastZxid: number }
@@ -25,7 +28,18 @@ export type ZabMessage =
    * Synchronization then NEWLEADER, in one message: DIFF (`entries`), after
    * an optional TRUNC, or SNAP (`snapshot`, then `entries` above it).
    */
-  | { kind: 'sync'; from: number; to: number; epoch: number; truncateTo: number | null; snapshot: SnapshotRef | null; entries: Entry[]; commitZxid: number }
+  | {
+      kind: 'sync';
+      from: number;
+      to: number;
+      epoch: number;
+      truncateTo: number | null;
+      snapshot: SnapshotRef | null;
+      entries: Entry[];
+      commitZxid: number;
+      /** The leader's committed configuration, which the learner adopts (dynamic reconfiguration, ADR 0011). */
+      config?: QuorumConfig;
+    }
   | { kind: 'ackNewLeader'; from: number; to: number; epoch: number }
   | { kind: 'upToDate'; from: number; to: number; epoch: number; commitZxid: number }
   | { kind: 'proposal'; from: number; to: number; epoch: number; entry: Entry }

@@ -24,15 +24,19 @@
  * toward no quorum; they accept whatever epoch an established leader has
  * (they promised nothing), and a leader does not step down over an
  * observer's longer log (it holds no more than uncommitted proposals).
+ *
+ * Dynamic reconfiguration (ADR 0011): every quorum counts over the
+ * configurations in play (configs.ts); see settleConfig and adoptConfig.
  */
 import type { Entry, PeerState, PersistWork, PersistedState, Ready, Vote, ZabMessage } from './messages.ts';
-import { quorumSize } from './quorum.ts';
+import { isQuorum, type QuorumConfig } from './quorum.ts';
+import { Configs } from './configs.ts';
 import { planSync } from './sync-plan.ts';
 import { COUNTER_MAX, epochOf, makeZxid } from './zxid.ts';
 
 export interface ZabConfig {
   id: number;
-  /** Voting members, including this one unless it observes. */
+  /** Voting members, including this one unless it observes (in neither list: a non-voting learner, e.g. a joiner). */
   members: readonly number[];
   /** Non-voting members (observers), including this one if it is one. */
   observers?: readonly number[];
@@ -42,16 +46,16 @@ export interface ZabConfig {
   syncLimit: number;
   /** Ticks to wait for a better vote once a quorum agrees (ZooKeeper waits 200 ms). */
   finalizeWait?: number;
+  /** The version (zxid) of the configuration `members`/`observers` describe: 0 for zoo.cfg's. */
+  configZxid?: number;
+  /** That configuration's text, opaque to the peer (a learner adopts its leader's at sync). */
+  configData?: Buffer | null;
+  /** Recognizes an entry that reconfigures the ensemble (pure; null for any other entry). */
+  configOf?: (data: Buffer) => { voters: readonly number[]; observers: readonly number[]; data: Buffer } | null;
 }
 
 export class ZabInvariantError extends Error {
   override readonly name = 'ZabInvariantError';
-}
-
-function better(a: Vote, b: Vote): boolean {
-  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
-  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
-  return a.leader > b.leader;
 }
 
 function sameVote(a: Vote, b: Vote): boolean {
@@ -68,12 +72,11 @@ interface LearnerView {
 
 export class ZabPeer {
   readonly id: number;
-  private readonly members: readonly number[];
-  private readonly voters: ReadonlySet<number>;
-  /** This member observes: it learns but never votes, acks or leads. */
-  readonly isObserver: boolean;
-  private readonly quorum: number;
-  private readonly cfg: Required<ZabConfig>;
+  private readonly cfg: Required<Omit<ZabConfig, 'configOf' | 'configData' | 'configZxid'>>;
+  /** The configurations in play: the committed one and those proposed above it (configs.ts). */
+  private readonly configs: Configs;
+  /** False from a configuration change until settleConfig ran. */
+  private configSettled = true;
 
   // durable state (mirrors what the host has persisted, plus what it is about to)
   private acceptedEpoch: number;
@@ -123,12 +126,8 @@ export class ZabPeer {
 
   constructor(cfg: ZabConfig, persisted: PersistedState) {
     this.id = cfg.id;
-    this.members = cfg.members;
-    this.voters = new Set(cfg.members);
-    this.isObserver = !this.voters.has(cfg.id);
-    if (this.isObserver && !(cfg.observers ?? []).includes(cfg.id)) throw new ZabInvariantError(`member ${cfg.id} is neither a voter nor an observer`);
-    this.quorum = quorumSize(cfg.members.length);
     this.cfg = { finalizeWait: 2, observers: [], ...cfg };
+    this.configs = new Configs({ zxid: cfg.configZxid ?? 0, voters: cfg.members, observers: cfg.observers ?? [], data: cfg.configData ?? null }, cfg.configOf);
     this.acceptedEpoch = persisted.acceptedEpoch;
     this.currentEpoch = persisted.currentEpoch;
     this.base = persisted.snapshotZxid ?? 0;
@@ -138,8 +137,32 @@ export class ZabPeer {
     // A snapshot only ever holds committed state.
     this.committedZxid = this.base;
     this.durableZxid = this.lastZxid;
+    this.configs.reset(this.log, this.committedZxid);
     this.vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
     this.startElection();
+  }
+
+  /** This member learns but never votes, acks or leads (an observer, or in no configuration in play). */
+  get isObserver(): boolean {
+    return !this.configs.votes(this.id);
+  }
+
+  /** The committed configuration, and the newest one proposed above it (null: none). */
+  get config(): QuorumConfig {
+    return this.configs.active;
+  }
+  get pendingConfig(): QuorumConfig | null {
+    return this.configs.newestPending;
+  }
+
+  /** Leader: a quorum of `voters` is synced with it (ZooKeeper's isQuorumSynced; else NewConfigNoQuorum). */
+  isQuorumSynced(voters: readonly number[]): boolean {
+    if (this.state !== 'leading' || !this.established) return false;
+    const ids = new Set<number>([this.id]);
+    for (const [id, l] of this.learners) {
+      if (l.synced && this.ackedNewLeader.has(id) && this.now - l.lastHeard <= this.cfg.syncLimit) ids.add(id);
+    }
+    return isQuorum(ids, voters);
   }
 
   get lastZxid(): number {
@@ -163,7 +186,7 @@ export class ZabPeer {
     let observers = 0;
     for (const [id, l] of this.learners) {
       if (id === this.id) continue;
-      if (!this.voters.has(id)) {
+      if (!this.configs.votes(id)) {
         observers++;
         continue;
       }
@@ -171,13 +194,6 @@ export class ZabPeer {
       if (l.synced && this.ackedNewLeader.has(id)) synced++;
     }
     return { learners, synced, pendingSyncs: learners - synced, observers };
-  }
-
-  /** How many of `ids` vote. */
-  private voterCount(ids: Iterable<number>): number {
-    let n = 0;
-    for (const id of ids) if (this.voters.has(id)) n++;
-    return n;
   }
 
   /** The zxid the next proposal will get (an established leader's). */
@@ -271,6 +287,7 @@ export class ZabPeer {
       // Acks go out only for what is on disk; one ack covers every earlier entry.
       this.send({ kind: 'ack', from: this.id, to: this.leaderId, epoch: this.leaderEpoch, zxid: last.zxid });
     }
+    this.settleConfig();
   }
 
   tick(): void {
@@ -314,6 +331,11 @@ export class ZabPeer {
   }
 
   step(m: ZabMessage): void {
+    this.stepOnce(m);
+    this.settleConfig();
+  }
+
+  private stepOnce(m: ZabMessage): void {
     if (m.to !== this.id || m.from === this.id) return;
     if (m.kind === 'vote') {
       this.onVote(m);
@@ -346,13 +368,13 @@ export class ZabPeer {
     this.finalizeAt = -1;
     this.broadcastVote();
     // A lone voter is its own quorum (an ensemble of one: a standalone server).
-    if (!this.isObserver && this.quorum === 1) this.checkQuorum();
+    if (!this.isObserver && this.configs.isQuorum(new Set([this.id]))) this.checkQuorum();
   }
 
   private broadcastVote(): void {
     this.lastVoteBroadcast = this.now;
-    for (const p of this.members) {
-      if (p !== this.id) this.send({ kind: 'vote', from: this.id, to: p, round: this.round, vote: this.vote, state: this.state });
+    for (const p of this.configs.members) {
+      if (p !== this.id) this.send(this.voteMessage(p, this.vote));
     }
   }
 
@@ -361,14 +383,23 @@ export class ZabPeer {
     return { leader: this.leaderId, zxid: this.lastZxid, epoch: this.currentEpoch };
   }
 
+  /** Votes carry the committed configuration (as ZooKeeper's notifications): one who missed a reconfig learns whom to ask. */
+  private voteMessage(to: number, vote: Vote): ZabMessage {
+    // zoo.cfg's configuration (version 0) is news to no one: votes stay small until a reconfig.
+    const config = this.configs.active.zxid > 0 ? this.configs.active : undefined;
+    return config ? { kind: 'vote', from: this.id, to, round: this.round, vote, state: this.state, config } : { kind: 'vote', from: this.id, to, round: this.round, vote, state: this.state };
+  }
+
   private onVote(m: Extract<ZabMessage, { kind: 'vote' }>): void {
+    // A newer committed configuration than ours is the ensemble's now (ZooKeeper adopts it while looking).
+    if (this.state === 'looking' && m.config && m.config.zxid > this.configs.active.zxid) this.adoptConfig(m.config);
     // Only voters' votes count; an observer's vote only asks who leads.
-    if (!this.voters.has(m.from) && this.state === 'looking') return;
+    if (!this.configs.votes(m.from) && this.state === 'looking') return;
     if (this.isObserver && (this.state !== 'looking' || m.state === 'looking')) return;
     if (this.state !== 'looking') {
       // Tell a looking member who leads, so it can join without a new election.
       if (m.state === 'looking') {
-        this.send({ kind: 'vote', from: this.id, to: m.from, round: this.round, vote: this.currentVote(), state: this.state });
+        this.send(this.voteMessage(m.from, this.currentVote()));
       }
       return;
     }
@@ -377,13 +408,13 @@ export class ZabPeer {
         this.round = m.round;
         this.votes.clear();
         const mine: Vote = { leader: this.id, zxid: this.lastZxid, epoch: this.currentEpoch };
-        this.vote = better(m.vote, mine) ? m.vote : mine;
+        this.vote = this.configs.better(m.vote, mine) ? m.vote : mine;
         this.votes.set(this.id, this.vote);
         this.broadcastVote();
       } else if (m.round < this.round) {
-        this.send({ kind: 'vote', from: this.id, to: m.from, round: this.round, vote: this.vote, state: this.state });
+        this.send(this.voteMessage(m.from, this.vote));
         return;
-      } else if (better(m.vote, this.vote)) {
+      } else if (this.configs.better(m.vote, this.vote)) {
         this.vote = m.vote;
         this.votes.set(this.id, this.vote);
         this.broadcastVote();
@@ -395,20 +426,24 @@ export class ZabPeer {
     // From a member that is following or leading: join an established leadership.
     this.outOfElection.set(m.from, { vote: m.vote, state: m.state });
     const leader = m.vote.leader;
-    let agree = this.isObserver ? 0 : 1; // this member, if it follows too
+    const agree = new Set<number>([this.id]); // this member, if it follows too (a non-voter counts in no quorum)
     let leaderConfirms = leader === this.id;
     for (const [from, o] of this.outOfElection) {
-      if (o.vote.leader !== leader || o.vote.epoch !== m.vote.epoch || !this.voters.has(from)) continue;
-      agree++;
+      if (o.vote.leader !== leader || o.vote.epoch !== m.vote.epoch || !this.configs.votes(from)) continue;
+      agree.add(from);
       if (from === leader && o.state === 'leading') leaderConfirms = true;
     }
-    if (agree >= this.quorum && leaderConfirms && leader !== this.id) this.becomeFollower(leader);
+    if (this.configs.isQuorum(agree) && leaderConfirms && leader !== this.id && this.configs.active.voters.includes(leader)) this.becomeFollower(leader);
+  }
+
+  private agreeing(): Set<number> {
+    const ids = new Set<number>();
+    for (const [id, v] of this.votes) if (sameVote(v, this.vote)) ids.add(id);
+    return ids;
   }
 
   private checkQuorum(): void {
-    let n = 0;
-    for (const v of this.votes.values()) if (sameVote(v, this.vote)) n++;
-    if (n >= this.quorum) {
+    if (this.configs.isQuorum(this.agreeing())) {
       if (this.finalizeAt < 0) this.finalizeAt = this.now + this.cfg.finalizeWait;
     } else {
       this.finalizeAt = -1;
@@ -417,9 +452,8 @@ export class ZabPeer {
 
   private finalizeElection(): void {
     this.finalizeAt = -1;
-    let n = 0;
-    for (const v of this.votes.values()) if (sameVote(v, this.vote)) n++;
-    if (n < this.quorum) return;
+    if (!this.configs.isQuorum(this.agreeing())) return;
+    if (!this.configs.active.voters.includes(this.vote.leader)) return;
     if (this.vote.leader === this.id) this.becomeLeader();
     else this.becomeFollower(this.vote.leader);
   }
@@ -451,7 +485,7 @@ export class ZabPeer {
     this.newEpoch = -1;
     // Its own FOLLOWERINFO, in effect.
     this.learners.set(this.id, { acceptedEpoch: this.acceptedEpoch, lastZxid: this.lastZxid, synced: true, lastHeard: this.now });
-    if (this.quorum === 1) {
+    if (this.configs.isQuorum(new Set([this.id]))) {
       // An ensemble of one: its own FOLLOWERINFO and ACKEPOCH are the quorum's. The epochs go to
       // disk with the next Ready; it establishes when that Ready is advanced (maybeEstablish).
       this.newEpoch = this.acceptedEpoch + 1;
@@ -468,14 +502,14 @@ export class ZabPeer {
       if (this.now - this.leadingSince > this.cfg.initLimit) this.goLooking();
       return;
     }
-    let heard = 1;
+    const heard = new Set<number>([this.id]);
     for (const [id, l] of this.learners) {
       if (id === this.id || !l.synced) continue;
-      if (this.voters.has(id) && this.now - l.lastHeard <= this.cfg.syncLimit) heard++;
+      if (this.configs.votes(id) && this.now - l.lastHeard <= this.cfg.syncLimit) heard.add(id);
       this.send({ kind: 'ping', from: this.id, to: id, epoch: this.currentEpoch, commitZxid: this.committedZxid });
     }
     // A leader that cannot hear a quorum steps down (syncLimit).
-    if (heard < this.quorum) this.goLooking();
+    if (!this.configs.isQuorum(heard)) this.goLooking();
   }
 
   private onLeaderMessage(m: ZabMessage): void {
@@ -483,7 +517,7 @@ export class ZabPeer {
     if (l) l.lastHeard = this.now;
     switch (m.kind) {
       case 'followerInfo': {
-        const voter = this.voters.has(m.from);
+        const voter = this.configs.votes(m.from);
         // Links are FIFO, so a FOLLOWERINFO after this learner's ACKEPOCH means it started over.
         if (voter && this.newEpoch >= 0 && this.rejectsEpoch(m.acceptedEpoch)) {
           this.goLooking();
@@ -496,9 +530,9 @@ export class ZabPeer {
           this.send({ kind: 'leaderInfo', from: this.id, to: m.from, epoch: this.newEpoch });
           return;
         }
-        if (this.voterCount(this.learners.keys()) >= this.quorum) {
+        if (this.configs.isQuorum(new Set(this.learners.keys()))) {
           let max = 0;
-          for (const [id, v] of this.learners) if (this.voters.has(id)) max = Math.max(max, v.acceptedEpoch);
+          for (const [id, v] of this.learners) if (this.configs.votes(id)) max = Math.max(max, v.acceptedEpoch);
           this.newEpoch = max + 1;
           this.acceptedEpoch = this.newEpoch;
           this.persist.acceptedEpoch = this.newEpoch;
@@ -511,7 +545,7 @@ export class ZabPeer {
       case 'ackEpoch': {
         if (m.epoch !== this.newEpoch || !l) return;
         const knowsMore = m.currentEpoch > this.currentEpoch || (m.currentEpoch === this.currentEpoch && m.lastZxid > this.lastZxid);
-        if (knowsMore && this.voters.has(m.from)) {
+        if (knowsMore && this.configs.votes(m.from)) {
           // A follower knows more than this leader: election picked wrong; start over.
           this.goLooking();
           return;
@@ -525,7 +559,7 @@ export class ZabPeer {
         }
         // Only once a quorum confirmed that no one knows more does this history
         // become the new epoch's: a failed attempt must not inflate the epoch of a stale log.
-        if (this.voterCount(this.ackedEpoch) + 1 >= this.quorum) {
+        if (this.configs.isQuorum(new Set([...this.ackedEpoch, this.id]))) {
           this.currentEpoch = this.newEpoch;
           this.persist.currentEpoch = this.newEpoch;
           this.counter = 0;
@@ -549,7 +583,7 @@ export class ZabPeer {
         return;
       }
       case 'ack':
-        if (m.epoch === this.currentEpoch && this.voters.has(m.from)) this.recordAck(m.from, m.zxid);
+        if (m.epoch === this.currentEpoch && this.configs.votes(m.from)) this.recordAck(m.from, m.zxid);
         return;
       case 'pong':
       case 'vote':
@@ -592,7 +626,7 @@ export class ZabPeer {
    * with no common entry left in it).
    */
   private sendSync(to: number, followerLast: number): void {
-    const base = { kind: 'sync', from: this.id, to, epoch: this.currentEpoch, commitZxid: this.committedZxid } as const;
+    const base = { kind: 'sync', from: this.id, to, epoch: this.currentEpoch, commitZxid: this.committedZxid, config: this.configs.active } as const;
     const plan = planSync(this.log, this.base, followerLast);
     if (plan.kind === 'snap') {
       this.send({ ...base, truncateTo: null, snapshot: { zxid: this.base, data: null }, entries: this.log.slice() });
@@ -604,7 +638,7 @@ export class ZabPeer {
   /** A quorum acked NEWLEADER and the leader's own log is on its disk. */
   private maybeEstablish(): void {
     if (this.established || this.newEpoch < 0 || this.currentEpoch !== this.newEpoch) return;
-    if (this.voterCount(this.ackedNewLeader) + 1 < this.quorum || this.durableZxid < this.lastZxid || this.inFlightPersistsEpoch()) return;
+    if (!this.configs.isQuorum(new Set([...this.ackedNewLeader, this.id])) || this.durableZxid < this.lastZxid || this.inFlightPersistsEpoch()) return;
     this.establish();
   }
 
@@ -639,14 +673,9 @@ export class ZabPeer {
       if (!s) this.acks.set(e.zxid, (s = new Set()));
       s.add(from);
     }
-    // Commit strictly in order: stop at the first entry without a quorum.
-    let upTo = this.committedZxid;
-    for (let i = this.indexAfter(this.committedZxid); i < this.log.length; i++) {
-      const e = this.log[i] as Entry;
-      const s = this.acks.get(e.zxid);
-      if (!s || s.size < this.quorum) break;
-      upTo = e.zxid;
-    }
+    // Commit strictly in order: stop at the first entry without a quorum (of
+    // every configuration in play for it: Configs.lastCommittable).
+    const upTo = this.configs.lastCommittable(this.log, this.indexAfter(this.committedZxid), this.acks, this.committedZxid);
     if (upTo > this.committedZxid) {
       this.commitUpTo(upTo);
       for (const [id, l] of this.learners) {
@@ -715,6 +744,7 @@ export class ZabPeer {
           this.truncate(m.truncateTo);
         }
         for (const e of m.entries) this.appendLocal(e);
+        this.adoptConfig(m.config);
         // Entries first, then the epoch, then the ack: the host persists in that order.
         this.currentEpoch = m.epoch;
         this.persist.currentEpoch = m.epoch;
@@ -780,6 +810,7 @@ export class ZabPeer {
       return;
     }
     for (const e of m.entries) if (e.zxid > this.lastZxid) this.appendLocal(e);
+    this.adoptConfig(m.config);
     this.commitUpTo(Math.min(m.commitZxid, this.lastZxid));
     this.send({ kind: 'ackNewLeader', from: this.id, to: this.leaderId, epoch: m.epoch });
   }
@@ -787,6 +818,7 @@ export class ZabPeer {
   private truncate(zxid: number): void {
     if (zxid < this.committedZxid) throw new ZabInvariantError(`TRUNC to ${zxid} below committed ${this.committedZxid}`);
     this.log = this.log.filter((e) => e.zxid <= zxid);
+    this.configs.truncated(zxid);
     this.persist.truncateTo = this.persist.truncateTo === null ? zxid : Math.min(this.persist.truncateTo, zxid);
     this.persist.entries = this.persist.entries.filter((e) => e.zxid <= zxid);
   }
@@ -803,6 +835,9 @@ export class ZabPeer {
     this.truncate(Math.min(this.lastZxid, snap.zxid));
     this.log = [];
     this.persist.entries = [];
+    // What this member logged was not the leader's history (else a DIFF): no reconfig in it is
+    // pending, or committed; the sync brings the leader's configuration.
+    this.configs.reset([], snap.zxid);
     this.base = snap.zxid;
     // The snapshot supersedes whatever was committed but not yet handed out.
     this.committedOut = [];
@@ -816,6 +851,7 @@ export class ZabPeer {
     if (e.zxid <= this.lastZxid) throw new ZabInvariantError(`append of ${e.zxid} after ${this.lastZxid}`);
     this.log.push(e);
     this.persist.entries.push(e);
+    this.configs.appended(e);
   }
 
   private commitUpTo(zxid: number): void {
@@ -827,6 +863,24 @@ export class ZabPeer {
       this.acks.delete(e.zxid);
     }
     this.committedZxid = zxid;
+    if (this.configs.committed(zxid)) this.configSettled = false;
+  }
+
+  /**
+   * Once a configuration took effect (after the step or advance, so its commit still goes out): a leader that no
+   * longer votes steps down (ZooKeeper's designates a successor; here the new configuration elects one), a follower
+   * whose leader no longer votes looks for the new one; one in no configuration stays a non-voting learner (as ZK).
+   */
+  private settleConfig(): void {
+    if (this.configSettled) return;
+    this.configSettled = true;
+    const voters = this.configs.active.voters;
+    if ((this.state === 'leading' && !voters.includes(this.id)) || (this.state === 'following' && !voters.includes(this.leaderId))) this.goLooking();
+  }
+
+  /** A learner adopts its leader's committed configuration, never an older one (a new leader commits ours when it establishes). */
+  private adoptConfig(c: QuorumConfig | undefined): void {
+    if (this.configs.adopt(c, this.log, this.committedZxid)) this.configSettled = false;
   }
 
   private send(m: ZabMessage): void {

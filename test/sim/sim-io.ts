@@ -6,6 +6,7 @@
  * so the member's loop runs deterministically inside the harness's steps.
  */
 import type { PersistedState, PersistWork } from '../../coordinator/zab/messages.ts';
+import type { QuorumConfig } from '../../coordinator/zab/quorum.ts';
 import type { Clock, Disk } from '../../coordinator/member/member.ts';
 
 export interface SimSnapshot {
@@ -17,6 +18,8 @@ export interface SimSnapshot {
 export interface Store extends PersistedState {
   /** Durable snapshots, oldest first; the log holds what comes after the oldest. */
   snapshots: SimSnapshot[];
+  /** The configuration the member last had in force (its zoo.cfg.dynamic file); null: the initial one. */
+  config?: QuorumConfig | null;
 }
 
 /** A disk answer that arrives at a later step: the harness resolves it, synchronously. */

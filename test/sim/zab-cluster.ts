@@ -9,12 +9,15 @@
  * compaction and SNAP sync, crashes, restarts, asymmetric partitions, clock
  * skew (members tick at different rates and pause) and key-value clients:
  * writes through whoever leads, and linearizable reads (a sync through the
- * leader, answered by the member that applies it).
+ * leader, answered by the member that applies it), and dynamic
+ * reconfiguration (ADR 0011): spare members outside the configuration, and
+ * a leader that adds, removes, demotes and promotes members as it runs.
  * Every step checks the safety invariants; `finish()` heals everything and
  * checks durability, liveness and the client history.
  */
 import type { ZabPeer } from '../../coordinator/zab/peer.ts';
 import type { Entry, ZabMessage } from '../../coordinator/zab/messages.ts';
+import type { QuorumConfig } from '../../coordinator/zab/quorum.ts';
 import { Member, silentMemberLog, type Links, type WireMessage } from '../../coordinator/member/member.ts';
 import { SimClock, SimDisk, type SimSnapshot, type Store } from './sim-io.ts';
 import { mulberry32 } from '../helpers/seeded-rng.ts';
@@ -46,6 +49,10 @@ export interface FaultMix {
   clockSkew?: number;
   /** Chance per step that a member pauses (no ticks, no processing), like a long GC. */
   pauseRate?: number;
+  /** Members outside the initial configuration (numbered after the observers): reconfigs may add them. */
+  spares?: number;
+  /** Chance per step that the leader proposes a reconfig (when none is pending and the new configuration has a synced quorum). */
+  reconfigRate?: number;
 }
 
 export class InvariantViolation extends Error {
@@ -77,10 +84,23 @@ interface Node {
 const SNAPSHOTS_KEPT = 2;
 const KEYS = ['a', 'b', 'c'];
 
-/** Entry payloads: `set <key> <value>` (values unique) or `sync <read id>`. */
+/** Entry payloads: `set <key> <value>` (values unique), `sync <read id>` or `reconfig v=<voters> o=<observers>`. */
 function applyToKv(kv: Map<string, string>, data: string): void {
   const [verb, key, value] = data.split(' ');
   if (verb === 'set' && key !== undefined && value !== undefined) kv.set(key, value);
+}
+
+/** The peer's `configOf` for the simulator's entries. */
+function simConfigOf(data: Buffer): { voters: number[]; observers: number[]; data: Buffer } | null {
+  if (data[0] !== 0x72 /* r */) return null;
+  const m = /^reconfig v=([\d,]*) o=([\d,]*)$/.exec(data.toString());
+  if (!m) return null;
+  const ids = (s: string): number[] => (s === '' ? [] : s.split(',').map(Number));
+  return { voters: ids(m[1] as string), observers: ids(m[2] as string), data };
+}
+
+function reconfigEntry(voters: readonly number[], observers: readonly number[]): string {
+  return `reconfig v=${[...voters].sort((a, b) => a - b).join(',')} o=${[...observers].sort((a, b) => a - b).join(',')}`;
 }
 
 function encodeSimSnapshot(applied: readonly Entry[]): Buffer {
@@ -121,8 +141,14 @@ export class ZabCluster {
   private writeCounter = 0;
   /** Every member, voters and observers. */
   readonly members: number[];
+  /** The initial configuration's voters and observers (reconfigs change what each member has in force). */
   readonly voters: number[];
   readonly observers: number[];
+  /** Outside the initial configuration. */
+  readonly spares: number[];
+  /** Reconfigs proposed, and committed (applied by some member). */
+  reconfigsProposed = 0;
+  reconfigsCommitted = 0;
   /** The key-value client history, for the linearizability check. */
   private readonly kvOps: KvOp[] = [];
   /** Writes in flight: their data -> their history entry. */
@@ -144,7 +170,8 @@ export class ZabCluster {
     this.rng = mulberry32(seed);
     this.voters = Array.from({ length: mix.members }, (_, i) => i + 1);
     this.observers = Array.from({ length: mix.observers ?? 0 }, (_, i) => mix.members + i + 1);
-    this.members = [...this.voters, ...this.observers];
+    this.spares = Array.from({ length: mix.spares ?? 0 }, (_, i) => mix.members + (mix.observers ?? 0) + i + 1);
+    this.members = [...this.voters, ...this.observers, ...this.spares];
     const skew = Math.min(0.9, mix.clockSkew ?? 0);
     // Syncing takes about five one-way trips, each a delay plus an fsync; a
     // member whose clock runs fast gives up sooner. initLimit must cover it,
@@ -185,7 +212,16 @@ export class ZabCluster {
     const clock = new SimClock(now);
     const links: Links = { send: (m) => this.sendFrom(n, m) };
     const member = new Member({
-      zab: { id: n.id, members: this.voters, observers: this.observers, initLimit: this.initLimit, syncLimit: this.syncLimit },
+      zab: {
+        id: n.id,
+        members: store.config?.voters ?? this.voters,
+        observers: store.config?.observers ?? this.observers,
+        initLimit: this.initLimit,
+        syncLimit: this.syncLimit,
+        configZxid: store.config?.zxid ?? 0,
+        configData: store.config?.data ?? null,
+        configOf: simConfigOf,
+      },
       persisted: { acceptedEpoch: store.acceptedEpoch, currentEpoch: store.currentEpoch, snapshotZxid: base, log: store.log.filter((e) => e.zxid > base) },
       disk,
       links,
@@ -200,6 +236,9 @@ export class ZabCluster {
           for (const e of r.committed) this.apply(n, e);
         },
         afterAdvance: (r) => {
+          // The configuration in force is made durable as it changes (the member's zoo.cfg.dynamic file).
+          const c = n.peer?.config;
+          if (c && c !== store.config && c.zxid > 0) store.config = c;
           n.sinceSnapshot += r.committed.length;
           const every = this.mix.snapEvery ?? 0;
           if (every > 0 && n.sinceSnapshot >= every) this.takeSnapshot(n);
@@ -346,6 +385,7 @@ export class ZabCluster {
     if (writes) {
       this.clientWrites();
       this.clientReads();
+      if ((this.mix.reconfigRate ?? 0) > 0) this.clientReconfig();
     }
     this.checkLeaders();
   }
@@ -370,6 +410,7 @@ export class ZabCluster {
     this.committed.set(e.zxid, data);
     n.applied.push(e);
     applyToKv(n.kv, data);
+    if (seen === undefined && data.startsWith('reconfig ')) this.reconfigsCommitted++;
     const p = this.proposals.get(e.zxid);
     if (p && p.leader === n.id && p.life === n.peer && p.data === data) {
       this.acked.set(e.zxid, data);
@@ -501,6 +542,50 @@ export class ZabCluster {
     this.kvReads.set(id, { member: n.id, life: p, op });
   }
 
+  /**
+   * An operator's reconfig, through whoever leads: add a member that does not
+   * vote (an observer, a spare, one removed earlier), remove a voter, or
+   * demote one to observer — the leader itself too. Refused, as ZooKeeper
+   * refuses it, while another is pending (ReconfigInProgress) or when the
+   * new configuration has no synced quorum (NewConfigNoQuorum).
+   */
+  private clientReconfig(): void {
+    if (!this.chance(this.mix.reconfigRate ?? 0)) return;
+    const leader = this.nodes.find((n) => n.peer?.state === 'leading' && n.peer.established)?.peer;
+    if (!leader || leader.pendingConfig) return;
+    const voters = new Set(leader.config.voters);
+    const observers = new Set(leader.config.observers);
+    const others = this.members.filter((id) => !voters.has(id));
+    const roll = this.rng();
+    if (roll < 0.45 && others.length > 0 && voters.size < 5) {
+      const id = others[Math.floor(this.rng() * others.length)] as number;
+      voters.add(id);
+      observers.delete(id);
+    } else if (voters.size > 2) {
+      const list = [...voters];
+      const id = list[Math.floor(this.rng() * list.length)] as number;
+      voters.delete(id);
+      if (roll < 0.75) observers.add(id);
+    } else {
+      return;
+    }
+    this.reconfigure([...voters], [...observers]);
+  }
+
+  /** Scenarios too: proposes a configuration through the leader; false when ZooKeeper would refuse it (or nobody leads). */
+  reconfigure(voters: readonly number[], observers: readonly number[]): boolean {
+    const leader = this.nodes.find((n) => n.peer?.state === 'leading' && n.peer.established)?.peer;
+    if (!leader || leader.pendingConfig || !leader.isQuorumSynced(voters)) return false;
+    if (leader.propose(Buffer.from(reconfigEntry(voters, observers))) === null) return false;
+    this.reconfigsProposed++;
+    return true;
+  }
+
+  /** The configuration member `id` has in force (its voters), or null while it is down. */
+  votersOf(id: number): readonly number[] | null {
+    return this.node(id).peer?.config.voters ?? null;
+  }
+
   /** Wing–Gong over the key-value history of this run. */
   checkKvHistory(): void {
     const r = checkKvLinearizable(this.kvOps);
@@ -544,6 +629,11 @@ export class ZabCluster {
     // Quiesce: no new writes until every member has applied what the leader committed.
     for (let k = 0; k < budget && !this.quiescent(); k++) this.step(false, false);
     if (!this.quiescent()) throw new InvariantViolation('members did not catch up with the leader after healing');
+    const leaderConfig = this.nodes.find((n) => n.peer?.state === 'leading')?.peer?.config;
+    for (const n of this.nodes) {
+      const c = n.peer?.config as QuorumConfig;
+      if (c.zxid !== leaderConfig?.zxid) throw new InvariantViolation(`member ${n.id} has configuration ${c.zxid} in force, the leader ${leaderConfig?.zxid}`);
+    }
     this.checkLinearizable();
     this.checkKvHistory();
     const order = [...this.committed.keys()].sort((a, b) => a - b);
@@ -614,7 +704,7 @@ export class ZabCluster {
 
   describe(): string {
     return this.nodes
-      .map((n) => `${n.id}:${n.peer ? `${n.peer.state}${n.peer.isServing ? '*' : ''} e${n.peer.epoch} last=${n.peer.lastZxid} c=${n.peer.committed}` : 'down'}`)
+      .map((n) => `${n.id}:${n.peer ? `${n.peer.state}${n.peer.isServing ? '*' : ''} e${n.peer.epoch} last=${n.peer.lastZxid} c=${n.peer.committed}${n.peer.config.zxid > 0 ? ` cfg=${n.peer.config.zxid}:${n.peer.config.voters.join(',')}` : ''}` : 'down'}`)
       .join('  ');
   }
 }

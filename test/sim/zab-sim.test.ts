@@ -10,6 +10,8 @@
  *
  * DROVER_SEED=n replays one seed; DROVER_SIM_SEEDS=n runs more, from
  * DROVER_SIM_BASE; DROVER_SIM_INTENSE=1 uses the harsher mixes;
+ * DROVER_SIM_RECONFIG=1 adds spare members and online reconfigurations
+ * (ADR 0011) to the mix;
  * DROVER_SIM_STEPS=n runs each seed's faulty phase for n steps. A failing
  * seed's message names the command that replays it. `npm test` runs
  * DEFAULT_SEEDS of the default mix, INTENSE_SEEDS of the harsher one and the
@@ -59,14 +61,33 @@ function intenseMixFor(seed: number): FaultMix {
   };
 }
 
+/**
+ * Dynamic reconfiguration (ADR 0011) under the default mix's faults: one or
+ * two spare members outside the configuration, and a leader that adds,
+ * removes, demotes and promotes members (itself too) as it runs. Its own
+ * seeds, so the other mixes' seeds replay as they always did.
+ */
+function reconfigMixFor(seed: number): FaultMix {
+  const r = mulberry32(seed ^ 0xc0f1);
+  return { ...mixFor(seed), spares: 1 + Math.floor(r() * 2), reconfigRate: 0.01 + r() * 0.04, ...(r() < 0.5 ? { snapEvery: 3 + Math.floor(r() * 20) } : {}) };
+}
+
+function intenseReconfigMixFor(seed: number): FaultMix {
+  const r = mulberry32(seed ^ 0xc0f2);
+  return { ...intenseMixFor(seed), spares: 1 + Math.floor(r() * 2), reconfigRate: 0.01 + r() * 0.04 };
+}
+
 const INTENSE_STEPS = 600;
 /** Harsher-mix seeds every `npm test` runs (1..n), beside DEFAULT_SEEDS of the default mix. */
 const INTENSE_SEEDS = 3000;
 const DEFAULT_SEEDS = 500;
 const DEFAULT_STEPS = 400;
+/** Seeds of the reconfiguration mixes every `npm test` runs (1..n). */
+const RECONFIG_SEEDS = 200;
+const INTENSE_RECONFIG_SEEDS = 200;
 
-function runSeed(seed: number, steps: number, intense = false): ZabCluster {
-  const mix = intense ? intenseMixFor(seed) : mixFor(seed);
+function runSeed(seed: number, steps: number, intense = false, reconfig = false): ZabCluster {
+  const mix = reconfig ? (intense ? intenseReconfigMixFor(seed) : reconfigMixFor(seed)) : intense ? intenseMixFor(seed) : mixFor(seed);
   const c = new ZabCluster(seed, mix);
   try {
     for (let i = 0; i < steps; i++) c.step(true);
@@ -74,7 +95,7 @@ function runSeed(seed: number, steps: number, intense = false): ZabCluster {
   } catch (err) {
     const e = err as Error;
     const customSteps = steps !== (intense ? INTENSE_STEPS : DEFAULT_STEPS) ? `DROVER_SIM_STEPS=${steps} ` : '';
-    const replay = `${intense ? 'DROVER_SIM_INTENSE=1 ' : ''}${customSteps}DROVER_SEED=${seed}`;
+    const replay = `${intense ? 'DROVER_SIM_INTENSE=1 ' : ''}${reconfig ? 'DROVER_SIM_RECONFIG=1 ' : ''}${customSteps}DROVER_SEED=${seed}`;
     e.message = `seed ${seed} (replay: ${replay} npx vitest run test/sim/zab-sim.test.ts) mix ${JSON.stringify(mix)} at step ${c.now} [${c.describe()}]: ${e.message}`;
     throw e;
   }
@@ -87,6 +108,7 @@ describe('ZAB in a seeded simulation', () => {
   const base = only ? Number(only) : Number(process.env['DROVER_SIM_BASE'] ?? 1);
   const seeds = only ? [Number(only)] : Array.from({ length: count }, (_, i) => base + i);
   const intense = process.env['DROVER_SIM_INTENSE'] === '1';
+  const reconfig = process.env['DROVER_SIM_RECONFIG'] === '1';
 
   it(`keeps every acknowledged write and one history (${seeds.length} seeds)`, () => {
     let acked = 0;
@@ -94,7 +116,7 @@ describe('ZAB in a seeded simulation', () => {
     let snaps = 0;
     const steps = Number(process.env['DROVER_SIM_STEPS'] ?? (intense ? INTENSE_STEPS : DEFAULT_STEPS));
     for (const seed of seeds) {
-      const c = runSeed(seed, steps, intense);
+      const c = runSeed(seed, steps, intense, reconfig);
       acked += c.acked.size;
       reads += c.readsAnswered;
       snaps += c.snapSyncs;
@@ -114,6 +136,20 @@ describe('ZAB in a seeded simulation', () => {
     let acked = 0;
     for (let seed = 1; seed <= INTENSE_SEEDS; seed++) acked += runSeed(seed, INTENSE_STEPS, true).acked.size;
     expect(acked).toBeGreaterThan(INTENSE_SEEDS * 5);
+  }, 120_000);
+
+  it(`changes membership online under faults (${RECONFIG_SEEDS} seeds, ${INTENSE_RECONFIG_SEEDS} harsher; DROVER_SIM_RECONFIG=1 runs the main test with them)`, () => {
+    let committed = 0;
+    let acked = 0;
+    for (let seed = 1; seed <= RECONFIG_SEEDS; seed++) {
+      const c = runSeed(seed, DEFAULT_STEPS, false, true);
+      committed += c.reconfigsCommitted;
+      acked += c.acked.size;
+    }
+    for (let seed = 1; seed <= INTENSE_RECONFIG_SEEDS; seed++) committed += runSeed(seed, INTENSE_STEPS, true, true).reconfigsCommitted;
+    // Membership really changed, many times, and writes went on.
+    expect(committed).toBeGreaterThan(RECONFIG_SEEDS);
+    expect(acked).toBeGreaterThan(RECONFIG_SEEDS * 5);
   }, 120_000);
 
   // Harsher-mix seeds that failed once (issue 12), replayed as they are. Any
@@ -212,6 +248,33 @@ describe('ZAB in a seeded simulation', () => {
     // epoch: a rejoin attempt took the sync of the one before it, and the
     // leader's re-sync met it in broadcast, leaving a gap in its proposals.
     runSeed(1357, DEFAULT_STEPS);
+  });
+
+  it('reconfig: a spare replaces a member that is down, the leader removes itself, and the member down comes back knowing', () => {
+    const c = new ZabCluster(21, { members: 3, spares: 1, lossRate: 0, crashRate: 0, partitionRate: 0, maxDelay: 1, maxFsyncDelay: 1, writeRate: 1, readRate: 0.5 });
+    for (let i = 0; i < 60; i++) c.step(false);
+    const leader = c.leaderId();
+    const [down, other] = c.voters.filter((v) => v !== leader) as [number, number];
+    c.crashMember(down, 1_000_000);
+    // The spare (4) learns as a non-voter; a quorum of the new configuration is synced, so it may go.
+    expect(c.reconfigure([leader, other, 4], [])).toBe(true);
+    for (let i = 0; i < 40; i++) c.step(false);
+    expect(c.votersOf(leader)).toEqual([leader, other, 4].sort((a, b) => a - b));
+    expect(c.votersOf(4)).toEqual(c.votersOf(leader));
+    // Without member 4's vote nothing would commit now (the member down no longer counts).
+    const acked = c.acked.size;
+    for (let i = 0; i < 20; i++) c.step(false);
+    expect(c.acked.size).toBeGreaterThan(acked);
+    expect(c.reconfigure([other, 4], [])).toBe(true);
+    for (let i = 0; i < 300 && (c.leaderId() === -1 || c.leaderId() === leader); i++) c.step(false);
+    expect([other, 4]).toContain(c.leaderId());
+    // In no configuration now: it rejoins as a non-voting learner.
+    for (let i = 0; i < 300 && c.servingAs(leader) !== 'observing'; i++) c.step(false);
+    expect(c.servingAs(leader), c.describe()).toBe('observing');
+    expect(c.reconfigsCommitted).toBe(2);
+    // finish() restarts the member that was down with the configuration it had; it must learn the new one.
+    c.finish(2000);
+    expect(c.votersOf(down)).toEqual([other, 4].sort((a, b) => a - b));
   });
 
   it('a fault-free ensemble elects one leader and commits in order', () => {
