@@ -55,6 +55,8 @@ const PREFETCH_RUN_MS_MAX = 50;
  */
 const PREFETCH_BUNDLES = 32;
 const PREFETCH_HOLD_MS = 250;
+/** Runs claimed ahead still waiting for a slot after this long are handed back (watchHoard). */
+const HOARD_MS = 1_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -240,6 +242,7 @@ export class JobRunner {
           this.buffer.push(run);
         }
         this.drainBuffer();
+        if (this.buffer.length > 0) this.watchHoard(runs);
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err }, 'claim failed; retrying');
@@ -250,9 +253,28 @@ export class JobRunner {
     await this.handBackBuffer();
   }
 
+  /**
+   * Claimed-ahead runs are for runs that take a few ms. If the job's runs got
+   * long since (its moving average is from the short ones), the ones claimed
+   * ahead would wait in the buffer for whole runs while an idle worker could
+   * take them: still waiting after HOARD_MS, they are handed back, and the
+   * average is raised so the next claims take no more than the free slots.
+   */
+  private watchHoard(claimed: ClaimedRun[]): void {
+    const timer = setTimeout(() => {
+      const waiting = new Set(claimed);
+      if (this.stopped || !this.buffer.some((c) => waiting.has(c))) return;
+      this.runMsEma = Math.max(this.runMsEma ?? 0, HOARD_MS);
+      this.log.info({ runs: this.buffer.length }, 'runs claimed ahead are waiting on long runs: handed back for other workers');
+      void this.handBackBuffer((c) => waiting.has(c));
+    }, HOARD_MS);
+    timer.unref();
+  }
+
   /** Claimed-ahead runs that never started go back to their lanes, not counted as attempts. */
-  private async handBackBuffer(): Promise<void> {
-    const runs = this.buffer.splice(0);
+  private async handBackBuffer(which: (c: ClaimedRun) => boolean = () => true): Promise<void> {
+    const runs = this.buffer.filter(which);
+    for (let i = this.buffer.length - 1; i >= 0; i--) if (which(this.buffer[i]!)) this.buffer.splice(i, 1);
     await Promise.all(
       runs.map(async (c) => {
         const record = changed(c.record, { state: 'queued', worker: undefined, freeAttempts: (c.record.freeAttempts ?? 0) + 1 });

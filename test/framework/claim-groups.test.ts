@@ -5,17 +5,21 @@
  * leaves its group; recovery of a group whose session ended re-queues
  * exactly the runs still active by that claim.
  */
+import { EventEmitter } from 'node:events';
 import { expect, it } from 'vitest';
 import { pino } from 'pino';
-import { describeOnBackends } from '../helpers/backends.ts';
+import { describeOnBackends, until } from '../helpers/backends.ts';
+import { claimsByWorker } from '../../shared/jobs/live-workers.ts';
+import { startWorker } from '../../worker/runtime.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { decodeClaimGroup, encodeClaimGroup } from '../../shared/jobs/claim-group.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
 import { enqueueWith } from '../../shared/jobs/enqueue.ts';
 import { publishJob } from '../../shared/jobs/job-dirs.ts';
+import { jobCounts } from '../../shared/jobs/job-counts.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { requeueOrphans } from '../../shared/jobs/recovery.ts';
-import { getRun, queueDepth } from '../../shared/jobs/run-admin.ts';
+import { getRun, pauseJob, queueDepth, resumeJob } from '../../shared/jobs/run-admin.ts';
 import { isClaimId, newClaimId } from '../../shared/jobs/run-id.ts';
 import { Claimer, type ClaimedRun } from '../../worker/runs/claim.ts';
 import { FinishBatcher } from '../../worker/runs/finish.ts';
@@ -24,6 +28,20 @@ import { childrenGone, waitForRun } from './jobs-waits.ts';
 
 const silent = pino({ enabled: false });
 const job = defineJob({ name: 'cg', retries: 0, run: () => null });
+
+const bus = new EventEmitter();
+/** Short runs, then long ones gated by the test: what a worker's claim-ahead must not hoard. */
+const mixed = defineJob<{ label: string; hold?: boolean }, string>({
+  name: 'cg-mixed',
+  concurrency: 2,
+  run: (_ctx, input) => (input.hold ? new Promise<string>((resolve) => bus.once(`go-${input.label}`, () => resolve(input.label))) : input.label),
+});
+/** Runs until the test releases it by its input label. */
+const gated = defineJob<string, string>({
+  name: 'cg-gated',
+  concurrency: 4,
+  run: (_ctx, label) => new Promise<string>((resolve) => bus.once(`go-${label}`, () => resolve(label))),
+});
 
 function claimer(client: Coordination, worker: string): Claimer {
   return new Claimer({ client, job: 'cg', workerId: () => worker, logger: silent, isCancelRequested: () => false });
@@ -56,12 +74,17 @@ describeOnBackends('jobs: claim groups', (env) => {
 
     const finisher = new FinishBatcher(client, silent);
     const [c0, c1, c2, c3] = claimed;
+    // Each finish multi lists the runs not landed but its own: the list is exact once it lands,
+    // for a finish on its own and for a batch.
     expect((await succeed(finisher, c0!)).ok).toBe(true);
-    // The next batch multi brings the list down to the runs whose finish had not landed.
-    expect((await Promise.all([succeed(finisher, c1!), succeed(finisher, c2!)])).every((r) => r.ok)).toBe(true);
     expect((await groupRuns(client, lease!)).sort()).toEqual([c1!.runId, c2!.runId, c3!.runId].sort());
+    expect((await Promise.all([succeed(finisher, c1!), succeed(finisher, c2!)])).every((r) => r.ok)).toBe(true);
+    expect(await groupRuns(client, lease!)).toEqual([c3!.runId]);
+    expect(await jobCounts(client, 'cg')).toMatchObject({ active: 1 });
     expect(await client.exists(layout.lease('cg', lease!))).not.toBeNull();
+    // The last run's finish takes the group's lease and inflight with it.
     expect((await succeed(finisher, c3!)).ok).toBe(true);
+    expect(await client.children(layout.leases('cg'))).toEqual([]);
     await finisher.closed();
     expect(await client.children(layout.leases('cg'))).toEqual([]);
     expect(await client.children(layout.inflight('cg'))).toEqual([]);
@@ -127,5 +150,56 @@ describeOnBackends('jobs: claim groups', (env) => {
     for (const id of ids) expect(await getRun(client, 'cg', id)).toMatchObject({ state: 'queued', attempt: 0 });
     const again = await claimer(client, 'w-b').claim(5);
     expect(again.map((c) => c.runId)).toEqual(ids);
+  });
+
+  it("a worker's active count follows its runs as they end one by one, while others of their claim run on", async () => {
+    const client = await env.client();
+    await publishJob(client, gated.spec);
+    await pauseJob(client, 'cg-gated');
+    const labels = ['a', 'b', 'c', 'd'];
+    const ids = await enqueueWith(client, 'cg-gated', labels.map((input) => ({ input })));
+    const worker = await startWorker({ client, jobs: [gated], schedule: false });
+    env.defer(() => worker.close({ graceMs: 500 }));
+    await resumeJob(client, 'cg-gated');
+    await Promise.all(ids.map((id) => waitForRun(client, 'cg-gated', id, (r) => r.state === 'active')));
+    // One claim took all four: one group.
+    expect(await client.children(layout.leases('cg-gated'))).toHaveLength(1);
+    const active = async (): Promise<number> => (await jobCounts(client, 'cg-gated')).active;
+    expect(await active()).toBe(4);
+    for (const [k, label] of labels.slice(0, 3).entries()) {
+      bus.emit(`go-${label}`);
+      await waitForRun(client, 'cg-gated', ids[k]!, (r) => r.state === 'succeeded');
+      await until(`${3 - k} active`, async () => (await active()) === 3 - k || null);
+      const held = (await claimsByWorker(client, ['cg-gated'])).get(worker.id) ?? [];
+      expect(held.map((c) => c.runId).sort()).toEqual(ids.slice(k + 1).sort());
+    }
+    bus.emit('go-d');
+    await waitForRun(client, 'cg-gated', ids[3]!, (r) => r.state === 'succeeded');
+    await childrenGone(client, layout.inflight('cg-gated'));
+    expect(await active()).toBe(0);
+  });
+
+  it('runs claimed ahead for short runs are handed back when the runs got long, for another worker to take', async () => {
+    const client = await env.client();
+    await publishJob(client, mixed.spec);
+    const a = await startWorker({ client, jobs: [mixed], schedule: false });
+    env.defer(() => a.close({ graceMs: 500 }));
+    // Short runs first: the worker learns to claim ahead.
+    const quick = await enqueueWith(client, 'cg-mixed', Array.from({ length: 20 }, (_, i) => ({ input: { label: `q${i}` } })));
+    await Promise.all(quick.map((id) => waitForRun(client, 'cg-mixed', id, (r) => r.state === 'succeeded')));
+    const long = await enqueueWith(client, 'cg-mixed', ['l0', 'l1', 'l2', 'l3'].map((label) => ({ input: { label, hold: true } })));
+    // Two run on A (concurrency 2); the two A claimed ahead go back to the queue, not counted.
+    const back = await until('two long runs handed back', async () => {
+      const recs = await Promise.all(long.map((id) => getRun(client, 'cg-mixed', id)));
+      const queued = recs.filter((r) => r.state === 'queued');
+      return queued.length === 2 ? queued : null;
+    });
+    for (const r of back) expect(r.freeAttempts).toBe(1);
+    const b = await startWorker({ client: await env.client(), jobs: [mixed], schedule: false });
+    env.defer(() => b.close({ graceMs: 500 }));
+    const onB = await Promise.all(back.map((r) => waitForRun(client, 'cg-mixed', r.id, (x) => x.state === 'active')));
+    expect(onB.every((r) => r.worker === b.id)).toBe(true);
+    for (const label of ['l0', 'l1', 'l2', 'l3']) bus.emit(`go-${label}`);
+    await Promise.all(long.map((id) => waitForRun(client, 'cg-mixed', id, (r) => r.state === 'succeeded')));
   });
 });

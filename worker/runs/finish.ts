@@ -103,6 +103,8 @@ const FLUSHES_IN_FLIGHT_MAX = 2;
 export class FinishBatcher {
   private pending: Pending[] = [];
   private closing: HeldClaimGroup[] = [];
+  /** Groups whose inflight list names runs that have landed since. */
+  private readonly stale = new Set<HeldClaimGroup>();
   /** Closes sent on their own, and batch multis carrying closes, not settled yet. */
   private readonly closes = new Set<Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -147,6 +149,33 @@ export class FinishBatcher {
     return groups;
   }
 
+  /** Groups whose list went stale after `touched` landed: rewritten by the next flush. */
+  private checkStale(touched: Iterable<HeldClaimGroup>): void {
+    let any = false;
+    for (const g of touched) {
+      if (g.stale) {
+        this.stale.add(g);
+        any = true;
+      }
+    }
+    if (any) this.schedule();
+  }
+
+  /** A stale list rewritten with no finish multi to carry it (a group whose last runs run long). */
+  private updateAlone(group: HeldClaimGroup): void {
+    const update = group.updateOp();
+    if (!update || update.op.op !== 'set') return;
+    const p = this.client
+      .set(update.op.path, update.op.data, -1)
+      .then(() => group.updated(update.size))
+      .catch((err: unknown) => {
+        // Closed meanwhile (or taken by recovery): nothing left to list.
+        if (!isZkError(err, 'NO_NODE')) this.logger.warn({ err, job: group.job, claim: group.id }, 'rewriting a claim group list failed');
+      })
+      .finally(() => this.closes.delete(p));
+    this.closes.add(p);
+  }
+
   private closeAlone(groups: HeldClaimGroup[]): void {
     for (const g of groups) {
       const p = g
@@ -174,7 +203,7 @@ export class FinishBatcher {
     } finally {
       this.flushing--;
       // What arrived while the ensemble was busy goes out as one batch now.
-      if (this.pending.length > 0 || this.closing.length > 0) this.schedule();
+      if (this.pending.length > 0 || this.closing.length > 0 || this.stale.size > 0) this.schedule();
     }
   }
 
@@ -200,8 +229,13 @@ export class FinishBatcher {
     // Emptied groups ride along with the first batch (their deletes are two small ops, not a
     // transaction of their own); with no batch to carry them they go alone.
     const closing = this.takeClosing();
-    if (chunks.length === 0 && closing.length > 0) this.closeAlone(closing);
-    const carrier = chunks.length > 0 && closing.length > 0 ? this.commitBatch(chunks[0]!, closing) : null;
+    const stale = [...this.stale].filter((g) => g.stale);
+    this.stale.clear();
+    if (chunks.length === 0) {
+      if (closing.length > 0) this.closeAlone(closing);
+      for (const g of stale) this.updateAlone(g);
+    }
+    const carrier = chunks.length > 0 && (closing.length > 0 || stale.length > 0) ? this.commitBatch(chunks[0]!, closing, stale) : null;
     if (carrier) {
       const tracked = carrier.finally(() => this.inFlight.delete(tracked));
       this.inFlight.add(tracked);
@@ -209,23 +243,44 @@ export class FinishBatcher {
     await Promise.all([...(carrier ? [carrier] : []), ...chunks.slice(carrier ? 1 : 0).map((c) => this.commitBatch(c, [])), ...single.map((p) => this.commitOne(p))]);
   }
 
-  private async commitBatch(batch: Pending[], closing: HeldClaimGroup[]): Promise<void> {
-    if (batch.length === 1 && closing.length === 0) return this.commitOne(batch[0]!);
+  private async commitBatch(batch: Pending[], closing: HeldClaimGroup[], stale: HeldClaimGroup[] = []): Promise<void> {
+    if (batch.length === 1 && closing.length === 0 && stale.length === 0) return this.commitOne(batch[0]!);
     const ops = batch.flatMap((p) => simpleOps(p.req, new Set()));
     const updates: { group: HeldClaimGroup; size: number }[] = [];
-    for (const group of new Set(batch.map((p) => p.req.group))) {
-      const op = group?.updateOp();
-      if (group && op) {
-        ops.push(op);
-        updates.push({ group, size: group.size });
+    const riding: HeldClaimGroup[] = [];
+    const byGroup = new Map<HeldClaimGroup, string[]>();
+    for (const p of batch) if (p.req.group) byGroup.set(p.req.group, [...(byGroup.get(p.req.group) ?? []), p.req.runId]);
+    for (const [group, runIds] of byGroup) {
+      // The batch holds every run of the group not landed yet: the group goes with them.
+      if (group.rideWith(runIds)) {
+        ops.push(...group.closeOps());
+        riding.push(group);
+        continue;
+      }
+      const update = group.updateOp(runIds);
+      if (update) {
+        ops.push(update.op);
+        updates.push({ group, size: update.size });
+      }
+    }
+    // Lists left stale by finishes that landed out of step ride along too.
+    for (const group of stale) {
+      const update = byGroup.has(group) ? null : group.updateOp();
+      if (update) {
+        ops.push(update.op);
+        updates.push({ group, size: update.size });
       }
     }
     for (const g of closing) ops.push(...g.closeOps());
     try {
       await this.client.multi(ops);
       for (const u of updates) u.group.updated(u.size);
+      for (const g of riding) g.rode(true);
       for (const p of batch) p.resolve({ ok: true });
+      this.checkStale(byGroup.keys());
     } catch (err) {
+      for (const group of stale) this.stale.add(group);
+      for (const g of riding) g.rode(false);
       // The groups' deletes are not the batch's business: they go on their own.
       this.closeAlone(closing);
       if (!(err instanceof ZkError) || err.opIndex === undefined) {
@@ -241,6 +296,7 @@ export class FinishBatcher {
     try {
       await this.commitRun(p.req);
       p.resolve({ ok: true });
+      if (p.req.group) this.checkStale([p.req.group]);
     } catch (err) {
       if (err instanceof ZkError && err.opIndex === 0 && err.is('BAD_VERSION')) {
         this.logger.warn({ job: p.req.job, runId: p.req.runId, version: p.req.version }, 'fenced: the run moved on; result discarded');
@@ -252,13 +308,32 @@ export class FinishBatcher {
   }
 
   private async commitRun(req: FinishRequest): Promise<void> {
+    // The last run of its group not landed takes the group's deletes along (its lease may have
+    // gone with an expired session: optional, as a consumed cancel request is).
+    const ride = req.group?.rideWith([req.runId]) ? req.group : null;
+    const update = ride ? null : (req.group?.updateOp([req.runId]) ?? null);
+    try {
+      await this.commitRunOps(req, ride, update?.op ?? null);
+      if (update) req.group?.updated(update.size);
+      ride?.rode(true);
+    } catch (err) {
+      ride?.rode(false);
+      throw err;
+    }
+  }
+
+  private async commitRunOps(req: FinishRequest, ride: HeldClaimGroup | null, update: Op | null): Promise<void> {
     const dropped: Optional = new Set();
     const optional = new Set(req.cancelNode ? [req.cancelNode] : []);
+    if (ride) optional.add(layout.lease(ride.job, ride.id));
+    if (update) optional.add(update.path);
     for (let tries = 0; ; tries++) {
       let ops: Op[] = [];
       try {
         await commitWithRetry(this.client, async () => {
           ops = simpleOps(req, dropped);
+          if (ride) ops.push(...ride.closeOps().filter((o) => !dropped.has(o.path)));
+          if (update && !dropped.has(update.path)) ops.push(update);
           const retryable = new Set<number>();
           if (req.kind === 'handback') {
             const tails = await readLaneTails(this.client, req.job, [req.record.priority]);
@@ -272,8 +347,8 @@ export class FinishBatcher {
         });
         return;
       } catch (err) {
-        // A cancel request consumed meanwhile: the record at V still says the attempt is ours,
-        // so the finish stands without it.
+        // A cancel request consumed meanwhile, or the group's lease gone with an expired session:
+        // the record at V still says the attempt is ours, so the finish stands without it.
         const path = err instanceof ZkError && err.opIndex !== undefined ? ops[err.opIndex]?.path : undefined;
         if (tries < 3 && path && optional.has(path) && isZkError(err, 'NO_NODE') && !dropped.has(path)) {
           dropped.add(path);

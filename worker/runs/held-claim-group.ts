@@ -1,11 +1,15 @@
 /**
  * A claim group this worker holds (shared/jobs/claim-group.ts): the runs of
- * one claim whose finish has not landed yet. The group's inflight list is
- * brought down to them in the worker's next finish multi that touches the
- * group (so the active count stays close), and once every run has landed
- * (or was fenced: it is someone else's) the group's lease and inflight go,
- * in the worker's next finish multi (no transaction of their own under load). A run abandoned by a lost session stays in the group:
- * recovery re-queues it from the inflight once the lease has gone.
+ * one claim whose finish has not landed yet. Each finish multi of the
+ * group's runs also rewrites the inflight's list to the runs not landed
+ * minus its own (exact when it lands, unchanged when it fails: one multi);
+ * a list left stale by finishes landing out of step is rewritten by the
+ * next flush. Once every run has landed (or was fenced: it is someone
+ * else's) the group's lease and inflight go — with the last runs' finish
+ * when they are in one multi, else in the next finish multi or alone. A run
+ * abandoned by a lost session stays in the group: recovery re-queues it
+ * from the inflight once the lease has gone. The list never leaves out a
+ * run whose finish may not land.
  */
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
@@ -21,6 +25,8 @@ export class HeldClaimGroup {
 
   /** While the claim still has reserved slots to take: the group stays open even when empty. */
   private reserving = true;
+  /** While a finish multi carrying the group's deletes is in flight (rideWith). */
+  private riding = false;
 
   constructor(
     readonly job: string,
@@ -46,15 +52,26 @@ export class HeldClaimGroup {
     return true;
   }
 
-  /** The write that brings the inflight's list down to the runs not landed yet; null when it is current. */
-  updateOp(): Op | null {
-    if (this.done || this.reserving || this.pending.size === 0 || this.pending.size >= this.listed) return null;
-    return { op: 'set', path: layout.inflightRun(this.job, this.id), data: encodeClaimGroup({ v: 1, worker: this.worker, at: this.at, runs: [...this.pending] }) };
+  /**
+   * The write, for a multi finishing `finishing` (of this group's runs), that
+   * lists the group's runs not landed but those; null when that is what the
+   * inflight lists already. `size` goes to updated() once the multi landed.
+   */
+  updateOp(finishing: readonly string[] = []): { op: Op; size: number } | null {
+    if (this.done || this.reserving) return null;
+    const runs = finishing.length === 0 ? [...this.pending] : [...this.pending].filter((id) => !finishing.includes(id));
+    if (runs.length === 0 || runs.length >= this.listed) return null;
+    return { op: { op: 'set', path: layout.inflightRun(this.job, this.id), data: encodeClaimGroup({ v: 1, worker: this.worker, at: this.at, runs }) }, size: runs.length };
   }
 
-  /** The update from updateOp() landed (it listed `size` runs). */
+  /** An update from updateOp() landed (multis land in the order sent: the last one is what the inflight lists). */
   updated(size: number): void {
-    this.listed = Math.min(this.listed, size);
+    this.listed = size;
+  }
+
+  /** The inflight lists runs that have landed since (finishes landing out of step with the updates). */
+  get stale(): boolean {
+    return !this.done && !this.reserving && !this.riding && this.pending.size > 0 && this.pending.size < this.listed;
   }
 
   get size(): number {
@@ -67,9 +84,27 @@ export class HeldClaimGroup {
    * (closeOps in its next multi, or close()).
    */
   leave(runId: string): boolean {
-    if (!this.pending.delete(runId) || this.pending.size > 0 || this.done || this.reserving) return false;
+    if (!this.pending.delete(runId) || this.pending.size > 0 || this.done || this.reserving || this.riding) return false;
     this.done = true;
     return true;
+  }
+
+  /**
+   * True when `runIds` are all the group's runs not landed yet: their finish
+   * multi may carry the group's deletes (closeOps), saving the group a
+   * transaction of its own. rode() says how that multi went.
+   */
+  rideWith(runIds: readonly string[]): boolean {
+    if (this.done || this.reserving || this.riding || this.pending.size === 0 || this.pending.size > runIds.length) return false;
+    for (const id of this.pending) if (!runIds.includes(id)) return false;
+    this.riding = true;
+    return true;
+  }
+
+  /** The finish multi carrying the deletes landed (the group is closed) or failed (it closes as usual). */
+  rode(landed: boolean): void {
+    this.riding = false;
+    if (landed) this.done = true;
   }
 
   /** The group's lease and inflight going: its runs have all landed. */
