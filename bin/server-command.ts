@@ -69,8 +69,9 @@ export async function run(args: string[]): Promise<number> {
   if (values.port && values.config) config = { ...config, clientPort: Number(values.port) };
   const stopped = stopSignal();
   let member;
-  if (config.servers.length > 0) {
-    // As ZooKeeper: server.N lines make an ensemble member; dataDir/myid says which one this is.
+  if (config.servers.length > 0 || config.dynamicConfigFile) {
+    // As ZooKeeper: server.N lines (in zoo.cfg or its dynamicConfigFile) make an ensemble member;
+    // dataDir/myid says which one this is.
     const myidFile = path.join(config.dataDir, 'myid');
     const text = await readFile(myidFile, 'utf8').catch(() => null);
     const myid = text === null ? NaN : Number(text.trim());
