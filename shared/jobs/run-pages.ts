@@ -345,7 +345,8 @@ async function waiting(client: Coordination, job: string, fill: PageFill, from: 
         const cut = fill.take(read[d] as RunRecord[], k);
         k = 0;
         if (cut !== null) return { p, i, k: cut };
-        if (fill.full) return { p, i: i + 1 };
+        // Full: a next page only when something is left to read (a page that fits exactly ends the listing).
+        if (fill.full) return i + 1 < t || p !== priorities[priorities.length - 1] ? { p, i: i + 1 } : null;
       }
     }
   }

@@ -69,6 +69,10 @@ describeOnBackends('jobs: runs by page, counts without listing', (env) => {
     const listed = await allPages((cursor) => listRunPage(client, 'pages', { state: 'waiting', limit: 4, cursor }));
     expect(listed.ids).toEqual([...high, ...mid, ...low]);
     expect(listed.pages).toBe(5);
+    // A page that holds the last waiting runs exactly is the last page: no cursor to an empty one.
+    const exact = await listRunPage(client, 'pages', { state: 'waiting', limit: 18 });
+    expect(exact.runs).toHaveLength(18);
+    expect(exact.next).toBeNull();
     const counts = await jobCounts(client, 'pages');
     expect(counts).toMatchObject({ job: 'pages', waiting: 18, active: 0, delayed: 0, dead: 0, finished: 0, paused: true });
     expect(counts.lanes).toEqual([
