@@ -1,11 +1,10 @@
 /**
  * The live runs table, at a cost bounded by what it shows: the runs being
  * worked on (one data watch per leased record, so progress moves live; as
- * many as the workers' slots — and for a claim group, shared/jobs/
+ * many as the workers' slots — for a claim group, shared/jobs/
  * claim-group.ts, one data watch on its inflight, whose run list shrinks as
- * finishes land, with each run's record read once when it shows and once
- * when it leaves: no watch per run, so a group's runs show their progress
- * as of their claim), the first few waiting runs of each job (a
+ * finishes land, and one on the record of each run it lists, read once more
+ * when the run leaves it), the first few waiting runs of each job (a
  * page read from the lane heads when a job's queue moved), and the runs seen
  * finishing since the dashboard started (a bounded ring). Runs too short for
  * their lease to be seen are found when a job's finished count moves: the
@@ -50,7 +49,7 @@ interface Watched {
   closed: boolean;
 }
 
-/** A claim group held by a worker: its inflight watched, its runs' records read, not watched. */
+/** A claim group held by a worker: its inflight watched, and the record of each run it lists. */
 interface WatchedGroup {
   job: string;
   claim: string;
@@ -305,16 +304,19 @@ export class LiveRuns {
     this.changed();
   }
 
-  /** Reads these runs of a group once (no watch) and keeps their records. */
+  /** Reads these runs of a group and watches their records while the group lists them (progress moves live). */
   private async readGroupRuns(g: WatchedGroup, ids: readonly string[]): Promise<void> {
-    await Promise.all(
-      ids.map(async (id) => {
-        const read = await this.readOnce(g.job, id);
-        if (read === null || this.closed || g.records.get(id) !== null) return;
-        g.records.set(id, read);
-        if (TERMINAL_STATES.has(read.view.state)) this.remember(read.view);
-      }),
-    );
+    await Promise.all(ids.map((id) => this.readGroupRun(g, id)));
+  }
+
+  private async readGroupRun(g: WatchedGroup, id: string): Promise<void> {
+    const listed = (): boolean => !this.closed && !g.closed && g.records.has(id);
+    const read = await this.readOnce(g.job, id, () => {
+      if (listed()) void this.readGroupRun(g, id).then(() => this.changed());
+    });
+    if (read === null || !listed()) return;
+    g.records.set(id, read);
+    if (TERMINAL_STATES.has(read.view.state)) this.remember(read.view);
   }
 
   /** Runs that left a group (or the group went): their end state, read once unless already seen to end; then let go. */
@@ -331,11 +333,11 @@ export class LiveRuns {
     if (g.closed) this.changed();
   }
 
-  /** A single run's record, read without a watch; null when gone or unreadable. */
-  private async readOnce(job: string, runId: string): Promise<{ data: Buffer; view: RunView } | null> {
+  /** A single run's record (with a data watch when `watcher` is given); null when gone or unreadable. */
+  private async readOnce(job: string, runId: string, watcher?: () => void): Promise<{ data: Buffer; view: RunView } | null> {
     const path = layout.run(job, runId);
     try {
-      const { data } = await this.client.get(path);
+      const { data } = await this.client.get(path, watcher);
       const run = runsOf(decodeStored(data, path))[0];
       return run ? { data, view: runFromRecord(job, run.id, path, run as unknown as Record<string, unknown>) } : null;
     } catch (err) {
