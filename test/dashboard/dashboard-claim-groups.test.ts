@@ -6,10 +6,10 @@
  * group's runs as their finishes land, watching the group's inflight, not
  * each run.
  */
+import { mirrorTree } from '../helpers/mirror-tree.ts';
 import { describe, expect, it } from 'vitest';
 import { LiveState } from '../../dashboard/live/live-state.ts';
 import { workersView } from '../../dashboard/model/cluster-view.ts';
-import type { MirrorNode, MirrorView } from '../../dashboard/model/mirror-view.ts';
 import type { Coordination } from '../../shared/client/coordination.ts';
 import { encodeClaimGroup, type ClaimGroupInfo } from '../../shared/jobs/claim-group.ts';
 import { defineJob } from '../../shared/jobs/define-job.ts';
@@ -23,24 +23,7 @@ import { newClaimId } from '../../shared/jobs/run-id.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { describeOnBackends, until } from '../helpers/backends.ts';
 
-/** A tree from { path: data } (children derived from the paths). */
-function tree(nodes: Record<string, unknown>): MirrorView {
-  const map = new Map<string, MirrorNode>();
-  const ensure = (path: string): MirrorNode => {
-    let n = map.get(path);
-    if (!n) {
-      n = { data: null, stat: null, children: [] };
-      map.set(path, n);
-      if (path !== '/') {
-        const parent = path.slice(0, path.lastIndexOf('/')) || '/';
-        ensure(parent).children.push(path.slice(path.lastIndexOf('/') + 1));
-      }
-    }
-    return n;
-  };
-  for (const [path, data] of Object.entries(nodes)) ensure(path).data = data === undefined ? null : Buffer.from(JSON.stringify(data));
-  return { get: (p) => map.get(p) };
-}
+const tree = mirrorTree;
 
 describe('workers view: claim groups', () => {
   const W = 'w-0000000001';

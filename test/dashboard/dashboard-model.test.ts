@@ -1,8 +1,8 @@
 /** The dashboard's pure parts: 4lw parsing, connect strings, metrics, cron preview, the cluster view. */
+import { mirrorTree } from '../helpers/mirror-tree.ts';
 import { describe, expect, it } from 'vitest';
 import { parseConnectString } from '../../dashboard/ensemble/connect-string.ts';
 import { parseMntr, parseSrvr } from '../../dashboard/ensemble/four-letter-parse.ts';
-import type { MirrorNode, MirrorView } from '../../dashboard/model/mirror-view.ts';
 import { runFromRecord, structureView } from '../../dashboard/model/cluster-view.ts';
 import { MetricsHistory } from '../../dashboard/model/metrics-history.ts';
 import { nextFireTimes } from '../../dashboard/model/schedule-preview.ts';
@@ -11,26 +11,7 @@ import { decodeStored, encodeBundle } from '../../shared/jobs/run-codec.ts';
 import { runsOf } from '../../shared/jobs/run-lookup.ts';
 import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 
-/** A tree from { path: data } (children derived from the paths). */
-function tree(nodes: Record<string, unknown>): MirrorView {
-  const map = new Map<string, MirrorNode>();
-  const ensure = (path: string): MirrorNode => {
-    let n = map.get(path);
-    if (!n) {
-      n = { data: null, stat: null, children: [] };
-      map.set(path, n);
-      if (path !== '/') {
-        const parent = path.slice(0, path.lastIndexOf('/')) || '/';
-        ensure(parent).children.push(path.slice(path.lastIndexOf('/') + 1));
-      }
-    }
-    return n;
-  };
-  for (const [path, data] of Object.entries(nodes)) {
-    ensure(path).data = data === undefined ? null : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
-  }
-  return { get: (p) => map.get(p) };
-}
+const tree = mirrorTree;
 
 describe('four-letter words', () => {
   it('reads srvr and mntr', () => {

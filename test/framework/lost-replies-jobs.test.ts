@@ -69,51 +69,37 @@ describeOnBackends('framework writes whose reply is lost', (env) => {
     expect(events.filter((e) => e.type === 'finished' && e.runId === runId)).toHaveLength(1);
   });
 
-  it("a worker's claim: the run is claimed once and runs once", async () => {
+  /** A worker's claim multi (`match` picks which) loses its reply: the run is still claimed once and runs once. */
+  async function claimedOnce(label: string, match?: (request: Buffer) => boolean): Promise<void> {
     const producer = await env.client();
     const { worker: w, proxy, events } = await startProxiedWorker(env, [gated as unknown as Job]);
     const waiting = new Promise<void>((resolve) => w.onEvent((e) => e.type === 'waiting' && e.reason === 'empty' && resolve()));
     await waiting;
-    const lost = proxy.loseReplyTo(MULTI);
+    const lost = proxy.loseReplyTo(MULTI, match);
     const starts: string[] = [];
     bus.on('started', (id: string) => {
       starts.push(id);
       setImmediate(() => bus.emit(`go-${id}`));
     });
     try {
-      const runId = await gated.enqueue(producer, 'y');
+      const runId = await gated.enqueue(producer, label);
       expect(await lost).toBe(0);
       const rec = await waitForRun(producer, 'gated', runId, finished);
-      expect(rec).toMatchObject({ state: 'succeeded', result: 'y!', attempt: 1 });
+      expect(rec).toMatchObject({ state: 'succeeded', result: `${label}!`, attempt: 1 });
       expect(starts).toEqual([runId]);
       expect(events.filter((e) => e.type === 'claimed' && e.runId === runId)).toHaveLength(1);
     } finally {
       bus.removeAllListeners('started');
     }
+  }
+
+  it("a worker's claim (its reservation): the run is claimed once and runs once", async () => {
+    await claimedOnce('y');
   });
 
   it("a worker's take (the claim multi after the reservation): the run is claimed once and runs once", async () => {
-    const producer = await env.client();
-    const { worker: w, proxy, events } = await startProxiedWorker(env, [gated as unknown as Job]);
-    const waiting = new Promise<void>((resolve) => w.onEvent((e) => e.type === 'waiting' && e.reason === 'empty' && resolve()));
-    await waiting;
     // The take deletes the lane items it takes; the reservation only moves the head.
-    const lost = proxy.loseReplyTo(MULTI, (request) => request.includes('/items/i-'));
-    const starts: string[] = [];
-    bus.on('started', (id: string) => {
-      starts.push(id);
-      setImmediate(() => bus.emit(`go-${id}`));
-    });
-    try {
-      const runId = await gated.enqueue(producer, 't');
-      expect(await lost).toBe(0);
-      const rec = await waitForRun(producer, 'gated', runId, finished);
-      expect(rec).toMatchObject({ state: 'succeeded', result: 't!', attempt: 1 });
-      expect(starts).toEqual([runId]);
-      expect(events.filter((e) => e.type === 'claimed' && e.runId === runId)).toHaveLength(1);
-    } finally {
-      bus.removeAllListeners('started');
-    }
+    await claimedOnce('t', (request) => request.includes('/items/i-'));
   });
 
   it('cancel of a queued run: answered as done, and the run is cancelled', async () => {
