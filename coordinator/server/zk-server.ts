@@ -14,6 +14,7 @@
  * decides writes, a follower forwards them and answers on commit, a member
  * electing serves no one — is in server-role.ts.
  */
+import { ReplyRelease } from './reply-release.ts';
 import type { Logger } from 'pino';
 import type { Connection } from './connection.ts';
 import type { ReplicatedState } from './replicated-state.ts';
@@ -93,12 +94,10 @@ export class ZkServer {
   };
   /** Highest zxid prepared (and applied to `state`). */
   lastZxid: number;
-  /** Highest zxid that is durable: output tagged up to it may leave. */
-  committedZxid: number;
+  /** Output held until what it may show is durable (reply-release.ts). */
+  private readonly out: ReplyRelease;
   private nextSessionId: bigint;
   private readonly owners = new Map<bigint, Connection>();
-  private readonly dirty = new Set<Connection>();
-  private flushScheduled = false;
   private readonly log: Logger;
   private readonly config: MemberConfig;
   private stopped = false;
@@ -110,7 +109,7 @@ export class ZkServer {
     this.config = opts.config;
     this.log = opts.log;
     this.lastZxid = opts.state.lastZxid;
-    this.committedZxid = this.lastZxid;
+    this.out = new ReplyRelease(this.counters, this.lastZxid);
     this.nextSessionId = opts.firstSessionId;
   }
 
@@ -132,7 +131,7 @@ export class ZkServer {
   detach(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.watches.removeWatcher(conn);
-    this.dirty.delete(conn);
+    this.out.forget(conn);
     if (conn.sessionId !== 0n && this.owners.get(conn.sessionId) === conn) this.owners.delete(conn.sessionId);
   }
 
@@ -154,7 +153,7 @@ export class ZkServer {
           // Unknown opcode: ZooKeeper answers Unimplemented, then drops the connection.
           this.reply(conn, { xid: body.readInt32BE(0), zxid: this.lastZxid, err: ErrorCode.UNIMPLEMENTED }, null, receivedAt);
           conn.closeAfterFlush = true;
-          this.markDirty(conn);
+          this.out.markDirty(conn);
           return;
         }
         throw err;
@@ -434,7 +433,7 @@ export class ZkServer {
       this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
     }
     conn.closeAfterFlush = true;
-    this.markDirty(conn);
+    this.out.markDirty(conn);
   }
 
   private handleAuth(conn: Connection, xid: number, scheme: string, auth: Buffer, receivedAt: number): void {
@@ -515,58 +514,22 @@ export class ZkServer {
 
   private notify(conn: Connection, type: 1 | 2 | 3 | 4, path: string): void {
     if (conn.closed) return;
-    conn.enqueue(encodeNotification({ type, state: 3, path }), this.lastZxid, 0);
-    this.markDirty(conn);
+    this.out.queue(conn, encodeNotification({ type, state: 3, path }), this.lastZxid, 0);
   }
 
   private reply(conn: Connection, header: { xid: number; zxid: number; err: number }, response: Response | null, receivedAt: number): void {
     conn.stats.lastZxid = header.zxid;
-    conn.enqueue(encodeReply(header, header.err === 0 ? response : null), this.lastZxid, receivedAt);
-    this.markDirty(conn);
+    this.out.queue(conn, encodeReply(header, header.err === 0 ? response : null), this.lastZxid, receivedAt);
   }
 
   private queue(conn: Connection, frame: Buffer, receivedAt: number): void {
-    conn.enqueue(frame, this.lastZxid, receivedAt);
-    this.markDirty(conn);
-  }
-
-  private markDirty(conn: Connection): void {
-    this.dirty.add(conn);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.out.queue(conn, frame, this.lastZxid, receivedAt);
   }
 
   /** The sink calls this when every txn up to `zxid` is durable. */
   onDurable(zxid: number): void {
-    if (zxid > this.committedZxid) this.committedZxid = zxid;
-    this.flush();
+    this.out.durable(zxid);
   }
-
-  private readonly onLatency = (ms: number): void => {
-    const c = this.counters;
-    if (ms < c.minLatencyMs) c.minLatencyMs = ms;
-    if (ms > c.maxLatencyMs) c.maxLatencyMs = ms;
-    c.totalLatencyMs += ms;
-    c.latencyCount++;
-  };
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const now = performance.now();
-    const committed = this.committedZxid;
-    for (const conn of this.dirty) {
-      const before = conn.queued;
-      conn.release(committed, now, this.onLatency);
-      this.counters.packetsSent += before - conn.queued;
-      if (conn.queued === 0 || conn.closed) this.dirty.delete(conn);
-      if (conn.readPaused && !conn.overloaded()) {
-        conn.readPaused = false;
-        conn.socket.resume();
-      }
-    }
-  };
 
   // ------------------------------------------------------------ housekeeping
 
@@ -580,7 +543,7 @@ export class ZkServer {
       if (owner) {
         this.owners.delete(id);
         owner.closeAfterFlush = true;
-        this.markDirty(owner);
+        this.out.markDirty(owner);
       }
     }
   }
@@ -626,7 +589,7 @@ export class ZkServer {
     if (header.zxid <= this.state.lastZxid) return; // applied already (a leader's own speculative write)
     const result = this.state.apply(header, txn, this.opts.now());
     this.lastZxid = header.zxid;
-    this.committedZxid = header.zxid;
+    this.out.committedZxid = header.zxid;
     if (result.events.length > 0) this.watches.trigger(result.events, this.deliver);
     if (txn.type === 'closeSession') {
       // Expired or closed by the leader: this member's connection for it goes too.
@@ -634,7 +597,7 @@ export class ZkServer {
       if (owner) {
         this.owners.delete(header.sessionId);
         owner.closeAfterFlush = true;
-        this.markDirty(owner);
+        this.out.markDirty(owner);
       }
     }
     const pending = this.following?.answered(header.sessionId, header.cxid, txn.type === 'createSession');
@@ -686,7 +649,7 @@ export class ZkServer {
       // epoch<<32 | 0 names no txn: everything up to it is committed (a new leader commits its whole
       // history first), so output tagged with it must not wait for the epoch's first write.
       this.lastZxid = change.nextZxid - 1;
-      this.committedZxid = Math.max(this.committedZxid, this.lastZxid);
+      this.out.committedZxid = Math.max(this.out.committedZxid, this.lastZxid);
     }
     if (role === 'leader' && was !== 'leader') {
       // Sessions get a full timeout under a new leader, as in ZooKeeper.
@@ -696,7 +659,7 @@ export class ZkServer {
     if (role === 'looking' && was !== 'looking') {
       // What is committed goes out first: a reconfig that made this member look for a new
       // leader was answered by applying it, just before (ADR 0011).
-      this.flush();
+      this.out.flush();
       for (const conn of this.connections) conn.destroy();
     }
   }
@@ -705,7 +668,7 @@ export class ZkServer {
   resetState(state: ReplicatedState): void {
     this.opts.state = state;
     this.lastZxid = state.lastZxid;
-    this.committedZxid = state.lastZxid;
+    this.out.committedZxid = state.lastZxid;
   }
 
   /** Stop serving: used on shutdown and on a fatal storage error. */
