@@ -14,6 +14,8 @@
  * decides writes, a follower forwards them and answers on commit, a member
  * electing serves no one — is in server-role.ts.
  */
+import { addAuth } from '../acl/auth-packet.ts';
+import { restoreWatches } from '../watch/set-watches.ts';
 import { ReplyRelease } from './reply-release.ts';
 import type { Logger } from 'pino';
 import type { Connection } from './connection.ts';
@@ -39,7 +41,6 @@ import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
 import { prepReconfig, type EnsembleView } from '../txn/prep-reconfig.ts';
 import { executeRead } from '../tree/read-ops.ts';
 import { validatePath } from '../tree/path.ts';
-import { parseDigestAuth } from '../acl/digest.ts';
 import { checkPerm } from '../acl/check.ts';
 import { WatchTable } from '../watch/watch-table.ts';
 import { negotiateTimeout } from '../session/session-table.ts';
@@ -437,18 +438,7 @@ export class ZkServer {
   }
 
   private handleAuth(conn: Connection, xid: number, scheme: string, auth: Buffer, receivedAt: number): void {
-    if (scheme === 'digest') {
-      const id = parseDigestAuth(auth);
-      if (!conn.authIds.some((a) => a.scheme === 'digest' && a.id === id.id)) conn.authIds.push(id);
-      const superDigest = this.config.superDigest;
-      if (superDigest && id.id === superDigest && !conn.authIds.some((a) => a.scheme === 'super')) {
-        conn.authIds.push({ scheme: 'super', id: '' });
-      }
-      this.reply(conn, { xid, zxid: 0, err: 0 }, null, receivedAt);
-      return;
-    }
-    if (scheme === 'ip') {
-      // The ip provider authenticates by address; the connection already holds it.
+    if (addAuth(conn.authIds, scheme, auth, this.config.superDigest)) {
       this.reply(conn, { xid, zxid: 0, err: 0 }, null, receivedAt);
       return;
     }
@@ -457,26 +447,7 @@ export class ZkServer {
   }
 
   private handleSetWatches(conn: Connection, xid: number, req: SetWatchesRequest, receivedAt: number): void {
-    const tree = this.state.tree;
-    const rel = req.relativeZxid;
-    for (const path of req.dataWatches) {
-      const node = tree.get(path);
-      if (!node) this.notify(conn, 2, path);
-      else if (node.mzxid > rel) this.notify(conn, 3, path);
-      else this.watches.addData(path, conn);
-    }
-    for (const path of req.existWatches) {
-      if (tree.get(path)) this.notify(conn, 1, path);
-      else this.watches.addData(path, conn);
-    }
-    for (const path of req.childWatches) {
-      const node = tree.get(path);
-      if (!node) this.notify(conn, 2, path);
-      else if (node.pzxid > rel) this.notify(conn, 4, path);
-      else this.watches.addChild(path, conn);
-    }
-    for (const path of req.persistentWatches) this.watches.addPersistent(path, conn);
-    for (const path of req.persistentRecursiveWatches) this.watches.addRecursive(path, conn);
+    restoreWatches(this.state.tree, this.watches, conn, req, (type, path) => this.notify(conn, type, path));
     this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, null, receivedAt);
   }
 
