@@ -16,6 +16,7 @@
  */
 import { addAuth } from '../acl/auth-packet.ts';
 import { restoreWatches } from '../watch/set-watches.ts';
+import { armReadWatch, watchRequest } from '../watch/watch-requests.ts';
 import { ReplyRelease } from './reply-release.ts';
 import type { Logger } from 'pino';
 import type { Connection } from './connection.ts';
@@ -32,7 +33,7 @@ import type {
 import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
 import type { ApplyResult, TreeEvent } from '../tree/data-tree.ts';
 import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
-import { Op, Perm, Xid, WatcherType, AddWatchMode } from '../protocol/opcodes.ts';
+import { Op, Perm, Xid } from '../protocol/opcodes.ts';
 import { decodeConnectRequest, decodeRequest, encodeRequest } from '../protocol/request-codec.ts';
 import { encodeConnectResponse, encodeNotification, encodeReply } from '../protocol/reply-codec.ts';
 import { encodeTxn, decodeTxn } from '../protocol/txn-codec.ts';
@@ -270,13 +271,11 @@ export class ZkServer {
           response = executeRead(req, { tree: this.state.tree, authIds: conn.authIds, sessionId: conn.sessionId });
         } catch (err) {
           if (!(err instanceof ZkError)) throw err;
-          // exists(watch) on a missing node still leaves a watch for its creation.
-          if (req.op === Op.exists && req.watch && err.code === ErrorCode.NO_NODE) this.watches.addData(req.path, conn);
+          armReadWatch(this.watches, conn, req, err.code);
           this.reply(conn, { xid, zxid: this.lastZxid, err: err.code }, null, receivedAt);
           return;
         }
-        if ((req.op === Op.exists || req.op === Op.getData) && req.watch) this.watches.addData(req.path, conn);
-        else if ((req.op === Op.getChildren || req.op === Op.getChildren2) && req.watch) this.watches.addChild(req.path, conn);
+        armReadWatch(this.watches, conn, req);
         this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, response, receivedAt);
         return;
       }
@@ -299,24 +298,9 @@ export class ZkServer {
         this.handleSetWatches(conn, xid, req, receivedAt);
         return;
       case Op.addWatch:
-        this.replyChecked(conn, xid, () => {
-          validatePath(req.path);
-          if (req.mode === AddWatchMode.persistent) this.watches.addPersistent(req.path, conn);
-          else if (req.mode === AddWatchMode.persistentRecursive) this.watches.addRecursive(req.path, conn);
-          else throw new ZkError(ErrorCode.BAD_ARGUMENTS);
-          return { op: Op.addWatch };
-        }, receivedAt);
-        return;
       case Op.checkWatches:
       case Op.removeWatches:
-        this.replyChecked(conn, xid, () => {
-          validatePath(req.path);
-          const type = req.type;
-          if (type !== WatcherType.children && type !== WatcherType.data && type !== WatcherType.any) throw new ZkError(ErrorCode.BAD_ARGUMENTS);
-          const found = req.op === Op.removeWatches ? this.watches.remove(req.path, conn, type) : this.watches.has(req.path, conn, type);
-          if (!found) throw new ZkError(ErrorCode.NO_WATCHER);
-          return { op: req.op };
-        }, receivedAt);
+        this.replyChecked(conn, xid, () => watchRequest(this.watches, conn, req), receivedAt);
         return;
       case Op.whoAmI:
         this.reply(conn, { xid, zxid: this.lastZxid, err: 0 }, { op: Op.whoAmI, clientInfo: whoAmI(conn.authIds) }, receivedAt);
