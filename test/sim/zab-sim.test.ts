@@ -3,10 +3,15 @@
  * partitions, message loss (a broken link), duplicated messages, clogged
  * links, reordered election messages, skewed and pausing clocks, lost
  * un-fsynced writes, snapshots with log compaction (so rejoining members
- * need SNAP). Every step checks one leader per epoch and one value per
- * committed zxid; the end heals everything and checks that every
- * acknowledged write is on every member, in one order, and that the
- * key-value clients' history (writes and synced reads) is linearizable.
+ * need SNAP). Members replicate the production state (data tree and
+ * sessions) from production txns, and session clients open and close
+ * sessions with ephemerals (zab-cluster.ts). Every step checks one leader
+ * per epoch and one value per committed zxid, that nothing a closed session
+ * asked for is applied and that no ephemeral outlives its session's
+ * closeSession; the end heals everything and checks
+ * that every acknowledged write is on every member, in one order, that every
+ * member's state is the same, and that the key-value clients' history
+ * (writes and synced reads) is linearizable.
  *
  * DROVER_SEED=n replays one seed; DROVER_SIM_SEEDS=n runs more, from
  * DROVER_SIM_BASE; DROVER_SIM_INTENSE=1 uses the harsher mixes;
@@ -19,6 +24,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { ZabCluster, mulberry32, type FaultMix } from './zab-cluster.ts';
+import { ErrorCode } from '../../coordinator/protocol/error-codes.ts';
 
 function mixFor(seed: number): FaultMix {
   const r = mulberry32(seed ^ 0x5eed);
@@ -114,12 +120,14 @@ describe('ZAB in a seeded simulation', () => {
     let acked = 0;
     let reads = 0;
     let snaps = 0;
+    const sessions = { opened: 0, closed: 0, ephemeralsCreated: 0, refusedExpired: 0, closedWithEphemerals: 0 };
     const steps = Number(process.env['DROVER_SIM_STEPS'] ?? (intense ? INTENSE_STEPS : DEFAULT_STEPS));
     for (const seed of seeds) {
       const c = runSeed(seed, steps, intense, reconfig);
       acked += c.acked.size;
       reads += c.readsAnswered;
       snaps += c.snapSyncs;
+      for (const k of Object.keys(sessions) as (keyof typeof sessions)[]) sessions[k] += c.sessionStats[k];
     }
     // The runs did real work: writes acknowledged and reads answered under faults, some members caught up by SNAP.
     // Only a batch must: one seed may fairly get almost nothing done under its
@@ -129,6 +137,10 @@ describe('ZAB in a seeded simulation', () => {
       expect(acked).toBeGreaterThan(seeds.length * 5);
       expect(reads).toBeGreaterThan(seeds.length);
       expect(snaps).toBeGreaterThan(0);
+      // Sessions opened and closed with ephemerals in them, and closed sessions' requests refused (SessionExpired).
+      expect(sessions.opened).toBeGreaterThan(seeds.length);
+      expect(sessions.closedWithEphemerals).toBeGreaterThan(seeds.length / 2);
+      expect(sessions.refusedExpired).toBeGreaterThan(seeds.length / 10);
     }
   }, 120_000);
 
@@ -186,6 +198,36 @@ describe('ZAB in a seeded simulation', () => {
     c.finish(2000);
     expect(c.snapSyncs).toBeGreaterThan(0);
     expect(c.acked.size).toBeGreaterThan(200);
+  });
+
+  it("sessions: ephemerals go with their session on every member, a closed session's create is refused, and a member down meanwhile learns it by SNAP", () => {
+    const c = new ZabCluster(13, { members: 3, lossRate: 0, crashRate: 0, partitionRate: 0, maxDelay: 1, maxFsyncDelay: 1, writeRate: 1, readRate: 0.5, snapEvery: 10, sessionRate: 0 });
+    for (let i = 0; i < 60; i++) c.step(false);
+    const s = c.openSession() as bigint;
+    expect(s).not.toBeNull();
+    for (let i = 0; i < 20; i++) c.step(false);
+    expect(c.createEphemeral(s, '/lease')).toBe('create');
+    for (let i = 0; i < 20; i++) c.step(false);
+    for (const m of c.voters) expect(c.hasNode(m, '/lease')).toBe(true);
+    const down = c.voters.find((v) => v !== c.leaderId()) as number;
+    c.crashMember(down, 1_000_000);
+    expect(c.closeSession(s)).toBe(true);
+    for (let i = 0; i < 20; i++) c.step(false);
+    for (const m of c.voters.filter((v) => v !== down)) {
+      expect(c.hasNode(m, '/lease')).toBe(false);
+      expect(c.hasSession(m, s)).toBe(false);
+    }
+    // As ZooKeeper: the session is gone for good, so its requests get SessionExpired and change nothing.
+    expect(c.createEphemeral(s, '/late')).toBe(ErrorCode.SESSION_EXPIRED);
+    // Enough writes that the leader compacts past the close: the member down can only come back by SNAP.
+    for (let i = 0; i < 300; i++) c.step(false);
+    c.finish(2000);
+    expect(c.snapSyncs).toBeGreaterThan(0);
+    for (const m of c.voters) {
+      expect(c.hasNode(m, '/lease')).toBe(false);
+      expect(c.hasNode(m, '/late')).toBe(false);
+      expect(c.hasSession(m, s)).toBe(false);
+    }
   });
 
   it('a member restarted from its own snapshot rejoins by DIFF', () => {
