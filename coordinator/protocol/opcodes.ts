@@ -37,6 +37,16 @@ export const Op = {
 
 export type OpCode = (typeof Op)[keyof typeof Op];
 
+/** The requests that write (a txn each; multi as one). */
+export const WRITE_OPS: ReadonlySet<number> = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi]);
+
+const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v as number, k.toUpperCase()]));
+
+/** An opcode's name as `cons` shows it (`GETDATA`), or the number. */
+export function opName(op: number): string {
+  return OP_NAMES.get(op) ?? String(op);
+}
+
 /** Special xids (ClientCnxn). */
 export const Xid = {
   notification: -1,

@@ -13,12 +13,15 @@ import type { MemberConfig } from '../config/zoo-cfg.ts';
 import type { Id, MultiResult, Request, Response } from '../protocol/records.ts';
 import type { Txn, TxnHeader } from '../txn/txn.ts';
 import type { ApplyResult } from '../tree/data-tree.ts';
-import { Op } from '../protocol/opcodes.ts';
+import { Op, WRITE_OPS } from '../protocol/opcodes.ts';
 import { replyBody } from './reply-body.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { decodeRequest } from '../protocol/request-codec.ts';
 import { prepWrite, prepCloseSession, prepCreateSession } from '../txn/prep.ts';
 import { prepReconfig, type EnsembleView } from '../txn/prep-reconfig.ts';
+
+/** On a follower these go to the leader (writes, sync and closeSession); everything else is answered locally. */
+export const FORWARDED_OPS: ReadonlySet<number> = new Set<number>([...WRITE_OPS, Op.sync, Op.closeSession]);
 
 export type ServerRole = 'leader' | 'follower' | 'looking';
 

@@ -16,6 +16,20 @@ export interface StatsContext {
   quorum?: { electionPort: number; quorumPort: number; observer: boolean; membership: string };
 }
 
+/** The packet and latency counters a server keeps (stat, srvr, mntr, cons). */
+export interface ServerCounters {
+  packetsReceived: number;
+  packetsSent: number;
+  minLatencyMs: number;
+  maxLatencyMs: number;
+  totalLatencyMs: number;
+  latencyCount: number;
+}
+
+export function newServerCounters(): ServerCounters {
+  return { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, latencyCount: 0 };
+}
+
 function openFds(): number {
   try {
     return readdirSync('/proc/self/fd').length;

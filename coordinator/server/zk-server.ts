@@ -18,6 +18,7 @@ import { addAuth } from '../acl/auth-packet.ts';
 import { restoreWatches } from '../watch/set-watches.ts';
 import { armReadWatch, watchRequest } from '../watch/watch-requests.ts';
 import { ReplyRelease } from './reply-release.ts';
+import { newServerCounters } from './server-stats.ts';
 import type { Logger } from 'pino';
 import type { Connection } from './connection.ts';
 import type { ReplicatedState } from './replicated-state.ts';
@@ -33,7 +34,7 @@ import type {
 import type { LoggedTxn, Txn, TxnHeader } from '../txn/txn.ts';
 import type { ApplyResult, TreeEvent } from '../tree/data-tree.ts';
 import { ErrorCode, ZkError, ProtocolError } from '../protocol/error-codes.ts';
-import { Op, Perm, Xid } from '../protocol/opcodes.ts';
+import { Op, Perm, WRITE_OPS, Xid, opName } from '../protocol/opcodes.ts';
 import { decodeConnectRequest, decodeRequest, encodeRequest } from '../protocol/request-codec.ts';
 import { encodeConnectResponse, encodeNotification, encodeReply } from '../protocol/reply-codec.ts';
 import { encodeTxn, decodeTxn } from '../protocol/txn-codec.ts';
@@ -46,7 +47,7 @@ import { checkPerm } from '../acl/check.ts';
 import { WatchTable } from '../watch/watch-table.ts';
 import { negotiateTimeout } from '../session/session-table.ts';
 import { sessionPassword } from '../session/session-id.ts';
-import { Following, decideForwarded, failedMultiResults, forwardAnswer, type ForwardedRequest, type PendingForward, type RoleChange, type ServerRole } from './server-role.ts';
+import { FORWARDED_OPS, Following, decideForwarded, failedMultiResults, forwardAnswer, type ForwardedRequest, type PendingForward, type RoleChange, type ServerRole } from './server-role.ts';
 
 export type { ForwardedRequest, ServerRole } from './server-role.ts';
 
@@ -55,20 +56,7 @@ export interface TxnSink {
   propose(entry: { zxid: number; bytes: Buffer }): void;
 }
 
-export interface ServerCounters {
-  packetsReceived: number;
-  packetsSent: number;
-  minLatencyMs: number;
-  maxLatencyMs: number;
-  totalLatencyMs: number;
-  latencyCount: number;
-}
-
 const ZERO_PASSWD = Buffer.alloc(16);
-/** On a follower these go to the leader; everything else is answered locally. */
-const FORWARDED_OPS = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi, Op.sync, Op.closeSession]);
-const WRITE_OPS = new Set<number>([Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.setACL, Op.check, Op.multi]);
-const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v as number, k.toUpperCase()]));
 
 export interface ZkServerOptions {
   config: MemberConfig;
@@ -86,14 +74,7 @@ export interface ZkServerOptions {
 export class ZkServer {
   readonly watches = new WatchTable<Connection>();
   readonly connections = new Set<Connection>();
-  readonly counters: ServerCounters = {
-    packetsReceived: 0,
-    packetsSent: 0,
-    minLatencyMs: Number.MAX_SAFE_INTEGER,
-    maxLatencyMs: 0,
-    totalLatencyMs: 0,
-    latencyCount: 0,
-  };
+  readonly counters = newServerCounters();
   /** Highest zxid prepared (and applied to `state`). */
   lastZxid: number;
   /** Output held until what it may show is durable (reply-release.ts). */
@@ -248,7 +229,7 @@ export class ZkServer {
       return;
     }
     conn.stats.lastCxid = header.xid;
-    conn.stats.lastOp = OP_NAMES.get(req.op) ?? String(req.op);
+    conn.stats.lastOp = opName(req.op);
     if (WRITE_OPS.has(req.op)) {
       this.handleWrite(conn, header, req, receivedAt, frame);
       return;
