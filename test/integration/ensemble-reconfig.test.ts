@@ -53,6 +53,22 @@ async function newMachine(id: number, from: Member): Promise<Member> {
   return { id, config, running: null, lines: [] };
 }
 
+/** A reconfigurable 3-member ensemble started and settled: its leader. */
+async function startEnsemble(): Promise<Member> {
+  members = await ensemble();
+  for (const m of members) await startMember(m);
+  return settle(members);
+}
+
+/** A new machine `id` started beside the ensemble, synced as a non-voting follower (not yet in the configuration). */
+async function joinNewMachine(id: number, leader: Member, what: string): Promise<Member> {
+  const m = await newMachine(id, leader);
+  members.push(m);
+  await startMember(m);
+  await waitForModes([m], (modes) => modes[0] === 'follower', what);
+  return m;
+}
+
 function spec(m: Member): string {
   const s = serverOf(m);
   return `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:participant;127.0.0.1:${s.clientPort}`;
@@ -153,9 +169,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it('removes a member, and a restarted member comes back with the new membership', async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const follower = members.find((m) => m !== leader) as Member;
     const c = await client(leader);
     const r = await reconfig(c, { leaving: String(follower.id) });
@@ -182,9 +196,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it('removes the leader: it hands over to a member of the new configuration', async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const follower = members.find((m) => m !== leader) as Member;
     const c = await client(follower);
     const r = await reconfig(c, { leaving: String(leader.id) });
@@ -199,9 +211,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it('turns a follower into an observer and back, online', async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const f = members.find((m) => m !== leader) as Member;
     const c = await client(leader);
     const s = serverOf(f);
@@ -217,9 +227,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it("moves a member's client port without a restart", async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const f = members.find((m) => m !== leader) as Member;
     const s = serverOf(f);
     const port = await freePort();
@@ -230,15 +238,10 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it('a member down during a reconfig comes back into the new configuration', async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const down = members.find((m) => m !== leader) as Member;
     await stopMember(down);
-    const joiner = await newMachine(4, leader);
-    members.push(joiner);
-    await startMember(joiner);
-    await waitForModes([joiner], (modes) => modes[0] === 'follower', 'the joiner did not sync');
+    const joiner = await joinNewMachine(4, leader, 'the joiner did not sync');
     const r = await reconfig(await client(leader), { joining: spec(joiner) });
     expect(r.header.err).toBe(0);
     const text = (r.response as { data: Buffer }).data.toString();
@@ -252,15 +255,10 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it('replaces a killed machine in one reconfig', async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const dead = members.find((m) => m !== leader) as Member;
     await stopMember(dead);
-    const fresh = await newMachine(4, leader);
-    members.push(fresh);
-    await startMember(fresh);
-    await waitForModes([fresh], (modes) => modes[0] === 'follower', 'the new machine did not sync');
+    const fresh = await joinNewMachine(4, leader, 'the new machine did not sync');
     const c = await client(leader);
     const r = await reconfig(c, { joining: spec(fresh), leaving: String(dead.id) });
     expect(r.header.err).toBe(0);
@@ -274,9 +272,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it.skipIf(!existsSync(ZK_JAR))("Apache ZooKeeper's zkCli reads the configuration and reconfigures", async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const victim = members.find((m) => m !== leader) as Member;
     const out = await zkCli(leader.config.clientPort, ['config', 'addauth digest super:test', `reconfig -remove ${victim.id}`, 'config', 'quit']);
     expect(out).toMatch(/^server\.3=127\.0\.0\.1:\d+:\d+:participant;0\.0\.0\.0:\d+\nversion=0$/m);
@@ -286,9 +282,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
   }, 60_000);
 
   it.skipIf(!existsSync(KAZOO))("kazoo's client.reconfig removes a member, from the version it read", async () => {
-    members = await ensemble();
-    for (const m of members) await startMember(m);
-    const leader = await settle(members);
+    const leader = await startEnsemble();
     const victim = members.find((m) => m !== leader) as Member;
     const hosts = members.filter((m) => m !== victim).map((m) => `127.0.0.1:${m.config.clientPort}`).join(',');
     const child = spawn('/usr/bin/python3', [path.join(import.meta.dirname, 'clients', 'kazoo-reconfig.py'), hosts, String(victim.id)]);
