@@ -249,7 +249,12 @@ export class FinishBatcher {
     const updates: { group: HeldClaimGroup; size: number }[] = [];
     const riding: HeldClaimGroup[] = [];
     const byGroup = new Map<HeldClaimGroup, string[]>();
-    for (const p of batch) if (p.req.group) byGroup.set(p.req.group, [...(byGroup.get(p.req.group) ?? []), p.req.runId]);
+    for (const p of batch) {
+      if (!p.req.group) continue;
+      const ids = byGroup.get(p.req.group);
+      if (ids) ids.push(p.req.runId);
+      else byGroup.set(p.req.group, [p.req.runId]);
+    }
     for (const [group, runIds] of byGroup) {
       // The batch holds every run of the group not landed yet: the group goes with them.
       if (group.rideWith(runIds)) {
