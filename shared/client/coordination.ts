@@ -97,6 +97,13 @@ export interface Coordination {
   /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
   create(path: string, data?: Buffer, opts?: CreateOptions): Promise<string>;
   get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }>;
+  /**
+   * Many gets without watches, in order: null where the node does not exist.
+   * Any other error rejects with a ZkError naming the path and its index
+   * (`opIndex`). One multiRead request per few hundred paths where the
+   * server has it (ZooKeeper 3.6+, Drover); not atomic, as multiRead is not.
+   */
+  getMany(paths: readonly string[]): Promise<({ data: Buffer; stat: Stat } | null)[]>;
   /** version -1 (the default) sets unconditionally. */
   set(path: string, data: Buffer, version?: number): Promise<Stat>;
   delete(path: string, version?: number): Promise<void>;

@@ -27,6 +27,13 @@ import { ZkError, ZkCode } from './zk-error.ts';
 import { ZkSession } from './zk-session.ts';
 import { WriteWitness, type WitnessIo } from './write-witness.ts';
 import { DroverError } from '../errors.ts';
+import { multiReadAvailable, sendMultiRead, type ReadResult } from './multi-read.ts';
+
+/** Paths per multiRead request: a reply of this many records stays a few hundred KiB at most for a claim's. */
+const MULTI_READ_MAX = 500;
+
+/** Set once a server answers multiRead with UNIMPLEMENTED (ZooKeeper before 3.6): one get per path from then on. */
+let multiReadRefused = false;
 
 /**
  * node-zookeeper-client's Transaction check/setData/remove do `version =
@@ -168,6 +175,37 @@ class ZkView implements Coordination {
       const reg = this.session.fanout.join('data', full, this.libWatcher(watcher));
       c.getData(full, reg.lib, (err: unknown, data?: Buffer, stat?: LibStat) => (err && reg.undo(), done(err, data, stat)));
     });
+  }
+
+  async getMany(paths: readonly string[]): Promise<({ data: Buffer; stat: Stat } | null)[]> {
+    if (paths.length === 0) return [];
+    if (!multiReadAvailable() || multiReadRefused) return Promise.all(paths.map((p) => this.get(p).catch(absentAsNull)));
+    const chunks: Promise<({ data: Buffer; stat: Stat } | null)[]>[] = [];
+    for (let from = 0; from < paths.length; from += MULTI_READ_MAX) chunks.push(this.multiRead(paths, from, Math.min(paths.length, from + MULTI_READ_MAX)));
+    const parts = await Promise.all(chunks);
+    return parts.length === 1 ? (parts[0] as ({ data: Buffer; stat: Stat } | null)[]) : parts.flat();
+  }
+
+  private async multiRead(paths: readonly string[], from: number, to: number): Promise<({ data: Buffer; stat: Stat } | null)[]> {
+    const full: string[] = [];
+    for (let i = from; i < to; i++) full.push(this.full(paths[i] as string));
+    let results: ReadResult[];
+    try {
+      results = await this.call(paths[from] as string, (c, cb: Callback<ReadResult[]>) => sendMultiRead(c, full, cb));
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === ZkCode.UNIMPLEMENTED)) throw err;
+      multiReadRefused = true;
+      return Promise.all(paths.slice(from, to).map((p) => this.get(p).catch(absentAsNull)));
+    }
+    if (results.length !== to - from) throw new ZkError(ZkCode.MARSHALLING_ERROR, { path: paths[from] as string });
+    const out: ({ data: Buffer; stat: Stat } | null)[] = new Array(results.length);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i] as ReadResult;
+      if (r.err === 0) out[i] = { data: r.data as Buffer, stat: r.stat as Stat };
+      else if (r.err === ZkCode.NO_NODE) out[i] = null;
+      else throw new ZkError(r.err, { path: paths[from + i] as string, opIndex: from + i });
+    }
+    return out;
   }
 
   async set(path: string, data: Buffer, version = -1): Promise<Stat> {
