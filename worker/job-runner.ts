@@ -196,7 +196,7 @@ export class JobRunner {
       const byTime = Math.floor((PREFETCH_HOLD_MS * this.spec.concurrency) / Math.max(this.runMsEma, 0.01));
       return Math.min(PREFETCH_BUNDLES * Math.max(this.spec.concurrency, bundle), byTime, CLAIM_RUNS_MAX);
     }
-    return Math.min(2 * this.spec.concurrency, CLAIM_BATCH_MAX);
+    return Math.min(4 * this.spec.concurrency, CLAIM_BATCH_MAX);
   }
 
   /** Room for another run of this job now: its concurrency and the worker's capacity. */
@@ -220,8 +220,12 @@ export class JobRunner {
       try {
         this.drainBuffer();
         const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
-        const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + this.prefetch() - this.buffer.length);
-        if (!this.host.canClaim() || this.paused || want <= 0) {
+        const ahead = this.prefetch();
+        const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + ahead - this.buffer.length);
+        // While runs claimed ahead are waiting, the next claim waits for half the lead to be used:
+        // one claim (two transactions) per half-lead, not one per freed slot.
+        const topUp = this.buffer.length > 0 && want < ahead / 2;
+        if (!this.host.canClaim() || this.paused || want <= 0 || topUp) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });
           await this.claimer.waitForWork();

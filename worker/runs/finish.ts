@@ -98,7 +98,7 @@ function recordBytes(req: FinishRequest): number {
  * batches grow instead of the transactions (Nagle's rule, as group commit
  * does for fsync), at the price of at most one multi's round trip.
  */
-const FLUSHES_IN_FLIGHT_MAX = 2;
+const FLUSHES_IN_FLIGHT_MAX = 1;
 
 export class FinishBatcher {
   private pending: Pending[] = [];
