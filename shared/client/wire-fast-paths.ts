@@ -18,14 +18,15 @@
  * - ConnectionManager.onPacketQueueReadable: requests queued in one tick go
  *   out in one socket write (cork until the tick's end).
  * - Path.validate (two regexes per op): a one-pass check first.
- * - multiRead (opcode 22), which the library lacks: multi-read.ts.
+ * - Requests we encode and decode ourselves (multiRead, which the library
+ *   lacks, and multi): own-requests.ts.
  *
  * A record with a chroot path (never set by this client: namespaces are
  * ours) keeps the library's own code. Another library version, or
  * DROVER_CLIENT_FAST_PATHS=0, leaves the library as it is.
  */
 import { createRequire } from 'node:module';
-import { enableMultiRead, takeMultiReadReply } from './multi-read.ts';
+import { enableOwnRequests, takeOwnReply } from './own-requests.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -419,8 +420,8 @@ function framedOnSocketData(original: (this: Cm, b: Buffer) => void) {
       const frame = off === 0 && size + 4 === buf.length ? buf : buf.subarray(off, off + size + 4);
       off += size + 4;
       this.pendingBuffer = null;
-      // A multiRead's reply (multi-read.ts): the library knows no such opcode.
-      if (takeMultiReadReply(this, frame)) continue;
+      // A reply to one of our own requests (own-requests.ts) is decoded by it.
+      if (takeOwnReply(this, frame)) continue;
       original.call(this, frame);
       // The library drops the connection on a reply it cannot place: the rest is not for us.
       if (this.socket !== socket || socket?.destroyed) return;
@@ -530,7 +531,7 @@ export function installWireFastPaths(): boolean {
   };
   CM.prototype['onSocketData'] = framedOnSocketData(CM.prototype['onSocketData'] as (this: Cm, b: Buffer) => void);
   CM.prototype['onPacketQueueReadable'] = corkedOnPacketQueueReadable(CM.prototype['onPacketQueueReadable'] as (this: Cm) => void);
-  enableMultiRead();
+  enableOwnRequests();
   installed = true;
   return true;
 }

@@ -27,7 +27,9 @@ import { ZkError, ZkCode } from './zk-error.ts';
 import { ZkSession } from './zk-session.ts';
 import { WriteWitness, type WitnessIo } from './write-witness.ts';
 import { DroverError } from '../errors.ts';
-import { multiReadAvailable, sendMultiRead, type ReadResult } from './multi-read.ts';
+import { sendMultiRead, type ReadResult } from './multi-read.ts';
+import { ownRequestsAvailable } from './own-requests.ts';
+import { sendMultiWrite, type WriteResult } from './multi-write.ts';
 
 /** Paths per multiRead request: a reply of this many records stays a few hundred KiB at most for a claim's. */
 const MULTI_READ_MAX = 500;
@@ -179,7 +181,7 @@ class ZkView implements Coordination {
 
   async getMany(paths: readonly string[]): Promise<({ data: Buffer; stat: Stat } | null)[]> {
     if (paths.length === 0) return [];
-    if (!multiReadAvailable() || multiReadRefused) return Promise.all(paths.map((p) => this.get(p).catch(absentAsNull)));
+    if (!ownRequestsAvailable() || multiReadRefused) return Promise.all(paths.map((p) => this.get(p).catch(absentAsNull)));
     const chunks: Promise<({ data: Buffer; stat: Stat } | null)[]>[] = [];
     for (let from = 0; from < paths.length; from += MULTI_READ_MAX) chunks.push(this.multiRead(paths, from, Math.min(paths.length, from + MULTI_READ_MAX)));
     const parts = await Promise.all(chunks);
@@ -295,6 +297,26 @@ class ZkView implements Coordination {
   /** The multi on the wire: `ops` relative to this view, then `extra` (absolute) if given; its result is left out. */
   private sendMulti(ops: Op[], extra: Op | null, retry: boolean): Promise<OpResult[]> {
     const all = extra ? [...ops, extra] : ops;
+    const idempotent = retry && !ops.some((o) => o.op === 'create' && o.mode?.endsWith('sequential'));
+    if (ownRequestsAvailable()) {
+      return this.call(
+        '',
+        (c, cb: Callback<OpResult[]>) => {
+          const paths = all.map((o, i) => (i < ops.length ? this.full(o.path) : o.path));
+          sendMultiWrite(c, all, paths, (err, results) => {
+            if (err) return cb(err);
+            const r = results as WriteResult[];
+            const failed = r.findIndex((x) => x.type === -1 && x.err !== 0);
+            if (failed >= 0) return cb(new ZkError((r[failed] as WriteResult).err, { path: all[failed]?.path as string, opIndex: failed }));
+            if (r.length !== all.length) return cb(new ZkError(ZkCode.MARSHALLING_ERROR, { path: all[0]?.path as string }));
+            const out: OpResult[] = new Array(ops.length);
+            for (let i = 0; i < ops.length; i++) out[i] = this.ownResult(r[i] as WriteResult, ops[i] as Op);
+            cb(null, out);
+          });
+        },
+        idempotent,
+      );
+    }
     return this.call(
       '',
       (c, cb: Callback<OpResult[]>) => {
@@ -309,8 +331,21 @@ class ZkView implements Coordination {
           cb(new ZkError(code, { path: all[failed]?.path as string, opIndex: failed, cause: err }));
         });
       },
-      retry && !ops.some((o) => o.op === 'create' && o.mode?.endsWith('sequential')),
+      idempotent,
     );
+  }
+
+  private ownResult(r: WriteResult, o: Op): OpResult {
+    switch (o.op) {
+      case 'create':
+        return { op: 'create', path: this.relative(r.path ?? this.full(o.path)) };
+      case 'set':
+        return { op: 'set', stat: r.stat as Stat };
+      case 'delete':
+        return { op: 'delete' };
+      case 'check':
+        return { op: 'check' };
+    }
   }
 
   async getAcl(path: string): Promise<{ acl: Acl[]; stat: Stat }> {

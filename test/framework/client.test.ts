@@ -75,6 +75,60 @@ describeOnBackends('the Coordination client', (env) => {
     expect(res[3]?.op === 'create' && res[3].path).toMatch(/^\/m\/s-\d{10}$/);
   });
 
+  it('multi results carry the Stat a read shows, created paths relative, ACLs and ephemerals as asked', async () => {
+    const c = await env.client();
+    c.addAuth('digest', 'bob:pw');
+    const res = await c.multi([
+      { op: 'create', path: '/r', data: Buffer.from('0') },
+      { op: 'set', path: '/r', data: Buffer.from('12'), version: 0 },
+      { op: 'create', path: '/r/e', mode: 'ephemeral' },
+      { op: 'create', path: '/r/p', acl: [{ perms: 'rwcda', scheme: 'auth', id: '' }] },
+      { op: 'delete', path: '/r/e' },
+    ]);
+    expect(res.map((r) => r.op)).toEqual(['create', 'set', 'create', 'create', 'delete']);
+    // The Stat as of the set, before the children: the same fields a read shows for them.
+    const { stat } = await c.get('/r');
+    expect(res[1]?.op === 'set' && res[1].stat).toEqual({ ...stat, cversion: 0, numChildren: 0, pzxid: stat.czxid });
+    const [again] = await c.multi([{ op: 'set', path: '/r', data: Buffer.from('3'), version: 1 }]);
+    expect(again?.op === 'set' && again.stat).toEqual((await c.get('/r')).stat);
+    expect((await c.getAcl('/r/p')).acl).toEqual([{ perms: 'rwcda', scheme: 'digest', id: expect.stringMatching(/^bob:/) }]);
+    const other = await env.client();
+    expect(await codeOf(other.get('/r/p'))).toBe(ZkCode.NO_AUTH);
+  });
+
+  it('getMany reads in order, null where a node is missing, in requests of a few hundred paths', async () => {
+    const c = await env.client();
+    await c.create('/g');
+    await c.multi(Array.from({ length: 600 }, (_, i) => ({ op: 'create' as const, path: `/g/n${i}`, data: Buffer.from(`v${i}`) })));
+    await c.set('/g/n7', Buffer.from('seven'), 0);
+    expect(await c.getMany([])).toEqual([]);
+    const paths = Array.from({ length: 1_200 }, (_, i) => `/g/n${i}`);
+    const got = await c.getMany(paths);
+    expect(got).toHaveLength(1_200);
+    expect(got.slice(0, 600).map((r) => r?.data.toString())).toEqual(Array.from({ length: 600 }, (_, i) => (i === 7 ? 'seven' : `v${i}`)));
+    expect(got.slice(600).every((r) => r === null)).toBe(true);
+    expect(got[7]?.stat).toEqual((await c.get('/g/n7')).stat);
+    expect(got[7]?.stat.version).toBe(1);
+    // Empty data reads as an empty buffer, as get's does.
+    await c.create('/g/empty');
+    expect((await c.getMany(['/g/empty']))[0]?.data).toEqual(Buffer.alloc(0));
+  });
+
+  it('getMany fails with the code and index of a path it may not read, and on a bad path before sending', async () => {
+    const owner = await env.client();
+    owner.addAuth('digest', 'carol:pw');
+    await owner.create('/h');
+    await owner.create('/h/secret', Buffer.from('s'), { acl: [{ perms: 'cdrwa', scheme: 'auth', id: '' }] });
+    const stranger = await env.client();
+    const err = await stranger.getMany(['/h', '/h/secret']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZkError);
+    expect((err as ZkError).code).toBe(ZkCode.NO_AUTH);
+    expect((err as ZkError).opIndex).toBe(1);
+    expect((err as ZkError).path).toBe('/h/secret');
+    expect((await owner.getMany(['/h/secret']))[0]?.data.toString()).toBe('s');
+    expect(await codeOf(owner.getMany(['/h', 'relative']))).toBe(ZkCode.BAD_ARGUMENTS);
+  });
+
   it('one-shot watches fire once with namespace-relative paths', async () => {
     const c = await env.client();
     const other = await env.client();

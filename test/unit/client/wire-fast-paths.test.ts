@@ -9,6 +9,9 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { installWireFastPaths } from '../../../shared/client/wire-fast-paths.ts';
+import { MultiPayload, decodeResults } from '../../../shared/client/multi-write.ts';
+import { MultiReadPayload } from '../../../shared/client/multi-read.ts';
+import type { Op } from '../../../shared/client/coordination.ts';
 
 const require = createRequire(import.meta.url);
 const jutePath = require.resolve('node-zookeeper-client/lib/jute/index.js');
@@ -152,6 +155,72 @@ describe('wire fast paths', () => {
         expect(fb.equals(rb)).toBe(true);
       }),
     );
+  });
+
+  it('encode our own multi (multi-write.ts) to the bytes the library makes of the same ops', () => {
+    const MODES = ['persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential'] as const;
+    const path = fc.string({ maxLength: 30 }).map((s) => `/${s}`);
+    const data = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('create' as const), path, data, mode: fc.integer({ min: 0, max: 3 }), digest: fc.boolean() }),
+      fc.record({ op: fc.constant('delete' as const), path, version: int }),
+      fc.record({ op: fc.constant('set' as const), path, data, version: int }),
+      fc.record({ op: fc.constant('check' as const), path, version: int }),
+    );
+    const digestAcl = [{ perms: 'rwa', scheme: 'digest' as const, id: 'alice:x' }];
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 20 }), fc.integer({ min: 1, max: 1000 }), (gen, xid) => {
+        const ours: Op[] = gen.map((o) =>
+          o.op === 'create' ? { op: 'create', path: o.path, data: o.data, mode: MODES[o.mode] as (typeof MODES)[number], ...(o.digest ? { acl: digestAcl } : {}) } : o,
+        );
+        const lib = gen.map((o) =>
+          o.op === 'create'
+            ? { type: 1, path: o.path, data: o.data, mode: o.mode, acls: o.digest ? [new ACL(1 | 2 | 16, new Id('digest', 'alice:x'))] : [new ACL(31, new Id('world', 'anyone'))] }
+            : { type: { delete: 2, set: 5, check: 13 }[o.op], path: o.path, version: o.version, ...(o.op === 'set' ? { data: o.data } : {}) },
+        );
+        const header = (l: JuteLike): AnyRec => new l.protocol['RequestHeader']!(xid, 14);
+        const rb = new ref.Request(header(ref), new ref.TransactionRequest(lib)).toBuffer();
+        const fb = new fast.Request(header(fast), new MultiPayload(ours, ours.map((o) => o.path))).toBuffer();
+        expect(fb.equals(rb)).toBe(true);
+      }),
+    );
+  });
+
+  it('encode a multiRead as ZooKeeper lays it out: getData headers and requests, then the terminator', () => {
+    const b = new fast.Request(new fast.protocol['RequestHeader']!(7, 22), new MultiReadPayload(['/a', '/bc'])).toBuffer();
+    const expected = Buffer.concat([
+      Buffer.from([0, 0, 0, 7, 0, 0, 0, 22]),
+      Buffer.from([0, 0, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2]), Buffer.from('/a'), Buffer.from([0]),
+      Buffer.from([0, 0, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3]), Buffer.from('/bc'), Buffer.from([0]),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff]),
+    ]);
+    expect(b.subarray(4).equals(expected)).toBe(true);
+    expect(b.readInt32BE(0)).toBe(expected.length);
+  });
+
+  it('decode multi results as the library does, and refuse a truncated reply', () => {
+    const stat = new fast.data['Stat']!();
+    Object.assign(stat, { czxid: Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]), mzxid: Buffer.from([0, 0, 0, 1, 0, 0, 0, 3]), ctime: Buffer.from([0, 0, 1, 0x8c, 0, 0, 0, 5]), mtime: Buffer.from([0, 0, 1, 0x8c, 0, 0, 0, 6]), version: 4, cversion: 2, aversion: 0, ephemeralOwner: Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]), dataLength: 9, numChildren: 1, pzxid: Buffer.from([0, 0, 0, 1, 0, 0, 0, 7]) });
+    const statBytes = Buffer.alloc(stat.byteLength());
+    stat.serialize(statBytes, 0);
+    const hdr = (type: number, done: boolean, err: number): Buffer => {
+      const b = Buffer.alloc(9);
+      b.writeInt32BE(type, 0);
+      b.writeUInt8(done ? 1 : 0, 4);
+      b.writeInt32BE(err, 5);
+      return b;
+    };
+    const str = (s: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, s.length]), Buffer.from(s)]);
+    const body = Buffer.concat([hdr(1, false, 0), str('/x'), hdr(5, false, 0), statBytes, hdr(2, false, 0), hdr(13, false, 0), hdr(15, false, 0), str('/y'), statBytes, hdr(-1, true, -1)]);
+    const frame = Buffer.concat([Buffer.alloc(20), body]);
+    const results = decodeResults(frame, 20);
+    expect(results.map((r) => r.type)).toEqual([1, 5, 2, 13, 15]);
+    expect(results[0]?.path).toBe('/x');
+    expect(results[1]?.stat).toEqual({ czxid: 2 ** 32 + 2, mzxid: 2 ** 32 + 3, ctime: 0x18c * 2 ** 32 + 5, mtime: 0x18c * 2 ** 32 + 6, version: 4, cversion: 2, aversion: 0, ephemeralOwner: '0102030405060708', dataLength: 9, numChildren: 1, pzxid: 2 ** 32 + 7 });
+    expect(results[4]?.path).toBe('/y');
+    const failed = Buffer.concat([Buffer.alloc(20), hdr(-1, false, 0), Buffer.from([0, 0, 0, 0]), hdr(-1, false, -103), Buffer.from([0xff, 0xff, 0xff, 0x99]), hdr(-1, true, -1)]);
+    expect(decodeResults(failed, 20)).toEqual([{ type: -1, err: 0 }, { type: -1, err: -103 }]);
+    expect(() => decodeResults(frame.subarray(0, frame.length - 30), 20)).toThrow(RangeError);
   });
 
   it('accept and refuse paths as the library does, with its messages', () => {
