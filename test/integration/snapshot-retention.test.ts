@@ -1,6 +1,8 @@
 /**
  * Snapshots by log size and retention, on real members: a small
- * snapSizeLimitInKb (snapCount far away) makes members snapshot by size;
+ * snapSizeLimitInKb (snapCount far away) makes members snapshot by size
+ * (and not before the log since the last snapshot is as large as it: the
+ * rounds rewrite a fixed set of nodes, so the tree stays smaller than a round);
  * each keeps `autopurge.snapRetainCount` snapshots and exactly the log
  * needed to replay from the oldest of them — recovery from any kept one,
  * the newer ones damaged, finds every write. A restart counts the log it
@@ -23,6 +25,8 @@ import { configureMembers, removeMembers, settle, startMember, stopMember, conne
 interface Line {
   msg?: string;
   replayed?: number;
+  /** 'snapshot due': log bytes since the last; 'snapshot written': the snapshot's size. */
+  bytes?: number;
 }
 
 /** A logger whose lines a test can wait for. */
@@ -60,24 +64,27 @@ class Lines extends EventEmitter {
 }
 
 const PAYLOAD = 2048;
-/** Nodes per round of writes: ~80 KB of log, more than the largest randomized 64 KB trigger. */
-const PER_ROUND = 40;
+/** Nodes, each written twice per round: ~160 KB of log, more than the largest 64 KB trigger and than the ~85 KB tree. */
+const NODES = 40;
 const ROUNDS = 8;
-const NODES = PER_ROUND * ROUNDS;
-const value = (k: number): Buffer => Buffer.alloc(PAYLOAD, `v${k}-`);
+const value = (k: number, round: number): Buffer => Buffer.alloc(PAYLOAD, `v${k}-r${round}-`);
 
-async function writeNodes(c: ZkCall, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i += 20) {
-    await Promise.all(Array.from({ length: Math.min(20, from + count - i) }, (_, j) => c.create(`/n${i + j}`, value(i + j))));
+/** Round 0 creates the nodes; every round leaves node k holding value(k, round). */
+async function writeRound(c: ZkCall, round: number): Promise<void> {
+  for (let i = 0; i < NODES; i += 20) {
+    const ks = Array.from({ length: Math.min(20, NODES - i) }, (_, j) => i + j);
+    if (round === 0) await Promise.all(ks.map((k) => c.create(`/n${k}`, value(k, -1))));
+    else await Promise.all(ks.map((k) => c.set(`/n${k}`, value(k, -1))));
+    await Promise.all(ks.map((k) => c.set(`/n${k}`, value(k, round))));
   }
 }
 
-async function expectNodes(c: ZkCall, count: number): Promise<void> {
+async function expectNodes(c: ZkCall, round: number): Promise<void> {
   const wrong: number[] = [];
   await Promise.all(
-    Array.from({ length: count }, async (_, k) => {
+    Array.from({ length: NODES }, async (_, k) => {
       const { data } = await c.get(`/n${k}`);
-      if (!data?.equals(value(k))) wrong.push(k);
+      if (!data?.equals(value(k, round))) wrong.push(k);
     }),
   );
   expect(wrong).toEqual([]);
@@ -115,10 +122,10 @@ describe('snapshots by log size, standalone', () => {
     const lines = new Lines();
     const m = await start(dataDir, 64, lines);
     const c = await connect(`127.0.0.1:${m.port}`);
-    // Rounds of ~80 KB at a 32–64 KB trigger, each after the last snapshot finished: one or more
-    // snapshots per round, with snapCount never reached.
+    // Rounds of ~160 KB at a 32–64 KB trigger and a smaller tree, each after the last snapshot
+    // finished: one or more snapshots per round, with snapCount never reached.
     for (let round = 0; round < ROUNDS; round++) {
-      await writeNodes(c, round * PER_ROUND, PER_ROUND);
+      await writeRound(c, round);
       await lines.until(() => lines.count('snapshot written') > round && lines.settled(), `round ${round}: a snapshot by size`);
     }
     c.close();
@@ -141,19 +148,44 @@ describe('snapshots by log size, standalone', () => {
       for (const newer of kept.slice(0, i)) await writeFile(path.join(copy, 'version-2', 'snapshot.' + newer.toString(16).padStart(16, '0')), 'torn');
       const r = await start(copy, 64, new Lines());
       const v = await connect(`127.0.0.1:${r.port}`);
-      await expectNodes(v, NODES);
+      await expectNodes(v, ROUNDS - 1);
       v.close();
       await stop(r);
     }
   }, 90_000);
 
+  it('waits for as much log as the last snapshot holds before the next: a growing tree is not rewritten per trigger', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-snapratio-'));
+    dirs.push(dataDir);
+    const lines = new Lines();
+    const m = await start(dataDir, 64, lines);
+    const c = await connect(`127.0.0.1:${m.port}`);
+    // 600 new 2 KB nodes: the tree outgrows the 32-64 KB trigger ~20 times over.
+    for (let i = 0; i < 600; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => c.create(`/t${i + j}`, value(i + j, 0))));
+    await lines.until(() => lines.settled(), 'snapshots settled');
+    c.close();
+    const events = lines.all.filter((l) => l.msg === 'snapshot due' || l.msg === 'snapshot written');
+    let last = 0;
+    let written = 0;
+    for (const e of events) {
+      if (e.msg === 'snapshot due') expect(e.bytes).toBeGreaterThanOrEqual(last);
+      else {
+        last = e.bytes ?? 0;
+        written++;
+      }
+    }
+    // By size alone (~1.3 MB of log at <= 64 KB) it would have been 20 or more.
+    expect(written).toBeGreaterThanOrEqual(2);
+    expect(written).toBeLessThan(12);
+  });
+
   it('counts the log replayed at start toward the next snapshot, and snapshots a long one at once', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-snaprestart-'));
     dirs.push(dataDir);
-    // No size trigger: ~650 KB of log and no snapshot.
+    // No size trigger: ~1.3 MB of log and no snapshot.
     const first = await start(dataDir, 0, new Lines());
     const c = await connect(`127.0.0.1:${first.port}`);
-    await writeNodes(c, 0, NODES);
+    for (let round = 0; round < ROUNDS; round++) await writeRound(c, round);
     c.close();
     await stop(first);
     expect(await snapshotZxids(dataDir)).toEqual([]);
@@ -170,7 +202,7 @@ describe('snapshots by log size, standalone', () => {
     const third = await start(dataDir, 64, again);
     expect(again.all.find((l) => l.msg === 'recovered state')?.replayed).toBe(0);
     const v = await connect(`127.0.0.1:${third.port}`);
-    await expectNodes(v, NODES);
+    await expectNodes(v, ROUNDS - 1);
     v.close();
   }, 60_000);
 });
@@ -200,7 +232,7 @@ describe('snapshots by log size, 3-member ensemble', () => {
     await settle(members);
     const c = await connect(connectStringOf(members));
     for (let round = 0; round < ROUNDS; round++) {
-      await writeNodes(c, round * PER_ROUND, PER_ROUND);
+      await writeRound(c, round);
       for (const m of members) {
         // Once synced the member has applied the round; then its snapshot, if one is running, finishes.
         await syncWith(m);
@@ -223,7 +255,7 @@ describe('snapshots by log size, 3-member ensemble', () => {
     for (const m of members) {
       await syncWith(m);
       const v = await connect(`127.0.0.1:${m.config.clientPort}`);
-      await expectNodes(v, NODES);
+      await expectNodes(v, ROUNDS - 1);
       v.close();
     }
   }, 90_000);
