@@ -3,6 +3,13 @@ import type { Acl, Stat } from './records.ts';
 
 const TWO_32 = 4294967296;
 
+function writeLong(buf: Buffer, v: number, pos: number): number {
+  const hi = Math.floor(v / TWO_32);
+  buf.writeInt32BE(hi | 0, pos);
+  buf.writeUInt32BE((v - hi * TWO_32) >>> 0, pos + 4);
+  return pos + 8;
+}
+
 export class JuteWriter {
   private buf: Buffer;
   private pos: number;
@@ -71,6 +78,45 @@ export class JuteWriter {
     this.buf.write(s, this.pos + 4, len, 'utf8');
     this.pos += 4 + len;
     return this;
+  }
+
+  /**
+   * A snapshot's node record (SnapshotCursor): true, path, data, the ACL's
+   * bytes as aclVector writes them, then the persisted Stat fields.
+   */
+  nodeRecord(path: string, data: Buffer | null, acl: Buffer, czxid: number, mzxid: number, ctime: number, mtime: number, version: number, cversion: number, aversion: number, owner: bigint, pzxid: number): void {
+    const dataLen = data === null ? 0 : data.length;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: room enough without measuring the path first.
+    this.ensure(1 + 4 + path.length * 3 + 4 + dataLen + acl.length + 60);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 1;
+    const len = buf.write(path, pos + 4, 'utf8');
+    buf.writeInt32BE(len, pos);
+    pos += 4 + len;
+    if (data === null) {
+      buf.writeInt32BE(-1, pos);
+      pos += 4;
+    } else {
+      buf.writeInt32BE(dataLen, pos);
+      buf.set(data, pos + 4);
+      pos += 4 + dataLen;
+    }
+    buf.set(acl, pos);
+    pos += acl.length;
+    pos = writeLong(buf, czxid, pos);
+    pos = writeLong(buf, mzxid, pos);
+    pos = writeLong(buf, ctime, pos);
+    pos = writeLong(buf, mtime, pos);
+    pos = buf.writeInt32BE(version | 0, pos);
+    pos = buf.writeInt32BE(cversion | 0, pos);
+    pos = buf.writeInt32BE(aversion | 0, pos);
+    if (owner === 0n) {
+      buf.writeInt32BE(0, pos);
+      buf.writeInt32BE(0, pos + 4);
+      pos += 8;
+    } else pos = buf.writeBigInt64BE(BigInt.asIntN(64, owner), pos);
+    this.pos = writeLong(buf, pzxid, pos);
   }
 
   stringVector(v: readonly string[]): this {

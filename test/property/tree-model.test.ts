@@ -145,8 +145,8 @@ function summary(tree: DataTree): Record<string, unknown> {
     const p = stack.pop() as string;
     const n = tree.get(p);
     if (!n) continue;
-    out[p] = { data: n.data?.toString() ?? null, version: n.version, cversion: n.cversion, pzxid: n.pzxid, mzxid: n.mzxid, owner: n.ephemeralOwner, children: [...n.children].sort() };
-    for (const c of n.children) stack.push(p === '/' ? '/' + c : p + '/' + c);
+    out[p] = { data: n.data?.toString() ?? null, version: n.version, cversion: n.cversion, pzxid: n.pzxid, mzxid: n.mzxid, owner: n.ephemeralOwner, children: [...n.children.keys()].sort() };
+    for (const c of n.children.keys()) stack.push(p === '/' ? '/' + c : p + '/' + c);
   }
   return out;
 }

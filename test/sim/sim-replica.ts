@@ -81,7 +81,7 @@ export function* walk(tree: DataTree): Generator<[string, Znode]> {
     const node = tree.get(path);
     if (!node) continue;
     yield [path, node];
-    const kids = [...node.children].sort().reverse();
+    const kids = [...node.children.keys()].sort().reverse();
     for (const k of kids) stack.push(path === '/' ? '/' + k : path + '/' + k);
   }
 }
