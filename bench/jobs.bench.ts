@@ -29,7 +29,7 @@
  * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_BUNDLE (50), BENCH_REPEAT (3 drains of each backlog; the median is reported), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
  * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain),
- * BENCH_SINGLE_ONLY=1 (no bundled drain), BENCH_INLINE=1 (workers run handlers on their main thread, --inline).
+ * BENCH_SINGLE_ONLY=1 (no bundled drain or producer), BENCH_INLINE=1 (workers run handlers on their main thread, --inline).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -391,14 +391,15 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
   try {
     if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0, memberCpu: [], serverSyscalls: 0, clientSyscalls: 0 } });
     else results.push(await median(JOB, `drover runtime, ${BACKLOG} backlog`));
-    if (process.env['BENCH_SINGLE_ONLY'] === '1') return results;
-    results.push(await median(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG}`));
+    const singleOnly = process.env['BENCH_SINGLE_ONLY'] === '1';
+    if (!singleOnly) results.push(await median(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG}`));
     if (BACKLOG_ONLY) return results;
     // Steady producer: RATE runs/s for SECONDS, whatever is due every 20 ms in one enqueue, at most
     // 2 in flight; on the single-run job (the latency goal is for single runs), then the bundled one.
     const steady = async (JOB_P: string, label: string): Promise<Result> => {
       const drained = (await client.exists(layout.historyDir(JOB_P, 'succeeded')))?.numChildren ?? 0; // the backlog's entries
       const meter = await costMeter(ensemble, () => workers.map((w) => w.child));
+      const mono1 = process.hrtime.bigint() / 1000n;
       const t1 = Date.now();
       const total = Math.round(RATE * SECONDS);
       let sent = 0;
@@ -428,6 +429,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
         `  drover: producer sent ${total} runs of ${JOB_P} in ${produceSeconds.toFixed(1)} s (${Math.round(total / produceSeconds)}/s) in ${enqueueMs.length} enqueues, p50 ${percentile(enqueueMs, 0.5)} ms, p99 ${percentile(enqueueMs, 0.99)} ms each`,
       );
       await waitForHistory(client, JOB_P, drained + recordsOf(produced), 'the steady phase');
+      profileWindow(label, mono1);
       const seconds2 = (Date.now() - t1) / 1000;
       const cost = await meter();
       finishedRuns.set(JOB_P, (finishedRuns.get(JOB_P) ?? 0) + total);
@@ -438,7 +440,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
       return r;
     };
     if (process.env['BENCH_BUNDLED_ONLY'] !== '1') results.push(await steady(JOB, `drover single, producer ${RATE}/s`));
-    results.push(await steady(BUNDLED_JOB, `drover bundled, producer ${RATE}/s`));
+    if (!singleOnly) results.push(await steady(BUNDLED_JOB, `drover bundled, producer ${RATE}/s`));
   } finally {
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
@@ -528,18 +530,22 @@ async function main(): Promise<void> {
     console.log(['\nworkload'.padEnd(47), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu', 'srv µs', 'cli µs', ' [µs per member]', ' syscalls/run srv/cli'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
-    const single = rate(drover[0]);
-    const bundled = rate(drover[1]);
-    const steadyRatio = rate(drover[2]) / rate(naive[1]);
+    // By label: BENCH_SINGLE_ONLY / BENCH_BUNDLED_ONLY leave some rows out.
+    const find = (prefix: string): Result | undefined => drover.find((r) => r.label.startsWith(prefix));
+    const singleRow = find('drover runtime');
+    const single = rate(singleRow);
+    const bundled = rate(find('drover bundled ')); // the drain, not 'drover bundled, producer'
+    const singleSteady = find('drover single, producer');
+    const steadyRatio = rate(singleSteady) / rate(naive[1]);
     if (!BACKLOG_ONLY) {
       console.log(
         `\nratio drover/naive at a ${BACKLOG} backlog (target >= 20x): ${(single / rate(naive[0])).toFixed(1)}x single runs, ${(bundled / rate(naive[0])).toFixed(1)}x bundled; ${steadyRatio.toFixed(1)}x under a ${RATE}/s producer`,
       );
     }
     console.log(`drover backlog throughput (target >= 15000 durable jobs/s): ${Math.round(bundled)} bundled (bundle: ${BUNDLE}), ${Math.round(single)} single runs`);
-    const s0 = drover[0];
+    const s0 = singleRow;
     const cpuPerRun = s0 && s0.jobs > 0 ? ((s0.cost.serverCpu + s0.cost.clientCpu) * 1e6) / s0.jobs : Number.NaN;
-    const p99 = BACKLOG_ONLY || process.env['BENCH_BUNDLED_ONLY'] === '1' ? '-' : `${drover[2]?.p99 ?? '-'}`;
+    const p99 = `${singleSteady?.p99 ?? '-'}`;
     console.log(
       `issue 11 goals: single runs ${Math.round(single)} jobs/s (>= 9000), ${cpuPerRun.toFixed(0)} µs CPU per run (<= 150); bundled ${Math.round(bundled)} jobs/s (>= 30000); single-run producer p99 ${p99} ms (<= 10)`,
     );
