@@ -249,6 +249,10 @@ export class DataTree {
         parent.cversion = parentCVersion;
         if (h.zxid > parent.pzxid) parent.pzxid = h.zxid;
       }
+      // Or the parent is younger than it: the snapshot held a node and its child made after the
+      // snapshot began; replaying the parent's earlier delete and create left the child unlinked.
+      const name = path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1);
+      if (parent && existing && parent.children.get(name) !== existing) parent.addChild(name, existing);
       return existing ? { kind: 'create', path, stat: this.statOf(existing) } : NONE;
     }
     const node = new Znode(data, this.acls.intern(acl), h.zxid, h.zxid, h.time, h.time, 0, 0, 0, owner, h.zxid);
