@@ -8,6 +8,7 @@
 import type { Stat } from './coordination.ts';
 import { sendOwn, type OwnPayload } from './own-requests.ts';
 import { readBytes, readStat, STAT_BYTES } from './wire-reader.ts';
+import { MULTI_HEADER_BYTES, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
 
 const OP_MULTI_READ = 22;
 const OP_GET_DATA = 4;
@@ -23,24 +24,19 @@ export class MultiReadPayload implements OwnPayload {
     this.encoded = paths.map((p) => Buffer.from(p, 'utf8'));
   }
   byteLength(): number {
-    let n = 9;
-    for (const p of this.encoded) n += 9 + 4 + p.length + 1;
+    let n = MULTI_HEADER_BYTES;
+    for (const p of this.encoded) n += MULTI_HEADER_BYTES + 4 + p.length + 1;
     return n;
   }
   serialize(buf: Buffer, start: number): number {
     let off = start;
     for (const p of this.encoded) {
-      off = buf.writeInt32BE(OP_GET_DATA, off);
-      off = buf.writeUInt8(0, off);
-      off = buf.writeInt32BE(-1, off);
+      off = writeOpHeader(buf, off, OP_GET_DATA);
       off = buf.writeInt32BE(p.length, off);
       off += p.copy(buf, off);
-      off = buf.writeUInt8(0, off);
+      off = buf.writeUInt8(0, off); // watch: false
     }
-    off = buf.writeInt32BE(-1, off);
-    off = buf.writeUInt8(1, off);
-    off = buf.writeInt32BE(-1, off);
-    return off - start;
+    return writeEndHeader(buf, off) - start;
   }
   setChrootPath(): void {}
 }
@@ -54,10 +50,8 @@ function decodeResults(buf: Buffer, start: number): ReadResult[] {
   const out: ReadResult[] = [];
   let off = start;
   for (;;) {
-    const type = buf.readInt32BE(off);
-    const done = buf.readUInt8(off + 4) !== 0;
-    const headerErr = buf.readInt32BE(off + 5);
-    off += 9;
+    const { type, done, err: headerErr } = readMultiHeader(buf, off);
+    off += MULTI_HEADER_BYTES;
     if (done) return out;
     if (type === OP_GET_DATA) {
       const data = readBytes(buf, off);

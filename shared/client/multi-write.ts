@@ -9,6 +9,7 @@
 import type { Acl, CreateMode, Op, Stat } from './coordination.ts';
 import { sendOwn, type OwnPayload } from './own-requests.ts';
 import { readStat, readUstring, STAT_BYTES } from './wire-reader.ts';
+import { MULTI_HEADER_BYTES, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
 import { ZkCode, ZkError } from './zk-error.ts';
 
 const OP_MULTI = 14;
@@ -80,10 +81,10 @@ export class MultiPayload implements OwnPayload {
     this.acls = ops.map((o) => (o.op === 'create' ? aclOf(o.acl) : null));
   }
   byteLength(): number {
-    let n = 9;
+    let n = MULTI_HEADER_BYTES;
     for (let i = 0; i < this.ops.length; i++) {
       const o = this.ops[i] as Op;
-      n += 9 + 4 + (this.paths[i] as Buffer).length;
+      n += MULTI_HEADER_BYTES + 4 + (this.paths[i] as Buffer).length;
       if (o.op === 'create') n += 4 + (o.data?.length ?? 0) + (this.acls[i] as Buffer).length + 4;
       else if (o.op === 'set') n += 4 + o.data.length + 4;
       else n += 4;
@@ -95,9 +96,7 @@ export class MultiPayload implements OwnPayload {
     for (let i = 0; i < this.ops.length; i++) {
       const o = this.ops[i] as Op;
       const type = o.op === 'create' ? CREATE : o.op === 'set' ? SET_DATA : o.op === 'delete' ? DELETE : CHECK;
-      off = buf.writeInt32BE(type, off);
-      off = buf.writeUInt8(0, off);
-      off = buf.writeInt32BE(-1, off);
+      off = writeOpHeader(buf, off, type);
       const p = this.paths[i] as Buffer;
       off = buf.writeInt32BE(p.length, off);
       off += p.copy(buf, off);
@@ -115,10 +114,7 @@ export class MultiPayload implements OwnPayload {
         off = buf.writeInt32BE(o.version ?? -1, off);
       }
     }
-    off = buf.writeInt32BE(-1, off);
-    off = buf.writeUInt8(1, off);
-    off = buf.writeInt32BE(-1, off);
-    return off - start;
+    return writeEndHeader(buf, off) - start;
   }
   setChrootPath(): void {}
 }
@@ -135,10 +131,8 @@ export function decodeResults(buf: Buffer, start: number): WriteResult[] {
   const out: WriteResult[] = [];
   let off = start;
   for (;;) {
-    const type = buf.readInt32BE(off);
-    const done = buf.readUInt8(off + 4) !== 0;
-    const headerErr = buf.readInt32BE(off + 5);
-    off += 9;
+    const { type, done, err: headerErr } = readMultiHeader(buf, off);
+    off += MULTI_HEADER_BYTES;
     if (done) return out;
     switch (type) {
       case CREATE: {
