@@ -29,7 +29,7 @@
  * (and a child watch for new lanes) and waits for it: no timer, no polling.
  */
 import type { Logger } from 'pino';
-import type { Coordination, Op } from '../../shared/client/coordination.ts';
+import type { Coordination, Op, Stat } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
 import type { BundleRecord, LeaseInfo, RunRecord } from '../../shared/jobs/job-types.ts';
 import { settleBundle } from '../../shared/jobs/bundle-settle.ts';
@@ -412,7 +412,12 @@ export class Claimer {
         paths.push(layout.run(this.job, t.runId));
       }
     }
-    const records = await this.client.getMany(paths);
+    // Records may be large (up to the server's maxBuffer): a request per ~MULTI_BYTES_TARGET of them
+    // by the size seen so far, all sent at once, so no reply frame grows with the batch.
+    const per = Math.max(1, Math.floor(MULTI_BYTES_TARGET / this.bytesPerItem));
+    const parts: Promise<({ data: Buffer; stat: Stat } | null)[]>[] = [];
+    for (let i = 0; i < paths.length; i += per) parts.push(this.client.getMany(paths.slice(i, i + per)));
+    const records = (await Promise.all(parts)).flat();
     for (let i = 0; i < named.length; i++) {
       const rec = records[i];
       if (!rec) continue;
