@@ -6,7 +6,7 @@
  * exactly the runs still active by that claim.
  */
 import { EventEmitter } from 'node:events';
-import { expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { describeOnBackends, until } from '../helpers/backends.ts';
 import { claimsByWorker } from '../../shared/jobs/live-workers.ts';
@@ -30,17 +30,30 @@ const silent = pino({ enabled: false });
 const job = defineJob({ name: 'cg', retries: 0, run: () => null });
 
 const bus = new EventEmitter();
+/**
+ * Labels the test has let go. A record reads active once the claim lands, which can be before
+ * the worker has started the handler: a go sent then must not be missed.
+ */
+const released = new Set<string>();
+beforeEach(() => released.clear());
+function release(label: string): void {
+  released.add(label);
+  bus.emit(`go-${label}`);
+}
+function gate(label: string): Promise<string> {
+  return released.has(label) ? Promise.resolve(label) : new Promise<string>((resolve) => bus.once(`go-${label}`, () => resolve(label)));
+}
 /** Short runs, then long ones gated by the test: what a worker's claim-ahead must not hoard. */
 const mixed = defineJob<{ label: string; hold?: boolean }, string>({
   name: 'cg-mixed',
   concurrency: 2,
-  run: (_ctx, input) => (input.hold ? new Promise<string>((resolve) => bus.once(`go-${input.label}`, () => resolve(input.label))) : input.label),
+  run: (_ctx, input) => (input.hold ? gate(input.label) : input.label),
 });
 /** Runs until the test releases it by its input label. */
 const gated = defineJob<string, string>({
   name: 'cg-gated',
   concurrency: 4,
-  run: (_ctx, label) => new Promise<string>((resolve) => bus.once(`go-${label}`, () => resolve(label))),
+  run: (_ctx, label) => gate(label),
 });
 
 function claimer(client: Coordination, worker: string): Claimer {
@@ -167,13 +180,13 @@ describeOnBackends('jobs: claim groups', (env) => {
     const active = async (): Promise<number> => (await jobCounts(client, 'cg-gated')).active;
     expect(await active()).toBe(4);
     for (const [k, label] of labels.slice(0, 3).entries()) {
-      bus.emit(`go-${label}`);
+      release(label);
       await waitForRun(client, 'cg-gated', ids[k]!, (r) => r.state === 'succeeded');
       await until(`${3 - k} active`, async () => (await active()) === 3 - k || null);
       const held = (await claimsByWorker(client, ['cg-gated'])).get(worker.id) ?? [];
       expect(held.map((c) => c.runId).sort()).toEqual(ids.slice(k + 1).sort());
     }
-    bus.emit('go-d');
+    release('d');
     await waitForRun(client, 'cg-gated', ids[3]!, (r) => r.state === 'succeeded');
     await childrenGone(client, layout.inflight('cg-gated'));
     expect(await active()).toBe(0);
@@ -199,7 +212,7 @@ describeOnBackends('jobs: claim groups', (env) => {
     env.defer(() => b.close({ graceMs: 500 }));
     const onB = await Promise.all(back.map((r) => waitForRun(client, 'cg-mixed', r.id, (x) => x.state === 'active')));
     expect(onB.every((r) => r.worker === b.id)).toBe(true);
-    for (const label of ['l0', 'l1', 'l2', 'l3']) bus.emit(`go-${label}`);
+    for (const label of ['l0', 'l1', 'l2', 'l3']) release(label);
     await Promise.all(long.map((id) => waitForRun(client, 'cg-mixed', id, (r) => r.state === 'succeeded')));
   });
 });
