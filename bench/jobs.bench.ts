@@ -33,7 +33,7 @@
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -175,6 +175,24 @@ function syscalls(pid: number | undefined): number {
   }
 }
 
+/**
+ * Context switches of a process, all its threads (Linux /proc/<pid>/task/<tid>/status; 0 elsewhere): each
+ * is a wake-up or a preemption, and on this VM a wake-up across CPUs is dear.
+ */
+function contextSwitches(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let n = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      n += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    }
+  } catch {
+    // The process or a thread ended meanwhile: count what was read.
+  }
+  return n;
+}
+
 /** The newest zxid's counter among the members, and the client requests they received in all. */
 async function serverCounters(ensemble: ProcessEnsemble): Promise<{ zxid: number; received: number }> {
   let zxid = 0;
@@ -199,6 +217,8 @@ interface Cost {
   /** Read and write system calls of the members, and of the worker or consumer processes. */
   serverSyscalls: number;
   clientSyscalls: number;
+  serverSwitches: number;
+  clientSwitches: number;
 }
 
 async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[]): Promise<() => Promise<Cost>> {
@@ -213,6 +233,9 @@ async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[
   const serverIo = (): number => ensemble.members.reduce((s, m) => s + syscalls(m.child?.pid), 0);
   const clientIo = (): number => clients().reduce((s, c) => s + syscalls(c.pid), 0);
   const io0 = [serverIo(), clientIo()] as const;
+  const serverCs = (): number => ensemble.members.reduce((s, m) => s + contextSwitches(m.child?.pid), 0);
+  const clientCs = (): number => clients().reduce((s, c) => s + contextSwitches(c.pid), 0);
+  const cs0 = [serverCs(), clientCs()] as const;
   return async () => {
     const z1 = await serverCounters(ensemble);
     const m1 = each();
@@ -224,6 +247,8 @@ async function costMeter(ensemble: ProcessEnsemble, clients: () => ChildProcess[
       memberCpu: m1.map((c, i) => c - (m0[i] ?? 0)),
       serverSyscalls: serverIo() - io0[0],
       clientSyscalls: clientIo() - io0[1],
+      serverSwitches: serverCs() - cs0[0],
+      clientSwitches: clientCs() - cs0[1],
     };
   };
 }
@@ -389,7 +414,7 @@ async function droverRuntime(ensemble: ProcessEnsemble): Promise<Result[]> {
     return { ...mid, label: `${label} (median of ${REPEAT})` };
   };
   try {
-    if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0, memberCpu: [], serverSyscalls: 0, clientSyscalls: 0 } });
+    if (process.env['BENCH_BUNDLED_ONLY'] === '1') results.push({ label: 'single runs (skipped)', jobs: 0, seconds: 1, p50: 0, p99: 0, cost: { txns: 0, requests: 0, serverCpu: 0, clientCpu: 0, memberCpu: [], serverSyscalls: 0, clientSyscalls: 0, serverSwitches: 0, clientSwitches: 0 } });
     else results.push(await median(JOB, `drover runtime, ${BACKLOG} backlog`));
     const singleOnly = process.env['BENCH_SINGLE_ONLY'] === '1';
     if (!singleOnly) results.push(await median(BUNDLED_JOB, `drover bundled ${BUNDLE}, ${BACKLOG}`));
@@ -502,7 +527,7 @@ function row(r: Result): string {
     String(Math.round(rate)).padStart(8),
     r.p50.toFixed(0).padStart(8),
     r.p99.toFixed(0).padStart(8),
-    (r.cost.txns / r.jobs).toFixed(2).padStart(8),
+    (r.cost.txns / r.jobs).toFixed(3).padStart(8),
     (r.cost.requests / r.jobs).toFixed(2).padStart(8),
     r.cost.serverCpu.toFixed(1).padStart(8),
     r.cost.clientCpu.toFixed(1).padStart(8),
@@ -512,6 +537,8 @@ function row(r: Result): string {
     `  [${r.cost.memberCpu.map((c) => perRun(c, r.jobs)).join(' ')}]`,
     // System calls (reads + writes, sockets and files) per run: members / workers.
     `  ${(r.cost.serverSyscalls / r.jobs).toFixed(2)}/${(r.cost.clientSyscalls / r.jobs).toFixed(2)}`,
+    // Context switches (every thread) per run: members / workers.
+    `  ${(r.cost.serverSwitches / r.jobs).toFixed(2)}/${(r.cost.clientSwitches / r.jobs).toFixed(2)}`,
   ].join('  ');
 }
 
@@ -527,7 +554,7 @@ async function main(): Promise<void> {
   try {
     const drover = await droverRuntime(ensemble);
     const naive = BACKLOG_ONLY ? [] : await naiveRecipe(ensemble);
-    console.log(['\nworkload'.padEnd(47), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu', 'srv µs', 'cli µs', ' [µs per member]', ' syscalls/run srv/cli'].join('  '));
+    console.log(['\nworkload'.padEnd(47), '  jobs/s', ' p50 ms', ' p99 ms', 'txn/job', 'req/job', 'srv cpu', 'cli cpu', 'srv µs', 'cli µs', ' [µs per member]', ' syscalls/run srv/cli', ' switches/run srv/cli'].join('  '));
     for (const r of [...drover, ...naive]) console.log(row(r));
     const rate = (r: Result | undefined): number => (r ? r.jobs / r.seconds : Number.NaN);
     // By label: BENCH_SINGLE_ONLY / BENCH_BUNDLED_ONLY leave some rows out.
