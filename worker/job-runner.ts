@@ -13,6 +13,7 @@ import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS
 import type { AttemptOutcome, AttemptRecord, JobSpec, RunError, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { changed } from '../shared/jobs/record-copy.ts';
+import { topUpShare } from './runs/top-up.ts';
 import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { ActiveRun } from './runs/active-run.ts';
@@ -75,6 +76,8 @@ export class JobRunner {
   private readonly groups = new Set<HeldClaimGroup>();
   /** Moving average of handler time (ms), for the prefetch decision. */
   private runMsEma: number | null = null;
+  /** How long a claim that got runs took, ms (moving average): the lead kept must cover it. */
+  private claimMsEma: number | null = null;
   private paused = false;
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -222,16 +225,20 @@ export class JobRunner {
         const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
         const ahead = this.prefetch();
         const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + ahead - this.buffer.length);
-        // While runs claimed ahead are waiting, the next claim waits for half the lead to be used:
-        // one claim (two transactions) per half-lead, not one per freed slot.
-        const topUp = this.buffer.length > 0 && want < ahead / 2;
+        // While runs claimed ahead are waiting, the next claim waits for part of the lead to be
+        // used (topUpShare): one claim, two transactions, per part, not one per freed slot.
+        const share = topUpShare({ runMs: this.runMsEma, claimMs: this.claimMsEma, concurrency: this.spec.concurrency, ahead });
+        const topUp = this.buffer.length > 0 && want < ahead * share;
         if (!this.host.canClaim() || this.paused || want <= 0 || topUp) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });
           await this.claimer.waitForWork();
           continue;
         }
+        const claimStarted = performance.now();
         const runs = await this.claimer.claim(want);
+        const claimMs = performance.now() - claimStarted;
+        if (runs.length > 0) this.claimMsEma = this.claimMsEma === null ? claimMs : 0.8 * this.claimMsEma + 0.2 * claimMs;
         if (runs.length === 0) {
           if (!(await this.claimer.hasWork())) {
             this.host.emit({ type: 'waiting', job: this.job, reason: 'empty' });
