@@ -227,7 +227,7 @@ export class JobRunner {
         const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + ahead - this.buffer.length);
         // While runs claimed ahead are waiting, the next claim waits for part of the lead to be
         // used (topUpShare): one claim, two transactions, per part, not one per freed slot.
-        const share = topUpShare({ runMs: this.runMsEma, claimMs: this.claimMsEma, concurrency: this.spec.concurrency, ahead });
+        const share = topUpShare({ runMs: this.runMsEma, claimMs: this.claimMsEma, concurrency: this.spec.concurrency, ahead, bundled: (this.spec.bundle ?? 1) > 1 });
         const topUp = this.buffer.length > 0 && want < ahead * share;
         if (!this.host.canClaim() || this.paused || want <= 0 || topUp) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';

@@ -7,7 +7,10 @@
  * every claim whatever is done, and the claims are what cost: they wait for
  * 90% of the lead to be used, so each moves a full batch. Single no-op runs
  * on the 2-core bench: claiming at half the lead, 5,157–6,627 jobs/s at
- * txn/job 0.033; at 90%, 6,579–9,425 at 0.022 (docs/jobs.md).
+ * txn/job 0.033; at 90%, 6,579–9,425 at 0.022 (docs/jobs.md). Bundled jobs
+ * keep claiming at half their lead: their claims move many runs per item
+ * already, and the rule measured level or a little worse for them (4 pairs
+ * of 5 drains, medians ~17,300 against ~17,400 jobs/s).
  */
 export const TOP_UP_SHARE_MAX = 0.9;
 const TOP_UP_SHARE_DEFAULT = 0.5;
@@ -20,10 +23,12 @@ export interface Pace {
   concurrency: number;
   /** Runs claimed ahead beyond the free slots, at most. */
   ahead: number;
+  /** The job's runs come in bundles (ADR 0006). */
+  bundled: boolean;
 }
 
 export function topUpShare(p: Pace): number {
-  if (p.runMs === null || p.claimMs === null || p.ahead <= 0) return TOP_UP_SHARE_DEFAULT;
+  if (p.bundled || p.runMs === null || p.claimMs === null || p.ahead <= 0) return TOP_UP_SHARE_DEFAULT;
   // The runs the slots get through while one claim is on its way, and how many of those the lead holds.
   const perClaim = (p.claimMs * p.concurrency) / Math.max(p.runMs, 0.01);
   const covers = p.ahead / Math.max(perClaim, 1);
