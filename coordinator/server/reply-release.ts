@@ -41,10 +41,7 @@ export class ReplyRelease {
   /** `conn` has output that may be releasable (its tags were met meanwhile). */
   markDirty(conn: Connection): void {
     this.dirty.add(conn);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.scheduleFlush();
   }
 
   /** `conn` is gone: nothing more to release to it. */
@@ -55,10 +52,14 @@ export class ReplyRelease {
   /** Every txn up to `zxid` is durable: release what waited for it (later in this turn). */
   durable(zxid: number): void {
     if (zxid > this.committedZxid) this.committedZxid = zxid;
-    if (this.dirty.size > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    if (this.dirty.size > 0) this.scheduleFlush();
+  }
+
+  /** One flush per event-loop turn, however often output was queued or zxids became durable in it. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
   }
 
   private readonly onLatency = (ms: number): void => {

@@ -5,6 +5,20 @@
  */
 export const MULTI_HEADER_BYTES = 9;
 
+/** The opcodes and result types our own requests use (the server's own list lives in coordinator/; shared/ does not import it). */
+export const OpCode = {
+  create: 1,
+  delete: 2,
+  getData: 4,
+  setData: 5,
+  check: 13,
+  multi: 14,
+  create2: 15,
+  multiRead: 22,
+  /** A result type: the op failed (or was rolled back); an ErrorResponse{err} follows. */
+  error: -1,
+} as const;
+
 /** An op's header in a request (done false, err -1); returns the offset after it. */
 export function writeOpHeader(buf: Buffer, off: number, type: number): number {
   off = buf.writeInt32BE(type, off);

@@ -8,11 +8,8 @@
 import type { Stat } from './coordination.ts';
 import { sendOwn, type OwnPayload } from './own-requests.ts';
 import { readBytes, readStat, STAT_BYTES } from './wire-reader.ts';
-import { MULTI_HEADER_BYTES, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
+import { MULTI_HEADER_BYTES, OpCode, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
 
-const OP_MULTI_READ = 22;
-const OP_GET_DATA = 4;
-const OP_ERROR = -1;
 
 /** One getData's outcome: err 0 with data and stat, or ZooKeeper's error code. */
 export type ReadResult = { err: 0; data: Buffer; stat: Stat } | { err: number; data?: undefined; stat?: undefined };
@@ -31,7 +28,7 @@ export class MultiReadPayload implements OwnPayload {
   serialize(buf: Buffer, start: number): number {
     let off = start;
     for (const p of this.encoded) {
-      off = writeOpHeader(buf, off, OP_GET_DATA);
+      off = writeOpHeader(buf, off, OpCode.getData);
       off = buf.writeInt32BE(p.length, off);
       off += p.copy(buf, off);
       off = buf.writeUInt8(0, off); // watch: false
@@ -43,7 +40,7 @@ export class MultiReadPayload implements OwnPayload {
 
 /** Queues one multiRead of `paths` (absolute) on the library client's connection. */
 export function sendMultiRead(client: object, paths: readonly string[], done: (err: unknown, results?: ReadResult[]) => void): void {
-  sendOwn(client, OP_MULTI_READ, new MultiReadPayload(paths), decodeResults, done);
+  sendOwn(client, OpCode.multiRead, new MultiReadPayload(paths), decodeResults, done);
 }
 
 function decodeResults(buf: Buffer, start: number): ReadResult[] {
@@ -53,11 +50,11 @@ function decodeResults(buf: Buffer, start: number): ReadResult[] {
     const { type, done, err: headerErr } = readMultiHeader(buf, off);
     off += MULTI_HEADER_BYTES;
     if (done) return out;
-    if (type === OP_GET_DATA) {
+    if (type === OpCode.getData) {
       const data = readBytes(buf, off);
       out.push({ err: 0, data: data.value, stat: readStat(buf, data.next) });
       off = data.next + STAT_BYTES;
-    } else if (type === OP_ERROR) {
+    } else if (type === OpCode.error) {
       out.push({ err: buf.readInt32BE(off) || headerErr });
       off += 4;
     } else {

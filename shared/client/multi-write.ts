@@ -9,16 +9,10 @@
 import type { Acl, CreateMode, Op, Stat } from './coordination.ts';
 import { sendOwn, type OwnPayload } from './own-requests.ts';
 import { readStat, readUstring, STAT_BYTES } from './wire-reader.ts';
-import { MULTI_HEADER_BYTES, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
+import { MULTI_HEADER_BYTES, OpCode, readMultiHeader, writeEndHeader, writeOpHeader } from './multi-header.ts';
 import { ZkCode, ZkError } from './zk-error.ts';
 
-const OP_MULTI = 14;
-const CREATE = 1;
-const DELETE = 2;
-const SET_DATA = 5;
-const CHECK = 13;
-const CREATE2 = 15;
-const ERROR = -1;
+const { create: CREATE, delete: DELETE, setData: SET_DATA, check: CHECK, create2: CREATE2, error: ERROR } = OpCode;
 
 const MODES: Record<CreateMode, number> = { persistent: 0, ephemeral: 1, persistent_sequential: 2, ephemeral_sequential: 3 };
 const PERM_BITS: Record<string, number> = { r: 1, w: 2, c: 4, d: 8, a: 16 };
@@ -123,7 +117,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Queues one multi of `ops` at `paths` (absolute, one per op) on the library client's connection. */
 export function sendMultiWrite(client: object, ops: readonly Op[], paths: readonly string[], done: (err: unknown, results?: WriteResult[]) => void): void {
-  sendOwn(client, OP_MULTI, new MultiPayload(ops, paths), decodeResults, done);
+  sendOwn(client, OpCode.multi, new MultiPayload(ops, paths), decodeResults, done);
 }
 
 /** A multi's results from a reply frame, the body starting at `start` (exported for the wire tests). */
