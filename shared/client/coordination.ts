@@ -100,8 +100,9 @@ export interface Coordination {
   /**
    * Many gets without watches, in order: null where the node does not exist.
    * Any other error rejects with a ZkError naming the path and its index
-   * (`opIndex`). One multiRead request per few hundred paths where the
-   * server has it (ZooKeeper 3.6+, Drover); not atomic, as multiRead is not.
+   * (`opIndex`). One multiRead request per few hundred paths (ZooKeeper
+   * 3.6+ and Drover; an older ZooKeeper answers UNIMPLEMENTED); not atomic,
+   * as multiRead is not. Without the client's wire fast paths, a get per path.
    */
   getMany(paths: readonly string[]): Promise<({ data: Buffer; stat: Stat } | null)[]>;
   /** version -1 (the default) sets unconditionally. */

@@ -34,9 +34,6 @@ import { sendMultiWrite, type WriteResult } from './multi-write.ts';
 /** Paths per multiRead request: a reply of this many records stays a few hundred KiB at most for a claim's. */
 const MULTI_READ_MAX = 500;
 
-/** Set once a server answers multiRead with UNIMPLEMENTED (ZooKeeper before 3.6): one get per path from then on. */
-let multiReadRefused = false;
-
 /**
  * node-zookeeper-client's Transaction check/setData/remove do `version =
  * version || -1`, so version 0 in a multi silently becomes -1 (no check at
@@ -181,7 +178,8 @@ class ZkView implements Coordination {
 
   async getMany(paths: readonly string[]): Promise<({ data: Buffer; stat: Stat } | null)[]> {
     if (paths.length === 0) return [];
-    if (!ownRequestsAvailable() || multiReadRefused) return Promise.all(paths.map((p) => this.get(p).catch(absentAsNull)));
+    // Without the wire fast paths (another library version, DROVER_CLIENT_FAST_PATHS=0): a get per path, the same answers.
+    if (!ownRequestsAvailable()) return Promise.all(paths.map((p, i) => this.get(p).catch((err: unknown) => absentAsNullAt(err, p, i))));
     const chunks: Promise<({ data: Buffer; stat: Stat } | null)[]>[] = [];
     for (let from = 0; from < paths.length; from += MULTI_READ_MAX) chunks.push(this.multiRead(paths, from, Math.min(paths.length, from + MULTI_READ_MAX)));
     const parts = await Promise.all(chunks);
@@ -191,14 +189,7 @@ class ZkView implements Coordination {
   private async multiRead(paths: readonly string[], from: number, to: number): Promise<({ data: Buffer; stat: Stat } | null)[]> {
     const full: string[] = [];
     for (let i = from; i < to; i++) full.push(this.full(paths[i] as string));
-    let results: ReadResult[];
-    try {
-      results = await this.call(paths[from] as string, (c, cb: Callback<ReadResult[]>) => sendMultiRead(c, full, cb));
-    } catch (err) {
-      if (!(err instanceof ZkError && err.code === ZkCode.UNIMPLEMENTED)) throw err;
-      multiReadRefused = true;
-      return Promise.all(paths.slice(from, to).map((p) => this.get(p).catch(absentAsNull)));
-    }
+    const results = await this.call(paths[from] as string, (c, cb: Callback<ReadResult[]>) => sendMultiRead(c, full, cb));
     if (results.length !== to - from) throw new ZkError(ZkCode.MARSHALLING_ERROR, { path: paths[from] as string });
     const out: ({ data: Buffer; stat: Stat } | null)[] = new Array(results.length);
     for (let i = 0; i < results.length; i++) {
@@ -560,6 +551,13 @@ interface LibResult {
 
 function absentAsNull(err: unknown): null {
   if (err instanceof ZkError && err.code === ZkCode.NO_NODE) return null;
+  throw err;
+}
+
+/** getMany's answer for one path read alone: null when missing, else the error with the path's index. */
+function absentAsNullAt(err: unknown, path: string, opIndex: number): null {
+  if (err instanceof ZkError && err.code === ZkCode.NO_NODE) return null;
+  if (err instanceof ZkError) throw new ZkError(err.code, { path, opIndex, cause: err });
   throw err;
 }
 
