@@ -18,6 +18,7 @@ import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { ActiveRun } from './runs/active-run.ts';
 import { BundleHolder } from './runs/bundle-holder.ts';
+import { SettleBatch } from './runs/settle-batch.ts';
 import { Claimer, type ClaimedRun } from './runs/claim.ts';
 import type { HeldClaimGroup } from './runs/held-claim-group.ts';
 import type { ExecOutcome, ExecRequest, Executor } from './runs/executor.ts';
@@ -72,6 +73,8 @@ export class JobRunner {
   private readonly buffer: ClaimedRun[] = [];
   /** Bundles claimed and not yet settled, by bundle id (docs/adr/0006-run-bundles.md). */
   private readonly holders = new Map<string, BundleHolder>();
+  /** Their settles, several bundles to a multi. */
+  private readonly settles: SettleBatch;
   /** Claim groups with runs whose finish has not landed (held-claim-group.ts); emptied ones are dropped at the next claim. */
   private readonly groups = new Set<HeldClaimGroup>();
   /** Moving average of handler time (ms), for the prefetch decision. */
@@ -91,6 +94,7 @@ export class JobRunner {
   ) {
     this.job = spec.name;
     this.log = host.logger.child({ job: spec.name });
+    this.settles = new SettleBatch(host.client);
     this.claimer = new Claimer({
       client: host.client,
       job: spec.name,
@@ -127,7 +131,7 @@ export class JobRunner {
     if (!b) return null;
     let holder = this.holders.get(b.id);
     if (!holder) {
-      const made = new BundleHolder(this.host.client, this.job, b, this.log, (err) => this.fenceBundle(made, err));
+      const made = new BundleHolder(this.host.client, this.job, b, this.log, (err) => this.fenceBundle(made, err), this.settles);
       holder = made;
       this.holders.set(b.id, holder);
     }

@@ -198,6 +198,37 @@ describeOnBackends('worker: bundles', (env) => {
     expect(after.bundle.runs.map((r) => r.error?.code)).toEqual(['TEST', 'TEST']);
   });
 
+  it('bundles settling together share one multi; one fenced among them fails alone, the other lands', async () => {
+    const client = await env.client();
+    await publishJob(client, held.spec);
+    const started = heldStarts();
+    await worker([held]);
+    // Two enqueues, two bundles of two runs each, all four running at once.
+    const pair = async (a: string, b: string, c: string, d: string): Promise<[string, string]> => {
+      const first = await enqueueWith(client, 'b-held', [a, b].map((label) => ({ input: { label } })));
+      const second = await enqueueWith(client, 'b-held', [c, d].map((label) => ({ input: { label } })));
+      await until('all four started', () => [a, b, c, d].every((l) => started.has(l)));
+      return [bundleOf(first[0]!), bundleOf(second[0]!)];
+    };
+    const [x, y] = await pair('s0', 's1', 's2', 's3');
+    for (const l of ['s0', 's1', 's2', 's3']) bus.emit(`release-${l}`);
+    await until('both settled', async () => (await client.children(layout.historyDir('b-held', 'succeeded'))).length === 2);
+    const [sx, sy] = await Promise.all([client.exists(layout.run('b-held', x)), client.exists(layout.run('b-held', y))]);
+    expect(sx?.mzxid).toBeDefined();
+    expect(sx?.mzxid).toBe(sy?.mzxid); // written by the same transaction
+
+    const [fenced, other] = await pair('t0', 't1', 't2', 't3');
+    const { bundle, version } = await readBundle(client, 'b-held', fenced);
+    await client.set(layout.run('b-held', fenced), encodeBundle(bundle), version); // moved on under the worker
+    for (const l of ['t0', 't1', 't2', 't3']) bus.emit(`release-${l}`);
+    await until('the other bundle settled', async () => (await readBundle(client, 'b-held', other)).bundle.state === 'done');
+    expect((await readBundle(client, 'b-held', other)).bundle.runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+    const after = await readBundle(client, 'b-held', fenced);
+    expect(after.version).toBe(version + 1); // the settle met BAD_VERSION: nothing of it written
+    expect(after.bundle.runs.map((r) => r.state)).toEqual(['active', 'active']);
+    expect((await client.children(layout.historyDir('b-held', 'succeeded'))).length).toBe(3);
+  });
+
   it('close hands back a bundle whose runs have not finished: queued again, no attempt counted', async () => {
     const client = await env.client();
     await publishJob(client, held.spec);

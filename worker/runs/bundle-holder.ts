@@ -35,6 +35,7 @@ import { encodeBundle } from '../../shared/jobs/run-codec.ts';
 import { changed } from '../../shared/jobs/record-copy.ts';
 import type { ClaimedBundle } from './claim.ts';
 import type { FinishResult } from './finish.ts';
+import type { SettleBatch } from './settle-batch.ts';
 
 interface Waiter {
   runId: string;
@@ -64,8 +65,12 @@ export class BundleHolder {
     claimed: ClaimedBundle,
     private readonly logger: Logger,
     private readonly onFenced: (err: DroverError) => void,
+    private readonly batch: SettleBatch | null = null,
   ) {
     this.id = claimed.id;
+    // The claim just wrote the record: the first outcome waits for the interval like any other,
+    // so a bundle whose runs all end within it is written once, by its settle.
+    this.lastWriteAt = Date.now();
     this.record = changed(claimed.record, { runs: claimed.record.runs.slice() });
     this.claimedRecord = claimed.record;
     this.version = claimed.version;
@@ -225,6 +230,19 @@ export class BundleHolder {
     const now = Date.now();
     const settled = settleBundle(this.record, now);
     const data = encodeBundle(settled.bundle);
+    if (this.batch && settled.placement.kind !== 'lane') {
+      // With other bundles' settles (settle-batch.ts); a lane append reads and moves a tail, and
+      // two in one multi would collide, so a bundle going back to its lane settles alone.
+      const ops: Op[] = [
+        { op: 'set', path: layout.run(this.job, this.id), data, version: this.version },
+        { op: 'delete', path: layout.lease(this.job, this.id) },
+        { op: 'delete', path: layout.inflightRun(this.job, this.id) },
+      ];
+      for (const c of this.cancelNodes) ops.push({ op: 'delete', path: c });
+      ops.push(...newlyDeadOps(this.job, this.claimedRecord, settled.bundle));
+      ops.push(...(await placementOps(this.client, this.job, settled, ops.length, new Set())));
+      if (await this.batch.submit(ops)) return;
+    }
     const dropped = new Set<string>();
     for (let tries = 0; ; tries++) {
       let ops: Op[] = [];
