@@ -29,11 +29,12 @@
  * BENCH_CONCURRENCY (50), BENCH_WORKERS (2), BENCH_BUNDLE (50), BENCH_REPEAT (3 drains of each backlog; the median is reported), BENCH_TICK_MS (500), BENCH_BACKEND (drover),
  * BENCH_CPU_PROF (a directory for V8 profiles of the child processes, servers included),
  * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain),
- * BENCH_SINGLE_ONLY=1 (no bundled drain or producer), BENCH_INLINE=1 (workers run handlers on their main thread, --inline).
+ * BENCH_SINGLE_ONLY=1 (no bundled drain or producer), BENCH_INLINE=1 (workers run handlers on their main thread, --inline),
+ * BENCH_SOURCES=1 (members and workers run the TypeScript sources through tsx instead of the build).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -70,7 +71,12 @@ const BACKLOG_ONLY = process.env['BENCH_BACKLOG_ONLY'] === '1';
 /** BENCH_INLINE=1: `drover worker --inline` (handlers on the worker's main thread); default: handler threads, as users run it. */
 const INLINE = process.env['BENCH_INLINE'] === '1';
 const SELF = fileURLToPath(import.meta.url);
-const DROVER_BIN = fileURLToPath(new URL('../bin/drover.mjs', import.meta.url));
+/**
+ * The members and workers run the build, as an installed package does (`npm run bench:jobs` builds
+ * first): the sources through tsx are not what users run (esbuild's keepNames, for one, wraps
+ * every named closure in a defineProperty call each time it is made). BENCH_SOURCES=1: the sources.
+ */
+const DROVER_BIN = fileURLToPath(new URL(process.env['BENCH_SOURCES'] === '1' ? '../bin/drover.mjs' : '../dist/bin/drover.js', import.meta.url));
 
 /** The bench's job: `drover worker --jobs bench/jobs.bench.ts` loads it from this file. */
 export const noop = defineJob<{ i: number }, null>({
@@ -550,7 +556,8 @@ async function main(): Promise<void> {
   console.log(`\njobs: 3-member ${BACKEND} ensemble (processes, fsync on, tickTime ${TICK_MS}), ${WORKERS} processes x ${CONCURRENCY}, no-op runs, handlers ${INLINE ? 'inline' : 'in worker threads'}\n`);
   // BENCH_CPU_PROF also profiles the `drover server` members (spawnDrover reads DROVER_NODE_ARGS).
   if (process.env['BENCH_CPU_PROF'] && BACKEND === 'drover') process.env['DROVER_NODE_ARGS'] = `--cpu-prof --cpu-prof-dir ${process.env['BENCH_CPU_PROF']}`;
-  const ensemble = await startProcessEnsemble(BACKEND, 3, TICK_MS);
+  if (!existsSync(DROVER_BIN)) throw new Error(`${DROVER_BIN} is missing: run \`npm run build\` first (npm run bench:jobs does)`);
+  const ensemble = await startProcessEnsemble(BACKEND, 3, TICK_MS, { droverBin: DROVER_BIN });
   try {
     const drover = await droverRuntime(ensemble);
     const naive = BACKLOG_ONLY ? [] : await naiveRecipe(ensemble);

@@ -69,9 +69,14 @@ export async function spawnDroverServer(dataDir: string, port: number, extra: st
   return spawnDrover(['--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extra], port);
 }
 
-/** Runs `drover server ARGS` (e.g. `--config zoo.cfg`) and waits until its client port listens. */
-export async function spawnDrover(args: string[], port: number): Promise<DroverProcess> {
-  const bin = path.resolve(import.meta.dirname, '../../bin/drover.mjs');
+/** The CLI from the sources, through tsx (tests need no build). */
+export const SOURCE_BIN = path.resolve(import.meta.dirname, '../../bin/drover.mjs');
+
+/**
+ * Runs `drover server ARGS` (e.g. `--config zoo.cfg`) and waits until its client port listens.
+ * `bin`: the CLI to run, the sources by default; the benchmarks run the build (`dist/bin/drover.js`).
+ */
+export async function spawnDrover(args: string[], port: number, bin = SOURCE_BIN): Promise<DroverProcess> {
   // DROVER_NODE_ARGS lets a benchmark profile the server (e.g. --cpu-prof).
   const nodeArgs = (process.env['DROVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, bin, 'server', '--log-level', process.env['DROVER_CHILD_LOG_LEVEL'] ?? 'warn', ...args], {

@@ -35,7 +35,8 @@ async function mode(port: number): Promise<string> {
   return /^Mode: (\w+)/m.exec(srvr)?.[1] ?? 'down';
 }
 
-export async function startProcessEnsemble(kind: 'drover' | 'zookeeper', n: number, tickTime: number): Promise<ProcessEnsemble> {
+/** `droverBin`: the CLI the Drover members run (spawnDrover's default: the sources). */
+export async function startProcessEnsemble(kind: 'drover' | 'zookeeper', n: number, tickTime: number, opts: { droverBin?: string } = {}): Promise<ProcessEnsemble> {
   const ports = await Promise.all(Array.from({ length: n * 3 }, () => freePort()));
   const members: ProcessMember[] = [];
   const lines = Array.from({ length: n }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[n + 2 * i]}:${ports[n + 2 * i + 1]}`);
@@ -58,7 +59,7 @@ export async function startProcessEnsemble(kind: 'drover' | 'zookeeper', n: numb
     connectString: members.map((m) => `127.0.0.1:${m.clientPort}`).join(','),
     async start(m) {
       if (kind === 'drover') {
-        const p = await spawnDrover(['--config', m.cfg], m.clientPort);
+        const p = await spawnDrover(['--config', m.cfg], m.clientPort, opts.droverBin);
         m.child = p.child;
         m.exited = p.exited;
         return;
