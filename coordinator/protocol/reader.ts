@@ -37,12 +37,18 @@ export class JuteReader {
     return hi * TWO_32 + lo;
   }
 
-  /** Unsigned: session ids and owner markers use the top bit. */
+  /**
+   * Unsigned: session ids and owner markers use the top bit. Zero (a
+   * persistent node's owner) is the one shared 0n: a BigInt read from bytes
+   * is a heap object of its own, and a follower's tree kept one per node.
+   */
   longBig(): bigint {
     this.need(8);
-    const v = this.buf.readBigUInt64BE(this.offset);
+    const buf = this.buf;
+    const o = this.offset;
     this.offset += 8;
-    return v;
+    if (buf.readUInt32BE(o) === 0 && buf.readUInt32BE(o + 4) === 0) return 0n;
+    return buf.readBigUInt64BE(o);
   }
 
   bool(): boolean {
