@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
 import type { AbortLatch } from './abort-latch.ts';
 import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.ts';
-import type { FromThread, FromThreadBatch, ThreadData, ToThread } from './thread-messages.ts';
+import { addRun, emptyRuns, outcomeAt, type FromThread, type FromThreadBatch, type RunsMessage, type ThreadData, type ToThread, type ToThreadBatch } from './thread-messages.ts';
 
 interface Pending {
   req: ExecRequest;
@@ -27,8 +27,10 @@ interface Slot {
   thread: Thread;
   ready: Promise<void>;
   pending: Map<number, Pending>;
-  /** Messages of this turn not yet posted (runs and aborts keep their order). */
-  outbox: ToThread[];
+  /** This turn's attempts and aborts, not yet posted. */
+  runs: RunsMessage;
+  aborts: ToThread[];
+  flushScheduled: boolean;
 }
 
 /**
@@ -69,7 +71,7 @@ export class ThreadPool implements Executor {
     let settle!: { resolve: () => void; reject: (e: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => {});
-    const slot: Slot = { thread, ready, pending, outbox: [] };
+    const slot: Slot = { thread, ready, pending, runs: emptyRuns(), aborts: [], flushScheduled: false };
     thread.on('message', (batch: FromThreadBatch) => {
       for (const m of batch) this.onMessage(slot, m, settle);
     });
@@ -112,22 +114,28 @@ export class ThreadPool implements Executor {
         else log[m.level](m.msg);
         break;
       }
-      case 'done': {
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        p?.resolve(m.outcome);
+      case 'done':
+        for (let i = 0; i < m.ids.length; i++) {
+          const id = m.ids[i] as number;
+          const p = pending.get(id);
+          pending.delete(id);
+          p?.resolve(outcomeAt(m, i));
+        }
         break;
-      }
     }
   }
 
-  /** Queues a message for the slot's thread; the turn's messages leave together. */
-  private post(slot: Slot, m: ToThread): void {
-    slot.outbox.push(m);
-    if (slot.outbox.length > 1) return;
+  /** Queues an attempt (`req`) or an abort for the slot's thread; the turn's messages leave together. */
+  private post(slot: Slot, m: { id: number; req: ExecRequest } | ToThread): void {
+    if ('req' in m) addRun(slot.runs, m.id, m.req);
+    else slot.aborts.push(m);
+    if (slot.flushScheduled) return;
+    slot.flushScheduled = true;
     setImmediate(() => {
-      const batch = slot.outbox;
-      slot.outbox = [];
+      slot.flushScheduled = false;
+      const batch: ToThreadBatch = slot.runs.ids.length > 0 ? [slot.runs, ...slot.aborts] : slot.aborts;
+      slot.runs = emptyRuns();
+      slot.aborts = [];
       // A replaced thread is terminating: what was queued for it has been answered by its exit.
       if (batch.length > 0 && this.slots.includes(slot)) slot.thread.postMessage(batch);
     });
@@ -147,7 +155,7 @@ export class ThreadPool implements Executor {
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve) => {
       slot.pending.set(id, { req, hooks, resolve });
-      this.post(slot, { t: 'run', id, req });
+      this.post(slot, { id, req });
       const onAbort = (reason: unknown): void => {
         const code = reason instanceof DroverError ? reason.code : 'DROVER_CANCELLED';
         this.post(slot, { t: 'abort', id, code, message: (reason as Error)?.message ?? 'aborted' });
