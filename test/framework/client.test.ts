@@ -1,6 +1,6 @@
 /** The Coordination client on both backends: operations, errors, watches, multi, namespaces, connection states. */
 import { expect, it } from 'vitest';
-import { armed, describeOnBackends, nextEvent } from '../helpers/backends.ts';
+import { armed, describeOnBackends, nextEvent, until } from '../helpers/backends.ts';
 import { ZkCode, ZkError } from '../../shared/client/zk-error.ts';
 import type { StateChange, WatchEvent } from '../../shared/client/coordination.ts';
 import { connectCoordination } from '../../shared/client/zk-client.ts';
@@ -209,6 +209,9 @@ describeOnBackends('the Coordination client', (env) => {
     const c = await env.client();
     const watcher = await env.client();
     await c.create('/e', Buffer.alloc(0), { mode: 'ephemeral' });
+    // The watcher's member may not have applied the create yet (another session, maybe another member):
+    // a watch armed there before it would be an exists watch, fired by the create.
+    await until('the watcher sees /e', async () => (await watcher.exists('/e')) !== null);
     const gone = (await armed<WatchEvent>('ephemeral deleted', (deliver) => watcher.exists('/e', deliver))).event;
     const states: StateChange[] = [];
     c.onState((s) => states.push(s));
