@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { Coordination, Op } from '../../shared/client/coordination.ts';
 import { isZkError, ZkError } from '../../shared/client/zk-error.ts';
 import { DroverError } from '../../shared/errors.ts';
-import { newlyDeadOps, placementOps, settleBundle } from '../../shared/jobs/bundle-settle.ts';
+import { newlyDeadOps, placementOps, settleBundle, type Settled } from '../../shared/jobs/bundle-settle.ts';
 import type { BundleRecord, RunRecord } from '../../shared/jobs/job-types.ts';
 import { layout } from '../../shared/jobs/layout.ts';
 import { PROGRESS_INTERVAL_MS } from '../../shared/jobs/limits.ts';
@@ -230,32 +230,16 @@ export class BundleHolder {
     const now = Date.now();
     const settled = settleBundle(this.record, now);
     const data = encodeBundle(settled.bundle);
-    if (this.batch && settled.placement.kind !== 'lane') {
-      // With other bundles' settles (settle-batch.ts); a lane append reads and moves a tail, and
-      // two in one multi would collide, so a bundle going back to its lane settles alone.
-      const ops: Op[] = [
-        { op: 'set', path: layout.run(this.job, this.id), data, version: this.version },
-        { op: 'delete', path: layout.lease(this.job, this.id) },
-        { op: 'delete', path: layout.inflightRun(this.job, this.id) },
-      ];
-      for (const c of this.cancelNodes) ops.push({ op: 'delete', path: c });
-      ops.push(...newlyDeadOps(this.job, this.claimedRecord, settled.bundle));
-      ops.push(...(await placementOps(this.client, this.job, settled, ops.length, new Set())));
-      if (await this.batch.submit(ops)) return;
-    }
     const dropped = new Set<string>();
+    // With other bundles' settles (settle-batch.ts); a lane append reads and moves a tail, and two
+    // in one multi would collide, so a bundle going back to its lane settles alone.
+    if (this.batch && settled.placement.kind !== 'lane' && (await this.batch.submit(await this.settleOps(settled, data, dropped, new Set())))) return;
     for (let tries = 0; ; tries++) {
       let ops: Op[] = [];
       try {
         await commitWithRetry(this.client, async () => {
-          ops = [{ op: 'set', path: layout.run(this.job, this.id), data, version: this.version }];
-          const lease = layout.lease(this.job, this.id);
-          if (!dropped.has(lease)) ops.push({ op: 'delete', path: lease });
-          ops.push({ op: 'delete', path: layout.inflightRun(this.job, this.id) });
-          for (const c of this.cancelNodes) if (!dropped.has(c)) ops.push({ op: 'delete', path: c });
-          ops.push(...newlyDeadOps(this.job, this.claimedRecord, settled.bundle));
           const retryable = new Set<number>();
-          ops.push(...(await placementOps(this.client, this.job, settled, ops.length, retryable)));
+          ops = await this.settleOps(settled, data, dropped, retryable);
           return { ops, retryable, value: null };
         });
         return;
@@ -271,5 +255,17 @@ export class BundleHolder {
         throw err;
       }
     }
+  }
+
+  /** The settle multi's ops (see the contract above), without the optional ones already found gone. */
+  private async settleOps(settled: Settled, data: Buffer, dropped: ReadonlySet<string>, retryable: Set<number>): Promise<Op[]> {
+    const ops: Op[] = [{ op: 'set', path: layout.run(this.job, this.id), data, version: this.version }];
+    const lease = layout.lease(this.job, this.id);
+    if (!dropped.has(lease)) ops.push({ op: 'delete', path: lease });
+    ops.push({ op: 'delete', path: layout.inflightRun(this.job, this.id) });
+    for (const c of this.cancelNodes) if (!dropped.has(c)) ops.push({ op: 'delete', path: c });
+    ops.push(...newlyDeadOps(this.job, this.claimedRecord, settled.bundle));
+    ops.push(...(await placementOps(this.client, this.job, settled, ops.length, retryable)));
+    return ops;
   }
 }

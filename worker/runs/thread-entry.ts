@@ -10,10 +10,9 @@ import { DroverError } from '../../shared/errors.ts';
 import type { Job } from '../../shared/jobs/define-job.ts';
 import { loadJobs } from '../../shared/jobs/load-jobs.ts';
 import { AbortLatch } from './abort-latch.ts';
-import { runHandler } from './executor.ts';
+import { runHandler, type ExecOutcome, type ExecRequest } from './executor.ts';
 import type { LogLevel } from './run-logger.ts';
 import { addOutcome, emptyDone, runAt, type FromThread, type FromThreadBatch, type ThreadData, type ToThreadBatch } from './thread-messages.ts';
-import type { ExecOutcome, ExecRequest } from './executor.ts';
 
 const port = parentPort;
 if (!port) throw new Error('thread-entry.ts runs only as a worker thread');
