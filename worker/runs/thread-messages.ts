@@ -20,7 +20,14 @@ export interface RunsMessage {
   partitions: number[];
 }
 
-export type ToThread = RunsMessage | { t: 'abort'; id: number; code: string; message: string };
+export interface AbortMessage {
+  t: 'abort';
+  id: number;
+  code: string;
+  message: string;
+}
+
+export type ToThread = RunsMessage | AbortMessage;
 
 /**
  * A turn's outcomes, the same way (2.25 µs an attempt as objects): `ok`,

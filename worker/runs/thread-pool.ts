@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { DroverError } from '../../shared/errors.ts';
 import type { AbortLatch } from './abort-latch.ts';
 import type { ExecHooks, ExecOutcome, ExecRequest, Executor } from './executor.ts';
-import { addRun, emptyRuns, outcomeAt, type FromThread, type FromThreadBatch, type RunsMessage, type ThreadData, type ToThread, type ToThreadBatch } from './thread-messages.ts';
+import { addRun, emptyRuns, outcomeAt, type FromThread, type FromThreadBatch, type AbortMessage, type RunsMessage, type ThreadData, type ToThreadBatch } from './thread-messages.ts';
 
 interface Pending {
   req: ExecRequest;
@@ -29,7 +29,7 @@ interface Slot {
   pending: Map<number, Pending>;
   /** This turn's attempts and aborts, not yet posted. */
   runs: RunsMessage;
-  aborts: ToThread[];
+  aborts: AbortMessage[];
   flushScheduled: boolean;
 }
 
@@ -126,7 +126,7 @@ export class ThreadPool implements Executor {
   }
 
   /** Queues an attempt (`req`) or an abort for the slot's thread; the turn's messages leave together. */
-  private post(slot: Slot, m: { id: number; req: ExecRequest } | ToThread): void {
+  private post(slot: Slot, m: { id: number; req: ExecRequest } | AbortMessage): void {
     if ('req' in m) addRun(slot.runs, m.id, m.req);
     else slot.aborts.push(m);
     if (slot.flushScheduled) return;
