@@ -31,6 +31,7 @@
  * BENCH_BACKLOG_ONLY=1 (only the backlog drains), BENCH_BUNDLED_ONLY=1 (no single-run drain),
  * BENCH_SINGLE_ONLY=1 (no bundled drain or producer), BENCH_INLINE=1 (workers run handlers on their main thread, --inline),
  * BENCH_SOURCES=1 (members and workers run the TypeScript sources through tsx instead of the build).
+ * BENCH_WORKER_NODE_ARGS (node flags for the worker processes, e.g. --trace-opt; DROVER_NODE_ARGS does the same for the members).
  * Internal mode (a child process of this file): --naive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -151,7 +152,7 @@ async function spawnWorker(connect: string, root: string, index: number): Promis
   const args = ['worker', '--jobs', SELF, '--connect', connect, '--root', root, '--concurrency', String(CONCURRENCY), ...(INLINE ? ['--inline'] : []), '--log-level', 'warn'];
   // One scheduler candidate is enough (the recovery driver watches leases and inflight).
   if (index > 0) args.push('--no-schedule');
-  const child = spawn(process.execPath, [...profFlags(), DROVER_BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, [...profFlags(), ...(process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), DROVER_BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
   const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
   await new Promise<void>((resolve, reject) => {
     lines.on('line', (line) => {

@@ -13,7 +13,7 @@ import { appendAttempt, attemptEntry, BUNDLED_ATTEMPT_BOUNDS, RUN_ATTEMPT_BOUNDS
 import type { AttemptOutcome, AttemptRecord, JobSpec, RunError, RunRecord } from '../shared/jobs/job-types.ts';
 import { layout } from '../shared/jobs/layout.ts';
 import { changed } from '../shared/jobs/record-copy.ts';
-import { topUpShare } from './runs/top-up.ts';
+import { claimWaits, topUpShare } from './runs/top-up.ts';
 import { BUNDLE_ERROR_CHARS_MAX, BUNDLE_RESULT_BYTES_MAX, CLAIM_BATCH_MAX, CLAIM_RUNS_MAX, RUN_ERROR_CHARS_MAX } from '../shared/jobs/limits.ts';
 import { nextDueMs, promoteDue } from '../shared/jobs/recovery.ts';
 import { ActiveRun } from './runs/active-run.ts';
@@ -57,6 +57,17 @@ const PREFETCH_RUN_MS_MAX = 50;
  */
 const PREFETCH_BUNDLES = 32;
 const PREFETCH_HOLD_MS = 250;
+/**
+ * Single short runs are claimed up to this many per slot ahead, and no more
+ * than this many full claims: with a lead of one claim (4 per slot, 200 at
+ * concurrency 50) each claim of no-op runs fired with a tenth of the lead
+ * left, and the slots ran dry while it was on its way; with two, a full
+ * claim goes out while a claim's worth is still waiting. Single no-op runs,
+ * 2-core bench, ABBA pairs: medians 9,469 -> 10,073 and 7,828 -> 8,216
+ * jobs/s at the same txn/job (docs/jobs.md).
+ */
+const PREFETCH_SLOTS = 8;
+const PREFETCH_CLAIMS = 2;
 /** Runs claimed ahead still waiting for a slot after this long are handed back (watchHoard). */
 const HOARD_MS = 1_000;
 
@@ -203,7 +214,7 @@ export class JobRunner {
       const byTime = Math.floor((PREFETCH_HOLD_MS * this.spec.concurrency) / Math.max(this.runMsEma, 0.01));
       return Math.min(PREFETCH_BUNDLES * Math.max(this.spec.concurrency, bundle), byTime, CLAIM_RUNS_MAX);
     }
-    return Math.min(4 * this.spec.concurrency, CLAIM_BATCH_MAX);
+    return Math.min(PREFETCH_SLOTS * this.spec.concurrency, PREFETCH_CLAIMS * CLAIM_BATCH_MAX);
   }
 
   /** Room for another run of this job now: its concurrency and the worker's capacity. */
@@ -228,11 +239,12 @@ export class JobRunner {
         this.drainBuffer();
         const free = Math.max(0, Math.min(this.spec.concurrency - this.active.size, this.host.freeSlots()));
         const ahead = this.prefetch();
-        const want = Math.min((this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX, free + ahead - this.buffer.length);
+        const claimMax = (this.spec.bundle ?? 1) > 1 ? CLAIM_RUNS_MAX : CLAIM_BATCH_MAX;
+        const want = Math.min(claimMax, free + ahead - this.buffer.length);
         // While runs claimed ahead are waiting, the next claim waits for part of the lead to be
-        // used (topUpShare): one claim, two transactions, per part, not one per freed slot.
+        // used (topUpShare, claimWaits): one claim, two transactions, per part, not one per freed slot.
         const share = topUpShare({ runMs: this.runMsEma, claimMs: this.claimMsEma, concurrency: this.spec.concurrency, ahead, bundled: (this.spec.bundle ?? 1) > 1 });
-        const topUp = this.buffer.length > 0 && want < ahead * share;
+        const topUp = claimWaits({ held: this.buffer.length, want, ahead, share, claimMax });
         if (!this.host.canClaim() || this.paused || want <= 0 || topUp) {
           const reason = !this.host.canClaim() ? 'disconnected' : this.paused ? 'paused' : 'full';
           this.host.emit({ type: 'waiting', job: this.job, reason });

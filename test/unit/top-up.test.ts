@@ -1,6 +1,6 @@
 /** When a worker holding runs claimed ahead claims again (worker/runs/top-up.ts). */
 import { describe, expect, it } from 'vitest';
-import { TOP_UP_SHARE_MAX, topUpShare } from '../../worker/runs/top-up.ts';
+import { TOP_UP_SHARE_MAX, claimWaits, topUpShare } from '../../worker/runs/top-up.ts';
 
 describe('topUpShare', () => {
   it('claims at half the lead until a run and a claim have been timed', () => {
@@ -31,5 +31,27 @@ describe('topUpShare', () => {
 
   it('has nothing to wait for without a lead (the default, unused)', () => {
     expect(topUpShare({ runMs: 1, claimMs: 10, concurrency: 5, ahead: 0, bundled: false })).toBe(0.5);
+  });
+});
+
+describe('claimWaits', () => {
+  it('waits while the share of the lead is not used yet', () => {
+    expect(claimWaits({ held: 150, want: 50, ahead: 200, share: 0.9, claimMax: 200 })).toBe(true);
+    expect(claimWaits({ held: 20, want: 180, ahead: 200, share: 0.9, claimMax: 200 })).toBe(false);
+  });
+
+  it('never waits for more room than one claim fills: a lead of two claims is topped up by a full one', () => {
+    // Lead 400, 90%: without the cap it would wait until 360 were free, a claim being at most 200.
+    expect(claimWaits({ held: 200, want: 200, ahead: 400, share: 0.9, claimMax: 200 })).toBe(false);
+    expect(claimWaits({ held: 250, want: 150, ahead: 400, share: 0.9, claimMax: 200 })).toBe(true);
+  });
+
+  it('does not wait with nothing held', () => {
+    expect(claimWaits({ held: 0, want: 10, ahead: 400, share: 0.9, claimMax: 200 })).toBe(false);
+  });
+
+  it('bundles: the lead is within one claim, so the share alone decides', () => {
+    expect(claimWaits({ held: 1000, want: 600, ahead: 1600, share: 0.5, claimMax: 2048 })).toBe(true);
+    expect(claimWaits({ held: 700, want: 900, ahead: 1600, share: 0.5, claimMax: 2048 })).toBe(false);
   });
 });

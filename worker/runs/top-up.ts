@@ -36,3 +36,13 @@ export function topUpShare(p: Pace): number {
   if (covers < 2) return TOP_UP_SHARE_DEFAULT;
   return Math.min(TOP_UP_SHARE_MAX, 1 - 1 / covers);
 }
+
+/**
+ * Whether a claim waits, with `held` runs claimed ahead still unstarted and
+ * room for `want` more: until the share of the lead is used, and never for
+ * more room than one claim can fill (`claimMax`), so a lead of two claims is
+ * topped up by a full claim while a claim's worth is still in hand.
+ */
+export function claimWaits(p: { held: number; want: number; ahead: number; share: number; claimMax: number }): boolean {
+  return p.held > 0 && p.want < Math.min(p.ahead * p.share, p.claimMax);
+}
