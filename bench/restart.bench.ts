@@ -11,7 +11,7 @@
  * dirs and reports how long until a leader and two followers serve. Each
  * row: txns written so far, log written per member, the cluster's data dir
  * on disk (allocated blocks, as `du`), snapshots and segments per member,
- * and the restart time. Once with the defaults (a snapshot every ~16 MiB of
+ * and the restart time. Once with the defaults (a snapshot every ~64 MiB of
  * log as well as every ~snapCount txns), once by count only
  * (snapSizeLimitInKb=0: Drover before the size trigger, which at the
  * demo's ~20 txns/s would not snapshot for the first 42–83 minutes).

@@ -73,15 +73,17 @@ export interface MemberConfig {
 const DEFAULT_TICK = 3000;
 
 /**
- * ZooKeeper's default is 4 GB, a disk-space backstop. Drover's is small
+ * ZooKeeper's default is 4 GB, a disk-space backstop. Drover's is smaller
  * because it bounds recovery: a restart replays at most about this much log
- * (5–12 ms per MB per member, measured; `drover dev` replays its three
- * members on one thread), and with large znodes (the demo logs ~4.5 KB per
- * txn, ~80 KB/s per member) snapCount alone lets an hour of log pile up.
- * A smaller default snapshots a large tree too often: 16 MiB costs the
- * create/setData bench about what snapCount already does at 40k ops/s.
+ * beyond LOG_PER_SNAPSHOT snapshots' worth (5–12 ms per MB per member,
+ * measured: 64 MiB is 0.3–0.8 s; `drover dev` replays its three members on
+ * one thread), and with large znodes (the demo logs ~4.5 KB per txn, ~80
+ * KB/s per member) snapCount alone lets an hour of log pile up. A smaller
+ * default snapshots a small tree too often: at 16 MiB every member
+ * snapshotted once per 10,000-run drain of the jobs bench, ~20% of the
+ * members' CPU per run (117 against 92 µs with the size trigger off).
  */
-export const DEFAULT_SNAP_SIZE_LIMIT_KB = 16 * 1024;
+export const DEFAULT_SNAP_SIZE_LIMIT_KB = 64 * 1024;
 /** As ZooKeeper's `autopurge.snapRetainCount`: default and minimum 3. */
 export const MIN_SNAP_RETAIN_COUNT = 3;
 

@@ -4,11 +4,13 @@
  * (ADR 0002). The size trigger is what bounds recovery and the data dir for
  * workloads of large znodes: a count alone lets 100,000 txns of 4 KB (400 MB)
  * pile up before the first snapshot. Nor is one taken before the log since
- * the last is as large as that snapshot: a snapshot costs its whole tree, so
- * a fixed size trigger made the snapshot work per write grow with the tree
- * (a job history of a million runs rewritten per 16 MiB of log; in the
- * single-run bench snapshots were 13–26% of a member's CPU), while a log no
- * larger than the snapshot costs a restart at most what loading it does.
+ * the last is LOG_PER_SNAPSHOT times as large as that snapshot: a snapshot
+ * costs its whole tree, so a fixed size trigger made the snapshot work per
+ * write grow with the tree (a job history of a million runs rewritten per
+ * 16 MiB of log; in the single-run bench snapshots were 13–26% of a member's
+ * CPU). With the ratio, a snapshot costs each logged byte 1/LOG_PER_SNAPSHOT
+ * of a snapshot byte whatever the tree's size, and a restart replays at
+ * most LOG_PER_SNAPSHOT times what it loads.
  * The tree is written a slice per event-loop turn
  * while writes go on; the file goes to disk only once everything it may
  * contain is safe to describe — durable for a standalone member, committed
@@ -28,6 +30,15 @@ import { RECORD_HEADER_BYTES } from '../storage/record-format.ts';
 export function logBytes(payload: Buffer): number {
   return RECORD_HEADER_BYTES + payload.length;
 }
+
+/**
+ * Log since the last snapshot, in that snapshot's sizes, before the size
+ * trigger takes another. At 1 the snapshots of the single-run bench cost its
+ * members ~20% of their CPU, and that share holds at any history size (a
+ * tree of S bytes rewritten per S bytes of log); at 2 it halves, for a
+ * restart that replays up to twice the snapshot it loads (docs/adr/0002).
+ */
+export const LOG_PER_SNAPSHOT = 2;
 
 export interface SnapshotterOptions {
   snapDir: string;
@@ -67,7 +78,7 @@ export class Snapshotter {
   private since: number;
   private sinceBytes: number;
   private running: Promise<void> | null = null;
-  /** The last snapshot's size: the size trigger waits for at least this much log. */
+  /** The last snapshot's size: the size trigger waits for LOG_PER_SNAPSHOT times this much log. */
   private lastSnapshotBytes = 0;
   /**
    * Both thresholds are randomized between half and all of their setting, as
@@ -89,7 +100,7 @@ export class Snapshotter {
   note(count: number, bytes: number): void {
     this.since += count;
     this.sinceBytes += bytes;
-    if ((this.since >= this.every || this.sinceBytes >= Math.max(this.everyBytes, this.lastSnapshotBytes)) && this.running === null) {
+    if ((this.since >= this.every || this.sinceBytes >= Math.max(this.everyBytes, LOG_PER_SNAPSHOT * this.lastSnapshotBytes)) && this.running === null) {
       this.opts.log.debug({ txns: this.since, bytes: this.sinceBytes }, 'snapshot due');
       this.since = 0;
       this.sinceBytes = 0;

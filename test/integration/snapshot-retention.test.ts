@@ -1,8 +1,9 @@
 /**
  * Snapshots by log size and retention, on real members: a small
  * snapSizeLimitInKb (snapCount far away) makes members snapshot by size
- * (and not before the log since the last snapshot is as large as it: the
- * rounds rewrite a fixed set of nodes, so the tree stays smaller than a round);
+ * (and not before the log since the last snapshot is LOG_PER_SNAPSHOT times
+ * as large as it: the rounds rewrite a fixed set of nodes, so the tree stays
+ * smaller than a round);
  * each keeps `autopurge.snapRetainCount` snapshots and exactly the log
  * needed to replay from the oldest of them — recovery from any kept one,
  * the newer ones damaged, finds every write. A restart counts the log it
@@ -18,6 +19,7 @@ import { defaultConfig, startStandalone, type RunningMember } from '../../coordi
 import type { MemberConfig } from '../../coordinator/config/zoo-cfg.ts';
 import { coveredSegments, listSegments } from '../../coordinator/storage/segments.ts';
 import { startEnsembleMember } from '../../coordinator/member/ensemble-member.ts';
+import { LOG_PER_SNAPSHOT } from '../../coordinator/member/snapshotter.ts';
 import { connect, type ZkCall } from '../helpers/zk-promise.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { configureMembers, removeMembers, settle, startMember, stopMember, connectStringOf, type Member } from '../helpers/ensemble-members.ts';
@@ -64,7 +66,7 @@ class Lines extends EventEmitter {
 }
 
 const PAYLOAD = 2048;
-/** Nodes, each written twice per round: ~160 KB of log, more than the largest 64 KB trigger and than the ~85 KB tree. */
+/** Nodes, each written three times per round: ~245 KB of log, more than the largest 64 KB trigger and than LOG_PER_SNAPSHOT times the ~85 KB tree. */
 const NODES = 40;
 const ROUNDS = 8;
 const value = (k: number, round: number): Buffer => Buffer.alloc(PAYLOAD, `v${k}-r${round}-`);
@@ -75,6 +77,7 @@ async function writeRound(c: ZkCall, round: number): Promise<void> {
     const ks = Array.from({ length: Math.min(20, NODES - i) }, (_, j) => i + j);
     if (round === 0) await Promise.all(ks.map((k) => c.create(`/n${k}`, value(k, -1))));
     else await Promise.all(ks.map((k) => c.set(`/n${k}`, value(k, -1))));
+    await Promise.all(ks.map((k) => c.set(`/n${k}`, value(k, -2))));
     await Promise.all(ks.map((k) => c.set(`/n${k}`, value(k, round))));
   }
 }
@@ -122,7 +125,7 @@ describe('snapshots by log size, standalone', () => {
     const lines = new Lines();
     const m = await start(dataDir, 64, lines);
     const c = await connect(`127.0.0.1:${m.port}`);
-    // Rounds of ~160 KB at a 32–64 KB trigger and a smaller tree, each after the last snapshot
+    // Rounds of ~245 KB at a 32–64 KB trigger and a smaller tree, each after the last snapshot
     // finished: one or more snapshots per round, with snapCount never reached.
     for (let round = 0; round < ROUNDS; round++) {
       await writeRound(c, round);
@@ -154,7 +157,7 @@ describe('snapshots by log size, standalone', () => {
     }
   }, 90_000);
 
-  it('waits for as much log as the last snapshot holds before the next: a growing tree is not rewritten per trigger', async () => {
+  it('waits for LOG_PER_SNAPSHOT times the log the last snapshot holds before the next: a growing tree is not rewritten per trigger', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-snapratio-'));
     dirs.push(dataDir);
     const lines = new Lines();
@@ -168,7 +171,7 @@ describe('snapshots by log size, standalone', () => {
     let last = 0;
     let written = 0;
     for (const e of events) {
-      if (e.msg === 'snapshot due') expect(e.bytes).toBeGreaterThanOrEqual(last);
+      if (e.msg === 'snapshot due') expect(e.bytes).toBeGreaterThanOrEqual(LOG_PER_SNAPSHOT * last);
       else {
         last = e.bytes ?? 0;
         written++;

@@ -4,11 +4,11 @@ import { parseZooCfg, ConfigError, DEFAULT_SNAP_SIZE_LIMIT_KB } from '../../../c
 const cfg = (extra: string): string => `dataDir=/tmp/zk\n${extra}\n`;
 
 describe('zoo.cfg snapshot and retention keys', () => {
-  it('defaults: a 16 MiB size trigger beside snapCount, three snapshots kept', () => {
+  it('defaults: a 64 MiB size trigger beside snapCount, three snapshots kept', () => {
     const c = parseZooCfg(cfg(''));
     expect(c.snapCount).toBe(100_000);
     expect(c.snapSizeLimitInKb).toBe(DEFAULT_SNAP_SIZE_LIMIT_KB);
-    expect(DEFAULT_SNAP_SIZE_LIMIT_KB).toBe(16 * 1024);
+    expect(DEFAULT_SNAP_SIZE_LIMIT_KB).toBe(64 * 1024);
     expect(c.snapRetainCount).toBe(3);
   });
 
