@@ -61,8 +61,8 @@ const PREFETCH_HOLD_MS = 250;
  * Single short runs are claimed up to this many per slot ahead, and no more
  * than this many full claims: with a lead of one claim (4 per slot, 200 at
  * concurrency 50) each claim of no-op runs fired with a tenth of the lead
- * left, and the slots ran dry while it was on its way; with two, a full
- * claim goes out while a claim's worth is still waiting. Single no-op runs,
+ * left, which the slots can use up before the claim is back; with two, a
+ * full claim goes out while a claim's worth is still waiting. Single no-op runs,
  * 2-core bench, ABBA pairs: medians 9,469 -> 10,073 and 7,828 -> 8,216
  * jobs/s at the same txn/job (docs/jobs.md).
  */
