@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './drover-target.ts';
+import { freePorts } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';
 import { apacheZkAvailable } from './apache-zk.ts';
 
@@ -32,7 +32,8 @@ export interface ApacheZkEnsemble {
 export async function startApacheZkEnsemble(opts: { superDigest: string; tickTime?: number }): Promise<ApacheZkEnsemble> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'apache-zk-ens-'));
   const members: ZkEnsembleMember[] = [];
-  for (const id of [1, 2, 3]) members.push({ id, clientPort: await freePort(), quorumPort: await freePort(), electionPort: await freePort() });
+  const ports = await freePorts(9);
+  for (const id of [1, 2, 3]) members.push({ id, clientPort: ports[3 * id - 3] as number, quorumPort: ports[3 * id - 2] as number, electionPort: ports[3 * id - 1] as number });
   const serverLines = members.map((m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}:participant;127.0.0.1:${m.clientPort}`);
   const children: { child: ChildProcess; exit: Promise<void>; exited: () => boolean; stderr: () => string }[] = [];
   for (const m of members) {

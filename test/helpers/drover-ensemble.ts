@@ -10,7 +10,7 @@ import { defaultConfig } from '../../coordinator/index.ts';
 import { startEnsembleMember } from '../../coordinator/member/ensemble-member.ts';
 import type { RunningMember } from '../../coordinator/member/ensemble-member.ts';
 import { silentLogger } from '../../coordinator/base/log.ts';
-import { freePort } from './drover-target.ts';
+import { freePorts } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';
 import type { Target, TargetOptions } from './target.ts';
 
@@ -24,8 +24,9 @@ export interface Ensemble {
 export async function startDroverEnsemble(n: number, opts: TargetOptions = {}): Promise<Ensemble> {
   const tickTime = opts.tickTime ?? 200;
   const dirs = await Promise.all(Array.from({ length: n }, () => mkdtemp(path.join(os.tmpdir(), 'drover-ens-'))));
-  const quorumPorts = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const clientPorts = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const ports = await freePorts(2 * n);
+  const quorumPorts = ports.slice(0, n);
+  const clientPorts = ports.slice(n);
   const servers = quorumPorts.map((q, i) => ({ id: i + 1, host: '127.0.0.1', quorumPort: q, electionPort: q, role: 'participant' as const, clientPort: clientPorts[i] as number }));
   const members = await Promise.all(
     dirs.map((dir, i) =>

@@ -55,6 +55,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `n` ports free now, distinct from each other and from `taken`: all are held
+ * open until every one is found (freePort one after another can hand back a
+ * port it just released, or one a configured server that is not running yet
+ * owns), then released together.
+ */
+export async function freePorts(n: number, taken: Iterable<number> = []): Promise<number[]> {
+  const avoid = new Set(taken);
+  const held: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < n) {
+      const s = net.createServer();
+      held.push(s);
+      const port = await new Promise<number>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve((s.address() as net.AddressInfo).port));
+      });
+      if (!avoid.has(port)) ports.push(port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
 export interface DroverProcess {
   port: number;
   child: ChildProcess;

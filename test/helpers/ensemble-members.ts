@@ -11,7 +11,7 @@ import { defaultConfig } from '../../coordinator/index.ts';
 import type { MemberConfig } from '../../coordinator/config/zoo-cfg.ts';
 import { startEnsembleMember } from '../../coordinator/member/ensemble-member.ts';
 import type { RunningMember } from '../../coordinator/member/ensemble-member.ts';
-import { freePort } from './drover-target.ts';
+import { freePorts } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';
 
 export interface LogLine {
@@ -43,8 +43,9 @@ function capturingLogger(lines: LogLine[]): Logger {
 export async function configureMembers(n: number, spec: MemberSpec = {}): Promise<Member[]> {
   const tickTime = spec.tickTime ?? 200;
   const ids = Array.from({ length: n }, (_, i) => i + 1);
-  const quorumPorts = await Promise.all(ids.map(() => freePort()));
-  const clientPorts = await Promise.all(ids.map(() => freePort()));
+  const ports = await freePorts(2 * n);
+  const quorumPorts = ports.slice(0, n);
+  const clientPorts = ports.slice(n);
   const servers = ids.map((id, i) => ({
     id,
     host: '127.0.0.1',

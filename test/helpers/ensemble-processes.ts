@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnDrover, freePort } from './drover-target.ts';
+import { freePorts, spawnDrover } from './drover-target.ts';
 import { fourLetter } from './four-letter.ts';
 
 export interface ProcessMember {
@@ -37,7 +37,7 @@ async function mode(port: number): Promise<string> {
 
 /** `droverBin`: the CLI the Drover members run (spawnDrover's default: the sources). */
 export async function startProcessEnsemble(kind: 'drover' | 'zookeeper', n: number, tickTime: number, opts: { droverBin?: string } = {}): Promise<ProcessEnsemble> {
-  const ports = await Promise.all(Array.from({ length: n * 3 }, () => freePort()));
+  const ports = await freePorts(n * 3);
   const members: ProcessMember[] = [];
   const lines = Array.from({ length: n }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[n + 2 * i]}:${ports[n + 2 * i + 1]}`);
   for (let i = 0; i < n; i++) {

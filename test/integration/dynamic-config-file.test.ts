@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { fourLetter } from '../helpers/four-letter.ts';
-import { freePort, spawnDrover, type DroverProcess } from '../helpers/drover-target.ts';
+import { freePorts, spawnDrover, type DroverProcess } from '../helpers/drover-target.ts';
 
 const started: DroverProcess[] = [];
 const dirs: string[] = [];
@@ -24,7 +24,7 @@ async function modeOf(port: number): Promise<string> {
 }
 
 it('members whose server lines are only in dynamicConfigFile form one ensemble', async () => {
-  const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
+  const ports = await freePorts(9);
   const lines = [1, 2, 3].map((id, i) => `server.${id}=127.0.0.1:${ports[3 + 2 * i]}:${ports[4 + 2 * i]}:participant;127.0.0.1:${ports[i]}`);
   for (const id of [1, 2, 3]) {
     const dir = await mkdtemp(path.join(os.tmpdir(), `drover-dyn${id}-`));

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zookeeper from 'node-zookeeper-client';
-import { spawnDrover, freePort, type DroverProcess } from '../helpers/drover-target.ts';
+import { freePorts, spawnDrover, type DroverProcess } from '../helpers/drover-target.ts';
 import { fourLetter } from '../helpers/four-letter.ts';
 import { RawClient, OPEN_ACL } from '../helpers/raw-client.ts';
 
@@ -73,7 +73,7 @@ describe('a 3-process ensemble under kill -9', () => {
   });
 
   it('keeps acknowledged writes, resumes writing, and moves sessions to survivors', async () => {
-    const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const ports = await freePorts(6);
     const lines = [1, 2, 3].map((id) => `server.${id}=127.0.0.1:${ports[id + 2]}:${ports[id + 2]}`);
     for (const id of [1, 2, 3]) {
       const dir = await mkdtemp(path.join(os.tmpdir(), `drover-ens${id}-`));

@@ -13,7 +13,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { configureMembers, removeMembers, settle, startMember, stopMember, modeOf, waitForModes, type Member } from '../helpers/ensemble-members.ts';
-import { freePort } from '../helpers/drover-target.ts';
+import { freePorts } from '../helpers/drover-target.ts';
 import { fourLetter } from '../helpers/four-letter.ts';
 import { until } from '../helpers/backends.ts';
 import { RawClient, OPEN_ACL } from '../helpers/raw-client.ts';
@@ -34,7 +34,8 @@ afterEach(async () => {
 /** A 3-member ensemble that allows reconfig, with distinct election ports as ZooKeeper wants. */
 async function ensemble(): Promise<Member[]> {
   const ms = await configureMembers(3);
-  const servers = await Promise.all(ms.map(async (m) => ({ ...serverOf(m), electionPort: await freePort() })));
+  const elections = await freePorts(ms.length, usedPorts(ms[0] as Member));
+  const servers = ms.map((m, i) => ({ ...serverOf(m), electionPort: elections[i] as number }));
   for (const m of ms) m.config = { ...m.config, servers, reconfigEnabled: true, superDigest: SUPER };
   return ms;
 }
@@ -45,10 +46,16 @@ function serverOf(m: Member): ServerEntry {
   return s;
 }
 
+/** Every port the servers `m` knows of are configured with, running or not. */
+function usedPorts(m: Member): number[] {
+  return m.config.servers.flatMap((s) => [s.quorumPort, s.electionPort, s.clientPort ?? 0]);
+}
+
 /** A new machine: configured with the ensemble's servers and itself, as ZooKeeper's docs say to start a joiner. */
 async function newMachine(id: number, from: Member): Promise<Member> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `drover-member${id}-`));
-  const me: ServerEntry = { id, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role: 'participant', clientHost: '127.0.0.1', clientPort: await freePort() };
+  const [quorumPort, electionPort, clientPort] = (await freePorts(3, usedPorts(from))) as [number, number, number];
+  const me: ServerEntry = { id, host: '127.0.0.1', quorumPort, electionPort, role: 'participant', clientHost: '127.0.0.1', clientPort };
   const config: MemberConfig = { ...from.config, dataDir: dir, dataLogDir: dir, clientPort: me.clientPort as number, servers: [...from.config.servers, me] };
   return { id, config, running: null, lines: [] };
 }
@@ -137,8 +144,10 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
     expect((await reconfig(c, { joining: 'server.4=nonsense' })).header.err).toBe(-8);
     expect((await reconfig(c, { leaving: '1,2' })).header.err).toBe(-8); // fewer than two voters
     // Three voters more, none of them running: 3 of 6 are synced, no quorum.
-    const absent = async (id: number) => `server.${id}=127.0.0.1:${await freePort()}:${await freePort()}:participant;127.0.0.1:${await freePort()}`;
-    expect((await reconfig(c, { joining: [spec(joiner), await absent(5), await absent(6)].join(',') })).header.err).toBe(-13);
+    // Their ports: free, and none of them one the joiner (configured, not running yet) or another server has.
+    const [q5, e5, c5, q6, e6, c6] = await freePorts(6, usedPorts(joiner));
+    const absent = [`server.5=127.0.0.1:${q5}:${e5}:participant;127.0.0.1:${c5}`, `server.6=127.0.0.1:${q6}:${e6}:participant;127.0.0.1:${c6}`];
+    expect((await reconfig(c, { joining: [spec(joiner), ...absent].join(',') })).header.err).toBe(-13);
     const anonymous = await client(m1, false);
     expect((await reconfig(anonymous, { joining: spec(joiner) })).header.err).toBe(-102);
 
@@ -230,7 +239,7 @@ describe('dynamic reconfiguration on a Drover ensemble', () => {
     const leader = await startEnsemble();
     const f = members.find((m) => m !== leader) as Member;
     const s = serverOf(f);
-    const port = await freePort();
+    const [port] = (await freePorts(1, usedPorts(leader))) as [number];
     const r = await reconfig(await client(leader), { joining: `server.${f.id}=${s.host}:${s.quorumPort}:${s.electionPort}:participant;127.0.0.1:${port}` });
     expect(r.header.err).toBe(0);
     await until('the member to listen on its new client port', async () => /^Mode: follower/m.test(await fourLetter('127.0.0.1', port, 'srvr', 1000).catch(() => '')));

@@ -6,10 +6,10 @@
 import { it, expect } from 'vitest';
 import { PeerTransport, FrameType } from '../../coordinator/member/peer-transport.ts';
 import { silentLogger } from '../../coordinator/base/log.ts';
-import { freePort } from '../helpers/drover-target.ts';
+import { freePorts } from '../helpers/drover-target.ts';
 
 it('carries a 72 MiB message (above the 64 MiB frame cap) between members whole and in order', async () => {
-  const [p1, p2] = [await freePort(), await freePort()];
+  const [p1, p2] = (await freePorts(2)) as [number, number];
   const received: { from: number; type: number; body: Buffer }[] = [];
   let arrived: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (arrived = resolve));

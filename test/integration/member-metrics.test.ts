@@ -15,7 +15,7 @@ import { PROMETHEUS_METRICS_PROVIDER } from '../../coordinator/config/zoo-cfg.ts
 import { silentLogger } from '../../coordinator/base/log.ts';
 import { fourLetter } from '../helpers/four-letter.ts';
 import { connect, zookeeper } from '../helpers/zk-promise.ts';
-import { freePort, spawnDrover } from '../helpers/drover-target.ts';
+import { freePorts, spawnDrover } from '../helpers/drover-target.ts';
 import { configureMembers, removeMembers, settle, startMember, stopMember, waitForModes, type Member } from '../helpers/ensemble-members.ts';
 import { parsePrometheusText, sampleValue, type MetricFamily } from '../helpers/prometheus-text.ts';
 import { until } from '../helpers/backends.ts';
@@ -163,18 +163,19 @@ describe('drover server --config with metricsProvider in zoo.cfg', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function zooCfg(lines: string[]): Promise<{ file: string; clientPort: number }> {
+  /** `ports`: the ones the lines name, which the client port must not be. */
+  async function zooCfg(lines: string[], ports: number[] = []): Promise<{ file: string; clientPort: number }> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'drover-metrics-cfg-'));
     dirs.push(dir);
-    const clientPort = await freePort();
+    const [clientPort] = (await freePorts(1, ports)) as [number];
     const file = path.join(dir, 'zoo.cfg');
     await writeFile(file, [`dataDir=${dir}`, `clientPort=${clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=mntr,srvr', ...lines, ''].join('\n'));
     return { file, clientPort };
   }
 
   it('serves the endpoint zoo.cfg names', async () => {
-    const metricsPort = await freePort();
-    const { file, clientPort } = await zooCfg([`metricsProvider.className=${PROMETHEUS_METRICS_PROVIDER}`, 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]);
+    const [metricsPort] = (await freePorts(1)) as [number];
+    const { file, clientPort } = await zooCfg([`metricsProvider.className=${PROMETHEUS_METRICS_PROVIDER}`, 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`], [metricsPort]);
     const server = await spawnDrover(['--config', file], clientPort);
     try {
       await expectMatchesMntr(clientPort, metricsPort);

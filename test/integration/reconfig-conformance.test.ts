@@ -11,7 +11,7 @@ import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
 import { apacheZkAvailable, startApacheZkEnsemble } from '../helpers/apache-zk-ensemble.ts';
 import { configureMembers, removeMembers, settle, startMember, type Member } from '../helpers/ensemble-members.ts';
-import { freePort } from '../helpers/drover-target.ts';
+import { freePorts } from '../helpers/drover-target.ts';
 import { fourLetter } from '../helpers/four-letter.ts';
 import type { Stat } from '../../coordinator/protocol/records.ts';
 
@@ -24,7 +24,8 @@ interface Ensemble {
 
 async function droverEnsemble(): Promise<Ensemble> {
   const ms: Member[] = await configureMembers(3);
-  const servers = await Promise.all(ms.map(async (m) => ({ ...(m.config.servers[m.id - 1] as Member['config']['servers'][number]), clientHost: '127.0.0.1', electionPort: await freePort() })));
+  const elections = await freePorts(ms.length, (ms[0] as Member).config.servers.flatMap((s) => [s.quorumPort, s.electionPort, s.clientPort ?? 0]));
+  const servers = ms.map((m, i) => ({ ...(m.config.servers[m.id - 1] as Member['config']['servers'][number]), clientHost: '127.0.0.1', electionPort: elections[i] as number }));
   for (const m of ms) m.config = { ...m.config, servers, reconfigEnabled: true, superDigest: SUPER };
   for (const m of ms) await startMember(m);
   await settle(ms);
@@ -85,7 +86,9 @@ function reconfigSuite(start: () => Promise<Ensemble>): void {
     expect(before.stat.mzxid).toBe(version);
     expect(before.stat.version).toBe(-1);
 
-    const absent = async (id: number) => `server.${id}=127.0.0.1:${await freePort()}:${await freePort()}:participant;127.0.0.1:${await freePort()}`;
+    // Free ports, none of them one a server of the configuration has (a follower's quorum port is not bound).
+    const ports = await freePorts(9, [...before.text.matchAll(/[:;](\d+)/g)].map((m) => Number(m[1])));
+    const absent = (id: number): string => `server.${id}=127.0.0.1:${ports[3 * id - 12]}:${ports[3 * id - 11]}:participant;127.0.0.1:${ports[3 * id - 10]}`;
     const leaving = String(victim + 1);
     expect((await reconfig(c, { leaving, from: version + 1 })).header.err).toBe(-103);
     expect((await reconfig(c, { joining: 'server.4=nonsense', from: version })).header.err).toBe(-8);
@@ -94,7 +97,7 @@ function reconfigSuite(start: () => Promise<Ensemble>): void {
     expect((await reconfig(c, { leaving: 'two' })).header.err).toBe(-5);
     expect((await reconfig(c, { members: 'tickTime=5' })).header.err).toBe(-8);
     expect((await reconfig(c, { members: '', leaving })).header.err).toBe(-8);
-    expect((await reconfig(c, { joining: [await absent(4), await absent(5), await absent(6)].join(',') })).header.err).toBe(-13);
+    expect((await reconfig(c, { joining: [absent(4), absent(5), absent(6)].join(',') })).header.err).toBe(-13);
     const anonymous = await client(first, false);
     expect((await reconfig(anonymous, { leaving })).header.err).toBe(-102);
 
