@@ -11,20 +11,21 @@
  * dirs and reports how long until a leader and two followers serve. Each
  * row: txns written so far, log written per member, the cluster's data dir
  * on disk (allocated blocks, as `du`), snapshots and segments per member,
- * and the restart time. Once with the defaults (a snapshot every ~64 MiB of
- * log as well as every ~snapCount txns), once by count only
- * (snapSizeLimitInKb=0: Drover before the size trigger, which at the
- * demo's ~20 txns/s would not snapshot for the first 42–83 minutes).
+ * and the restart time. Once with `drover dev`'s size trigger (~16 MiB of
+ * log), once with the server's default (~64 MiB), both beside every
+ * ~snapCount txns, and once by count only (snapSizeLimitInKb=0: Drover
+ * before the size trigger, which at the demo's ~20 txns/s would not
+ * snapshot for the first 42–83 minutes).
  *
  * Env: BENCH_RESTART_TXNS=2500,10000,25000,50000 (cumulative steps),
- * BENCH_RESTART_MODES=size,count.
+ * BENCH_RESTART_MODES=dev,size,count.
  */
 import { spawn } from 'node:child_process';
 import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { defaultConfig } from '../coordinator/index.ts';
-import type { MemberConfig } from '../coordinator/config/zoo-cfg.ts';
+import { DEV_SNAP_SIZE_LIMIT_KB, type MemberConfig } from '../coordinator/config/zoo-cfg.ts';
 import { startEnsembleMember } from '../coordinator/member/ensemble-member.ts';
 import type { RunningMember } from '../coordinator/member/ensemble-member.ts';
 import { configureMembers, type Member } from '../test/helpers/ensemble-members.ts';
@@ -43,6 +44,7 @@ interface Mode {
   snapSizeLimitInKb: number;
 }
 const MODES: Mode[] = [
+  { name: 'dev', snapSizeLimitInKb: DEV_SNAP_SIZE_LIMIT_KB },
   { name: 'size', snapSizeLimitInKb: defaultConfig().snapSizeLimitInKb },
   { name: 'count', snapSizeLimitInKb: 0 },
 ];
@@ -162,10 +164,10 @@ async function runMode(mode: Mode, steps: number[]): Promise<void> {
 
 export async function restartBench(): Promise<void> {
   const steps = (process.env['BENCH_RESTART_TXNS'] ?? '2500,10000,25000,50000').split(',').map(Number);
-  const modes = (process.env['BENCH_RESTART_MODES'] ?? 'size,count').split(',');
+  const modes = (process.env['BENCH_RESTART_MODES'] ?? 'dev,size,count').split(',');
   console.log(
     `\nRestart of a 3-member ensemble in one process (as drover dev) after demo-like writes (~4.4 KB/txn), until a leader and two followers serve` +
-      `\n(size: defaults, a snapshot every ~${defaultConfig().snapSizeLimitInKb / 1024} MiB of log or ~snapCount txns; count: snapSizeLimitInKb=0, snapCount only)`,
+      `\n(dev: drover dev's ~${DEV_SNAP_SIZE_LIMIT_KB / 1024} MiB size trigger; size: the server's default, a snapshot every ~${defaultConfig().snapSizeLimitInKb / 1024} MiB of log or ~snapCount txns; count: snapSizeLimitInKb=0, snapCount only)`,
   );
   for (const mode of MODES.filter((m) => modes.includes(m.name))) await runMode(mode, steps);
 }

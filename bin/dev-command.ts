@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRootLogger } from '../coordinator/base/log.ts';
 import { defaultConfig, type RunningMember } from '../coordinator/index.ts';
+import { DEV_SNAP_SIZE_LIMIT_KB } from '../coordinator/config/zoo-cfg.ts';
 import { startEnsembleMember } from '../coordinator/member/ensemble-member.ts';
 import { startDashboard } from '../dashboard/index.ts';
 import type { Coordination } from '../shared/client/coordination.ts';
@@ -144,6 +145,7 @@ async function startMembers(opts: Options, log: ReturnType<typeof createRootLogg
         minSessionTimeout: 2 * TICK_MS,
         maxSessionTimeout: 20 * TICK_MS,
         fourLetterWhitelist: '*',
+        snapSizeLimitInKb: DEV_SNAP_SIZE_LIMIT_KB,
         servers,
       });
       return startEnsembleMember(config, s.id, log.child({ member: s.id }));

@@ -84,6 +84,15 @@ const DEFAULT_TICK = 3000;
  * members' CPU per run (117 against 92 µs with the size trigger off).
  */
 export const DEFAULT_SNAP_SIZE_LIMIT_KB = 64 * 1024;
+/**
+ * `drover dev`'s: its three members share one process and one thread, keep
+ * their state in the user's project (./.drover), and hold trees of a few MB,
+ * so a restart and the directory's size matter more than the CPU a snapshot
+ * takes. After 50,000 demo txns its data dir was 463 MB and growing with
+ * the 64 MiB default, 109 MB at 16 MiB, where it levels off; restarts 865
+ * against 535 ms (bench/restart.bench.ts).
+ */
+export const DEV_SNAP_SIZE_LIMIT_KB = 16 * 1024;
 /** As ZooKeeper's `autopurge.snapRetainCount`: default and minimum 3. */
 export const MIN_SNAP_RETAIN_COUNT = 3;
 
