@@ -67,7 +67,9 @@ export function reportError(command: string, err: unknown): number {
   }
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`drover ${command}: ${String(e.message)} (see \`drover ${command} --help\`)\n`);
+    // Node's own text, without the hint about positionals that start with '-' it adds for commands taking them.
+    const message = String(e.message).split('. To specify a positional argument')[0];
+    process.stderr.write(`drover ${command}: ${message} (see \`drover ${command} --help\`)\n`);
     return 2;
   }
   process.stderr.write(`drover ${command}: ${err instanceof Error ? err.message : String(err)}\n`);

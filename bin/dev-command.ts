@@ -238,6 +238,8 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Before anything is made: a mistyped path must not leave a state directory and a running ensemble.
+    for (const f of opts.jobs) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
     await mkdir(opts.dir, { recursive: true });
     const base = opts.portBase;
     const portsInUse = (which: string, cause?: unknown) =>
@@ -257,7 +259,6 @@ export async function run(args: string[]): Promise<number> {
     const connect = members.map((m) => `127.0.0.1:${m.port}`).join(',');
     process.stderr.write(`drover dev: ensemble of ${MEMBERS} members on ${connect} (state in ${opts.dir})\n`);
     client = await connectForCli({ connect, root: DEFAULT_ROOT, connectTimeoutMs: 30_000, createRoot: true });
-    for (const f of opts.jobs) if (!existsSync(f)) throw new DroverError('DROVER_CONFIG', `job file ${f} does not exist`);
     const jobs = opts.jobs.length > 0 ? opts.jobs : await exampleFiles();
     if (jobs.length === 0) process.stderr.write(`drover dev: no example job files in ${path.resolve(import.meta.dirname, '..', 'examples')}; workers start with no jobs\n`);
     for (let i = 1; i <= opts.workers && !stopping; i++) workers.push(startWorker(i, connect, jobs, opts.logLevel));

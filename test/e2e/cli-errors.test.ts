@@ -3,9 +3,12 @@
  * Drover ensemble): a relative --root (or DROVER_ROOT) is bad usage on every
  * command that takes one, said plainly, and the process exits at once; the
  * connect helper leaves no session open when it refuses a root; `drover dev`
- * with a port of its ensemble taken stops and exits non-zero.
+ * with a port of its ensemble taken stops and exits non-zero; an unknown
+ * option is one short line; `drover dev` checks its job files before it
+ * makes a state directory.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -80,6 +83,27 @@ describe.skipIf(!connect)('drover CLI: errors end the process', { timeout: 120_0
     const res = await run(['--import', 'tsx', '--input-type=module', '-e', script], { timeoutMs: 15_000 });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe('DROVER_INVALID_ARGUMENT\nDROVER_INVALID_ARGUMENT\n');
+  });
+
+  it('an unknown option is bad usage, said in one short line, on commands with and without positionals', async () => {
+    const [enqueue, status] = await Promise.all([run([ENTRY, 'enqueue', 'x', '{}', '--wiat', '--connect', connect]), run([ENTRY, 'status', '--bogus', '--connect', connect])]);
+    expect(enqueue.code, enqueue.stderr).toBe(2);
+    expect(enqueue.stderr).toBe("drover enqueue: Unknown option '--wiat' (see `drover enqueue --help`)\n");
+    expect(status.code, status.stderr).toBe(2);
+    expect(status.stderr).toBe("drover status: Unknown option '--bogus' (see `drover status --help`)\n");
+  });
+
+  it('drover dev with a job file that does not exist exits 2 before it makes anything', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'drover-dev-nofile-'));
+    try {
+      const res = await run([ENTRY, 'dev', '--jobs', 'nope.ts', '--port-base', String(await freePortBase()), '--dashboard-port', '0'], { cwd, timeoutMs: 30_000 });
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stderr).toBe(`drover dev: job file ${path.join(cwd, 'nope.ts')} does not exist [DROVER_CONFIG]\n`);
+      // No ./.drover left behind, and no ensemble was started (its banner is not printed).
+      expect(existsSync(path.join(cwd, '.drover'))).toBe(false);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 
   it('drover dev with a port of its ensemble taken stops and exits non-zero', async () => {
