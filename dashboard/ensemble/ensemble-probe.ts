@@ -2,11 +2,14 @@
  * The ensemble view's source: every `intervalMs` it asks each member of the
  * connect string `srvr` and `mntr` (the one periodic probe the dashboard
  * makes: server statistics have no watch). Listeners hear each new sample.
+ * The members the connect string leaves out are found through `conf`'s
+ * membership (where the word is allowed), so `--connect` naming one member
+ * still shows the whole ensemble.
  */
 import type { Logger } from 'pino';
 import { parseConnectString, type MemberAddress } from './connect-string.ts';
 import { sendFourLetterWord } from './four-letter-client.ts';
-import { parseMntr, parseSrvr, type MemberStats } from './four-letter-parse.ts';
+import { parseConfMembers, parseMntr, parseSrvr, type MemberStats } from './four-letter-parse.ts';
 
 export interface MemberSample extends MemberAddress {
   /** Up when it answered `srvr`; `error` says why not. */
@@ -27,7 +30,9 @@ export interface EnsembleProbe {
 }
 
 export function startEnsembleProbe(opts: { connect: string; intervalMs?: number; logger: Logger }): EnsembleProbe {
-  const members = parseConnectString(opts.connect);
+  const named = parseConnectString(opts.connect);
+  /** The connect string's members, then those `conf` named besides them. */
+  let members = named;
   const listeners = new Set<(m: MemberSample[]) => void>();
   let latest: MemberSample[] = members.map((m) => ({ ...m, up: false, error: 'not probed yet', at: 0 }));
   let stopped = false;
@@ -51,8 +56,31 @@ export function startEnsembleProbe(opts: { connect: string; intervalMs?: number;
     }
   }
 
+  /** The ensemble's members per an answering member's `conf`, with the connect string's first; null when none says. */
+  async function membership(sample: MemberSample[]): Promise<MemberAddress[] | null> {
+    const up = sample.find((m) => m.up);
+    if (!up) return null;
+    const listed = parseConfMembers(await sendFourLetterWord(up.host, up.port, 'conf').catch(() => ''));
+    if (listed.length === 0) return null;
+    const key = (m: MemberAddress): string => `${m.host}:${m.port}`;
+    const known = new Set(named.map(key));
+    return [...named, ...listed.filter((m) => !known.has(key(m)))];
+  }
+
+  async function probeAll(): Promise<MemberSample[]> {
+    let sample = await Promise.all(members.map(probeOne));
+    const next = await membership(sample);
+    if (next !== null) {
+      const had = new Map(sample.map((m) => [`${m.host}:${m.port}`, m]));
+      members = next;
+      // Found now: probed in this round too, so a one-shot probe (drover status) shows them.
+      sample = await Promise.all(members.map((m) => had.get(`${m.host}:${m.port}`) ?? probeOne(m)));
+    }
+    return sample;
+  }
+
   function probe(): Promise<MemberSample[]> {
-    inflight ??= Promise.all(members.map(probeOne)).then((sample) => {
+    inflight ??= probeAll().then((sample) => {
       inflight = null;
       latest = sample;
       for (const l of listeners) l(sample);

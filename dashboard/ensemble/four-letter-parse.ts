@@ -1,7 +1,8 @@
 /**
- * Reads the text of ZooKeeper's `srvr` and `mntr` four-letter words (the
- * formats Drover's core and Apache ZooKeeper both answer in). Pure.
+ * Reads the text of ZooKeeper's `srvr`, `mntr` and `conf` four-letter words
+ * (the formats Drover's core and Apache ZooKeeper both answer in). Pure.
  */
+import type { MemberAddress } from './connect-string.ts';
 
 export interface MemberStats {
   /** leader | follower | standalone | observer | unknown */
@@ -70,4 +71,24 @@ function setNumber(stats: MemberStats, key: NumericKey, text: string | undefined
   if (text === undefined) return;
   const n = Number(text);
   if (Number.isFinite(n)) stats[key] = n;
+}
+
+/**
+ * `conf` of an ensemble member ends with `membership:` and the ensemble's
+ * server lines (`server.N=host:quorum:election[:role][;[clientHost:]clientPort]`,
+ * ZooKeeper 3.5+): the client address of each server that has one. A
+ * client host of 0.0.0.0 (or none) is the server's own host. Empty when
+ * there is no membership section (a standalone server).
+ */
+export function parseConfMembers(text: string): MemberAddress[] {
+  const at = text.indexOf('membership:');
+  if (at === -1) return [];
+  const members: MemberAddress[] = [];
+  for (const line of text.slice(at).split('\n')) {
+    const m = /^server\.\d+=(\[[^\]]+\]|[^:;]+):\d+:\d+(?::\w+)?;(?:(\[[^\]]+\]|[^:;]+):)?(\d+)\s*$/.exec(line.trim());
+    if (!m?.[1] || !m[3]) continue;
+    const clientHost = m[2] && m[2] !== '0.0.0.0' && m[2] !== '[::]' ? m[2] : m[1];
+    members.push({ host: clientHost.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
+  }
+  return members;
 }

@@ -112,6 +112,16 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     expect(res.stdout).toMatch(/resize-images\s+\d+/);
   });
 
+  it('status given one member finds the rest of the ensemble (conf membership)', async () => {
+    const all = connect.split(',');
+    const res = await drover(['status', '--json'], { DROVER_CONNECT: all[0] as string, DROVER_ROOT: root });
+    expect(res.code, res.stderr).toBe(0);
+    const { ensemble } = JSON.parse(res.stdout) as { ensemble: { host: string; port: number; up: boolean; stats?: { mode: string } }[] };
+    expect(ensemble.map((m) => `${m.host}:${m.port}`).sort()).toEqual([...all].sort());
+    expect(ensemble.every((m) => m.up)).toBe(true);
+    expect(ensemble.filter((m) => m.stats?.mode === 'leader')).toHaveLength(1);
+  });
+
   it('reading under a mistyped root leaves no node behind', async () => {
     const typo = `/typo-${randomBytes(4).toString('hex')}`;
     for (const args of [['status'], ['jobs', 'list'], ['runs', 'list', 'x'], ['enqueue', 'x', '{}']]) await drover([...args, '--root', typo], { DROVER_CONNECT: connect });
