@@ -66,7 +66,13 @@ export async function run(args: string[]): Promise<number> {
     if ((await client.exists(layout.job(job))) === null) {
       throw new DroverError('DROVER_UNKNOWN_JOB', `no job '${job}' in ${client.root}: start a worker that defines it (drover worker --jobs FILE), or check --root`);
     }
-    const runId = await enqueue(client, job, input, opts);
+    const runId = await enqueue(client, job, input, opts).catch((err: unknown) => {
+      // A job whose schema wants input, enqueued without any: say that, not only what the schema wanted.
+      if (json === undefined && isDroverError(err, 'DROVER_INVALID_PAYLOAD')) {
+        throw new DroverError('DROVER_INVALID_PAYLOAD', `${err.message} (no input was given: pass it as JSON, e.g. drover enqueue ${job} '{"key": 1}')`, { cause: err });
+      }
+      throw err;
+    });
     process.stdout.write(`${runId}\n`);
     if (!values.wait) return 0;
     const timeoutMs = values.timeout !== undefined ? integer('--timeout', values.timeout) : undefined;

@@ -99,7 +99,11 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     expect(missing.stderr).toMatch(/required property 'url'/);
     const extra = await drover(['enqueue', 'image-pipeline', '{"url": "https://x.example/a.jpg", "size": 64}'], env());
     expect(extra.stderr).toMatch(/additional properties \('size'\)/);
-    expect(wrongType.stdout + missing.stdout + extra.stdout).toBe('');
+    // No input at all: the message says so, beside what the schema wanted.
+    const none = await drover(['enqueue', 'image-pipeline'], env());
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/input must be object \(no input was given: pass it as JSON, e\.g\. drover enqueue image-pipeline '\{"key": 1\}'\) \[DROVER_INVALID_PAYLOAD\]/);
+    expect(wrongType.stdout + missing.stdout + extra.stdout + none.stdout).toBe('');
     expect(await client.children(layout.runs('image-pipeline'))).toEqual(runsBefore);
   });
 
