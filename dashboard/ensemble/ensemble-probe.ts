@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { parseConnectString, type MemberAddress } from './connect-string.ts';
 import { sendFourLetterWord } from './four-letter-client.ts';
-import { parseConfMembers, parseMntr, parseSrvr, type MemberStats } from './four-letter-parse.ts';
+import { parseConf, parseMntr, parseSrvr, type MemberStats } from './four-letter-parse.ts';
 
 export interface MemberSample extends MemberAddress {
   /** Up when it answered `srvr`; `error` says why not. */
@@ -56,15 +56,21 @@ export function startEnsembleProbe(opts: { connect: string; intervalMs?: number;
     }
   }
 
-  /** The ensemble's members per an answering member's `conf`, with the connect string's first; null when none says. */
+  /**
+   * The connect string's members, then the others `conf`'s membership names:
+   * by server id, so a member the connect string names by another address
+   * (localhost for 127.0.0.1) is not listed twice. Null when no member says.
+   */
   async function membership(sample: MemberSample[]): Promise<MemberAddress[] | null> {
-    const up = sample.find((m) => m.up);
-    if (!up) return null;
-    const listed = parseConfMembers(await sendFourLetterWord(up.host, up.port, 'conf').catch(() => ''));
-    if (listed.length === 0) return null;
     const key = (m: MemberAddress): string => `${m.host}:${m.port}`;
-    const known = new Set(named.map(key));
-    return [...named, ...listed.filter((m) => !known.has(key(m)))];
+    const isNamed = new Set(named.map(key));
+    const confs = await Promise.all(
+      sample.filter((m) => m.up && isNamed.has(key(m))).map(async (m) => parseConf(await sendFourLetterWord(m.host, m.port, 'conf').catch(() => ''))),
+    );
+    const listed = confs.find((c) => c.members.length > 0)?.members;
+    if (!listed) return null;
+    const namedIds = new Set(confs.map((c) => c.serverId));
+    return [...named, ...listed.filter((m) => !namedIds.has(m.id) && !isNamed.has(key(m))).map((m) => ({ host: m.host, port: m.port }))];
   }
 
   async function probeAll(): Promise<MemberSample[]> {

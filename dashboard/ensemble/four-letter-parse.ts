@@ -73,22 +73,30 @@ function setNumber(stats: MemberStats, key: NumericKey, text: string | undefined
   if (Number.isFinite(n)) stats[key] = n;
 }
 
+/** A server line of `conf`'s membership: its id and client address. */
+export interface ConfMember extends MemberAddress {
+  id: number;
+}
+
 /**
- * `conf` of an ensemble member ends with `membership:` and the ensemble's
- * server lines (`server.N=host:quorum:election[:role][;[clientHost:]clientPort]`,
- * ZooKeeper 3.5+): the client address of each server that has one. A
- * client host of 0.0.0.0 (or none) is the server's own host. Empty when
- * there is no membership section (a standalone server).
+ * `conf`: the answering server's own `serverId`, and, for an ensemble
+ * member, the `membership:` section that ends it — the ensemble's server
+ * lines (`server.N=host:quorum:election[:role][;[clientHost:]clientPort]`,
+ * ZooKeeper 3.5+) as each server's id and client address (a client host
+ * of 0.0.0.0, or none, is the server's own host). No members for a
+ * standalone server; no serverId when the word is not allowed.
  */
-export function parseConfMembers(text: string): MemberAddress[] {
+export function parseConf(text: string): { serverId?: number; members: ConfMember[] } {
+  const id = /^serverId=(\d+)$/m.exec(text)?.[1];
+  const out: { serverId?: number; members: ConfMember[] } = { members: [] };
+  if (id !== undefined) out.serverId = Number(id);
   const at = text.indexOf('membership:');
-  if (at === -1) return [];
-  const members: MemberAddress[] = [];
+  if (at === -1) return out;
   for (const line of text.slice(at).split('\n')) {
-    const m = /^server\.\d+=(\[[^\]]+\]|[^:;]+):\d+:\d+(?::\w+)?;(?:(\[[^\]]+\]|[^:;]+):)?(\d+)\s*$/.exec(line.trim());
-    if (!m?.[1] || !m[3]) continue;
-    const clientHost = m[2] && m[2] !== '0.0.0.0' && m[2] !== '[::]' ? m[2] : m[1];
-    members.push({ host: clientHost.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
+    const m = /^server\.(\d+)=(\[[^\]]+\]|[^:;]+):\d+:\d+(?::\w+)?;(?:(\[[^\]]+\]|[^:;]+):)?(\d+)\s*$/.exec(line.trim());
+    if (!m?.[1] || !m[2] || !m[4]) continue;
+    const clientHost = m[3] && m[3] !== '0.0.0.0' && m[3] !== '[::]' ? m[3] : m[2];
+    out.members.push({ id: Number(m[1]), host: clientHost.replace(/^\[|\]$/g, ''), port: Number(m[4]) });
   }
-  return members;
+  return out;
 }

@@ -124,6 +124,14 @@ describe.skipIf(!connect)('drover CLI', { timeout: 120_000 }, () => {
     expect(ensemble.map((m) => `${m.host}:${m.port}`).sort()).toEqual([...all].sort());
     expect(ensemble.every((m) => m.up)).toBe(true);
     expect(ensemble.filter((m) => m.stats?.mode === 'leader')).toHaveLength(1);
+    // Named by another address, the member is not listed twice: the others are found by server id.
+    const [host, port] = (all[0] as string).split(':') as [string, string];
+    expect(host).toBe('127.0.0.1');
+    const aliased = await drover(['status', '--json'], { DROVER_CONNECT: `localhost:${port}`, DROVER_ROOT: root });
+    expect(aliased.code, aliased.stderr).toBe(0);
+    const named = (JSON.parse(aliased.stdout) as { ensemble: { host: string; port: number; up: boolean }[] }).ensemble;
+    expect(named.map((m) => `${m.host}:${m.port}`).sort()).toEqual([`localhost:${port}`, ...all.slice(1)].sort());
+    expect(named.every((m) => m.up)).toBe(true);
   });
 
   it('reading under a mistyped root leaves no node behind', async () => {
